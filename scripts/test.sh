@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole suite: lint, layering contract, tests on SQLite, then the same tests on PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+export TONGBAN_DATA_DIR="${TONGBAN_DATA_DIR:-$PWD/var/test}"
+export TONGBAN_FAST_PASSWORD_HASHER=1
+export TONGBAN_LOG_LEVEL=ERROR
+
+bash scripts/ensure-browser.sh || true
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "${CI:-}" = "true" ]; then echo "CI needs /usr/bin/chromium for browser tests" >&2; exit 1; fi
+  echo "warning: /usr/bin/chromium missing — browser tests will be skipped" >&2
+fi
+
+echo "== ruff"; $BIN/ruff check . && $BIN/ruff format --check .
+echo "== import-linter"; $BIN/lint-imports --no-cache
+WORKERS="${TEST_WORKERS:-2}"
+
+echo "== tests on SQLite"
+env -u DATABASE_URL $BIN/pytest -n "$WORKERS" "$@"
+
+PG_URL="${TONGBAN_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
+if $BIN/python -c "import psycopg,sys; psycopg.connect(sys.argv[1], connect_timeout=3).close()" "$PG_URL" 2>/dev/null; then
+  echo "== tests on PostgreSQL ($PG_URL)"
+  DATABASE_URL="$PG_URL" $BIN/pytest -n "$WORKERS" "$@"
+elif [ "${CI:-}" = "true" ]; then
+  echo "CI needs PostgreSQL at $PG_URL" >&2; exit 1
+else
+  echo "warning: PostgreSQL not reachable at $PG_URL — PostgreSQL run skipped" >&2
+fi

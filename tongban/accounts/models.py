@@ -1,0 +1,202 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+from tongban.common.fields import EncryptedTextField
+
+
+class User(AbstractUser):
+    """账户 — a login. A person (resident, who may also act for enterprises) or a staff member.
+
+    Personal facts live on ResidentProfile (一人一档), not here: the government's record of a
+    person exists whether or not they ever open an account.
+    """
+
+    class Kind(models.TextChoices):
+        PERSON = "person", "个人用户"
+        STAFF = "staff", "工作人员"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PERSON)
+    display_name = models.CharField("显示名称", max_length=60, blank=True)
+    # TOTP 双因素认证 secret (RFC 6238), encrypted at rest.
+    totp_secret = EncryptedTextField(blank=True, default="")
+    totp_enabled = models.BooleanField("已启用双因素认证", default=False)
+    totp_last_step = models.BigIntegerField(default=0)  # refuses a code replayed in its window
+    elder_mode = models.BooleanField("长者版", default=False)
+
+    @property
+    def is_staff_member(self) -> bool:
+        return self.kind == self.Kind.STAFF
+
+
+class District(models.TextChoices):
+    """Districts of the demo city (Shanghai's 16, codes from GB/T 2260)."""
+
+    HUANGPU = "310101", "黄浦区"
+    XUHUI = "310104", "徐汇区"
+    CHANGNING = "310105", "长宁区"
+    JINGAN = "310106", "静安区"
+    PUTUO = "310107", "普陀区"
+    HONGKOU = "310109", "虹口区"
+    YANGPU = "310110", "杨浦区"
+    MINHANG = "310112", "闵行区"
+    BAOSHAN = "310113", "宝山区"
+    JIADING = "310114", "嘉定区"
+    PUDONG = "310115", "浦东新区"
+    JINSHAN = "310116", "金山区"
+    SONGJIANG = "310117", "松江区"
+    QINGPU = "310118", "青浦区"
+    FENGXIAN = "310120", "奉贤区"
+    CHONGMING = "310151", "崇明区"
+
+
+class ResidentProfile(models.Model):
+    """一人一档 — the resident's profile: identity, household, and the attributes policies read."""
+
+    class Sex(models.TextChoices):
+        MALE = "M", "男"
+        FEMALE = "F", "女"
+
+    class MaritalStatus(models.TextChoices):
+        UNMARRIED = "unmarried", "未婚"
+        MARRIED = "married", "已婚"
+        DIVORCED = "divorced", "离异"
+        WIDOWED = "widowed", "丧偶"
+
+    user = models.OneToOneField(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="resident_profile"
+    )
+    name = models.CharField("姓名", max_length=60)
+    id_number = EncryptedTextField("身份证号码", context="resident.id_number")
+    id_number_hash = models.CharField(max_length=64, unique=True)
+    birth_date = models.DateField("出生日期", db_index=True)
+    sex = models.CharField("性别", max_length=1, choices=Sex.choices)
+    phone = EncryptedTextField("手机号码", blank=True, default="", context="resident.phone")
+    hukou_district = models.CharField(
+        "户籍所在区", max_length=6, choices=District.choices, blank=True, db_index=True
+    )
+    hukou_is_local = models.BooleanField("本市户籍", default=True)
+    residence_district = models.CharField(
+        "居住区", max_length=6, choices=District.choices, blank=True, db_index=True
+    )
+    residence_address = EncryptedTextField(
+        "居住地址", blank=True, default="", context="resident.residence_address"
+    )
+    marital_status = models.CharField(
+        "婚姻状况", max_length=10, choices=MaritalStatus.choices, default=MaritalStatus.UNMARRIED
+    )
+    disability_grade = models.PositiveSmallIntegerField(
+        "残疾等级", null=True, blank=True, help_text="1-4级；空表示无残疾人证"
+    )
+    is_veteran = models.BooleanField("退役军人", default=False)
+    is_low_income = models.BooleanField("低收入家庭", default=False)
+    is_minimum_living_allowance = models.BooleanField("最低生活保障对象", default=False)
+    has_residence_permit = models.BooleanField("持有居住证", default=False)
+    employment_status = models.CharField("就业状况", max_length=20, blank=True)
+    is_synthetic = models.BooleanField("示例数据", default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "居民档案"
+        verbose_name_plural = "居民档案"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Enterprise(models.Model):
+    """一企一档 — the enterprise's profile, keyed by its 统一社会信用代码."""
+
+    class Type(models.TextChoices):
+        LLC = "llc", "有限责任公司"
+        JOINT_STOCK = "joint_stock", "股份有限公司"
+        SOLE_PROPRIETORSHIP = "sole", "个人独资企业"
+        PARTNERSHIP = "partnership", "合伙企业"
+        INDIVIDUAL_BUSINESS = "individual", "个体工商户"
+        FOREIGN_INVESTED = "foreign", "外商投资企业"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "存续"
+        SUSPENDED = "suspended", "停业"
+        DEREGISTERED = "deregistered", "注销"
+        REVOKED = "revoked", "吊销"
+
+    uscc = models.CharField("统一社会信用代码", max_length=18, unique=True)
+    name = models.CharField("企业名称", max_length=120, db_index=True)
+    type = models.CharField("企业类型", max_length=20, choices=Type.choices)
+    legal_representative = models.CharField("法定代表人", max_length=60)
+    registered_capital = models.DecimalField("注册资本（万元）", max_digits=14, decimal_places=2)
+    industry_code = models.CharField("行业代码（GB/T 4754）", max_length=5)
+    district = models.CharField("登记区", max_length=6, choices=District.choices)
+    address = models.CharField("住所", max_length=200, blank=True)
+    founded_on = models.DateField("成立日期")
+    employees = models.PositiveIntegerField("从业人数", default=0)
+    status = models.CharField("登记状态", max_length=15, choices=Status.choices, default="active")
+    is_synthetic = models.BooleanField("示例数据", default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "企业档案"
+        verbose_name_plural = "企业档案"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EnterpriseMembership(models.Model):
+    """法人经办人 — a person's authority to act for an enterprise."""
+
+    class Role(models.TextChoices):
+        LEGAL_REPRESENTATIVE = "legal_rep", "法定代表人"
+        ADMINISTRATOR = "admin", "管理员"
+        AGENT = "agent", "经办人"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="enterprise_memberships")
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=12, choices=Role.choices, default=Role.AGENT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "enterprise"], name="one_membership_per_pair")
+        ]
+
+
+class StaffRole(models.TextChoices):
+    ACCEPTOR = "acceptor", "受理"
+    REVIEWER = "reviewer", "审核"
+    ISSUER = "issuer", "出件"
+    COUNTER_CLERK = "counter_clerk", "综合窗口"
+    SERVICE_OWNER = "service_owner", "事项管理"
+    CITY_OPERATOR = "city_operator", "城市运营"
+    ADMINISTRATOR = "administrator", "系统管理员"
+
+
+class StaffAssignment(models.Model):
+    """岗位 — a staff member's role inside one department. A person may hold several."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="staff_assignments")
+    department = models.ForeignKey(
+        "catalog.Department", on_delete=models.PROTECT, related_name="staff_assignments"
+    )
+    role = models.CharField(max_length=20, choices=StaffRole.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "department", "role"], name="one_assignment_per_role"
+            )
+        ]
+
+
+class LoginAttempt(models.Model):
+    """A login try, kept in the database so throttling holds across every app server."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    username = models.CharField(max_length=150, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    succeeded = models.BooleanField(default=False)

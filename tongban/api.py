@@ -1,0 +1,56 @@
+"""The public JSON API, /api/v1/. One router per app; errors always {"code", "message"}."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from tongban.accounts.api import router as accounts_router
+from tongban.catalog.api import router as catalog_router
+from tongban.common.errors import DomainError
+
+api = NinjaAPI(
+    title="tongban 一网通办 API",
+    version="1",
+    description='通办开放接口。错误统一为 {"code": ..., "message": ...}。',
+    urls_namespace="api",
+)
+api.add_router("/catalog/", catalog_router)
+api.add_router("/", accounts_router)
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request, exc: DomainError):
+    return api.create_response(request, exc.as_dict(), status=exc.http_status)
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request, exc: NinjaValidationError):
+    details = [
+        {
+            "field": ".".join(str(p) for p in err.get("loc", []) if p not in ("body", "payload")),
+            "message": err.get("msg", ""),
+        }
+        for err in exc.errors
+    ]
+    body = {"code": "INVALID_INPUT", "message": "请求格式不正确", "details": details}
+    return api.create_response(request, body, status=422)
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return api.create_response(request, {"code": "NOT_FOUND", "message": "未找到"}, status=404)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc):
+    body = {"code": "AUTHENTICATION_REQUIRED", "message": "请先登录"}
+    return api.create_response(request, body, status=401)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    body = {"code": f"HTTP_{exc.status_code}", "message": str(exc.message)}
+    return api.create_response(request, body, status=exc.status_code)

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from tongban.api import api
+
+admin.site.site_header = "通办 · 后台管理"
+admin.site.site_title = "通办后台"
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("tongban.accounts.urls")),
+    path("", include("tongban.catalog.urls")),
+    path("", include("tongban.portal.urls")),
+]
