@@ -1,0 +1,53 @@
+"""Fixtures shared by every app's tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(scope="session")
+def _playwright_browser():
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI needs Debian's chromium at /usr/bin/chromium for browser tests")
+        pytest.skip("Debian's chromium is not installed (scripts/ensure-browser.sh installs it)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; Django's ORM would otherwise refuse
+    # the test's own database calls as "async-unsafe".
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(_playwright_browser, live_server):
+    """A fresh browser context (own cookies) on the live test server. `page.base_url` is set."""
+    context = _playwright_browser.new_context(locale="zh-CN", base_url=live_server.url)
+    context.set_default_timeout(10_000)
+    pg = context.new_page()
+    pg.base_url = live_server.url
+    yield pg
+    context.close()
