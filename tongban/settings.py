@@ -60,7 +60,7 @@ WSGI_APPLICATION = "tongban.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "tongban" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -13,3 +13,8 @@ urlpatterns = [
     path("", include("tongban.catalog.urls")),
     path("", include("tongban.portal.urls")),
 ]
+
+handler400 = "tongban.errorpages.bad_request"
+handler403 = "tongban.errorpages.permission_denied"
+handler404 = "tongban.errorpages.not_found"
+handler500 = "tongban.errorpages.server_error"

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Every benchmark, SQLite then PostgreSQL where reachable. Figures go to stdout and benchmarks/results/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+PG_URL="${TONGBAN_BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}"
+$PY benchmarks/api.py
+if $PY -c "import psycopg,sys; psycopg.connect(sys.argv[1] + '/test', connect_timeout=3).close()" "$PG_URL" 2>/dev/null; then
+  psql "$PG_URL/test" -qc "DROP DATABASE IF EXISTS tongban_bench" -qc "CREATE DATABASE tongban_bench" >/dev/null
+  $PY benchmarks/api.py --postgres "$PG_URL/tongban_bench"
+fi
+$PY benchmarks/population.py --sizes 10000 100000
