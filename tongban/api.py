@@ -25,6 +25,7 @@ def health(request):
     """Touches no database: the benchmarks use it as the framework's ceiling for this app."""
     return {"status": "ok"}
 
+
 api.add_router("/", accounts_router)
 
 
