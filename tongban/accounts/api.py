@@ -1,3 +1,111 @@
-from ninja import Router
+"""/api/v1/ endpoints for one's own profile and enterprises, and staff reading a profile.
 
-router = Router()
+Views are thin: authentication here, every rule in accounts.selectors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from ninja import Router, Schema
+from ninja.security import django_auth
+
+from tongban.accounts.errors import ResidentProfileNotFound
+from tongban.accounts.http import client_ip
+from tongban.accounts.selectors import (
+    enterprises_for_agent,
+    resident_profile_for,
+    resident_profile_of,
+    resident_profile_read,
+)
+
+router = Router(tags=["accounts"], auth=django_auth)
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+
+
+class ResidentAttributesOut(Schema):
+    marital_status: str
+    marital_status_label: str
+    disability_grade: int | None
+    is_veteran: bool
+    is_low_income: bool
+    is_minimum_living_allowance: bool
+    has_residence_permit: bool
+    employment_status: str
+
+
+class ResidentProfileOut(Schema):
+    id: int
+    name: str
+    id_number: str
+    phone: str
+    masked: bool
+    sex: str
+    sex_label: str
+    birth_date: dt.date
+    hukou_district: str
+    hukou_district_label: str
+    hukou_is_local: bool
+    residence_district: str
+    residence_district_label: str
+    residence_address: str
+    attributes: ResidentAttributesOut | None
+
+
+class EnterpriseOut(Schema):
+    id: int
+    uscc: str
+    name: str
+    type: str
+    type_label: str
+    legal_representative: str
+    legal_representative_id_number: str
+    registered_capital: Decimal
+    industry_code: str
+    district: str
+    district_label: str
+    address: str
+    founded_on: dt.date
+    employees: int
+    status: str
+    status_label: str
+    my_role: str
+    my_role_label: str
+
+
+_ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+
+
+@router.get(
+    "me/profile",
+    response={200: ResidentProfileOut, **_ERRORS},
+    summary="我的居民档案（脱敏）",
+)
+def my_profile(request):
+    profile = resident_profile_of(request.auth)
+    if profile is None:
+        raise ResidentProfileNotFound("您的账户尚未关联居民档案")
+    return resident_profile_for(viewer=request.auth, profile=profile)
+
+
+@router.get("me/enterprises", response={200: list[EnterpriseOut], **_ERRORS}, summary="我的企业")
+def my_enterprises(request):
+    return enterprises_for_agent(user=request.auth)
+
+
+@router.get(
+    "residents/{profile_id}/profile",
+    response={200: ResidentProfileOut, **_ERRORS},
+    summary="工作人员查阅居民档案（须说明用途，留痕）",
+)
+def resident_profile(request, profile_id: int, purpose: str | None = None):
+    """Staff only. `purpose` (用途) is required and recorded with the read; the resident can
+    later see who read their data and why."""
+    return resident_profile_read(
+        viewer=request.auth, profile_id=profile_id, purpose=purpose, ip_address=client_ip(request)
+    )

@@ -127,6 +127,12 @@ class Enterprise(models.Model):
     name = models.CharField("企业名称", max_length=120, db_index=True)
     type = models.CharField("企业类型", max_length=20, choices=Type.choices)
     legal_representative = models.CharField("法定代表人", max_length=60)
+    legal_representative_id_number = EncryptedTextField(
+        "法定代表人身份证号码",
+        blank=True,
+        default="",
+        context="enterprise.legal_representative_id_number",
+    )
     registered_capital = models.DecimalField("注册资本（万元）", max_digits=14, decimal_places=2)
     industry_code = models.CharField("行业代码（GB/T 4754）", max_length=5)
     district = models.CharField("登记区", max_length=6, choices=District.choices)
@@ -166,6 +172,8 @@ class EnterpriseMembership(models.Model):
 
 
 class StaffRole(models.TextChoices):
+    """岗位角色 — what a post lets its holder do in a department."""
+
     ACCEPTOR = "acceptor", "受理"
     REVIEWER = "reviewer", "审核"
     ISSUER = "issuer", "出件"
@@ -194,9 +202,17 @@ class StaffAssignment(models.Model):
 
 
 class LoginAttempt(models.Model):
-    """A login try, kept in the database so throttling holds across every app server."""
+    """登录尝试 — one login try, kept in the database so throttling holds across every app
+    server and worker process."""
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     username = models.CharField(max_length=150, db_index=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True, db_index=True)
     succeeded = models.BooleanField(default=False)
+
+    class Meta:
+        # The throttle asks "failures for this name (or address) since T" on every login.
+        indexes = [
+            models.Index(fields=["username", "at"], name="loginattempt_user_at"),
+            models.Index(fields=["ip_address", "at"], name="loginattempt_ip_at"),
+        ]

@@ -99,6 +99,29 @@ def mask_name(value: str) -> str:
     return value[0] + "*" * (len(value) - 1)
 
 
+def mask_address(value: str) -> str:
+    """Keeps roughly the district ("上海市徐汇区") and hides the street and door number."""
+    if not value:
+        return ""
+    if len(value) <= 6:
+        return "*" * len(value)
+    return value[:6] + "****"
+
+
+def make_id_number(region: str, birth_date: dt.date, seq: int) -> str:
+    """Build a valid synthetic 身份证号码 for tests and the demo city.
+
+    SEQ is the 3-digit 顺序码 (0-999); its parity is the holder's sex (odd = male), as
+    GB 11643 prescribes, so callers choose the sex by choosing the parity.
+    """
+    if len(region) != 6 or not region.isdigit():
+        raise ValueError(f"region must be a 6-digit GB/T 2260 code, got {region!r}")
+    if not 0 <= seq <= 999:
+        raise ValueError(f"seq must be 0-999, got {seq}")
+    first17 = f"{region}{birth_date:%Y%m%d}{seq:03d}"
+    return first17 + id_number_check_char(first17)
+
+
 # GB 32100-2015: 31 characters, no I O S V Z.
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -125,6 +148,24 @@ class CreditCodeFacts:
     entity_type: str
     region_code: str
     organisation_code: str
+
+
+def make_credit_code(
+    *, region: str, seq: int, registration_authority: str = "9", entity_type: str = "1"
+) -> str:
+    """Build a valid synthetic 统一社会信用代码 for tests and the demo city.
+
+    Defaults describe an ordinary company (9 = 市场监管部门登记, 1 = 企业). The embedded
+    organisation code is SEQ as eight digits plus its GB 11714 check character, so distinct
+    SEQ values give distinct codes within one region.
+    """
+    if len(region) != 6 or not region.isdigit():
+        raise ValueError(f"region must be a 6-digit GB/T 2260 code, got {region!r}")
+    if not 0 <= seq <= 99_999_999:
+        raise ValueError(f"seq must fit in eight digits, got {seq}")
+    org8 = f"{seq:08d}"
+    first17 = f"{registration_authority}{entity_type}{region}{org8}{org_code_check_char(org8)}"
+    return first17 + uscc_check_char(first17)
 
 
 def parse_credit_code(raw: str) -> CreditCodeFacts:

@@ -1,0 +1,128 @@
+"""Errors of accounts, profiles and login. Codes are stable: clients and tests match on them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from tongban.common.errors import (
+    AuthenticationRequired,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    TooManyRequests,
+)
+
+
+class ResidentExists(Conflict):
+    code = "RESIDENT_EXISTS"
+    message = "该身份证号码已建立居民档案，请勿重复登记"
+
+
+class ResidentAccountExists(Conflict):
+    code = "RESIDENT_ACCOUNT_EXISTS"
+    message = "该居民档案已绑定账户"
+
+
+class UsernameTaken(Conflict):
+    code = "USERNAME_TAKEN"
+    message = "该用户名已被使用，请换一个"
+
+
+class PasswordTooWeak(InvalidInput):
+    code = "PASSWORD_TOO_WEAK"
+    message = "密码强度不足"
+
+
+class EnterpriseExists(Conflict):
+    code = "ENTERPRISE_EXISTS"
+    message = "该统一社会信用代码已建立企业档案，请勿重复登记"
+
+
+class ResidentProfileNotFound(NotFound):
+    code = "RESIDENT_PROFILE_NOT_FOUND"
+    message = "未找到居民档案"
+
+
+class EnterpriseNotFound(NotFound):
+    code = "ENTERPRISE_NOT_FOUND"
+    message = "未找到企业档案"
+
+
+class PurposeRequired(InvalidInput):
+    code = "PURPOSE_REQUIRED"
+    message = "查阅他人个人信息须说明用途"
+
+
+class PurposeTooLong(InvalidInput):
+    code = "PURPOSE_TOO_LONG"
+    message = "用途说明不能超过200个字"
+
+
+class StaffOnly(PermissionDenied):
+    code = "STAFF_ONLY"
+    message = "仅限工作人员访问"
+
+
+class NotYourData(PermissionDenied):
+    code = "PERMISSION_DENIED"
+    message = "无权查看他人的信息"
+
+
+class LoginRequired(AuthenticationRequired):
+    code = "AUTHENTICATION_REQUIRED"
+    message = "请先登录"
+
+
+class InvalidCredentials(DomainError):
+    # One message for "no such user" and "wrong password": the form must not reveal which
+    # usernames exist.
+    code = "INVALID_CREDENTIALS"
+    message = "用户名或密码不正确"
+    http_status = 401
+
+
+class LoginThrottled(TooManyRequests):
+    code = "LOGIN_THROTTLED"
+    message = "登录失败次数过多，请稍后再试"
+
+    def __init__(self, *, retry_at: dt.datetime, now: dt.datetime):
+        self.retry_at = retry_at
+        self.retry_after_seconds = max(1, int((retry_at - now).total_seconds() + 0.999))
+        local = timezone.localtime(retry_at)
+        same_day = timezone.localtime(now).date() == local.date()
+        when = f"{local:%H:%M}" if same_day else f"{local:%m月%d日 %H:%M}"
+        minutes = max(1, (self.retry_after_seconds + 59) // 60)
+        super().__init__(
+            f"登录失败次数过多，为保护账户安全已暂停登录，请于{when}后再试（约{minutes}分钟后）"
+        )
+
+
+class TotpCodeMalformed(InvalidInput):
+    code = "TOTP_CODE_MALFORMED"
+    message = "请输入6位数字动态验证码"
+
+
+class TotpInvalid(DomainError):
+    code = "TOTP_INVALID"
+    message = "动态验证码不正确，请核对手机上显示的最新验证码"
+    http_status = 401
+
+
+class TotpReplayed(DomainError):
+    code = "TOTP_REPLAYED"
+    message = "该动态验证码已使用过，请等待手机上出现新的验证码后再输入"
+    http_status = 401
+
+
+class TotpNotEnrolled(Conflict):
+    code = "TOTP_NOT_ENROLLED"
+    message = "尚未开始设置双因素认证"
+
+
+class TotpAlreadyEnabled(Conflict):
+    code = "TOTP_ALREADY_ENABLED"
+    message = "已启用双因素认证，无需重复设置"

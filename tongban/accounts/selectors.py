@@ -1,0 +1,376 @@
+"""Every read of accounts, profiles and staff posts for pages and the API.
+
+Who sees what of a 居民档案 (one rule, used by every page and endpoint):
+
+- the resident themself (profile.user): no purpose asked, not audited; ID number, phone and
+  address masked (the page may be on a shared screen), sensitive attributes shown.
+- staff holding acceptor, counter_clerk or reviewer in any department: purpose required,
+  audited; everything in full.
+- staff holding only other posts (issuer, service_owner, city_operator, administrator):
+  purpose required, audited; ID number, phone and address masked, sensitive attributes
+  (disability, low income, ...) withheld.
+- another resident or enterprise agent: refused (403), nothing written.
+- anonymous: refused (401), nothing written.
+
+"Staff" means holding at least one 岗位 (StaffAssignment) in any department. Case handling is
+what needs a full ID number (checking a paper ID at the counter, matching a record), so only
+those three roles get it; everyone else works with the masked view. Staff must always say
+why they look, and every look by staff is an AuditEvent (`personal_data.read`) the resident
+can later see. Narrowing a read to "staff handling this resident's case" is the cases app's
+job when it calls this selector; this layer guarantees masking, purpose and the trail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from tongban.accounts.errors import (
+    EnterpriseNotFound,
+    LoginRequired,
+    NotYourData,
+    PurposeRequired,
+    PurposeTooLong,
+    ResidentProfileNotFound,
+    StaffOnly,
+)
+from tongban.accounts.models import (
+    District,
+    Enterprise,
+    EnterpriseMembership,
+    ResidentProfile,
+    StaffAssignment,
+    StaffRole,
+    User,
+)
+from tongban.accounts.validators import (
+    mask_address,
+    mask_id_number,
+    mask_name,
+    mask_phone,
+    parse_credit_code,
+    parse_id_number,
+)
+from tongban.catalog.models import Department
+from tongban.common.crypto import lookup_hash
+from tongban.common.services import audit_record
+
+# Posts whose daily work is checking a person's identity against their papers.
+FULL_IDENTITY_ROLES = frozenset({StaffRole.ACCEPTOR, StaffRole.COUNTER_CLERK, StaffRole.REVIEWER})
+PURPOSE_MAX_LENGTH = 200
+
+ID_NUMBER_HASH_CONTEXT = "resident.id_number"
+
+_DISTRICT_LABELS = dict(District.choices)
+
+
+def resident_id_number_hash(id_number: str) -> str:
+    """The keyed hash under which a validated, upper-cased ID number is stored and found."""
+    return lookup_hash(id_number, context=ID_NUMBER_HASH_CONTEXT)
+
+
+# --- staff ----------------------------------------------------------------------------------
+
+
+def staff_roles_of(user: User | None) -> set[str]:
+    """Every role USER holds, in any department (empty for residents and anonymous)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return set()
+    return set(StaffAssignment.objects.filter(user=user).values_list("role", flat=True))
+
+
+def staff_roles_in(user: User | None, department: Department) -> set[str]:
+    """The roles USER holds in one DEPARTMENT: what a department's task queue should check."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return set()
+    return set(
+        StaffAssignment.objects.filter(user=user, department=department).values_list(
+            "role", flat=True
+        )
+    )
+
+
+def staff_departments_of(user: User | None) -> list[Department]:
+    """The departments USER holds a post in, ordered by department code."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return []
+    return list(Department.objects.filter(staff_assignments__user=user).distinct().order_by("code"))
+
+
+def is_staff_member(user: User | None) -> bool:
+    """Staff = holds at least one post. `User.kind` alone grants nothing."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return StaffAssignment.objects.filter(user=user).exists()
+
+
+def staff_posts_of(user: User | None) -> list[dict[str, Any]]:
+    """[{department, roles: [{code, label}]}] for the 工作台, one entry per department."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return []
+    labels = dict(StaffRole.choices)
+    posts: dict[int, dict[str, Any]] = {}
+    rows = (
+        StaffAssignment.objects.filter(user=user)
+        .select_related("department")
+        .order_by("department__code", "role")
+    )
+    for row in rows:
+        entry = posts.setdefault(row.department_id, {"department": row.department, "roles": []})
+        entry["roles"].append({"code": row.role, "label": labels.get(row.role, row.role)})
+    return list(posts.values())
+
+
+# --- 一人一档 -------------------------------------------------------------------------------
+
+
+def resident_profile_by_id_number(*, id_number: str) -> ResidentProfile | None:
+    """Find a profile by ID number through its keyed hash (the column itself is encrypted).
+
+    Returns the row, not a display: callers show it through `resident_profile_for`, which
+    masks and audits. An invalid number raises INVALID_ID_NUMBER rather than finding nothing.
+    """
+    number = parse_id_number(id_number).number
+    return ResidentProfile.objects.filter(id_number_hash=resident_id_number_hash(number)).first()
+
+
+def resident_profile_of(user: User | None) -> ResidentProfile | None:
+    if user is None or not user.is_authenticated:
+        return None
+    return ResidentProfile.objects.filter(user=user).first()
+
+
+def _clean_purpose(purpose: str | None) -> str:
+    value = (purpose or "").strip()
+    if not value:
+        raise PurposeRequired()
+    if len(value) > PURPOSE_MAX_LENGTH:
+        raise PurposeTooLong()
+    return value
+
+
+def _resident_display(profile: ResidentProfile, *, full: bool, attributes: bool) -> dict:
+    data: dict[str, Any] = {
+        "id": profile.pk,
+        "name": profile.name,
+        "id_number": profile.id_number if full else mask_id_number(profile.id_number),
+        "phone": profile.phone if full else mask_phone(profile.phone),
+        "masked": not full,
+        "sex": profile.sex,
+        "sex_label": profile.get_sex_display(),
+        "birth_date": profile.birth_date,
+        "hukou_district": profile.hukou_district,
+        "hukou_district_label": _DISTRICT_LABELS.get(profile.hukou_district, ""),
+        "hukou_is_local": profile.hukou_is_local,
+        "residence_district": profile.residence_district,
+        "residence_district_label": _DISTRICT_LABELS.get(profile.residence_district, ""),
+        "residence_address": (
+            profile.residence_address if full else mask_address(profile.residence_address)
+        ),
+        "attributes": None,
+    }
+    if attributes:
+        data["attributes"] = {
+            "marital_status": profile.marital_status,
+            "marital_status_label": profile.get_marital_status_display(),
+            "disability_grade": profile.disability_grade,
+            "is_veteran": profile.is_veteran,
+            "is_low_income": profile.is_low_income,
+            "is_minimum_living_allowance": profile.is_minimum_living_allowance,
+            "has_residence_permit": profile.has_residence_permit,
+            "employment_status": profile.employment_status,
+        }
+    return data
+
+
+def _require_login(viewer: User | None) -> User:
+    if viewer is None or not viewer.is_authenticated or not viewer.is_active:
+        raise LoginRequired()
+    return viewer
+
+
+def resident_profile_for(
+    *,
+    viewer: User | None,
+    profile: ResidentProfile,
+    purpose: str | None = None,
+    ip_address: str | None = None,
+) -> dict[str, Any]:
+    """The display of PROFILE for VIEWER, masked and audited by the rule in the module
+    docstring. Raises LOGIN_REQUIRED, PERMISSION_DENIED or PURPOSE_REQUIRED; nothing is
+    written when it raises."""
+    viewer = _require_login(viewer)
+    if profile.user_id is not None and profile.user_id == viewer.pk:
+        return _resident_display(profile, full=False, attributes=True)
+    roles = staff_roles_of(viewer)
+    if not roles:
+        raise NotYourData()
+    clean_purpose = _clean_purpose(purpose)
+    full = bool(roles & FULL_IDENTITY_ROLES)
+    with transaction.atomic():
+        audit_record(
+            actor=viewer,
+            action="personal_data.read",
+            object_type="resident_profile",
+            object_id=profile.pk,
+            subject_resident_id=profile.pk,
+            purpose=clean_purpose,
+            ip_address=ip_address,
+            data={"view": "full" if full else "masked", "roles": sorted(roles)},
+        )
+    return _resident_display(profile, full=full, attributes=full)
+
+
+def resident_profile_read(
+    *,
+    viewer: User | None,
+    profile_id: int,
+    purpose: str | None = None,
+    ip_address: str | None = None,
+) -> dict[str, Any]:
+    """The staff look-up of a profile by id (residents read their own through
+    `resident_profile_of` + `resident_profile_for`).
+
+    Authorises before loading, so someone who may not read profiles cannot learn which ids
+    exist: non-staff get STAFF_ONLY for every id, their own included.
+    """
+    viewer = _require_login(viewer)
+    if not is_staff_member(viewer):
+        raise StaffOnly()
+    own = ResidentProfile.objects.filter(pk=profile_id, user=viewer).first()
+    if own is not None:
+        return resident_profile_for(viewer=viewer, profile=own)
+    _clean_purpose(purpose)
+    profile = ResidentProfile.objects.filter(pk=profile_id).first()
+    if profile is None:
+        raise ResidentProfileNotFound()
+    return resident_profile_for(
+        viewer=viewer, profile=profile, purpose=purpose, ip_address=ip_address
+    )
+
+
+# --- 一企一档 -------------------------------------------------------------------------------
+
+# Members who run the enterprise's account see the legal representative's name; a plain
+# 经办人 only needs to recognise it.
+_MEMBER_ROLES_SEEING_LEGAL_REP = frozenset(
+    {EnterpriseMembership.Role.LEGAL_REPRESENTATIVE, EnterpriseMembership.Role.ADMINISTRATOR}
+)
+
+
+def _enterprise_display(enterprise: Enterprise, *, rep_name_full: bool, rep_id_full: bool):
+    return {
+        "id": enterprise.pk,
+        "uscc": enterprise.uscc,
+        "name": enterprise.name,
+        "type": enterprise.type,
+        "type_label": enterprise.get_type_display(),
+        "legal_representative": (
+            enterprise.legal_representative
+            if rep_name_full
+            else mask_name(enterprise.legal_representative)
+        ),
+        "legal_representative_id_number": (
+            enterprise.legal_representative_id_number
+            if rep_id_full
+            else mask_id_number(enterprise.legal_representative_id_number)
+        ),
+        "registered_capital": enterprise.registered_capital,
+        "industry_code": enterprise.industry_code,
+        "district": enterprise.district,
+        "district_label": _DISTRICT_LABELS.get(enterprise.district, ""),
+        "address": enterprise.address,
+        "founded_on": enterprise.founded_on,
+        "employees": enterprise.employees,
+        "status": enterprise.status,
+        "status_label": enterprise.get_status_display(),
+    }
+
+
+def enterprise_profile_for(
+    *,
+    viewer: User | None,
+    enterprise: Enterprise,
+    purpose: str | None = None,
+    ip_address: str | None = None,
+) -> dict[str, Any]:
+    """The display of a 企业档案 for VIEWER.
+
+    Members of the enterprise see it without a purpose: the legal representative's name in
+    full if they are its 法定代表人 or 管理员, masked for a 经办人; the representative's ID
+    number is always masked for members. Staff must give a purpose, are audited
+    (`enterprise_data.read`), and see the representative in full only with a case-handling
+    role (as for residents). Anyone else is refused and nothing is written.
+    """
+    viewer = _require_login(viewer)
+    membership = EnterpriseMembership.objects.filter(user=viewer, enterprise=enterprise).first()
+    if membership is not None:
+        display = _enterprise_display(
+            enterprise,
+            rep_name_full=membership.role in _MEMBER_ROLES_SEEING_LEGAL_REP,
+            rep_id_full=False,
+        )
+        display["my_role"] = membership.role
+        display["my_role_label"] = membership.get_role_display()
+        return display
+    roles = staff_roles_of(viewer)
+    if not roles:
+        raise NotYourData("无权查看该企业的信息")
+    clean_purpose = _clean_purpose(purpose)
+    full = bool(roles & FULL_IDENTITY_ROLES)
+    with transaction.atomic():
+        audit_record(
+            actor=viewer,
+            action="enterprise_data.read",
+            object_type="enterprise",
+            object_id=enterprise.pk,
+            purpose=clean_purpose,
+            ip_address=ip_address,
+            data={"view": "full" if full else "masked", "roles": sorted(roles)},
+        )
+    display = _enterprise_display(enterprise, rep_name_full=True, rep_id_full=full)
+    display["my_role"] = ""
+    display["my_role_label"] = ""
+    return display
+
+
+def enterprises_for_agent(*, user: User | None) -> list[dict[str, Any]]:
+    """The enterprises USER may act for, each as its member display (with `my_role`),
+    ordered by name. Reading one's own enterprises is not audited."""
+    user = _require_login(user)
+    memberships = (
+        EnterpriseMembership.objects.filter(user=user)
+        .select_related("enterprise")
+        .order_by("enterprise__name", "enterprise__pk")
+    )
+    result = []
+    for membership in memberships:
+        display = _enterprise_display(
+            membership.enterprise,
+            rep_name_full=membership.role in _MEMBER_ROLES_SEEING_LEGAL_REP,
+            rep_id_full=False,
+        )
+        display["my_role"] = membership.role
+        display["my_role_label"] = membership.get_role_display()
+        result.append(display)
+    return result
+
+
+def enterprise_for_agent(*, user: User | None, enterprise_id: int) -> Enterprise:
+    """The enterprise USER acts for, by id; ENTERPRISE_NOT_FOUND if they are not a member
+    (whether or not it exists, so ids cannot be probed)."""
+    user = _require_login(user)
+    membership = (
+        EnterpriseMembership.objects.filter(user=user, enterprise_id=enterprise_id)
+        .select_related("enterprise")
+        .first()
+    )
+    if membership is None:
+        raise EnterpriseNotFound()
+    return membership.enterprise
+
+
+def enterprise_by_uscc(*, uscc: str) -> Enterprise | None:
+    """Find an enterprise by 统一社会信用代码; an invalid code raises INVALID_CREDIT_CODE."""
+    return Enterprise.objects.filter(uscc=parse_credit_code(uscc).code).first()

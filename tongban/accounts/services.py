@@ -1,0 +1,648 @@
+"""Every write to accounts, profiles, staff assignments and login state.
+
+Conventions:
+- Each service is keyword-only, runs in one transaction and appends exactly one audit row
+  naming its actor. An actor is a `User`, or a string "system:<process>" for loaders and
+  scheduled jobs that act on nobody's request.
+- The back-office services here (profile, account, enterprise, membership, staff) do not
+  decide *who* may call them: their callers (admin, data loaders, other apps' services) have
+  already authorised the request. What they guarantee is that the data is valid and recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pyotp
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from tongban.accounts.errors import (
+    EnterpriseExists,
+    InvalidCredentials,
+    LoginThrottled,
+    PasswordTooWeak,
+    ResidentAccountExists,
+    ResidentExists,
+    TotpAlreadyEnabled,
+    TotpCodeMalformed,
+    TotpInvalid,
+    TotpNotEnrolled,
+    TotpReplayed,
+    UsernameTaken,
+)
+from tongban.accounts.models import (
+    District,
+    Enterprise,
+    EnterpriseMembership,
+    LoginAttempt,
+    ResidentProfile,
+    StaffAssignment,
+    StaffRole,
+    User,
+)
+from tongban.accounts.selectors import resident_id_number_hash
+from tongban.accounts.validators import parse_credit_code, parse_id_number
+from tongban.catalog.models import Department
+from tongban.common.errors import InvalidInput
+from tongban.common.models import AuditEvent
+from tongban.common.services import audit_record
+
+Actor = User | str
+
+# The fields of 一人一档 that back-office maintenance may change. Identity (ID number and
+# what is derived from it) is deliberately absent: a wrong ID number is a new profile.
+RESIDENT_UPDATABLE_FIELDS = frozenset(
+    {
+        "name",
+        "phone",
+        "hukou_district",
+        "hukou_is_local",
+        "residence_district",
+        "residence_address",
+        "marital_status",
+        "disability_grade",
+        "is_veteran",
+        "is_low_income",
+        "is_minimum_living_allowance",
+        "has_residence_permit",
+        "employment_status",
+    }
+)
+
+ENTERPRISE_UPDATABLE_FIELDS = frozenset(
+    {
+        "name",
+        "type",
+        "legal_representative",
+        "legal_representative_id_number",
+        "registered_capital",
+        "industry_code",
+        "district",
+        "address",
+        "employees",
+        "status",
+    }
+)
+
+
+def _audit(actor: Actor, **fields: Any) -> AuditEvent:
+    if isinstance(actor, str):
+        if not actor.startswith("system:"):
+            # A bare string would let any caller write any name into the trail.
+            raise ValueError(f"a system actor is named 'system:<process>', got {actor!r}")
+        return audit_record(actor_label=actor, **fields)
+    return audit_record(actor=actor, **fields)
+
+
+def _check_district(value: str, field: str) -> None:
+    if value and value not in District.values:
+        raise InvalidInput(f"{field}的区代码{value}不是本市的区", code="INVALID_DISTRICT")
+
+
+# --- 一人一档 -------------------------------------------------------------------------------
+
+
+def resident_profile_create(
+    *,
+    actor: Actor,
+    name: str,
+    id_number: str,
+    phone: str = "",
+    hukou_district: str = "",
+    hukou_is_local: bool = True,
+    residence_district: str = "",
+    residence_address: str = "",
+    marital_status: str = ResidentProfile.MaritalStatus.UNMARRIED,
+    disability_grade: int | None = None,
+    is_veteran: bool = False,
+    is_low_income: bool = False,
+    is_minimum_living_allowance: bool = False,
+    has_residence_permit: bool = False,
+    employment_status: str = "",
+    is_synthetic: bool = False,
+    user: User | None = None,
+) -> ResidentProfile:
+    """Open a 居民档案. Birth date and sex come from the ID number, never from the caller."""
+    facts = parse_id_number(id_number)
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("姓名不能为空", code="NAME_REQUIRED")
+    _check_district(hukou_district, "户籍所在区")
+    _check_district(residence_district, "居住区")
+    if disability_grade is not None and disability_grade not in (1, 2, 3, 4):
+        raise InvalidInput("残疾等级应为1至4级", code="INVALID_DISABILITY_GRADE")
+    number_hash = resident_id_number_hash(facts.number)
+    with transaction.atomic():
+        if ResidentProfile.objects.filter(id_number_hash=number_hash).exists():
+            raise ResidentExists()
+        try:
+            # The savepoint keeps the outer transaction usable if a concurrent insert of the
+            # same person wins the race to the unique index.
+            with transaction.atomic():
+                profile = ResidentProfile.objects.create(
+                    user=user,
+                    name=name,
+                    id_number=facts.number,
+                    id_number_hash=number_hash,
+                    birth_date=facts.birth_date,
+                    sex=facts.sex,
+                    phone=(phone or "").strip(),
+                    hukou_district=hukou_district,
+                    hukou_is_local=hukou_is_local,
+                    residence_district=residence_district,
+                    residence_address=residence_address,
+                    marital_status=marital_status,
+                    disability_grade=disability_grade,
+                    is_veteran=is_veteran,
+                    is_low_income=is_low_income,
+                    is_minimum_living_allowance=is_minimum_living_allowance,
+                    has_residence_permit=has_residence_permit,
+                    employment_status=employment_status,
+                    is_synthetic=is_synthetic,
+                )
+        except IntegrityError as exc:
+            raise ResidentExists() from exc
+        _audit(
+            actor,
+            action="resident_profile.create",
+            object_type="resident_profile",
+            object_id=profile.pk,
+            subject_resident_id=profile.pk,
+        )
+    return profile
+
+
+def resident_profile_update(
+    *, actor: Actor, profile: ResidentProfile, changes: dict[str, Any]
+) -> ResidentProfile:
+    """Change non-identity fields of a profile. The audit row names the fields, not values."""
+    unknown = set(changes) - RESIDENT_UPDATABLE_FIELDS
+    if unknown:
+        raise InvalidInput(
+            f"以下字段不可修改：{'、'.join(sorted(unknown))}", code="FIELD_NOT_UPDATABLE"
+        )
+    _check_district(changes.get("hukou_district", ""), "户籍所在区")
+    _check_district(changes.get("residence_district", ""), "居住区")
+    changed = sorted(k for k, v in changes.items() if getattr(profile, k) != v)
+    if not changed:
+        return profile
+    with transaction.atomic():
+        for key in changed:
+            setattr(profile, key, changes[key])
+        profile.save(update_fields=[*changed, "updated_at"])
+        _audit(
+            actor,
+            action="resident_profile.update",
+            object_type="resident_profile",
+            object_id=profile.pk,
+            subject_resident_id=profile.pk,
+            data={"fields": changed},
+        )
+    return profile
+
+
+def resident_account_create(
+    *,
+    actor: Actor,
+    profile: ResidentProfile,
+    username: str,
+    password: str,
+    email: str = "",
+) -> User:
+    """Open a login for a resident who already has a profile, and bind the two."""
+    username = (username or "").strip()
+    if not username:
+        raise InvalidInput("用户名不能为空", code="USERNAME_REQUIRED")
+    candidate = User(username=username, email=email, display_name=profile.name)
+    try:
+        validate_password(password, candidate)
+    except ValidationError as exc:
+        raise PasswordTooWeak(
+            "密码强度不足：" + "；".join(exc.messages),
+            details=[{"field": "password", "message": m} for m in exc.messages],
+        ) from exc
+    with transaction.atomic():
+        # Re-read under lock: two sign-ups for one profile must not both bind.
+        profile = ResidentProfile.objects.select_for_update().get(pk=profile.pk)
+        if profile.user_id is not None:
+            raise ResidentAccountExists()
+        if User.objects.filter(username=username).exists():
+            raise UsernameTaken()
+        candidate.kind = User.Kind.PERSON
+        candidate.set_password(password)
+        candidate.save()
+        profile.user = candidate
+        profile.save(update_fields=["user", "updated_at"])
+        _audit(
+            actor,
+            action="resident_account.create",
+            object_type="user",
+            object_id=candidate.pk,
+            subject_resident_id=profile.pk,
+        )
+    return candidate
+
+
+# --- 一企一档 -------------------------------------------------------------------------------
+
+
+def enterprise_create(
+    *,
+    actor: Actor,
+    uscc: str,
+    name: str,
+    type: str,
+    legal_representative: str,
+    registered_capital: Decimal | int | str,
+    industry_code: str,
+    district: str,
+    founded_on: dt.date,
+    legal_representative_id_number: str = "",
+    address: str = "",
+    employees: int = 0,
+    status: str = Enterprise.Status.ACTIVE,
+    is_synthetic: bool = False,
+) -> Enterprise:
+    """Open a 企业档案 under a validated 统一社会信用代码."""
+    facts = parse_credit_code(uscc)
+    if legal_representative_id_number:
+        legal_representative_id_number = parse_id_number(legal_representative_id_number).number
+    if type not in Enterprise.Type.values:
+        raise InvalidInput(f"企业类型{type}无效", code="INVALID_ENTERPRISE_TYPE")
+    if not (name or "").strip():
+        raise InvalidInput("企业名称不能为空", code="NAME_REQUIRED")
+    _check_district(district, "登记区")
+    if not district:
+        raise InvalidInput("登记区不能为空", code="INVALID_DISTRICT")
+    with transaction.atomic():
+        if Enterprise.objects.filter(uscc=facts.code).exists():
+            raise EnterpriseExists()
+        try:
+            with transaction.atomic():
+                enterprise = Enterprise.objects.create(
+                    uscc=facts.code,
+                    name=name.strip(),
+                    type=type,
+                    legal_representative=legal_representative.strip(),
+                    legal_representative_id_number=legal_representative_id_number,
+                    registered_capital=Decimal(str(registered_capital)),
+                    industry_code=industry_code,
+                    district=district,
+                    address=address,
+                    founded_on=founded_on,
+                    employees=employees,
+                    status=status,
+                    is_synthetic=is_synthetic,
+                )
+        except IntegrityError as exc:
+            raise EnterpriseExists() from exc
+        _audit(
+            actor,
+            action="enterprise.create",
+            object_type="enterprise",
+            object_id=enterprise.pk,
+            data={"uscc": enterprise.uscc},
+        )
+    return enterprise
+
+
+def enterprise_update(
+    *, actor: Actor, enterprise: Enterprise, changes: dict[str, Any]
+) -> Enterprise:
+    """Change registration facts other than the 统一社会信用代码, which names the enterprise."""
+    unknown = set(changes) - ENTERPRISE_UPDATABLE_FIELDS
+    if unknown:
+        raise InvalidInput(
+            f"以下字段不可修改：{'、'.join(sorted(unknown))}", code="FIELD_NOT_UPDATABLE"
+        )
+    if "district" in changes:
+        _check_district(changes["district"], "登记区")
+    if changes.get("legal_representative_id_number"):
+        number = parse_id_number(changes["legal_representative_id_number"]).number
+        changes = {**changes, "legal_representative_id_number": number}
+    changed = sorted(k for k, v in changes.items() if getattr(enterprise, k) != v)
+    if not changed:
+        return enterprise
+    with transaction.atomic():
+        for key in changed:
+            setattr(enterprise, key, changes[key])
+        enterprise.save(update_fields=[*changed, "updated_at"])
+        _audit(
+            actor,
+            action="enterprise.update",
+            object_type="enterprise",
+            object_id=enterprise.pk,
+            data={"fields": changed},
+        )
+    return enterprise
+
+
+def enterprise_membership_grant(
+    *,
+    actor: Actor,
+    enterprise: Enterprise,
+    user: User,
+    role: str = EnterpriseMembership.Role.AGENT,
+) -> EnterpriseMembership:
+    """Let USER act for ENTERPRISE in ROLE; granting again changes the role."""
+    if role not in EnterpriseMembership.Role.values:
+        raise InvalidInput(f"经办角色{role}无效", code="INVALID_MEMBERSHIP_ROLE")
+    with transaction.atomic():
+        membership, created = EnterpriseMembership.objects.select_for_update().get_or_create(
+            user=user, enterprise=enterprise, defaults={"role": role}
+        )
+        previous = None if created else membership.role
+        if not created:
+            if membership.role == role:
+                return membership
+            membership.role = role
+            membership.save(update_fields=["role"])
+        _audit(
+            actor,
+            action="enterprise_membership.grant",
+            object_type="enterprise",
+            object_id=enterprise.pk,
+            data={"user_id": user.pk, "role": role, "previous_role": previous},
+        )
+    return membership
+
+
+# --- staff ----------------------------------------------------------------------------------
+
+
+def staff_assign(*, actor: Actor, user: User, department: Department, role: str) -> StaffAssignment:
+    """Give USER a 岗位 (ROLE in DEPARTMENT). Assigning an existing post changes nothing."""
+    if role not in StaffRole.values:
+        raise InvalidInput(f"岗位角色{role}无效", code="INVALID_STAFF_ROLE")
+    with transaction.atomic():
+        assignment, created = StaffAssignment.objects.get_or_create(
+            user=user, department=department, role=role
+        )
+        if not created:
+            return assignment
+        if user.kind != User.Kind.STAFF:
+            user.kind = User.Kind.STAFF
+            user.save(update_fields=["kind"])
+        _audit(
+            actor,
+            action="staff.assign",
+            object_type="user",
+            object_id=user.pk,
+            data={"department_id": department.pk, "role": role},
+        )
+    return assignment
+
+
+def staff_unassign(*, actor: Actor, assignment: StaffAssignment) -> None:
+    """Take a post away (the person moves department or leaves)."""
+    with transaction.atomic():
+        _audit(
+            actor,
+            action="staff.unassign",
+            object_type="user",
+            object_id=assignment.user_id,
+            data={"department_id": assignment.department_id, "role": assignment.role},
+        )
+        assignment.delete()
+
+
+# --- preferences ----------------------------------------------------------------------------
+
+
+def user_set_elder_mode(*, actor: Actor, user: User, enabled: bool) -> User:
+    """Remember 长者版 on the account so it follows the person to every device."""
+    if user.elder_mode == enabled:
+        return user
+    with transaction.atomic():
+        user.elder_mode = enabled
+        user.save(update_fields=["elder_mode"])
+        _audit(
+            actor,
+            action="user.elder_mode_set",
+            object_type="user",
+            object_id=user.pk,
+            data={"enabled": enabled},
+        )
+    return user
+
+
+# --- TOTP 双因素认证 ------------------------------------------------------------------------
+
+TOTP_ISSUER = "通办"
+TOTP_INTERVAL = 30
+# One step either side absorbs phone clocks that are a little off without widening the
+# window an attacker can guess into by much.
+TOTP_DRIFT_STEPS = 1
+
+
+@dataclass(frozen=True)
+class TotpEnrolment:
+    secret: str
+    provisioning_uri: str
+
+
+def totp_provisioning_uri(*, user: User, secret: str) -> str:
+    return pyotp.TOTP(secret, interval=TOTP_INTERVAL).provisioning_uri(
+        name=user.get_username(), issuer_name=TOTP_ISSUER
+    )
+
+
+def totp_enrol_begin(*, user: User) -> TotpEnrolment:
+    """Generate a fresh secret, kept pending until the user proves their app has it."""
+    if user.totp_enabled:
+        raise TotpAlreadyEnabled()
+    secret = pyotp.random_base32()
+    with transaction.atomic():
+        user.totp_secret = secret
+        user.totp_last_step = 0
+        user.save(update_fields=["totp_secret", "totp_last_step"])
+        _audit(user, action="totp.enrol_begin", object_type="user", object_id=user.pk)
+    return TotpEnrolment(
+        secret=secret, provisioning_uri=totp_provisioning_uri(user=user, secret=secret)
+    )
+
+
+def _totp_matching_step(secret: str, code: str, now: dt.datetime) -> int | None:
+    code = (code or "").replace(" ", "").strip()
+    if len(code) != 6 or not code.isdigit():
+        raise TotpCodeMalformed()
+    totp = pyotp.TOTP(secret, interval=TOTP_INTERVAL)
+    current = int(now.timestamp()) // TOTP_INTERVAL
+    for step in range(current - TOTP_DRIFT_STEPS, current + TOTP_DRIFT_STEPS + 1):
+        if hmac.compare_digest(totp.at(step * TOTP_INTERVAL), code):
+            return step
+    return None
+
+
+def _totp_accept(user: User, code: str, now: dt.datetime) -> tuple[User, int]:
+    # Lock the row so two requests carrying the same code cannot both pass the replay check.
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if not locked.totp_secret:
+        raise TotpNotEnrolled()
+    step = _totp_matching_step(locked.totp_secret, code, now)
+    if step is None:
+        raise TotpInvalid()
+    if step <= locked.totp_last_step:
+        raise TotpReplayed()
+    locked.totp_last_step = step
+    return locked, step
+
+
+def totp_enrol_confirm(*, user: User, code: str, now: dt.datetime | None = None) -> User:
+    """Switch TOTP on once the user types a code from the pending secret."""
+    now = now or timezone.now()
+    if user.totp_enabled:
+        raise TotpAlreadyEnabled()
+    with transaction.atomic():
+        locked, _ = _totp_accept(user, code, now)
+        locked.totp_enabled = True
+        locked.save(update_fields=["totp_enabled", "totp_last_step"])
+        _audit(user, action="totp.enable", object_type="user", object_id=user.pk)
+    user.totp_enabled = True
+    user.totp_last_step = locked.totp_last_step
+    return user
+
+
+def totp_verify(*, user: User, code: str, now: dt.datetime | None = None) -> None:
+    """Check a login's second factor. A code is good once: its time step is then spent."""
+    now = now or timezone.now()
+    if not user.totp_enabled:
+        raise TotpNotEnrolled()
+    with transaction.atomic():
+        locked, step = _totp_accept(user, code, now)
+        locked.save(update_fields=["totp_last_step"])
+        _audit(user, action="totp.verify", object_type="user", object_id=user.pk)
+    user.totp_last_step = step
+
+
+def totp_disable(*, actor: Actor, user: User) -> User:
+    """Switch TOTP off, e.g. when staff lose their phone (an administrator does this)."""
+    if not user.totp_enabled and not user.totp_secret:
+        return user
+    with transaction.atomic():
+        user.totp_enabled = False
+        user.totp_secret = ""
+        user.totp_last_step = 0
+        user.save(update_fields=["totp_enabled", "totp_secret", "totp_last_step"])
+        _audit(actor, action="totp.disable", object_type="user", object_id=user.pk)
+    return user
+
+
+# --- login throttling -----------------------------------------------------------------------
+
+
+def _throttle_key(username: str) -> str:
+    # Case-folded so "Alice" and "alice" share one counter.
+    return (username or "").strip().lower()[:150]
+
+
+def _retry_at(failure_times: list[dt.datetime], limit: int, window: dt.timedelta):
+    """When the count in the sliding window first drops below LIMIT again."""
+    ordered = sorted(failure_times)
+    return ordered[len(ordered) - limit] + window
+
+
+def login_attempt_check(
+    *, username: str, ip_address: str | None, now: dt.datetime | None = None
+) -> None:
+    """Refuse a login try before looking at the password if this account, or this address,
+    has had LOGIN_MAX_FAILURES failures inside LOGIN_FAILURE_WINDOW_SECONDS.
+
+    A success clears the account's count (failures before it no longer matter) but not the
+    address's: otherwise an attacker holding one real account could reset the counter of the
+    address they guess other accounts from.
+    """
+    now = now or timezone.now()
+    limit = settings.LOGIN_MAX_FAILURES
+    window = dt.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+    since = now - window
+    key = _throttle_key(username)
+    retry_candidates: list[dt.datetime] = []
+
+    last_success = (
+        LoginAttempt.objects.filter(username=key, succeeded=True, at__gt=since)
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    user_since = max(since, last_success) if last_success else since
+    user_failures = list(
+        LoginAttempt.objects.filter(username=key, succeeded=False, at__gt=user_since)
+        .order_by("-at")
+        .values_list("at", flat=True)[:limit]
+    )
+    if len(user_failures) >= limit:
+        retry_candidates.append(_retry_at(user_failures, limit, window))
+
+    if ip_address:
+        ip_failures = list(
+            LoginAttempt.objects.filter(ip_address=ip_address, succeeded=False, at__gt=since)
+            .order_by("-at")
+            .values_list("at", flat=True)[:limit]
+        )
+        if len(ip_failures) >= limit:
+            retry_candidates.append(_retry_at(ip_failures, limit, window))
+
+    if retry_candidates:
+        raise LoginThrottled(retry_at=max(retry_candidates), now=now)
+
+
+def login_attempt_record(
+    *, username: str, ip_address: str | None, succeeded: bool, user: User | None = None
+) -> LoginAttempt:
+    """Count one login try. A success is the moment the person is logged in (after TOTP)."""
+    key = _throttle_key(username)
+    with transaction.atomic():
+        attempt = LoginAttempt.objects.create(
+            username=key, ip_address=ip_address or None, succeeded=succeeded
+        )
+        audit_record(
+            actor=user if succeeded else None,
+            actor_label=None if succeeded and user is not None else "anonymous",
+            action="auth.login" if succeeded else "auth.login_failed",
+            object_type="user" if user is not None else "",
+            object_id=user.pk if user is not None else "",
+            ip_address=ip_address or None,
+            data={"username": key},
+        )
+    return attempt
+
+
+def login_password_step(
+    *, username: str, password: str, ip_address: str | None, now: dt.datetime | None = None
+) -> User:
+    """First step of a login: throttle, then the password. Returns the user on success.
+
+    A wrong password is counted here; a success is not, because the person is not logged in
+    yet if TOTP follows. The caller records the success when the session starts.
+    """
+    login_attempt_check(username=username, ip_address=ip_address, now=now)
+    user = authenticate(username=(username or "").strip(), password=password or "")
+    if user is None:
+        login_attempt_record(username=username, ip_address=ip_address, succeeded=False)
+        raise InvalidCredentials()
+    return user
+
+
+def login_totp_step(
+    *, user: User, code: str, ip_address: str | None, now: dt.datetime | None = None
+) -> None:
+    """Second step for accounts with TOTP. Wrong, malformed and replayed codes all count as
+    failures, so the 6-digit code cannot be guessed faster than a password."""
+    login_attempt_check(username=user.get_username(), ip_address=ip_address, now=now)
+    try:
+        totp_verify(user=user, code=code, now=now)
+    except (TotpInvalid, TotpReplayed, TotpCodeMalformed):
+        login_attempt_record(
+            username=user.get_username(), ip_address=ip_address, succeeded=False, user=user
+        )
+        raise
