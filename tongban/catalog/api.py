@@ -1,3 +1,135 @@
-from ninja import Router
+"""/api/v1/catalog/: service items, 一件事 bundles, search and the guided 一次告知.
 
-router = Router()
+Thin: parse, call a selector or the guide, return its dataclass. Nothing here changes state,
+so the routes need no authentication and no CSRF token; a logged-in resident's profile is
+used, when present, to say which materials they are spared.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from ninja import Field, Query, Router, Schema
+from pydantic import ConfigDict
+
+from tongban.accounts.selectors import resident_profile_of
+from tongban.catalog import guide, selectors
+from tongban.catalog.schemas import BundleDef, ServiceItemDef
+
+router = Router(tags=["catalog"], auth=None)
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ItemDetailOut(ServiceItemDef):
+    """The full 办事指南: every field of the definition, plus where it stands."""
+
+    model_config = ConfigDict(extra="ignore", frozen=False)
+    department_name: str
+    version: int
+    latest_version: int
+    is_active: bool
+
+
+class BundleDetailOut(BundleDef):
+    model_config = ConfigDict(extra="ignore", frozen=False)
+    lead_department_name: str
+    version: int
+    item_names: dict[str, str]
+
+
+class GuideIn(Schema):
+    answers: dict[str, str | bool] = Field(
+        default_factory=dict,
+        description='情形编码 → 选项值，例如 {"born_in_city": "yes"}',
+        examples=[{"born_in_city": "yes", "want_sscard": "no"}],
+    )
+
+
+NOT_FOUND = {404: ErrorOut}
+
+
+def _answers(body: GuideIn) -> dict[str, str]:
+    # A JSON client may send true/false for a yes/no question; the option values are words.
+    return {
+        k: ("yes" if v else "no") if isinstance(v, bool) else v for k, v in body.answers.items()
+    }
+
+
+def _applicant(request):
+    user = getattr(request, "user", None)
+    return resident_profile_of(user) if user is not None and user.is_authenticated else None
+
+
+@router.get("/items", response=list[selectors.ItemSummary], summary="事项列表与搜索")
+def items_list(
+    request,
+    q: str | None = None,
+    department: str | None = None,
+    subject: Literal["person", "enterprise"] | None = None,
+):
+    return selectors.item_list(q=q, department=department, subject=subject)
+
+
+@router.get("/items/{code}", response={200: ItemDetailOut, **NOT_FOUND}, summary="办事指南")
+def item_detail(request, code: str, version: int | None = Query(None, ge=1)):
+    detail = selectors.item_detail(code, version)
+    return {
+        **detail.definition.model_dump(mode="json"),
+        "department_name": detail.department_name,
+        "version": detail.version,
+        "latest_version": detail.latest_version,
+        "is_active": detail.is_active,
+    }
+
+
+@router.get(
+    "/items/{code}/versions",
+    response={200: list[selectors.VersionInfo], **NOT_FOUND},
+    summary="事项的历史版本",
+)
+def item_versions(request, code: str):
+    return selectors.item_versions(code)
+
+
+@router.post(
+    "/items/{code}/guide",
+    response={200: guide.GuideResult, 404: ErrorOut, 422: ErrorOut},
+    summary="单个事项的一次告知",
+)
+def item_guide(request, code: str, body: GuideIn):
+    return guide.guide_for_item(code=code, answers=_answers(body), applicant=_applicant(request))
+
+
+@router.get("/bundles", response=list[selectors.BundleSummary], summary="一件事列表")
+def bundles_list(request):
+    return selectors.bundle_list()
+
+
+@router.get("/bundles/{code}", response={200: BundleDetailOut, **NOT_FOUND}, summary="一件事")
+def bundle_detail(request, code: str):
+    detail = selectors.bundle_detail(code)
+    return {
+        **detail.definition.model_dump(mode="json"),
+        "lead_department_name": detail.lead_department_name,
+        "version": detail.version,
+        "item_names": detail.item_names,
+    }
+
+
+@router.post(
+    "/bundles/{code}/guide",
+    response={200: guide.GuideResult, 404: ErrorOut, 422: ErrorOut},
+    summary="一件事的一次告知：按回答给出确切的事项、材料和表单",
+)
+def bundle_guide(request, code: str, body: GuideIn):
+    return guide.guide_for_bundle(code=code, answers=_answers(body), applicant=_applicant(request))
+
+
+@router.get("/search", response=list[selectors.SearchResult], summary="搜索事项和一件事")
+def search(request, q: str = "", limit: int = Query(20, ge=1, le=100)):
+    return selectors.catalog_search(q=q, limit=limit)

@@ -20,6 +20,9 @@ class Department(models.Model):
     definition = models.ForeignKey(
         "DefinitionVersion", null=True, on_delete=models.PROTECT, related_name="+"
     )
+    # A department removed from the definitions stays (staff and old cases point at it) but
+    # is no longer offered.
+    is_active = models.BooleanField(default=True)
 
     class Meta:
         verbose_name = "部门"
@@ -67,6 +70,7 @@ class DataElement(models.Model):
     value_type = models.CharField(max_length=20)
     sensitivity = models.PositiveSmallIntegerField()
     current = models.ForeignKey(DefinitionVersion, on_delete=models.PROTECT, related_name="+")
+    is_active = models.BooleanField(default=True)
 
     class Meta:
         verbose_name = "数据元"
@@ -118,3 +122,15 @@ class Bundle(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CatalogRevision(models.Model):
+    """事项库版本标记 — one row whose token changes whenever a load changes the catalog.
+
+    Processes cache the catalog (listing, search index) keyed on this token. A random token
+    rather than a counter or the newest version id, because those repeat after a rollback and
+    cannot see an item being deactivated or reactivated without a new version.
+    """
+
+    token = models.CharField(max_length=32)
+    changed_at = models.DateTimeField(auto_now=True)

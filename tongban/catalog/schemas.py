@@ -11,13 +11,43 @@ must hold. An empty or missing `when` always holds.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 Code = Annotated[str, Field(pattern=CODE, max_length=64)]
-When = dict[str, str | bool | list[str | bool]]
+
+
+def _as_option_value(value: Any) -> Any:
+    # YAML 1.1 reads a bare yes/no (and true/false) as a boolean; option values are the words
+    # the author wrote.
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value
+
+
+def _normalise_when(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: [_as_option_value(x) for x in v] if isinstance(v, list) else _as_option_value(v)
+            for k, v in value.items()
+        }
+    return value
+
+
+# {situation_code: value or [values]}; booleans from YAML are turned into "yes"/"no" so stored
+# definitions and API output carry the option values themselves.
+When = Annotated[dict[str, str | list[str]], BeforeValidator(_normalise_when)]
 
 
 class Strict(BaseModel):
@@ -51,6 +81,11 @@ ElementType = Literal[
 class Choice(Strict):
     value: str
     label: str
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, value: object) -> object:
+        return _as_option_value(value) if isinstance(value, bool) else value
 
 
 class Prefill(Strict):
@@ -194,7 +229,7 @@ class TimeLimit(Strict):
     @model_validator(mode="after")
     def _promise_within_law(self) -> TimeLimit:
         if self.statutory_days and self.promised_days > self.statutory_days:
-            raise ValueError("承诺时限不得长于法定时限")
+            raise_located([(("promised_days",), "承诺时限不得长于法定时限")], title="TimeLimit")
         return self
 
 
@@ -235,27 +270,24 @@ class ServiceItemDef(Strict):
     outputs: list[OutputDef] = Field(default_factory=list)
     is_example: bool = Field(default=True, description="示例: demo content, not a real guide")
 
-    @field_validator("elements")
-    @classmethod
-    def _normalise_elements(cls, value: list[str | ElementUse]) -> list[str | ElementUse]:
-        codes = [v if isinstance(v, str) else v.code for v in value]
-        dupes = sorted({c for c in codes if codes.count(c) > 1})
-        if dupes:
-            raise ValueError(f"数据元重复：{', '.join(dupes)}")
-        return value
-
     @model_validator(mode="after")
     def _consistency(self) -> ServiceItemDef:
+        problems: list[Problem] = []
         if self.handling == "instant" and self.time_limit.promised_days != 0:
-            raise ValueError("即办件的承诺时限应为0个工作日")
-        material_codes = [m.code for m in self.materials]
-        dupes = sorted({c for c in material_codes if material_codes.count(c) > 1})
-        if dupes:
-            raise ValueError(f"材料编码重复：{', '.join(dupes)}")
-        _check_conditions(self.situations, [m.when for m in self.materials])
-        _check_conditions(
-            self.situations, [e.when for e in self.elements if isinstance(e, ElementUse)]
-        )
+            problems.append((("time_limit", "promised_days"), "即办件的承诺时限应为0个工作日"))
+        problems += _duplicates("materials", [m.code for m in self.materials], "code", "材料编码")
+        element_codes = [e if isinstance(e, str) else e.code for e in self.elements]
+        problems += _duplicates("elements", element_codes, None, "数据元")
+        located: list[tuple[Loc, When]] = [
+            (("materials", i, "when"), m.when) for i, m in enumerate(self.materials)
+        ]
+        located += [
+            (("elements", i, "when"), e.when)
+            for i, e in enumerate(self.elements)
+            if isinstance(e, ElementUse)
+        ]
+        problems += _condition_problems(self.situations, located)
+        raise_located(problems, title="ServiceItemDef")
         return self
 
     def element_uses(self) -> list[ElementUse]:
@@ -286,67 +318,113 @@ class BundleDef(Strict):
     @model_validator(mode="after")
     def _consistency(self) -> BundleDef:
         codes = [b.item for b in self.items]
-        dupes = sorted({c for c in codes if codes.count(c) > 1})
-        if dupes:
-            raise ValueError(f"事项重复：{', '.join(dupes)}")
-        for b in self.items:
-            unknown = [a for a in b.after if a not in codes]
-            if unknown:
-                raise ValueError(f"事项 {b.item} 的 after 引用了未包含的事项：{', '.join(unknown)}")
-        _check_acyclic({b.item: b.after for b in self.items})
-        _check_conditions(self.situations, [b.when for b in self.items])
+        problems = _duplicates("items", codes, "item", "事项")
+        for i, b in enumerate(self.items):
+            for j, a in enumerate(b.after):
+                if a not in codes:
+                    problems.append((("items", i, "after", j), f"after 引用了未包含的事项：{a}"))
+        if not problems:
+            cycle = _find_cycle({b.item: b.after for b in self.items})
+            if cycle:
+                i = codes.index(cycle[0])
+                problems.append(
+                    (("items", i, "after"), f"事项先后顺序存在循环：{' → '.join(cycle)}")
+                )
+        located = [(("items", i, "when"), b.when) for i, b in enumerate(self.items)]
+        problems += _condition_problems(self.situations, located)
+        raise_located(problems, title="BundleDef")
         return self
 
 
 # ---------------------------------------------------------------- helpers
 
 
-def _check_conditions(situations: list[SituationDef], conditions: list[When]) -> None:
+Loc = tuple[str | int, ...]
+Problem = tuple[Loc, str]
+
+
+def raise_located(problems: list[Problem], *, title: str) -> None:
+    """Raise every problem at once, each at its own location, so a loader can name the exact
+    YAML line (`materials[2].when.twins`) instead of pointing at the top of the file."""
+    if not problems:
+        return
+    details = [
+        InitErrorDetails(
+            type=PydanticCustomError("definition", "{detail}", {"detail": message}),
+            loc=loc,
+            input=None,
+        )
+        for loc, message in problems
+    ]
+    raise ValidationError.from_exception_data(title, details)
+
+
+def _duplicates(field: str, codes: list[str], key: str | None, noun: str) -> list[Problem]:
+    seen: set[str] = set()
+    problems: list[Problem] = []
+    for i, code in enumerate(codes):
+        if code in seen:
+            loc: Loc = (field, i, key) if key else (field, i)
+            problems.append((loc, f"{noun}重复：{code}"))
+        seen.add(code)
+    return problems
+
+
+def _condition_problems(
+    situations: list[SituationDef], conditions: list[tuple[Loc, When]]
+) -> list[Problem]:
     """Every `when` must name a situation defined here and one of its option values."""
     options = {s.code: {o.value for o in s.options} for s in situations}
-    for s in situations:
-        conditions = [*conditions, s.when]
-    for when in conditions:
+    conditions = [
+        *conditions,
+        *((("situations", i, "when"), s.when) for i, s in enumerate(situations)),
+    ]
+    problems: list[Problem] = []
+    for loc, when in conditions:
         for key, expected in when.items():
             if key not in options:
-                raise ValueError(f"条件引用了未定义的情形：{key}")
+                problems.append(((*loc, key), f"条件引用了未定义的情形：{key}"))
+                continue
             values = expected if isinstance(expected, list) else [expected]
             for v in values:
-                text = _as_option_value(v)
-                if text not in options[key]:
-                    raise ValueError(f"条件中情形 {key} 的取值 {text} 不是它的选项")
-
-
-def _as_option_value(value: str | bool) -> str:
-    # YAML reads yes/no/true/false as booleans; option values are strings.
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return value
+                if v not in options[key]:
+                    problems.append(((*loc, key), f"情形 {key} 的取值 {v} 不是它的选项"))
+    return problems
 
 
 def condition_holds(when: When, answers: dict[str, str]) -> bool:
     for key, expected in when.items():
-        values = expected if isinstance(expected, list) else [expected]
-        if answers.get(key) not in {_as_option_value(v) for v in values}:
+        answer = answers.get(key)
+        if answer != expected and not (isinstance(expected, list) and answer in expected):
             return False
     return True
 
 
-def _check_acyclic(graph: dict[str, list[str]]) -> None:
+def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """The first dependency cycle found, as a path that returns to its start, or None."""
     state: dict[str, int] = {}
+    stack: list[str] = []
 
-    def visit(node: str, path: list[str]) -> None:
+    def visit(node: str) -> list[str] | None:
         if state.get(node) == 2:
-            return
+            return None
         if state.get(node) == 1:
-            raise ValueError(f"事项先后顺序存在循环：{' → '.join([*path, node])}")
+            return [*stack[stack.index(node) :], node]
         state[node] = 1
+        stack.append(node)
         for nxt in graph.get(node, []):
-            visit(nxt, [*path, node])
+            found = visit(nxt)
+            if found:
+                return found
+        stack.pop()
         state[node] = 2
+        return None
 
     for node in graph:
-        visit(node, [])
+        found = visit(node)
+        if found:
+            return found
+    return None
 
 
 DEFINITION_KINDS = {

@@ -1,2 +1,13 @@
+from django.urls import path
+
+from tongban.catalog import views
+
 app_name = "catalog"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home_view, name="home"),
+    path("search/", views.search_view, name="search"),
+    # The address people type and other sites link to is /search?q=…; no redirect hop.
+    path("search", views.search_view),
+    path("items/<str:code>/", views.item_view, name="item"),
+    path("bundles/<str:code>/", views.bundle_view, name="bundle"),
+]

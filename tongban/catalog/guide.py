@@ -1,0 +1,603 @@
+"""一次告知: from a few answers to the exact list — which items apply, in what order, which
+materials (and which of them the applicant is spared), which form fields, how long, how many
+visits. The API and the pages serialise the same GuideResult.
+
+Evidence that spares a material comes from providers (EvidenceProvider). The applicant's
+profile (一人一档) is one; e-certificates and data-source look-ups plug in the same way.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from tongban.catalog import selectors
+from tongban.catalog.errors import GuideAnswersInvalid
+from tongban.catalog.schemas import (
+    MaterialDef,
+    SituationDef,
+    Waiver,
+    condition_holds,
+)
+
+CHANNEL_LABELS = {
+    "online": "网上办理",
+    "counter": "窗口办理",
+    "mobile": "移动端办理",
+    "kiosk": "自助终端",
+}
+PREFILL_LABELS = {
+    "profile": "居民档案（一人一档）",
+    "enterprise": "企业档案（一企一档）",
+    "certificate": "电子证照",
+    "data_source": "部门共享数据",
+}
+HANDLING_LABELS = {"instant": "即办件", "promised": "承诺件"}
+
+
+# ---------------------------------------------------------------- result shape
+
+
+@dataclass
+class GuideOption:
+    value: str
+    label: str
+
+
+@dataclass
+class GuideQuestion:
+    code: str
+    question: str
+    help: str
+    options: list[GuideOption]
+    # Whether the question must be answered given the answers so far.
+    applies: bool
+    # Shown next to a question that only sometimes applies, so a form without JavaScript can
+    # list every question and still say which ones to skip.
+    condition: str
+    asked_for: list[str]  # "bundle" and/or item codes whose definitions ask it
+    answer: str | None = None
+    error: str = ""
+
+
+@dataclass
+class GuideItem:
+    code: str
+    name: str
+    version: int
+    type: str
+    department: str
+    department_name: str
+    handling: str
+    handling_label: str
+    promised_days: int
+    statutory_days: int
+    visits: int
+    channels: list[str]
+    after: list[str]  # included items that must be concluded first
+    after_names: list[str]
+    stage: int  # 1 = can start at once; n = after stage n-1 is done
+    fee_free: bool
+    fee_description: str
+
+
+@dataclass
+class GuideWaiver:
+    kind: str  # certificate / data_source / commitment
+    text: str  # 可免提交：…, in Chinese for the applicant
+    certificate_type: str = ""
+    data_source: str = ""
+    profile_field: str = ""
+
+
+@dataclass
+class GuideMaterial:
+    code: str
+    name: str
+    form: str
+    copies: int
+    required: bool
+    source: str
+    note: str
+    items: list[str]
+    item_names: list[str]
+    waivers: list[GuideWaiver]
+    spared: bool = False
+    spared_reason: str = ""
+
+
+@dataclass
+class GuideChoice:
+    value: str
+    label: str
+
+
+@dataclass
+class GuideField:
+    code: str
+    label: str
+    type: str
+    required: bool
+    choices: list[GuideChoice]
+    help: str
+    items: list[str]
+    prefill_from: list[str]  # where a value could come from (居民档案 …)
+    prefill_available: bool  # the applicant's own records hold a value for it
+
+
+@dataclass
+class GuideFee:
+    item: str
+    item_name: str
+    description: str
+
+
+@dataclass
+class GuideResult:
+    kind: str  # "bundle" or "item"
+    code: str
+    name: str
+    version: int
+    is_example: bool
+    answers: dict[str, str]  # the answers that counted (questions that apply)
+    questions: list[GuideQuestion]
+    items: list[GuideItem]
+    materials: list[GuideMaterial]
+    fields: list[GuideField]
+    promised_days: int  # the bundle's (or item's) own promise
+    critical_path_days: int  # longest chain of item promises along `after`
+    critical_path: list[str]
+    critical_path_names: list[str]
+    max_visits: int
+    fees: list[GuideFee]  # items that charge
+    all_free: bool
+    channels: list[str]  # ways the whole set can be applied for
+    materials_total: int
+    materials_required: int
+    materials_spared: int
+    materials_to_submit: int  # required and not spared
+    materials_waivable: int  # not spared, but a waiver could spare it
+    applicant_considered: bool
+
+
+# ---------------------------------------------------------------- evidence providers
+
+
+@runtime_checkable
+class EvidenceProvider(Protocol):
+    """Something that can tell whether the government already holds the evidence a waiver
+    names for this applicant. Returns the reason shown to the applicant, or None."""
+
+    def spares(self, *, waiver: Waiver, material: MaterialDef, applicant: Any) -> str | None: ...
+
+
+class ProfileEvidence:
+    """A data-source waiver whose `profile_field` already holds a value on the applicant's
+    profile: the department reads it from the shared record instead of asking."""
+
+    def spares(self, *, waiver: Waiver, material: MaterialDef, applicant: Any) -> str | None:
+        if waiver.kind != "data_source" or not waiver.profile_field or applicant is None:
+            return None
+        if not _has_value(applicant, waiver.profile_field):
+            return None
+        label = _field_label(applicant, waiver.profile_field)
+        return f"您的居民档案中已有{label}，由{waiver.data_source}核验，无需提交"
+
+
+_providers: list[EvidenceProvider] = [ProfileEvidence()]
+_providers_lock = threading.Lock()
+
+
+def register_evidence_provider(provider: EvidenceProvider) -> None:
+    """Called by other apps at start-up (AppConfig.ready), e.g. certificates for e-certificate
+    waivers. Registering the same provider twice has no effect."""
+    with _providers_lock:
+        if provider not in _providers:
+            _providers.append(provider)
+
+
+def evidence_providers() -> list[EvidenceProvider]:
+    return list(_providers)
+
+
+def _has_value(obj: Any, path: str) -> bool:
+    value: Any = obj
+    for part in path.split("."):
+        value = getattr(value, part, None)
+        if value is None:
+            return False
+    # False and "" mean the fact is not on record (no residence permit, no address).
+    return value is not False and value != ""
+
+
+def _field_label(obj: Any, name: str) -> str:
+    try:
+        return str(obj._meta.get_field(name.split(".")[0]).verbose_name)
+    except Exception:  # not a model field: the name itself is the best label there is
+        return name
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def guide_for_bundle(
+    *,
+    code: str,
+    answers: dict[str, str],
+    applicant: Any = None,
+    providers: Sequence[EvidenceProvider] | None = None,
+) -> GuideResult:
+    """The exact list for a 一件事. Asks the bundle's questions and the included items' own
+    (once per situation code). Raises GuideAnswersInvalid naming every missing, invalid or
+    unknown answer. `providers` replaces the registered evidence providers (tests)."""
+    sources = selectors.guide_sources(kind="bundle", code=code)
+    return _Guide(sources, providers).run(answers, applicant)
+
+
+def guide_for_item(
+    *,
+    code: str,
+    answers: dict[str, str],
+    applicant: Any = None,
+    providers: Sequence[EvidenceProvider] | None = None,
+) -> GuideResult:
+    """The exact list for one item, from its own questions."""
+    sources = selectors.guide_sources(kind="item", code=code)
+    return _Guide(sources, providers).run(answers, applicant)
+
+
+def bundle_questions(*, code: str, answers: dict[str, str] | None = None) -> list[GuideQuestion]:
+    """Every question a bundle may ask, marked with whether it applies to `answers`; for
+    showing the form before anything is submitted."""
+    sources = selectors.guide_sources(kind="bundle", code=code)
+    return _Guide(sources).questions(answers or {})[0]
+
+
+def item_questions(*, code: str, answers: dict[str, str] | None = None) -> list[GuideQuestion]:
+    sources = selectors.guide_sources(kind="item", code=code)
+    return _Guide(sources).questions(answers or {})[0]
+
+
+# ---------------------------------------------------------------- the computation
+
+
+class _Guide:
+    def __init__(
+        self,
+        sources: selectors.GuideSources,
+        providers: Sequence[EvidenceProvider] | None = None,
+    ):
+        self.sources = sources
+        self.bundle = sources.bundle
+        self.members = sources.items
+        self.providers = providers
+        # (situation, item that asks it or None for the bundle, who defines it), once per
+        # code; the bundle's own definition wins over an item's.
+        by_code: dict[str, tuple[SituationDef, str | None, list[str]]] = {}
+        if self.bundle is not None:
+            for s in self.bundle.situations:
+                by_code[s.code] = (s, None, ["bundle"])
+        for item_code, item in self.members.items():
+            for s in item.situations:
+                if s.code in by_code:
+                    by_code[s.code][2].append(item_code)
+                else:
+                    by_code[s.code] = (s, item_code, [item_code])
+        self._situations = list(by_code.values())
+
+    def _included(self, answers: dict[str, str]) -> list[str]:
+        if self.bundle is None:
+            return list(self.members)
+        return [b.item for b in self.bundle.items if condition_holds(b.when, answers)]
+
+    def questions(self, given: dict[str, str]) -> tuple[list[GuideQuestion], dict[str, str]]:
+        """Which questions apply, and the answers that count. A question applies when its
+        item is included and its own `when` holds on the answers that count so far; repeat
+        until nothing changes, since one answer can make further questions apply."""
+        effective: dict[str, str] = {}
+        applies: set[str] = set()
+        while True:
+            included = set(self._included(effective))
+            now = {
+                s.code
+                for s, owner, asked_for in self._situations
+                if (owner is None or any(code in included for code in asked_for))
+                and condition_holds(s.when, effective)
+            }
+            valid = {
+                s.code: given[s.code]
+                for s, _, _ in self._situations
+                if s.code in now and given.get(s.code) in {o.value for o in s.options}
+            }
+            if now == applies and valid == effective:
+                break
+            applies, effective = now, valid
+        titles = {s.code: s.question for s, _, _ in self._situations}
+        labels = {s.code: {o.value: o.label for o in s.options} for s, _, _ in self._situations}
+        result = []
+        for s, owner, asked_for in self._situations:
+            result.append(
+                GuideQuestion(
+                    code=s.code,
+                    question=s.question,
+                    help=s.help,
+                    options=[GuideOption(o.value, o.label) for o in s.options],
+                    applies=s.code in applies,
+                    condition=self._condition_text(s, owner, asked_for, titles, labels),
+                    asked_for=asked_for,
+                    answer=given.get(s.code),
+                )
+            )
+        return result, effective
+
+    def _condition_text(self, s: SituationDef, owner, asked_for, titles, labels) -> str:
+        parts = []
+        if owner is not None and self.bundle is not None:
+            entries = [b for b in self.bundle.items if b.item in asked_for]
+            if all(e.when for e in entries):
+                if len(entries) == 1:
+                    parts += _when_parts(entries[0].when, titles, labels)
+                else:
+                    names = "或".join(f"「{self.members[e.item].name}」" for e in entries)
+                    parts.append(f"需要办理{names}")
+        parts += _when_parts(s.when, titles, labels)
+        return f"仅当{'，且'.join(parts)}时回答" if parts else ""
+
+    def run(self, given: dict[str, str], applicant: Any) -> GuideResult:
+        questions, answers = self.questions(given)
+        known = {q.code: q for q in questions}
+        details = []
+        for code, value in given.items():
+            q = known.get(code)
+            if q is None:
+                details.append({"field": code, "message": f"没有名为 {code} 的问题"})
+                continue
+            if value not in {o.value for o in q.options}:
+                q.error = f"所选答案无效，请重新选择：{q.question}"
+                details.append({"field": code, "message": q.error})
+        for q in questions:
+            if q.applies and not q.error and q.code not in given:
+                q.error = f"请选择：{q.question}"
+                details.append({"field": q.code, "message": q.error})
+        # In the order the questions are asked, unknown names last: the order a person fixes them.
+        order = {q.code: n for n, q in enumerate(questions)}
+        details.sort(key=lambda d: order.get(d["field"], len(order)))
+        if details:
+            raise GuideAnswersInvalid(details=details, questions=questions)
+
+        included = self._included(answers)
+        items = self._items(included)
+        materials = self._materials(included, answers, applicant)
+        fields = self._fields(included, answers, applicant)
+        critical_days, critical_path = _critical_path(items)
+        channels = [
+            c for c in CHANNEL_LABELS if all(c in self.members[i.code].channels for i in items)
+        ]
+        fees = [GuideFee(i.code, i.name, i.fee_description) for i in items if not i.fee_free]
+        required = [m for m in materials if m.required]
+        spared = [m for m in materials if m.spared]
+        src = self.sources
+        return GuideResult(
+            kind=src.kind,
+            code=src.code,
+            name=src.name,
+            version=src.version,
+            is_example=src.is_example,
+            answers=answers,
+            questions=questions,
+            items=items,
+            materials=materials,
+            fields=fields,
+            promised_days=src.promised_days,
+            critical_path_days=critical_days,
+            critical_path=critical_path,
+            critical_path_names=[self.members[c].name for c in critical_path],
+            max_visits=max((i.visits for i in items), default=0),
+            fees=fees,
+            all_free=not fees,
+            channels=channels,
+            materials_total=len(materials),
+            materials_required=len(required),
+            materials_spared=len(spared),
+            materials_to_submit=len([m for m in required if not m.spared]),
+            materials_waivable=len([m for m in materials if m.waivers and not m.spared]),
+            applicant_considered=applicant is not None,
+        )
+
+    def _items(self, included: list[str]) -> list[GuideItem]:
+        declared = {b.item: b.after for b in self.bundle.items} if self.bundle else {}
+
+        def waits_for(code: str) -> list[str]:
+            # An item left out still passes on its own prerequisites: if C waits for B and B
+            # for A, C waits for A when B is not needed.
+            found: list[str] = []
+            for a in declared.get(code, []):
+                for dep in [a] if a in included else waits_for(a):
+                    if dep not in found:
+                        found.append(dep)
+            return found
+
+        after = {code: waits_for(code) for code in included}
+        stage: dict[str, int] = {}
+
+        def stage_of(code: str) -> int:
+            if code not in stage:
+                stage[code] = 1 + max((stage_of(a) for a in after.get(code, [])), default=0)
+            return stage[code]
+
+        items = []
+        for code in included:
+            item = self.members[code]
+            summary = self.sources.summaries[code]
+            items.append(
+                GuideItem(
+                    code=code,
+                    name=item.name,
+                    version=summary.version,
+                    type=item.type,
+                    department=item.department,
+                    department_name=summary.department_name,
+                    handling=item.handling,
+                    handling_label=HANDLING_LABELS[item.handling],
+                    promised_days=item.time_limit.promised_days,
+                    statutory_days=item.time_limit.statutory_days,
+                    visits=item.visits,
+                    channels=list(item.channels),
+                    after=after.get(code, []),
+                    after_names=[self.members[a].name for a in after.get(code, [])],
+                    stage=stage_of(code),
+                    fee_free=item.fees.free,
+                    fee_description=item.fees.description,
+                )
+            )
+        # Stable within a stage: the definition's order is the order an officer expects.
+        items.sort(key=lambda i: i.stage)
+        return items
+
+    def _materials(
+        self, included: list[str], answers: dict[str, str], applicant: Any
+    ) -> list[GuideMaterial]:
+        providers = list(self.providers) if self.providers is not None else evidence_providers()
+        by_code: dict[str, GuideMaterial] = {}
+        sources: dict[str, list[MaterialDef]] = {}
+        for code in included:
+            item = self.members[code]
+            for m in item.materials:
+                if not condition_holds(m.when, answers):
+                    continue
+                entry = by_code.get(m.code)
+                if entry is None:
+                    entry = by_code[m.code] = GuideMaterial(
+                        code=m.code,
+                        name=m.name,
+                        form=m.form,
+                        copies=m.copies,
+                        required=m.required,
+                        source=m.source,
+                        note=m.note,
+                        items=[],
+                        item_names=[],
+                        waivers=[],
+                    )
+                    sources[m.code] = []
+                # One document asked by several departments: the most demanding form of the
+                # request is the one the applicant has to meet.
+                entry.required = entry.required or m.required
+                entry.copies = max(entry.copies, m.copies)
+                entry.items.append(code)
+                entry.item_names.append(item.name)
+                sources[m.code].append(m)
+                for w in m.waivable_by:
+                    waiver = _waiver(w, m)
+                    if waiver not in entry.waivers:
+                        entry.waivers.append(waiver)
+        for code, entry in by_code.items():
+            if applicant is None:
+                break
+            for m in sources[code]:
+                reason = _spared_by(m, applicant, providers)
+                if reason:
+                    entry.spared, entry.spared_reason = True, reason
+                    break
+        return list(by_code.values())
+
+    def _fields(
+        self, included: list[str], answers: dict[str, str], applicant: Any
+    ) -> list[GuideField]:
+        uses: dict[str, tuple[bool, list[str]]] = {}
+        for code in included:
+            for use in self.members[code].element_uses():
+                if not condition_holds(use.when, answers):
+                    continue
+                required, items = uses.get(use.code, (False, []))
+                uses[use.code] = (required or use.required, [*items, code])
+        elements = selectors.element_definitions(list(uses))
+        fields = []
+        for code, (required, items) in uses.items():
+            el = elements.get(code)
+            prefill = el.prefill if el else []
+            available = applicant is not None and any(
+                p.source == "profile" and _has_value(applicant, p.field) for p in prefill
+            )
+            fields.append(
+                GuideField(
+                    code=code,
+                    label=el.label if el else code,
+                    type=el.type if el else "text",
+                    required=required,
+                    choices=[GuideChoice(c.value, c.label) for c in el.choices] if el else [],
+                    help=el.help if el else "",
+                    items=items,
+                    prefill_from=list(dict.fromkeys(PREFILL_LABELS[p.source] for p in prefill)),
+                    prefill_available=available,
+                )
+            )
+        return fields
+
+
+def _when_parts(when, titles, labels) -> list[str]:
+    parts = []
+    for key, expected in when.items():
+        values = expected if isinstance(expected, list) else [expected]
+        chosen = "或".join(f"「{labels.get(key, {}).get(v, v)}」" for v in values)
+        parts.append(f"「{titles.get(key, key)}」选择{chosen}")
+    return parts
+
+
+def when_text(when: dict, situations: Sequence[SituationDef]) -> str:
+    """A condition in words: 「孩子父母是否已登记结婚？」选择「已登记结婚」，且…; empty when
+    the condition always holds."""
+    titles = {s.code: s.question for s in situations}
+    labels = {s.code: {o.value: o.label for o in s.options} for s in situations}
+    return "，且".join(_when_parts(when, titles, labels))
+
+
+def waiver_text(w: Waiver, material: MaterialDef) -> str:
+    """How a material can be spared, as the applicant reads it."""
+    return _waiver(w, material).text
+
+
+def _waiver(w: Waiver, material: MaterialDef) -> GuideWaiver:
+    if w.kind == "certificate":
+        # Certificate types get names when the certificates app defines them; until then the
+        # material's own name is what the certificate proves.
+        text = f"可免提交：通过电子证照『{material.name}』核验"
+    elif w.kind == "data_source":
+        text = f"可免提交：由{w.data_source}核验"
+    else:
+        text = "可签署告知承诺书代替"
+    if w.note:
+        text += f"（{w.note}）"
+    return GuideWaiver(
+        kind=w.kind,
+        text=text,
+        certificate_type=w.certificate_type,
+        data_source=w.data_source,
+        profile_field=w.profile_field,
+    )
+
+
+def _spared_by(
+    material: MaterialDef, applicant: Any, providers: Sequence[EvidenceProvider]
+) -> str | None:
+    for waiver in material.waivable_by:
+        for provider in providers:
+            reason = provider.spares(waiver=waiver, material=material, applicant=applicant)
+            if reason:
+                return reason
+    return None
+
+
+def _critical_path(items: list[GuideItem]) -> tuple[int, list[str]]:
+    """The longest chain of promised days through `after`: items without an order between
+    them run in parallel, so this, not the sum, is how long the set takes."""
+    best: dict[str, tuple[int, list[str]]] = {}
+    # Items are sorted by stage, so every dependency is computed before its dependants.
+    for i in items:
+        before = max((best[a] for a in i.after), key=lambda t: t[0], default=(0, []))
+        best[i.code] = (before[0] + i.promised_days, [*before[1], i.code])
+    if not best:
+        return 0, []
+    return max(best.values(), key=lambda t: t[0])

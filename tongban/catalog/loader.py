@@ -1,0 +1,486 @@
+"""Reading a definition folder: YAML files in, validated definitions out — or every problem,
+each named by file, line and field, so an author fixes them all in one pass.
+
+Layout: `departments.yaml`, `elements/*.yaml`, `items/*.yaml` (one item each),
+`bundles/*.yaml` (one bundle each). Nothing here writes to the database; the service
+`catalog_load_directory` applies what this returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import yaml
+from django.apps import apps
+from pydantic import BaseModel, ValidationError
+
+from tongban.catalog.errors import CatalogInvalid
+from tongban.catalog.schemas import (
+    BundleDef,
+    DataElementDef,
+    DataElementsFile,
+    DepartmentDef,
+    DepartmentsFile,
+    ServiceItemDef,
+)
+
+DEPARTMENTS_FILE = "departments.yaml"
+YAML_SUFFIXES = (".yaml", ".yml")
+
+D = TypeVar("D", bound=BaseModel)
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class DefinitionProblem:
+    """One thing wrong in one file. `line` is 1-based; `field` is a path such as
+    `materials[2].copies` (empty when the whole file is at fault)."""
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "field": self.field, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Located(Generic[D]):
+    """A validated definition and where it came from, so later cross-checks can still point at
+    the line that holds the bad reference."""
+
+    definition: D
+    file: str
+    root: yaml.Node
+    prefix: Loc = ()
+
+    def problem(self, loc: Loc, message: str) -> DefinitionProblem:
+        line, path = _locate(self.root, (*self.prefix, *loc), missing=False)
+        return DefinitionProblem(self.file, line, path, message)
+
+
+@dataclass
+class CatalogDefinitions:
+    departments: dict[str, Located[DepartmentDef]] = field(default_factory=dict)
+    elements: dict[str, Located[DataElementDef]] = field(default_factory=dict)
+    items: dict[str, Located[ServiceItemDef]] = field(default_factory=dict)
+    bundles: dict[str, Located[BundleDef]] = field(default_factory=dict)
+    # Codes seen in files that failed validation: references to them are not reported again,
+    # so one typo in departments.yaml does not bury its own message under a hundred others.
+    unvalidated: set[str] = field(default_factory=set)
+
+
+def read_definitions(path: Path | str) -> CatalogDefinitions:
+    """Parse, validate and cross-check a definition folder. Raises CatalogInvalid listing every
+    problem (not just the first)."""
+    root = Path(path)
+    problems: list[DefinitionProblem] = []
+    result = CatalogDefinitions()
+    if not root.is_dir():
+        raise CatalogInvalid([DefinitionProblem(str(root), None, "", "定义目录不存在")])
+
+    departments_path = root / DEPARTMENTS_FILE
+    if not departments_path.is_file():
+        problems.append(DefinitionProblem(DEPARTMENTS_FILE, None, "", "缺少部门定义文件"))
+    else:
+        parsed = _parse(root, departments_path, DepartmentsFile, problems, result)
+        if parsed:
+            for i, dept in enumerate(parsed.definition.departments):
+                _add_unique(
+                    result.departments,
+                    Located(dept, parsed.file, parsed.root, ("departments", i)),
+                    "部门编码",
+                    problems,
+                )
+
+    for file_path in _yaml_files(root / "elements"):
+        parsed = _parse(root, file_path, DataElementsFile, problems, result)
+        if parsed:
+            for i, element in enumerate(parsed.definition.elements):
+                _add_unique(
+                    result.elements,
+                    Located(element, parsed.file, parsed.root, ("elements", i)),
+                    "数据元编码",
+                    problems,
+                )
+    for file_path in _yaml_files(root / "items"):
+        parsed = _parse(root, file_path, ServiceItemDef, problems, result)
+        if parsed:
+            _add_unique(result.items, parsed, "事项编码", problems)
+    for file_path in _yaml_files(root / "bundles"):
+        parsed = _parse(root, file_path, BundleDef, problems, result)
+        if parsed:
+            _add_unique(result.bundles, parsed, "一件事编码", problems)
+
+    problems += _cross_check(result)
+    if problems:
+        raise CatalogInvalid(sorted(problems, key=lambda p: (p.file, p.line or 0)))
+    return result
+
+
+def definition_content(definition: BaseModel) -> dict[str, Any]:
+    """The stored form of a definition: every field, defaults included, so a stored version
+    reads the same even after the schema's defaults change."""
+    return definition.model_dump(mode="json")
+
+
+def content_sha256(content: dict[str, Any]) -> str:
+    # Sorted keys and fixed separators: the same definition hashes the same whatever the key
+    # order or whitespace in its YAML.
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------- files and YAML
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in YAML_SUFFIXES)
+
+
+def _parse(
+    root: Path,
+    file_path: Path,
+    schema: type[D],
+    problems: list[DefinitionProblem],
+    result: CatalogDefinitions,
+) -> Located[D] | None:
+    name = file_path.relative_to(root).as_posix()
+    try:
+        text = file_path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        problems.append(DefinitionProblem(name, None, "", "文件不是 UTF-8 编码"))
+        return None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            problems.append(DefinitionProblem(name, None, "", "文件为空"))
+            return None
+        duplicate_problems = [
+            DefinitionProblem(name, line, path, "键重复（后一个会覆盖前一个）")
+            for line, path in _duplicate_keys(node)
+        ]
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problems.append(DefinitionProblem(name, line, "", f"YAML 格式错误：{exc.problem}"))
+        return None
+    except yaml.YAMLError as exc:
+        problems.append(DefinitionProblem(name, None, "", f"YAML 格式错误：{exc}"))
+        return None
+    finally:
+        loader.dispose()
+    if duplicate_problems:
+        problems += duplicate_problems
+        return None
+    if not isinstance(node, yaml.MappingNode):
+        line = node.start_mark.line + 1
+        problems.append(DefinitionProblem(name, line, "", "文件顶层应为映射（键: 值）"))
+        return None
+    try:
+        definition = schema.model_validate(data)
+    except ValidationError as exc:
+        problems += _validation_problems(name, node, exc)
+        result.unvalidated |= _codes_in(data)
+        return None
+    return Located(definition, name, node)
+
+
+def _codes_in(data: dict[str, Any]) -> set[str]:
+    entries: list[Any] = [data]
+    for key in ("departments", "elements"):
+        if isinstance(data.get(key), list):
+            entries += data[key]
+    return {e["code"] for e in entries if isinstance(e, dict) and isinstance(e.get("code"), str)}
+
+
+def _duplicate_keys(node: yaml.Node, path: Loc = ()) -> list[tuple[int, str]]:
+    """PyYAML silently keeps the last of two equal keys; a definition with one is refused."""
+    found: list[tuple[int, str]] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if key.value in seen:
+                found.append((key.start_mark.line + 1, _format_path((*path, key.value))))
+            seen.add(key.value)
+            found += _duplicate_keys(value, (*path, key.value))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, value in enumerate(node.value):
+            found += _duplicate_keys(value, (*path, i))
+    return found
+
+
+def _locate(root: yaml.Node, loc: Loc, *, missing: bool) -> tuple[int, str]:
+    """Walk pydantic's `loc` down the YAML node tree: the line of the deepest node reached and
+    the path as an author reads it. Parts that are not keys or indexes are the names pydantic
+    gives union branches (`str`, `ElementUse`) and are skipped; a missing key is kept in the
+    path but its line is the mapping that lacks it."""
+    node = root
+    line = root.start_mark.line + 1
+    shown: list[str | int] = []
+    for n, part in enumerate(loc):
+        last = n == len(loc) - 1
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            for key, value in node.value:
+                if key.value == part:
+                    # The key's own line: for a nested block the value starts a line later.
+                    line = key.start_mark.line + 1
+                    node = value
+                    shown.append(part)
+                    break
+            else:
+                if last and missing:
+                    shown.append(part)
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+            shown.append(part)
+    return line, _format_path(tuple(shown))
+
+
+def _format_path(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+# ---------------------------------------------------------------- pydantic errors in Chinese
+
+_TYPE_NAMES = {
+    "int_type": "整数",
+    "int_parsing": "整数",
+    "int_from_float": "整数",
+    "float_type": "数字",
+    "float_parsing": "数字",
+    "string_type": "字符串",
+    "bool_type": "true 或 false",
+    "bool_parsing": "true 或 false",
+    "list_type": "列表",
+    "dict_type": "映射（键: 值）",
+    "model_type": "映射（键: 值）",
+    "model_attributes_type": "映射（键: 值）",
+}
+
+_MESSAGES = {
+    "missing": "缺少必填字段",
+    "extra_forbidden": "不认识的字段（请检查拼写）",
+    "literal_error": "应为以下之一：{expected}",
+    "string_pattern_mismatch": "格式不正确（只能使用字母、数字和 _ . -，并以字母或数字开头）",
+    "string_too_short": "至少需要 {min_length} 个字符",
+    "string_too_long": "最多 {max_length} 个字符",
+    "too_short": "至少需要 {min_length} 项",
+    "too_long": "最多 {max_length} 项",
+    "greater_than_equal": "应大于或等于 {ge}",
+    "greater_than": "应大于 {gt}",
+    "less_than_equal": "应小于或等于 {le}",
+    "less_than": "应小于 {lt}",
+}
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind in _TYPE_NAMES:
+        if error.get("input") is None:
+            return "值不能为空"
+        return f"输入应为{_TYPE_NAMES[kind]}"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    if kind == "definition":
+        return error["msg"]
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", "")).replace(" or ", ", ").replace("'", "")
+        return _MESSAGES[kind].format(expected="、".join(expected.split(", ")))
+    template = _MESSAGES.get(kind)
+    if template:
+        try:
+            return template.format(**ctx)
+        except (KeyError, IndexError):
+            return template
+    return error["msg"]
+
+
+def _validation_problems(
+    file: str, root: yaml.Node, exc: ValidationError, prefix: Loc = ()
+) -> list[DefinitionProblem]:
+    located = []
+    for error in exc.errors():
+        line, path = _locate(root, (*prefix, *error["loc"]), missing=error["type"] == "missing")
+        located.append((line, path, error["type"] in _TYPE_NAMES, _message(error)))
+    # A value that fits no branch of a union (`str | ElementUse`) yields one error per branch.
+    # When some branch got further (a typo inside the mapping), its errors are the useful
+    # ones; when none did, say once which types would have been accepted.
+    deeper = {path for _, path, _, _ in located}
+    problems: list[DefinitionProblem] = []
+    merged: dict[tuple[int, str], list[str]] = {}
+    for line, path, is_type, message in located:
+        if is_type:
+            if any(
+                p != path and (p.startswith(path + ".") or p.startswith(path + "[")) for p in deeper
+            ):
+                continue
+            merged.setdefault((line, path), [])
+            if message not in merged[(line, path)]:
+                merged[(line, path)].append(message)
+            continue
+        problems.append(DefinitionProblem(file, line, path, message))
+    for (line, path), messages in merged.items():
+        if len(messages) > 1:
+            names = [m.removeprefix("输入应为") for m in messages]
+            messages = [f"输入应为{'或'.join(names)}"]
+        problems.append(DefinitionProblem(file, line, path, messages[0]))
+    problems.sort(key=lambda p: (p.line or 0, p.field))
+    return problems
+
+
+def _is_below(path: str, parent: str) -> bool:
+    if not parent:
+        return bool(path)
+    return path.startswith((parent + ".", parent + "["))
+
+
+# ---------------------------------------------------------------- cross-checks
+
+
+def _add_unique(
+    target: dict[str, Located[Any]],
+    located: Located[Any],
+    noun: str,
+    problems: list[DefinitionProblem],
+) -> None:
+    code = located.definition.code
+    earlier = target.get(code)
+    if earlier is not None:
+        line, _ = _locate(earlier.root, (*earlier.prefix, "code"), missing=False)
+        problems.append(
+            located.problem(("code",), f"{noun}重复：{code}，已在 {earlier.file}:{line} 定义")
+        )
+        return
+    target[code] = located
+
+
+def _model_attribute_names(app_label: str, model_name: str) -> set[str] | None:
+    """Field and attribute names of another app's model, or None when that app is absent, so
+    a typo in `profile_field` is caught at load time instead of silently sparing nothing."""
+    try:
+        model = apps.get_model(app_label, model_name)
+    except LookupError:
+        return None
+    names = {f.name for f in model._meta.get_fields()}
+    names |= {n for n in dir(model) if not n.startswith("_")}
+    return names
+
+
+def _cross_check(defs: CatalogDefinitions) -> list[DefinitionProblem]:
+    problems: list[DefinitionProblem] = []
+    profile_fields = _model_attribute_names("accounts", "ResidentProfile")
+    enterprise_fields = _model_attribute_names("accounts", "Enterprise")
+    known_fields = {"profile": profile_fields, "enterprise": enterprise_fields}
+
+    for el in defs.elements.values():
+        for i, prefill in enumerate(el.definition.prefill):
+            names = known_fields.get(prefill.source)
+            if names is not None and prefill.field not in names:
+                problems.append(
+                    el.problem(("prefill", i, "field"), f"档案中没有字段 {prefill.field}")
+                )
+            if prefill.source == "certificate" and not prefill.certificate_type.strip():
+                problems.append(
+                    el.problem(("prefill", i, "certificate_type"), "应给出电子证照类型")
+                )
+
+    for it in defs.items.values():
+        item = it.definition
+        if item.department not in defs.departments and item.department not in defs.unvalidated:
+            problems.append(
+                it.problem(("department",), f"部门 {item.department} 未在 departments.yaml 中定义")
+            )
+        for i, use in enumerate(item.elements):
+            code = use if isinstance(use, str) else use.code
+            if code not in defs.elements and code not in defs.unvalidated:
+                loc: Loc = ("elements", i) if isinstance(use, str) else ("elements", i, "code")
+                problems.append(it.problem(loc, f"数据元 {code} 未在 elements 中定义"))
+        for i, material in enumerate(item.materials):
+            for j, waiver in enumerate(material.waivable_by):
+                base = ("materials", i, "waivable_by", j)
+                if waiver.kind == "certificate" and not waiver.certificate_type.strip():
+                    problems.append(it.problem((*base, "certificate_type"), "应给出电子证照类型"))
+                if (
+                    waiver.profile_field
+                    and profile_fields is not None
+                    and waiver.profile_field not in profile_fields
+                ):
+                    problems.append(
+                        it.problem(
+                            (*base, "profile_field"), f"居民档案中没有字段 {waiver.profile_field}"
+                        )
+                    )
+        for i, output in enumerate(item.outputs):
+            if not output.certificate_type.strip():
+                problems.append(
+                    it.problem(("outputs", i, "certificate_type"), "应给出电子证照类型")
+                )
+            if not output.name.strip():
+                problems.append(it.problem(("outputs", i, "name"), "应给出办理结果名称"))
+
+    for bu in defs.bundles.values():
+        bundle = bu.definition
+        if (
+            bundle.lead_department not in defs.departments
+            and bundle.lead_department not in defs.unvalidated
+        ):
+            problems.append(
+                bu.problem(
+                    ("lead_department",),
+                    f"部门 {bundle.lead_department} 未在 departments.yaml 中定义",
+                )
+            )
+        # The guide asks a situation once per code across the bundle and its items, so two
+        # definitions of one code must offer the same answers.
+        seen: dict[str, tuple[set[str], str]] = {
+            s.code: ({o.value for o in s.options}, "一件事本身") for s in bundle.situations
+        }
+        for i, entry in enumerate(bundle.items):
+            member = defs.items.get(entry.item)
+            if member is None and entry.item in defs.unvalidated:
+                continue
+            if member is None:
+                problems.append(bu.problem(("items", i, "item"), f"事项 {entry.item} 未定义"))
+                continue
+            for situation in member.definition.situations:
+                values = {o.value for o in situation.options}
+                earlier = seen.get(situation.code)
+                if earlier is None:
+                    seen[situation.code] = (values, f"事项 {entry.item}")
+                elif earlier[0] != values:
+                    problems.append(
+                        bu.problem(
+                            ("items", i, "item"),
+                            f"事项 {entry.item} 的情形 {situation.code} 与{earlier[1]}中同名情形的"
+                            "选项不一致",
+                        )
+                    )
+    return problems

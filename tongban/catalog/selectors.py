@@ -1,0 +1,469 @@
+"""Catalog reads for pages, the API and other apps.
+
+Two caches make these cheap:
+- parsed definitions, keyed by (kind, code, version, sha256): a version never changes, and the
+  hash keeps a reused version number (a restored or test database) from serving old content;
+- a snapshot of the active catalog (listing rows and the search index), keyed on the
+  CatalogRevision token the loader changes, checked with one small query per call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from pydantic import BaseModel
+
+from tongban.catalog.errors import BundleNotFound, ItemNotFound
+from tongban.catalog.models import (
+    Bundle,
+    CatalogRevision,
+    DataElement,
+    DefinitionVersion,
+    Department,
+    ServiceItem,
+)
+from tongban.catalog.schemas import BundleDef, DataElementDef, ServiceItemDef
+from tongban.catalog.search import SearchDoc, SearchIndex
+
+Kind = DefinitionVersion.Kind
+
+_SCHEMAS: dict[str, type[BaseModel]] = {
+    Kind.ITEM: ServiceItemDef,
+    Kind.BUNDLE: BundleDef,
+    Kind.ELEMENT: DataElementDef,
+}
+
+
+# ---------------------------------------------------------------- shapes
+
+
+@dataclass(frozen=True)
+class ItemSummary:
+    code: str
+    name: str
+    type: str
+    subject: str
+    department: str
+    department_name: str
+    handling: str
+    promised_days: int
+    visits: int
+    online: bool
+    aliases: tuple[str, ...]
+    summary: str
+    version: int
+    is_example: bool
+
+
+@dataclass(frozen=True)
+class BundleSummary:
+    code: str
+    name: str
+    subject: str
+    summary: str
+    aliases: tuple[str, ...]
+    lead_department: str
+    lead_department_name: str
+    promised_days: int
+    items: tuple[str, ...]
+    item_names: tuple[str, ...]
+    version: int
+    is_example: bool
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    kind: str  # "item" or "bundle"
+    code: str
+    name: str
+    summary: str
+    department_name: str
+    score: float
+    exact: bool
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: int
+    content_sha256: str
+    source_file: str
+    loaded_at: dt.datetime
+    loaded_by: str
+    is_current: bool
+
+
+@dataclass(frozen=True)
+class ItemDetail:
+    definition: ServiceItemDef
+    version: int
+    latest_version: int
+    department_name: str
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class BundleDetail:
+    definition: BundleDef
+    version: int
+    lead_department_name: str
+    item_names: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _Ref:
+    version: int
+    sha: str
+    id: int
+
+
+@dataclass
+class _Snapshot:
+    key: tuple
+    items: dict[str, ItemSummary]
+    bundles: dict[str, BundleSummary]
+    item_refs: dict[str, _Ref]
+    bundle_refs: dict[str, _Ref]
+    element_refs: dict[str, _Ref]
+    department_names: dict[str, str]
+    _index: SearchIndex | None = None
+    _index_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def search_index(self) -> SearchIndex:
+        if self._index is None:
+            with self._index_lock:
+                if self._index is None:
+                    docs = [
+                        SearchDoc("bundle", b.code, b.name, b.aliases, b.summary,
+                                  b.lead_department_name)
+                        for b in self.bundles.values()
+                    ]  # fmt: skip
+                    docs += [
+                        SearchDoc("item", i.code, i.name, i.aliases, i.summary, i.department_name)
+                        for i in self.items.values()
+                    ]
+                    self._index = SearchIndex(docs)
+        return self._index
+
+
+# ---------------------------------------------------------------- definition cache
+
+_definitions: dict[tuple[str, str, int, str], BaseModel] = {}
+_definitions_lock = threading.Lock()
+
+
+def _cached(kind: str, code: str, ref: _Ref) -> BaseModel:
+    return _cached_many(kind, {code: ref})[code]
+
+
+def _cached_many(kind: str, refs: dict[str, _Ref]) -> dict[str, Any]:
+    """Parsed definitions for many refs; the ones not yet cached are read in one query."""
+    found: dict[str, Any] = {}
+    missing: dict[int, str] = {}
+    for code, ref in refs.items():
+        hit = _definitions.get((kind, code, ref.version, ref.sha))
+        if hit is None:
+            missing[ref.id] = code
+        else:
+            found[code] = hit
+    if missing:
+        schema = _SCHEMAS[kind]
+        rows = DefinitionVersion.objects.filter(id__in=list(missing)).values_list("id", "content")
+        with _definitions_lock:
+            for dv_id, content in rows:
+                code = missing[dv_id]
+                ref = refs[code]
+                definition = schema.model_validate(content)
+                _definitions[(kind, code, ref.version, ref.sha)] = definition
+                found[code] = definition
+    return found
+
+
+# ---------------------------------------------------------------- snapshot
+
+_snapshot: _Snapshot | None = None
+_snapshot_lock = threading.Lock()
+
+
+def _catalog_key() -> tuple:
+    """Changes whenever the loader changes anything. The newest version row is included too,
+    for index rows written without the loader (test factories)."""
+    revision = connection.ops.quote_name(CatalogRevision._meta.db_table)
+    versions = connection.ops.quote_name(DefinitionVersion._meta.db_table)
+    # Table names come from model metadata, never from input.
+    sql = (
+        f"SELECT (SELECT token FROM {revision} WHERE id = 1), "  # noqa: S608
+        f"(SELECT id FROM {versions} ORDER BY id DESC LIMIT 1), "
+        f"(SELECT content_sha256 FROM {versions} ORDER BY id DESC LIMIT 1)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return tuple(cursor.fetchone())
+
+
+def _current() -> _Snapshot:
+    global _snapshot
+    key = _catalog_key()
+    snapshot = _snapshot
+    if snapshot is not None and snapshot.key == key:
+        return snapshot
+    with _snapshot_lock:
+        if _snapshot is None or _snapshot.key != key:
+            _snapshot = _build_snapshot(key)
+        return _snapshot
+
+
+def catalog_cache_clear() -> None:
+    """Forget the snapshot (tests that write index rows directly can call this)."""
+    global _snapshot
+    with _snapshot_lock:
+        _snapshot = None
+
+
+def _build_snapshot(key: tuple) -> _Snapshot:
+    department_names = dict(Department.objects.values_list("code", "name"))
+    item_rows = list(
+        ServiceItem.objects.filter(is_active=True)
+        .order_by("code")
+        .values_list(
+            "code", "name", "item_type", "subject", "department__code", "handling",
+            "promised_days", "visits", "online", "current_id", "current__version",
+            "current__content_sha256",
+        )
+    )  # fmt: skip
+    item_refs = {r[0]: _Ref(r[10], r[11], r[9]) for r in item_rows}
+    item_defs = _cached_many(Kind.ITEM, item_refs)
+    items = {}
+    for r in item_rows:
+        d = item_defs[r[0]]
+        items[r[0]] = ItemSummary(
+            code=r[0], name=r[1], type=r[2], subject=r[3], department=r[4],
+            department_name=department_names.get(r[4], r[4]), handling=r[5],
+            promised_days=r[6], visits=r[7], online=r[8], aliases=tuple(d.aliases),
+            summary=d.summary, version=r[10], is_example=d.is_example,
+        )  # fmt: skip
+
+    bundle_rows = list(
+        Bundle.objects.filter(is_active=True)
+        .order_by("code")
+        .values_list("code", "current_id", "current__version", "current__content_sha256")
+    )
+    bundle_refs = {r[0]: _Ref(r[2], r[3], r[1]) for r in bundle_rows}
+    bundle_defs = _cached_many(Kind.BUNDLE, bundle_refs)
+    bundles = {}
+    for code, ref in bundle_refs.items():
+        d = bundle_defs[code]
+        member_codes = tuple(b.item for b in d.items)
+        bundles[code] = BundleSummary(
+            code=code, name=d.name, subject=d.subject, summary=d.summary,
+            aliases=tuple(d.aliases), lead_department=d.lead_department,
+            lead_department_name=department_names.get(d.lead_department, d.lead_department),
+            promised_days=d.promised_days, items=member_codes,
+            item_names=tuple(items[c].name if c in items else c for c in member_codes),
+            version=ref.version, is_example=d.is_example,
+        )  # fmt: skip
+
+    element_refs = {
+        code: _Ref(version, sha, dv_id)
+        for code, dv_id, version, sha in DataElement.objects.filter(is_active=True).values_list(
+            "code", "current_id", "current__version", "current__content_sha256"
+        )
+    }
+    return _Snapshot(
+        key=key,
+        items=items,
+        bundles=bundles,
+        item_refs=item_refs,
+        bundle_refs=bundle_refs,
+        element_refs=element_refs,
+        department_names=department_names,
+    )
+
+
+# ---------------------------------------------------------------- public reads
+
+
+def _version_ref(kind: str, code: str, version: int) -> _Ref | None:
+    row = (
+        DefinitionVersion.objects.filter(kind=kind, code=code, version=version)
+        .values_list("version", "content_sha256", "id")
+        .first()
+    )
+    return _Ref(*row) if row else None
+
+
+def item_definition(code: str, version: int | None = None) -> ServiceItemDef:
+    """The item as defined now, or as it was at `version` (cases pin one). An item taken out of
+    the catalog has no current definition but its versions stay readable."""
+    if version is None:
+        ref = _current().item_refs.get(code)
+        if ref is None:
+            raise ItemNotFound()
+    else:
+        ref = _version_ref(Kind.ITEM, code, version)
+        if ref is None:
+            raise ItemNotFound(f"未找到该事项的第 {version} 版")
+    return _cached(Kind.ITEM, code, ref)  # type: ignore[return-value]
+
+
+def bundle_definition(code: str, version: int | None = None) -> BundleDef:
+    if version is None:
+        ref = _current().bundle_refs.get(code)
+        if ref is None:
+            raise BundleNotFound()
+    else:
+        ref = _version_ref(Kind.BUNDLE, code, version)
+        if ref is None:
+            raise BundleNotFound(f"未找到该一件事的第 {version} 版")
+    return _cached(Kind.BUNDLE, code, ref)  # type: ignore[return-value]
+
+
+def element_definitions(codes: list[str] | tuple[str, ...] | set[str]) -> dict[str, DataElementDef]:
+    """Current definitions of these data elements; unknown codes are left out."""
+    refs = _current().element_refs
+    return _cached_many(Kind.ELEMENT, {c: refs[c] for c in codes if c in refs})
+
+
+def item_detail(code: str, version: int | None = None) -> ItemDetail:
+    snapshot = _current()
+    definition = item_definition(code, version)
+    versions = item_versions(code)
+    current = snapshot.item_refs.get(code)
+    return ItemDetail(
+        definition=definition,
+        version=version or current.version,  # type: ignore[union-attr]
+        latest_version=versions[-1].version,
+        department_name=snapshot.department_names.get(definition.department, ""),
+        is_active=current is not None,
+    )
+
+
+def bundle_detail(code: str, version: int | None = None) -> BundleDetail:
+    snapshot = _current()
+    definition = bundle_definition(code, version)
+    return BundleDetail(
+        definition=definition,
+        version=version or snapshot.bundle_refs[code].version,
+        lead_department_name=snapshot.department_names.get(definition.lead_department, ""),
+        item_names={
+            b.item: snapshot.items[b.item].name if b.item in snapshot.items else b.item
+            for b in definition.items
+        },
+    )
+
+
+def item_versions(code: str) -> list[VersionInfo]:
+    """Every loaded version of an item, oldest first."""
+    current = _current().item_refs.get(code)
+    rows = DefinitionVersion.objects.filter(kind=Kind.ITEM, code=code).order_by("version")
+    versions = [
+        VersionInfo(
+            version=r.version,
+            content_sha256=r.content_sha256,
+            source_file=r.source_file,
+            loaded_at=r.loaded_at,
+            loaded_by=r.loaded_by,
+            is_current=current is not None and current.version == r.version,
+        )
+        for r in rows.only("version", "content_sha256", "source_file", "loaded_at", "loaded_by")
+    ]
+    if not versions:
+        raise ItemNotFound()
+    return versions
+
+
+def item_list(
+    *, q: str | None = None, department: str | None = None, subject: str | None = None
+) -> list[ItemSummary]:
+    """Active items, by relevance when `q` is given, else by code. `subject` "person" or
+    "enterprise" includes items for both."""
+    snapshot = _current()
+    if q and q.strip():
+        hits = snapshot.search_index().search(q, kind="item", limit=len(snapshot.items))
+        items = [snapshot.items[h.code] for h in hits]
+    else:
+        items = list(snapshot.items.values())
+    if department:
+        items = [i for i in items if i.department == department]
+    if subject:
+        items = [i for i in items if i.subject in (subject, "both")]
+    return items
+
+
+def bundle_list(*, subject: str | None = None) -> list[BundleSummary]:
+    bundles = list(_current().bundles.values())
+    if subject:
+        bundles = [b for b in bundles if b.subject == subject]
+    return bundles
+
+
+def item_popular(*, limit: int = 8) -> list[ItemSummary]:
+    """Items for the home page. Until cases exist to count, the items most 一件事 build on
+    come first: they are the ones most people pass through."""
+    snapshot = _current()
+    uses = Counter(code for b in snapshot.bundles.values() for code in b.items)
+    ranked = sorted(snapshot.items.values(), key=lambda i: (-uses[i.code], i.code))
+    return ranked[:limit]
+
+
+def catalog_search(*, q: str, limit: int = 20) -> list[SearchResult]:
+    """Items and bundles for a search box; strongly matching bundles first."""
+    snapshot = _current()
+    results = []
+    for hit in snapshot.search_index().search(q, limit=limit):
+        if hit.kind == "bundle":
+            b = snapshot.bundles[hit.code]
+            name, summary, dept = b.name, b.summary, b.lead_department_name
+        else:
+            i = snapshot.items[hit.code]
+            name, summary, dept = i.name, i.summary, i.department_name
+        results.append(SearchResult(hit.kind, hit.code, name, summary, dept, hit.score, hit.exact))
+    return results
+
+
+@dataclass(frozen=True)
+class GuideSources:
+    """What the guide computes from, read from one snapshot so it is consistent."""
+
+    kind: str
+    code: str
+    name: str
+    version: int
+    is_example: bool
+    promised_days: int
+    bundle: BundleDef | None
+    items: dict[str, ServiceItemDef]  # in the bundle's order
+    summaries: dict[str, ItemSummary]
+
+
+def guide_sources(*, kind: str, code: str) -> GuideSources:
+    snapshot = _current()
+    if kind == Kind.BUNDLE:
+        ref = snapshot.bundle_refs.get(code)
+        if ref is None:
+            raise BundleNotFound()
+        bundle: BundleDef = _cached(Kind.BUNDLE, code, ref)  # type: ignore[assignment]
+        if any(b.item not in snapshot.item_refs for b in bundle.items):
+            # The loader keeps bundles and their items consistent; rows edited by hand may not
+            # be, and an incomplete list would be worse than none.
+            raise BundleNotFound("该一件事包含的事项已停止办理")
+        refs = {b.item: snapshot.item_refs[b.item] for b in bundle.items}
+        items = _cached_many(Kind.ITEM, refs)
+        return GuideSources(
+            kind=kind, code=code, name=bundle.name, version=ref.version,
+            is_example=bundle.is_example, promised_days=bundle.promised_days, bundle=bundle,
+            items={c: items[c] for c in refs}, summaries={c: snapshot.items[c] for c in refs},
+        )  # fmt: skip
+    ref = snapshot.item_refs.get(code)
+    if ref is None:
+        raise ItemNotFound()
+    item: ServiceItemDef = _cached(Kind.ITEM, code, ref)  # type: ignore[assignment]
+    return GuideSources(
+        kind=kind, code=code, name=item.name, version=ref.version, is_example=item.is_example,
+        promised_days=item.time_limit.promised_days, bundle=None, items={code: item},
+        summaries={code: snapshot.items[code]},
+    )  # fmt: skip
