@@ -72,7 +72,8 @@ class GuideItem:
     department_name: str
     handling: str
     handling_label: str
-    promised_days: int
+    promised_days: int  # inside this bundle, where it promises less than the item alone
+    standalone_promised_days: int
     statutory_days: int
     visits: int
     channels: list[str]
@@ -408,6 +409,11 @@ class _Guide:
 
     def _items(self, included: list[str]) -> list[GuideItem]:
         declared = {b.item: b.after for b in self.bundle.items} if self.bundle else {}
+        in_bundle_days = (
+            {b.item: b.promised_days for b in self.bundle.items if b.promised_days is not None}
+            if self.bundle
+            else {}
+        )
 
         def waits_for(code: str) -> list[str]:
             # An item left out still passes on its own prerequisites: if C waits for B and B
@@ -441,7 +447,8 @@ class _Guide:
                     department_name=summary.department_name,
                     handling=item.handling,
                     handling_label=HANDLING_LABELS[item.handling],
-                    promised_days=item.time_limit.promised_days,
+                    promised_days=in_bundle_days.get(code, item.time_limit.promised_days),
+                    standalone_promised_days=item.time_limit.promised_days,
                     statutory_days=item.time_limit.statutory_days,
                     visits=item.visits,
                     channels=list(item.channels),

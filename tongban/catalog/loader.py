@@ -135,6 +135,12 @@ def definition_content(definition: BaseModel) -> dict[str, Any]:
     return definition.model_dump(mode="json")
 
 
+def definition_sha256(definition: BaseModel) -> str:
+    """What identifies a version: only what the author wrote. Defaults are left out, so adding
+    an optional field to the schema does not turn every existing definition into a new version."""
+    return content_sha256(definition.model_dump(mode="json", exclude_defaults=True))
+
+
 def content_sha256(content: dict[str, Any]) -> str:
     # Sorted keys and fixed separators: the same definition hashes the same whatever the key
     # order or whitespace in its YAML.
@@ -470,6 +476,15 @@ def _cross_check(defs: CatalogDefinitions) -> list[DefinitionProblem]:
             if member is None:
                 problems.append(bu.problem(("items", i, "item"), f"事项 {entry.item} 未定义"))
                 continue
+            standalone = member.definition.time_limit.promised_days
+            if entry.promised_days is not None and entry.promised_days > standalone:
+                problems.append(
+                    bu.problem(
+                        ("items", i, "promised_days"),
+                        f"一件事内的承诺时限 {entry.promised_days} 个工作日长于事项"
+                        f" {entry.item} 单独办理的 {standalone} 个工作日",
+                    )
+                )
             for situation in member.definition.situations:
                 values = {o.value for o in situation.options}
                 earlier = seen.get(situation.code)
@@ -483,4 +498,39 @@ def _cross_check(defs: CatalogDefinitions) -> list[DefinitionProblem]:
                             "选项不一致",
                         )
                     )
+        problems.extend(_bundle_promise_problems(bu, defs))
     return problems
+
+
+def _bundle_promise_problems(bu, defs: CatalogDefinitions) -> list[DefinitionProblem]:
+    """A bundle must be able to keep its promise even when every item applies: the longest
+    chain of (in-bundle) item promises along `after` may not exceed the bundle's promise."""
+    bundle = bu.definition
+    days: dict[str, int] = {}
+    for entry in bundle.items:
+        member = defs.items.get(entry.item)
+        if member is None:
+            return []  # already reported as an unknown or invalid item
+        standalone = member.definition.time_limit.promised_days
+        days[entry.item] = standalone if entry.promised_days is None else entry.promised_days
+    after = {entry.item: entry.after for entry in bundle.items}
+    finish: dict[str, tuple[int, list[str]]] = {}
+
+    def chain(code: str) -> tuple[int, list[str]]:
+        # `after` is acyclic (the schema refuses cycles), so this recursion ends.
+        if code not in finish:
+            before = max((chain(a) for a in after[code]), key=lambda t: t[0], default=(0, []))
+            finish[code] = (before[0] + days[code], [*before[1], code])
+        return finish[code]
+
+    longest, path = max((chain(code) for code in after), key=lambda t: t[0])
+    if longest <= bundle.promised_days:
+        return []
+    names = " → ".join(defs.items[c].definition.name for c in path)
+    return [
+        bu.problem(
+            ("promised_days",),
+            f"一件事承诺 {bundle.promised_days} 个工作日，但事项按先后顺序办理最长需要 {longest}"
+            f" 个工作日（{names}）；请缩短相关事项在本一件事中的 promised_days",
+        )
+    ]

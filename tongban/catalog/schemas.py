@@ -301,6 +301,11 @@ class BundleItem(Strict):
     item: str
     when: When = Field(default_factory=dict)
     after: list[str] = Field(default_factory=list, description="须在这些事项办结后再办理")
+    # 减时间: inside a 一件事 a department may promise less than for the item on its own
+    # (data arrives pre-checked, no queue at intake). Never more: the loader refuses that.
+    promised_days: int | None = Field(
+        default=None, ge=0, le=365, description="本一件事中该事项的承诺时限（工作日）"
+    )
 
 
 class BundleDef(Strict):

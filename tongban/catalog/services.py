@@ -15,8 +15,8 @@ from pydantic import BaseModel
 from tongban.catalog.loader import (
     CatalogDefinitions,
     Located,
-    content_sha256,
     definition_content,
+    definition_sha256,
     read_definitions,
 )
 from tongban.catalog.models import (
@@ -144,7 +144,7 @@ class _Applier:
         definition: BaseModel = located.definition
         code = definition.code
         content = definition_content(definition)
-        sha = content_sha256(content)
+        sha = definition_sha256(definition)
         latest = self.latest.get((kind, code))
         if latest is not None and latest.content_sha256 == sha:
             return latest, "unchanged"

@@ -114,10 +114,13 @@ def test_born_elsewhere_unmarried_with_card_by_mail():
         "applicant.mail_address",
     ]
     assert result.fields[2].items == ["birth_registration", "social_security_card"]
+    # The bundle promises 5 days for the card where the item alone promises 10 (减时间).
     assert (result.critical_path_days, result.critical_path) == (
-        15,
+        10,
         ["birth_registration", "social_security_card"],
     )
+    card = next(i for i in result.items if i.code == "social_security_card")
+    assert (card.promised_days, card.standalone_promised_days) == (5, 10)
     assert result.max_visits == 0
     assert result.all_free is False
     assert [(f.item, f.description) for f in result.fees] == [

@@ -176,7 +176,7 @@ def test_bundle_page_shows_the_exact_list(client):
         "新生儿性别",
         "邮寄地址",
     ]
-    assert "15 个工作日（出生登记 → 社会保障卡申领）" in html
+    assert "10 个工作日（出生登记 → 社会保障卡申领）" in html
     assert "<dt>最多跑动次数</dt><dd>0 次</dd>" in html
     assert "社会保障卡申领：首次申领免费，补卡每张20元" in html
     assert "须在「出生登记」办结后办理" in html

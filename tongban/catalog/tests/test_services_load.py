@@ -394,3 +394,44 @@ def test_a_missing_folder_is_an_error(tmp_path):
     with pytest.raises(CatalogInvalid) as caught:
         catalog_load_directory(path=tmp_path / "nope")
     assert [p.message for p in caught.value.problems] == ["定义目录不存在"]
+
+
+def test_a_bundle_promise_its_item_chain_cannot_keep_is_refused(catalog_dir):
+    bundle_file = catalog_dir / "bundles/birth.yaml"
+    edit(bundle_file, "    promised_days: 5\n", "")
+    with pytest.raises(CatalogInvalid) as caught:
+        catalog_load_directory(path=catalog_dir)
+    assert [str(p) for p in caught.value.problems] == [
+        f"bundles/birth.yaml:{line_of(bundle_file, 'promised_days: 10')}: promised_days: "
+        "一件事承诺 10 个工作日，但事项按先后顺序办理最长需要 15 个工作日"
+        "（出生登记 → 社会保障卡申领）；请缩短相关事项在本一件事中的 promised_days"
+    ]
+    assert DefinitionVersion.objects.count() == 0
+
+
+def test_an_in_bundle_promise_longer_than_the_item_alone_is_refused(catalog_dir):
+    bundle_file = catalog_dir / "bundles/birth.yaml"
+    edit(bundle_file, "    promised_days: 5\n", "    promised_days: 11\n")
+    with pytest.raises(CatalogInvalid) as caught:
+        catalog_load_directory(path=catalog_dir)
+    assert [str(p) for p in caught.value.problems] == [
+        f"bundles/birth.yaml:{line_of(bundle_file, 'promised_days: 10')}: promised_days: "
+        "一件事承诺 10 个工作日，但事项按先后顺序办理最长需要 16 个工作日"
+        "（出生登记 → 社会保障卡申领）；请缩短相关事项在本一件事中的 promised_days",
+        f"bundles/birth.yaml:{line_of(bundle_file, 'promised_days: 11')}: "
+        "items[3].promised_days: 一件事内的承诺时限 11 个工作日长于事项 social_security_card"
+        " 单独办理的 10 个工作日",
+    ]
+    assert DefinitionVersion.objects.count() == 0
+
+
+def test_spelling_out_a_default_is_not_a_new_version(catalog_dir):
+    catalog_load_directory(path=catalog_dir)
+    edit(
+        catalog_dir / "items/vaccination_certificate.yaml",
+        "handling: instant\n",
+        "handling: instant\nis_example: true\n",
+    )
+    report = catalog_load_directory(path=catalog_dir)
+    assert report.counts["item"].changed == 0
+    assert item_versions("vaccination_certificate")[0].version == 1

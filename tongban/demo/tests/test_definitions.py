@@ -342,3 +342,25 @@ def test_outputs_of_the_birth_and_opening_flagships():
     assert [o.certificate_type for o in by_name["社会保障卡申领"].outputs] == [
         "social_security_card"
     ]
+
+
+@pytest.mark.django_db
+def test_the_demo_catalog_loads_through_the_loader_and_every_bundle_keeps_its_promise():
+    from django.conf import settings
+
+    from tongban.catalog.services import catalog_load_directory
+
+    report = catalog_load_directory(path=settings.TONGBAN_CATALOG_DIR)
+    assert {kind: c.created for kind, c in report.counts.items()} == {
+        "department": 19,
+        "element": 161,
+        "item": 50,
+        "bundle": 8,
+    }
+    again = catalog_load_directory(path=settings.TONGBAN_CATALOG_DIR)
+    assert {kind: c.unchanged for kind, c in again.counts.items()} == {
+        "department": 19,
+        "element": 161,
+        "item": 50,
+        "bundle": 8,
+    }
