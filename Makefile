@@ -26,6 +26,7 @@ setup: $(STAMP)
 # Migrations, the catalog definitions and (once) the synthetic demo city.
 city: setup
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v 0
 	$(PY) manage.py city_setup --residents $(RESIDENTS)
 
 run: city

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from tongban.api import api
 
@@ -7,6 +8,8 @@ admin.site.site_header = "通办 · 后台管理"
 admin.site.site_title = "通办后台"
 
 urlpatterns = [
+    # Browsers and crawlers ask for /favicon.ico whatever the page says.
+    path("favicon.ico", RedirectView.as_view(url="/static/portal/favicon.svg", permanent=True)),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("accounts/", include("tongban.accounts.urls")),
