@@ -17,7 +17,11 @@ _TEXT = {
 def _answer(request, status: int):
     code, message = _TEXT[status]
     if request.path.startswith("/api/"):
-        return JsonResponse({"code": code, "message": message}, status=status)
+        return JsonResponse(
+            {"code": code, "message": message},
+            status=status,
+            json_dumps_params={"ensure_ascii": False},
+        )
     return render(request, "error.html", {"status": status, "message": message}, status=status)
 
 

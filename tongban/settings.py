@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tongban.common.middleware.RefuseNulInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -74,7 +75,8 @@ TEMPLATES = [
 ]
 
 _default_sqlite = f"sqlite:///{DATA_DIR / 'tongban.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", _default_sqlite))}
+# An empty DATABASE_URL means "not set", as in most shells and CI systems.
+DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL") or _default_sqlite)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers proceed while one writer commits; IMMEDIATE takes the write lock at

@@ -546,7 +546,11 @@ class _Guide:
 
 def _when_parts(when, titles, labels) -> list[str]:
     parts = []
-    for key, expected in when.items():
+    # In the order the questions are asked, not the dict's: PostgreSQL's jsonb does not keep
+    # the key order the author wrote, and a reader follows the questions anyway.
+    position = {code: n for n, code in enumerate(titles)}
+    for key in sorted(when, key=lambda k: (position.get(k, len(position)), k)):
+        expected = when[key]
         values = expected if isinstance(expected, list) else [expected]
         chosen = "或".join(f"「{labels.get(key, {}).get(v, v)}」" for v in values)
         parts.append(f"「{titles.get(key, key)}」选择{chosen}")

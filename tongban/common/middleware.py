@@ -22,3 +22,48 @@ class SecurityHeadersMiddleware:
             "Permissions-Policy", "camera=(self), geolocation=(), microphone=(), payment=()"
         )
         return response
+
+
+class RefuseNulInputMiddleware:
+    """Refuse input that carries a NUL character, before any view or query sees it.
+
+    No name, code or answer legitimately holds one, SQLite would store it silently and
+    PostgreSQL refuses it in the middle of a query (a 500). Checking once here covers every
+    page and endpoint. Binary uploads (multipart) are not inspected: files may hold any byte.
+    """
+
+    TEXT_BODIES = ("application/json", "application/x-www-form-urlencoded", "text/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self._carries_nul(request):
+            return self._refuse(request)
+        return self.get_response(request)
+
+    def _carries_nul(self, request) -> bool:
+        if "\x00" in request.path:
+            return True
+        if "%00" in request.META.get("QUERY_STRING", "").lower() or "\x00" in request.META.get(
+            "QUERY_STRING", ""
+        ):
+            return True
+        content_type = request.META.get("CONTENT_TYPE", "")
+        if request.method in {"POST", "PUT", "PATCH"} and content_type.startswith(self.TEXT_BODIES):
+            body = request.body.lower()
+            return b"\x00" in body or b"\\u0000" in body or b"%00" in body
+        return False
+
+    def _refuse(self, request):
+        from django.http import JsonResponse
+        from django.shortcuts import render
+
+        message = "输入中含有不允许的控制字符，请删除后重新提交"
+        if request.path.startswith("/api/"):
+            return JsonResponse(
+                {"code": "INVALID_CHARACTERS", "message": message},
+                status=400,
+                json_dumps_params={"ensure_ascii": False},
+            )
+        return render(request, "error.html", {"status": 400, "message": message}, status=400)

@@ -25,3 +25,31 @@ def test_unknown_page_is_a_chinese_404_page(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert "未找到您要访问的页面或数据" in response.content.decode()
+
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "url", "body", "content_type"),
+    [
+        ("get", "/api/v1/catalog/items/%00", None, None),
+        ("get", "/api/v1/catalog/items?q=%00", None, None),
+        ("post", "/api/v1/catalog/bundles/x/guide", '{"answers": {"a": "\\u0000"}}', JSON),
+        ("post", "/accounts/login/", "username=a%00&password=b", FORM),
+    ],
+)  # fmt: skip
+def test_nul_characters_are_refused_with_a_code_before_any_view(
+    client, method, url, body, content_type
+):
+    from tongban.accounts.models import LoginAttempt
+
+    kwargs = {"data": body, "content_type": content_type} if body else {}
+    response = getattr(client, method)(url, **kwargs)
+    assert response.status_code == 400
+    assert "输入中含有不允许的控制字符" in response.content.decode()
+    if url.startswith("/api/"):
+        assert response.json()["code"] == "INVALID_CHARACTERS"
+    assert LoginAttempt.objects.count() == 0  # the login view never ran
