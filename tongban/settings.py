@@ -90,9 +90,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         if env_bool("TONGBAN_TEST_SQLITE_FILE", False)
         else {}
     )
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env_int("TONGBAN_DB_CONN_MAX_AGE", 60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Keep a connection per worker thread: opening one (and, on SQLite, running the pragmas above)
+# costs more than a catalog read itself.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("TONGBAN_DB_CONN_MAX_AGE", 60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -104,7 +104,4 @@ class Command(BaseCommand):
             totp = f"  TOTP密钥 {a.totp_secret}" if a.totp_secret else ""
             out(f"  {a.username:<24} {a.role}{where}{totp}")
         if any(a.totp_secret for a in accounts):
-            out(
-                "工作人员登录需动态验证码：.venv/bin/python -c "
-                "\"import pyotp;print(pyotp.TOTP('TOTP密钥').now())\""
-            )
+            out("工作人员登录需动态验证码：.venv/bin/python manage.py demo_totp 用户名")
