@@ -25,6 +25,13 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _catalog_checked_every_call(settings):
+    # Each test rolls its database back; a catalog snapshot cached for a second would leak
+    # from one test into the next. The refresh interval has its own test.
+    settings.TONGBAN_CATALOG_REFRESH_SECONDS = 0
+
+
 @pytest.fixture(scope="session")
 def _playwright_browser():
     if not shutil.which(CHROMIUM):

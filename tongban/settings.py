@@ -152,6 +152,9 @@ if _redis:
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis}
     }
 
+# How often a process asks the database whether the catalog changed (seconds).
+TONGBAN_CATALOG_REFRESH_SECONDS = float(env_str("TONGBAN_CATALOG_REFRESH_SECONDS", "1"))
+
 TONGBAN_CATALOG_DIR = Path(
     env_str("TONGBAN_CATALOG_DIR", str(BASE_DIR / "tongban" / "demo" / "definitions"))
 )

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from pydantic import BaseModel
 
@@ -131,6 +133,7 @@ class _Snapshot:
     element_refs: dict[str, _Ref]
     department_names: dict[str, str]
     _index: SearchIndex | None = None
+    checked_at: float = 0.0
     _index_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def search_index(self) -> SearchIndex:
@@ -206,14 +209,25 @@ def _catalog_key() -> tuple:
 
 
 def _current() -> _Snapshot:
+    """The active catalog. Asking the database whether it changed costs a round trip, which on
+    PostgreSQL is most of a catalog read, so a process asks at most once per
+    TONGBAN_CATALOG_REFRESH_SECONDS: a load elsewhere is seen that much later."""
     global _snapshot
-    key = _catalog_key()
     snapshot = _snapshot
+    now = time.monotonic()
+    if (
+        snapshot is not None
+        and now - snapshot.checked_at < settings.TONGBAN_CATALOG_REFRESH_SECONDS
+    ):
+        return snapshot
+    key = _catalog_key()
     if snapshot is not None and snapshot.key == key:
+        snapshot.checked_at = now
         return snapshot
     with _snapshot_lock:
         if _snapshot is None or _snapshot.key != key:
             _snapshot = _build_snapshot(key)
+        _snapshot.checked_at = now
         return _snapshot
 
 

@@ -28,6 +28,7 @@ from tongban.catalog.models import (
     ServiceItem,
 )
 from tongban.catalog.schemas import BundleDef, DataElementDef, DepartmentDef, ServiceItemDef
+from tongban.catalog.selectors import catalog_cache_clear
 from tongban.common.services import audit_record
 
 Kind = DefinitionVersion.Kind
@@ -104,6 +105,8 @@ def catalog_load_directory(
         )
         if dry_run:
             transaction.set_rollback(True)
+    # This process sees its own load at once; other processes within the refresh interval.
+    catalog_cache_clear()
     return report
 
 

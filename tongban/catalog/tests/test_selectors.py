@@ -14,6 +14,7 @@ from tongban.catalog.selectors import (
     item_list,
     item_popular,
 )
+from tongban.catalog.services import catalog_load_directory
 
 pytestmark = pytest.mark.usefixtures("loaded")
 
@@ -83,3 +84,38 @@ def test_admin_is_read_only(admin_client):
     assert admin_client.get("/admin/catalog/serviceitem/").status_code == 200
     assert admin_client.get("/admin/catalog/definitionversion/").status_code == 200
     assert admin_client.get("/admin/catalog/serviceitem/add/").status_code == 403
+
+
+def test_a_process_rechecks_the_catalog_only_after_the_refresh_interval(
+    db, settings, catalog_dir, django_assert_num_queries
+):
+    from tongban.catalog.models import CatalogRevision
+    from tongban.catalog.selectors import bundle_list, catalog_cache_clear
+
+    settings.TONGBAN_CATALOG_REFRESH_SECONDS = 3600
+    catalog_load_directory(path=catalog_dir)
+    assert [b.code for b in bundle_list()] == ["birth", "enterprise_opening"]
+    with django_assert_num_queries(0):
+        bundle_list()
+
+    # Another process deactivates a bundle: this one keeps its snapshot until the interval ends.
+    from tongban.catalog.models import Bundle
+
+    Bundle.objects.filter(code="birth").update(is_active=False)
+    CatalogRevision.objects.update(token="changed-elsewhere")
+    assert [b.code for b in bundle_list()] == ["birth", "enterprise_opening"]
+
+    settings.TONGBAN_CATALOG_REFRESH_SECONDS = 0
+    assert [b.code for b in bundle_list()] == ["enterprise_opening"]
+    catalog_cache_clear()
+
+
+def test_a_load_in_this_process_is_seen_at_once(db, settings, catalog_dir):
+    from tongban.catalog.selectors import bundle_list
+
+    settings.TONGBAN_CATALOG_REFRESH_SECONDS = 3600
+    catalog_load_directory(path=catalog_dir)
+    assert len(bundle_list()) == 2
+    (catalog_dir / "bundles/enterprise_opening.yaml").unlink()
+    catalog_load_directory(path=catalog_dir)
+    assert [b.code for b in bundle_list()] == ["birth"]
