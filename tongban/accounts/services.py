@@ -192,22 +192,30 @@ def resident_profile_update(
         )
     _check_district(changes.get("hukou_district", ""), "户籍所在区")
     _check_district(changes.get("residence_district", ""), "居住区")
-    changed = sorted(k for k, v in changes.items() if getattr(profile, k) != v)
+    return _apply_changes(
+        actor, profile, changes, action="resident_profile.update", subject_resident_id=profile.pk
+    )
+
+
+def _apply_changes(actor: Actor, row, changes: dict, *, action: str, subject_resident_id=None):
+    """Write only the fields whose value differs, with one audit row naming them; an update
+    that changes nothing writes nothing."""
+    changed = sorted(k for k, v in changes.items() if getattr(row, k) != v)
     if not changed:
-        return profile
+        return row
     with transaction.atomic():
         for key in changed:
-            setattr(profile, key, changes[key])
-        profile.save(update_fields=[*changed, "updated_at"])
+            setattr(row, key, changes[key])
+        row.save(update_fields=[*changed, "updated_at"])
         _audit(
             actor,
-            action="resident_profile.update",
-            object_type="resident_profile",
-            object_id=profile.pk,
-            subject_resident_id=profile.pk,
+            action=action,
+            object_type=action.split(".")[0],
+            object_id=row.pk,
+            subject_resident_id=subject_resident_id,
             data={"fields": changed},
         )
-    return profile
+    return row
 
 
 def resident_account_create(
@@ -329,21 +337,7 @@ def enterprise_update(
     if changes.get("legal_representative_id_number"):
         number = parse_id_number(changes["legal_representative_id_number"]).number
         changes = {**changes, "legal_representative_id_number": number}
-    changed = sorted(k for k, v in changes.items() if getattr(enterprise, k) != v)
-    if not changed:
-        return enterprise
-    with transaction.atomic():
-        for key in changed:
-            setattr(enterprise, key, changes[key])
-        enterprise.save(update_fields=[*changed, "updated_at"])
-        _audit(
-            actor,
-            action="enterprise.update",
-            object_type="enterprise",
-            object_id=enterprise.pk,
-            data={"fields": changed},
-        )
-    return enterprise
+    return _apply_changes(actor, enterprise, changes, action="enterprise.update")
 
 
 def enterprise_membership_grant(
