@@ -1,5 +1,5 @@
 # tongban — the two commands a newcomer needs:
-#   make run    set up everything and run the demo city at http://127.0.0.1:8000
+#   make run    set up everything and run the demo city at http://127.0.0.1:8000 (+ task worker)
 #   make test   set up everything and run every test (lint, layering, SQLite, PostgreSQL, browser)
 
 PYTHON ?= python3
@@ -31,7 +31,7 @@ city: setup
 
 run: city
 	@echo "一网通办（示例城市）: http://$(HOST):$(PORT)/  — demo accounts are listed in README.md"
-	$(VENV)/bin/gunicorn tongban.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - --log-level warning
+	HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS) VENV=$(VENV) bash scripts/serve.sh
 
 test: setup
 	bash scripts/test.sh

@@ -10,6 +10,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from tongban.accounts.api import router as accounts_router
 from tongban.catalog.api import router as catalog_router
 from tongban.common.errors import DomainError
+from tongban.notifications.api import router as notifications_router
 
 api = NinjaAPI(
     title="tongban 一网通办 API",
@@ -27,6 +28,7 @@ def health(request):
 
 
 api.add_router("/", accounts_router)
+api.add_router("/", notifications_router)
 
 
 @api.exception_handler(DomainError)

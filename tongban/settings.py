@@ -39,6 +39,9 @@ INSTALLED_APPS = [
     "tongban.catalog",
     "tongban.portal",
     "tongban.demo",
+    "tongban.notifications",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -158,6 +161,23 @@ TONGBAN_CATALOG_REFRESH_SECONDS = float(env_str("TONGBAN_CATALOG_REFRESH_SECONDS
 TONGBAN_CATALOG_DIR = Path(
     env_str("TONGBAN_CATALOG_DIR", str(BASE_DIR / "tongban" / "demo" / "definitions"))
 )
+
+# Background work (django-tasks). The database backend by default, so `make run` queues real
+# tasks for the `db_worker` process that scripts/serve.sh starts beside the app server; with
+# PostgreSQL, workers on many machines share that one queue. Tests keep the same backend and
+# run the worker in-process. TONGBAN_TASKS_BACKEND may name another backend class, e.g.
+# django_tasks.backends.immediate.ImmediateBackend to run tasks inline without a worker.
+TASKS = {
+    "default": {
+        "BACKEND": env_str("TONGBAN_TASKS_BACKEND") or "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+
+# Notices also go out by email when the recipient has an address. The console backend prints
+# them in the worker's output, so the demo city sends nothing anywhere by default.
+EMAIL_BACKEND = env_str("TONGBAN_EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env_str("TONGBAN_DEFAULT_FROM_EMAIL") or "noreply@tongban.invalid"
 
 LOGGING = {
     "version": 1,

@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("tongban.accounts.urls")),
     path("", include("tongban.catalog.urls")),
+    path("", include("tongban.notifications.urls")),
     path("", include("tongban.portal.urls")),
 ]
 

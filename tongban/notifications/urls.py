@@ -1,0 +1,9 @@
+from django.urls import path
+
+from tongban.notifications import views
+
+app_name = "notifications"
+urlpatterns = [
+    path("me/notices/", views.notices_view, name="notices"),
+    path("me/notices/<int:notice_id>/read/", views.notice_read_view, name="notice_read"),
+]
