@@ -233,8 +233,7 @@ def guide_for_bundle(
     """The exact list for a 一件事. Asks the bundle's questions and the included items' own
     (once per situation code). Raises GuideAnswersInvalid naming every missing, invalid or
     unknown answer. `providers` replaces the registered evidence providers (tests)."""
-    sources = selectors.guide_sources(kind="bundle", code=code)
-    return _Guide(sources, providers).run(answers, applicant)
+    return _run(kind="bundle", code=code, answers=answers, applicant=applicant, providers=providers)
 
 
 def guide_for_item(
@@ -245,8 +244,25 @@ def guide_for_item(
     providers: Sequence[EvidenceProvider] | None = None,
 ) -> GuideResult:
     """The exact list for one item, from its own questions."""
-    sources = selectors.guide_sources(kind="item", code=code)
-    return _Guide(sources, providers).run(answers, applicant)
+    return _run(kind="item", code=code, answers=answers, applicant=applicant, providers=providers)
+
+
+def _run(
+    *, kind: str, code: str, answers: dict[str, str], applicant: Any, providers
+) -> GuideResult:
+    # Without an applicant no provider is consulted, so the result depends only on the catalog
+    # snapshot and the answers: most visitors browse anonymously, and the same few answer sets
+    # recur. Callers only read a GuideResult, so one object can serve them all.
+    memo = selectors.guide_memo() if applicant is None and providers is None else None
+    key = (kind, code, tuple(sorted(answers.items())))
+    if memo is not None and key in memo:
+        return memo[key]
+    result = _Guide(selectors.guide_sources(kind=kind, code=code), providers).run(
+        answers, applicant
+    )
+    if memo is not None:
+        memo[key] = result
+    return result
 
 
 def bundle_questions(*, code: str, answers: dict[str, str] | None = None) -> list[GuideQuestion]:

@@ -134,6 +134,9 @@ class _Snapshot:
     department_names: dict[str, str]
     _index: SearchIndex | None = None
     checked_at: float = 0.0
+    # Anonymous guide results, which depend only on this snapshot and the answers; dropped
+    # with the snapshot when the catalog changes.
+    guide_memo: dict = field(default_factory=dict)
     _index_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def search_index(self) -> SearchIndex:
@@ -229,6 +232,17 @@ def _current() -> _Snapshot:
             _snapshot = _build_snapshot(key)
         _snapshot.checked_at = now
         return _snapshot
+
+
+GUIDE_MEMO_LIMIT = 4096
+
+
+def guide_memo() -> dict:
+    """The current snapshot's memo of anonymous guide results (bounded by GUIDE_MEMO_LIMIT)."""
+    memo = _current().guide_memo
+    if len(memo) >= GUIDE_MEMO_LIMIT:
+        memo.clear()  # answer sets are few per bundle; a full memo means something odd is asked
+    return memo
 
 
 def catalog_cache_clear() -> None:

@@ -13,6 +13,7 @@ from tongban.catalog.guide import (
     guide_for_item,
 )
 from tongban.catalog.services import catalog_load_directory
+from tongban.catalog.tests.conftest import edit
 
 pytestmark = pytest.mark.usefixtures("loaded")
 
@@ -356,3 +357,30 @@ items:
         ("seal_engraving", 2),
         ("invoice_application", 3),
     ]
+
+
+def test_anonymous_results_are_reused_until_the_catalog_changes(
+    resident, catalog_dir, django_assert_num_queries
+):
+    first = guide_for_bundle(code="birth", answers=BORN_HERE_MARRIED_LOCALLY)
+    # Same answers in another order: the same result, without touching the database again
+    # beyond the one catalog check every call makes in tests.
+    with django_assert_num_queries(1):
+        again = guide_for_bundle(
+            code="birth", answers=dict(reversed(BORN_HERE_MARRIED_LOCALLY.items()))
+        )
+    assert again is first
+
+    # A resident's result depends on their profile: never taken from, nor put in, the memo.
+    profile, _ = resident
+    personal = guide_for_bundle(code="birth", answers=BORN_HERE_MARRIED_LOCALLY, applicant=profile)
+    assert personal is not first and personal.materials_spared == 2
+    assert guide_for_bundle(code="birth", answers=BORN_HERE_MARRIED_LOCALLY) is first
+
+    # Loading a changed catalog drops every memoised result.
+    catalog_load_directory(path=catalog_dir)  # same content, but a new snapshot
+    edit(catalog_dir / "bundles/birth.yaml", "promised_days: 10", "promised_days: 12")
+    catalog_load_directory(path=catalog_dir)
+    changed = guide_for_bundle(code="birth", answers=BORN_HERE_MARRIED_LOCALLY)
+    assert changed is not first
+    assert (first.promised_days, changed.promised_days) == (10, 12)
