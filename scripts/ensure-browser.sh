@@ -2,6 +2,13 @@
 # Browser tests drive Debian's Chromium with a CJK font. Install both when missing and we can
 # (root, or passwordless sudo); never download a browser build of Playwright's own.
 set -u
+# axe-core (from the npm registry) checks pages for accessibility problems in the browser tests.
+AXE_VERSION=4.14.1
+AXE_DIR=var/node
+if [ ! -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ] && command -v npm >/dev/null 2>&1; then
+  npm install --no-save --silent --no-audit --no-fund --prefix "$AXE_DIR" "axe-core@$AXE_VERSION" >/dev/null 2>&1 \
+    || echo "warning: could not install axe-core; accessibility checks will be skipped" >&2
+fi
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "wenquanyi micro hei" || dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || need+=(fonts-wqy-microhei)
