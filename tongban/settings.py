@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "tongban.common",
     "tongban.accounts",
     "tongban.catalog",
+    "tongban.cases",
     "tongban.portal",
     "tongban.demo",
     "tongban.notifications",

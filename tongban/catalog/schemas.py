@@ -209,6 +209,28 @@ class MaterialDef(Strict):
     waivable_by: list[Waiver] = Field(default_factory=list)
     source: str = ""  # 来源渠道: 申请人自备 / 政府部门核发 …
     note: str = ""
+    # 容缺受理: a minor material the case may be accepted without, to follow within this many
+    # working days of acceptance.
+    deferrable: bool = False
+    deferrable_days: int = Field(default=10, ge=1, le=60)
+
+
+class ReviewPoint(Strict):
+    """审查要点 a machine can check over form data (无人工干预自动办理). Declarative, never
+    evaluated as code: `rule` names one of a fixed set of comparisons."""
+
+    field: str = Field(min_length=1)
+    rule: Literal["present", "equals", "in", "within_days_before_submission", "at_most", "at_least"]
+    value: Any = None
+    label: str = ""
+
+
+class IntakeCheck(Strict):
+    """受理审查 item: `machine` when the platform itself can verify it (e.g. the materials are
+    e-certificates), else a person at intake must."""
+
+    check: str = Field(min_length=1)
+    machine: bool = False
 
 
 class ElementUse(Strict):
@@ -269,6 +291,10 @@ class ServiceItemDef(Strict):
     elements: list[str | ElementUse] = Field(default_factory=list)
     outputs: list[OutputDef] = Field(default_factory=list)
     is_example: bool = Field(default=True, description="示例: demo content, not a real guide")
+    # A case is accepted automatically only when every included item declares intake checks
+    # and all of them are machine-verifiable; an item declaring none needs a person at intake.
+    intake_checks: list[IntakeCheck] = Field(default_factory=list)
+    review_points: list[ReviewPoint] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistency(self) -> ServiceItemDef:

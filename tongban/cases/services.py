@@ -1,0 +1,1360 @@
+"""Every write of the case engine. Keyword-only; each call is one transaction that appends a
+CaseEvent naming the actor; side effects run on commit.
+
+Flow: case_submit → (auto) case_accept | case_request_supplement → case_supplement |
+case_refuse_intake → tasks (waiting/pending) → task_claim / task_decide (or auto-decided by
+review points) → conclusion → issuance hooks → archived.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from tongban.accounts.models import (
+    District,
+    Enterprise,
+    EnterpriseMembership,
+    ResidentProfile,
+    StaffAssignment,
+    StaffRole,
+    User,
+)
+from tongban.accounts.validators import parse_credit_code, parse_id_number
+from tongban.cases import sla
+from tongban.cases.errors import (
+    CaseFormInvalid,
+    CaseMaterialsInvalid,
+    CaseNotAcceptable,
+    IdempotencyKeyRequired,
+    IdempotencyKeyReused,
+    NotAnAcceptor,
+    NotAReviewer,
+    NotForApplicant,
+    TaskConflict,
+    TaskNotFound,
+    TaskNotOpen,
+    UploadRefused,
+)
+from tongban.cases.models import (
+    DECIDED_TASK_STATUSES,
+    Application,
+    CaseEvent,
+    CaseKind,
+    CaseOutcome,
+    CaseStatus,
+    Channel,
+    Delivery,
+    Draft,
+    MaterialHow,
+    MaterialSubmission,
+    SupplementRequest,
+    Task,
+    TaskStatus,
+)
+from tongban.cases.receipt import receipt_display, receipt_new
+from tongban.catalog.guide import GuideResult, guide_for_bundle, guide_for_item
+from tongban.catalog.models import Department
+from tongban.catalog.schemas import ReviewPoint
+from tongban.catalog.selectors import (
+    bundle_definition,
+    element_definitions,
+    item_definition,
+)
+from tongban.common.errors import InvalidInput
+from tongban.common.services import actor_label_for, audit_record
+from tongban.notifications.services import notice_send
+
+SYSTEM_AUTO = "system:auto"
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_FILES_PER_CASE = 20
+REASON_MAX = 1000
+DRAFT_MAX_CHARS = 64_000
+IDEMPOTENCY_KEY_MAX = 128
+
+# 统一发证: the certificates app appends callables here at start-up; each is called on commit
+# with the concluded case. Kept as a plain list so the cases app never imports certificates.
+IssuanceHook = Callable[[Application], None]
+issuance_hooks: list[IssuanceHook] = []
+
+
+def register_issuance_hook(hook: IssuanceHook) -> None:
+    if hook not in issuance_hooks:
+        issuance_hooks.append(hook)
+
+
+# ---------------------------------------------------------------- uploads
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file as received: the API turns a request's file into this, tests build it."""
+
+    name: str
+    content: bytes
+
+
+_MAGIC = (
+    (b"%PDF-", "application/pdf", ".pdf"),
+    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
+)
+
+
+def upload_sniff(content: bytes) -> tuple[str, str] | None:
+    """(content type, extension) by magic bytes; the name a browser sends proves nothing."""
+    for magic, content_type, ext in _MAGIC:
+        if content.startswith(magic):
+            return content_type, ext
+    return None
+
+
+@dataclass(frozen=True)
+class MaterialInput:
+    """How the applicant satisfies one material: upload (files), commitment or deferred."""
+
+    how: str
+    files: tuple[Upload, ...] = ()
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _now() -> dt.datetime:
+    return timezone.now()
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
+
+
+def _actor_label(actor: User | None, label: str | None = None) -> str:
+    return label or actor_label_for(actor)
+
+
+def _event(
+    case: Application,
+    *,
+    actor: User | None,
+    action: str,
+    to_status: str = "",
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+    actor_label: str | None = None,
+) -> CaseEvent:
+    """Append an event; when TO_STATUS is given, set the case's status in the same breath so
+    the denormalised column can never disagree with the log."""
+    last = case.events.order_by("-seq").values_list("seq", flat=True).first() or 0
+    from_status = case.status
+    if to_status:
+        case.status = to_status
+        case.save(update_fields=["status", "outcome", "accepted_at", "concluded_at", "updated_at"])
+        _notify_applicant(case, reason=reason)
+    return CaseEvent.objects.create(
+        case=case,
+        seq=last + 1,
+        at=_now(),
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_label=_actor_label(actor, actor_label),
+        action=action,
+        from_status=from_status if to_status else "",
+        to_status=to_status,
+        reason=reason,
+        data=data or {},
+    )
+
+
+def _notify_applicant(case: Application, *, reason: str) -> None:
+    """An in-app notice on every status change (一体管理); joins the caller's transaction."""
+    label = case.get_status_display()
+    if case.status == CaseStatus.CONCLUDED and case.outcome:
+        label = f"已办结（{case.get_outcome_display()}）"
+    notice_send(
+        recipient=case.applicant,
+        title=f"您的办件“{case.name}”{label}"[:200],
+        body=f"受理编号 {receipt_display(case.receipt_no)}。{reason}".strip(),
+        link=f"/api/v1/cases/{case.receipt_no}",
+        category="case",
+    )
+
+
+def _guide(kind: str, code: str, answers: dict[str, str], profile) -> GuideResult:
+    if kind == CaseKind.BUNDLE:
+        return guide_for_bundle(code=code, answers=answers, applicant=profile)
+    if kind == CaseKind.ITEM:
+        return guide_for_item(code=code, answers=answers, applicant=profile)
+    raise InvalidInput("申请类型只能是 bundle 或 item", code="CASE_KIND_INVALID")
+
+
+def _clean_reason(reason: str, *, required: bool = True) -> str:
+    value = (reason or "").strip()
+    if required and not value:
+        raise InvalidInput("请填写理由", code="REASON_REQUIRED")
+    if len(value) > REASON_MAX:
+        raise InvalidInput(f"理由不得超过{REASON_MAX}字", code="REASON_TOO_LONG")
+    return value
+
+
+# ---------------------------------------------------------------- form validation
+
+_PHONE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DISTRICTS = {c.value for c in District}
+
+
+def _validate_value(element, raw: Any) -> tuple[Any, str | None]:
+    """(normalised value, None) or (None, Chinese message) for one data element."""
+    t = element.type
+    if t == "boolean":
+        if isinstance(raw, bool):
+            return raw, None
+        return None, "请选择是或否"
+    if t in ("integer", "decimal"):
+        if isinstance(raw, bool):
+            return None, "请填写数字"
+        try:
+            number = Decimal(str(raw).strip())
+        except (InvalidOperation, ValueError):
+            return None, "请填写数字"
+        if not number.is_finite():
+            return None, "请填写数字"
+        if t == "integer" and number != number.to_integral_value():
+            return None, "请填写整数"
+        if element.min_value is not None and number < Decimal(str(element.min_value)):
+            return None, f"不得小于{element.min_value:g}"
+        if element.max_value is not None and number > Decimal(str(element.max_value)):
+            return None, f"不得大于{element.max_value:g}"
+        return (int(number) if t == "integer" else str(number)), None
+    if not isinstance(raw, str):
+        return None, "请填写文字"
+    value = raw.strip()
+    max_length = element.max_length or 500
+    if len(value) > max_length:
+        return None, f"不得超过{max_length}个字"
+    if t == "id_number":
+        try:
+            value = parse_id_number(value).number
+        except InvalidInput as exc:
+            return None, exc.message
+    elif t == "uscc":
+        try:
+            value = parse_credit_code(value).code
+        except InvalidInput as exc:
+            return None, exc.message
+    elif t == "date":
+        try:
+            parsed = dt.date.fromisoformat(value)
+        except ValueError:
+            return None, "请按 YYYY-MM-DD 填写日期"
+        value = parsed.isoformat()
+    elif t == "phone":
+        if not _PHONE.match(value):
+            return None, "请填写11位手机号码或带区号的固定电话"
+    elif t == "email":
+        if not _EMAIL.match(value):
+            return None, "电子邮箱格式不正确"
+    elif t == "district":
+        if value not in _DISTRICTS:
+            return None, "请选择本市的区"
+    elif t == "choice" and value not in {c.value for c in element.choices}:
+        return None, "请从给定选项中选择"
+    if element.pattern and not re.fullmatch(element.pattern, value):
+        return None, "格式不正确"
+    return value, None
+
+
+def form_validate(
+    plan: dict[str, Any], form_data: Any, *, only: set[str] | None = None
+) -> dict[str, Any]:
+    """Every field of the plan (the guide's result, pinned on the case) checked against its
+    data element; ALL problems at once as CASE_FORM_INVALID details. Fields not asked for are
+    refused: a department must not receive data it has no use for. ONLY limits the check to
+    those fields (补正)."""
+    if not isinstance(form_data, dict):
+        raise CaseFormInvalid(details=[{"field": "", "message": "申请表应为字段到取值的对象"}])
+    wanted = {f["code"]: f for f in plan["fields"] if only is None or f["code"] in only}
+    elements = element_definitions(list(wanted))
+    errors: list[dict[str, str]] = []
+    clean: dict[str, Any] = {}
+    for key in form_data:
+        if key not in wanted:
+            errors.append({"field": str(key)[:100], "message": "本次申请不需要填写此项"})
+    for code, field in wanted.items():
+        raw = form_data.get(code)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            if field["required"]:
+                errors.append({"field": code, "message": f"请填写{field['label']}"})
+            continue
+        element = elements.get(code)
+        if element is None:  # defensive: the loader refuses items naming unknown elements
+            errors.append({"field": code, "message": "未知数据元"})
+            continue
+        value, problem = _validate_value(element, raw)
+        if problem:
+            errors.append({"field": code, "message": f"{field['label']}：{problem}"})
+        else:
+            clean[code] = value
+    if errors:
+        raise CaseFormInvalid(details=errors)
+    return clean
+
+
+# ---------------------------------------------------------------- materials
+
+
+def _deferrable_days(plan_items: list[dict], code: str) -> int | None:
+    """The shortest 容缺 period any item including material CODE allows, or None when one of
+    them does not allow deferral at all."""
+    days: list[int] = []
+    found = False
+    for item in plan_items:
+        definition = item_definition(item["code"], item["version"])
+        for m in definition.materials:
+            if m.code == code:
+                found = True
+                if not m.deferrable:
+                    return None
+                days.append(m.deferrable_days)
+    return min(days) if found and days else None
+
+
+def _check_materials(
+    plan: dict[str, Any], materials: Any, *, only: set[str] | None = None
+) -> list[tuple[str, MaterialInput, str]]:
+    """Check every material of the plan (or ONLY those) is uploaded, committed, waived or,
+    where allowed, deferred. Returns (code, input, note) for those the applicant provided.
+    Nothing is stored here, so a refusal stores nothing."""
+    if not isinstance(materials, dict):
+        raise CaseMaterialsInvalid(details=[{"field": "", "message": "材料应为编码到提交方式"}])
+    wanted = {m["code"]: m for m in plan["materials"] if only is None or m["code"] in only}
+    errors: list[dict[str, str]] = []
+    out: list[tuple[str, MaterialInput, str]] = []
+    total_files = 0
+    for code in materials:
+        if code not in wanted:
+            errors.append({"field": str(code)[:100], "message": "本次申请不需要此材料"})
+    for code, m in wanted.items():
+        given = materials.get(code)
+        if given is None:
+            if m["required"] and not (m["spared"] and only is None):
+                errors.append({"field": code, "message": f"请提交{m['name']}"})
+            continue
+        if not isinstance(given, MaterialInput):
+            errors.append({"field": code, "message": "提交方式不正确"})
+            continue
+        if given.how == MaterialHow.UPLOAD:
+            if not given.files:
+                errors.append({"field": code, "message": f"请上传{m['name']}"})
+                continue
+            total_files += len(given.files)
+            for f in given.files:
+                if len(f.content) > MAX_UPLOAD_BYTES:
+                    errors.append(
+                        {"field": code, "message": f"文件“{f.name[:60]}”超过10MB，请压缩后上传"}
+                    )
+                elif upload_sniff(f.content) is None:
+                    errors.append(
+                        {"field": code, "message": f"文件“{f.name[:60]}”不是PDF、JPG或PNG格式"}
+                    )
+            out.append((code, given, ""))
+        elif given.how == MaterialHow.COMMITMENT:
+            text = m.get("commitment")
+            if not text:
+                errors.append({"field": code, "message": f"{m['name']}不适用告知承诺"})
+            else:
+                out.append((code, given, text))
+        elif given.how == MaterialHow.DEFERRED:
+            if _deferrable_days(plan["items"], code) is None:
+                errors.append({"field": code, "message": f"{m['name']}不适用容缺受理"})
+            else:
+                out.append((code, given, ""))
+        else:
+            errors.append({"field": code, "message": "提交方式只能是上传、告知承诺或容缺后补"})
+    if total_files > MAX_FILES_PER_CASE:
+        errors.append({"field": "", "message": f"一次最多上传{MAX_FILES_PER_CASE}个文件"})
+    if errors:
+        if any("PDF" in e["message"] or "10MB" in e["message"] for e in errors):
+            raise UploadRefused(details=errors)
+        raise CaseMaterialsInvalid(details=errors)
+    return out
+
+
+def _store_materials(
+    case: Application, provided: list[tuple[str, MaterialInput, str]], stored: list[str]
+) -> None:
+    for code, given, note in provided:
+        if given.how == MaterialHow.UPLOAD:
+            for f in given.files:
+                content_type, ext = upload_sniff(f.content)  # type: ignore[misc]
+                digest = hashlib.sha256(f.content).hexdigest()
+                name = default_storage.save(
+                    f"cases/{case.receipt_no}/{code}-{digest[:16]}{ext}", ContentFile(f.content)
+                )
+                stored.append(name)  # removed again if the transaction fails
+                MaterialSubmission.objects.create(
+                    case=case,
+                    material_code=code,
+                    how=MaterialHow.UPLOAD,
+                    file=name,
+                    original_name=f.name[:200],
+                    content_type=content_type,
+                    size=len(f.content),
+                    sha256=digest,
+                )
+        else:
+            MaterialSubmission.objects.create(
+                case=case, material_code=code, how=given.how, note=note
+            )
+
+
+def _fingerprint(kind, code, answers, form_data, materials, delivery, enterprise_id) -> str:
+    mats = {
+        k: [v.how, [hashlib.sha256(f.content).hexdigest() for f in v.files]]
+        if isinstance(v, MaterialInput)
+        else repr(v)
+        for k, v in (materials.items() if isinstance(materials, dict) else [])
+    }
+    body = [kind, code, answers, form_data, mats, delivery, enterprise_id]
+    text = json.dumps(body, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _plan(guide: GuideResult) -> dict[str, Any]:
+    """What the guide decided at submission, kept on the case: the case pins its definition
+    version, so intake, 补正 and review read this and never today's definitions."""
+    # The text signed for 告知承诺 is the item's own wording, kept with the case as signed.
+    commitments: dict[str, str] = {}
+    for i in guide.items:
+        for m in item_definition(i.code, i.version).materials:
+            for w in m.waivable_by:
+                if w.kind == "commitment":
+                    commitments.setdefault(m.code, w.commitment_text)
+    return {
+        "items": [
+            {
+                "code": i.code,
+                "name": i.name,
+                "version": i.version,
+                "department": i.department,
+                "after": list(i.after),
+                "promised_days": i.promised_days,
+            }
+            for i in guide.items
+        ],
+        "materials": [
+            {
+                "code": m.code,
+                "name": m.name,
+                "items": list(m.items),
+                "spared": m.spared,
+                "spared_reason": m.spared_reason,
+                "required": m.required,
+                "commitment": commitments.get(m.code, ""),
+            }
+            for m in guide.materials
+        ],
+        "fields": [
+            {"code": f.code, "label": f.label, "required": f.required, "items": list(f.items)}
+            for f in guide.fields
+        ],
+        "promised_days": guide.promised_days,
+    }
+
+
+# ---------------------------------------------------------------- drafts
+
+
+def draft_save(
+    *, applicant: User, kind: str, code: str, answers: dict[str, str], form_data: dict[str, Any]
+) -> Draft:
+    """Keep the form as typed so far (草稿): not validated, encrypted at rest, one per service."""
+    if kind not in CaseKind.values:
+        raise InvalidInput("申请类型只能是 bundle 或 item", code="CASE_KIND_INVALID")
+    if not isinstance(answers, dict) or not isinstance(form_data, dict):
+        raise InvalidInput("草稿格式不正确")
+    if len(json.dumps([answers, form_data], ensure_ascii=False, default=str)) > DRAFT_MAX_CHARS:
+        raise InvalidInput("草稿内容过长", code="DRAFT_TOO_LARGE")
+    version = _current_version(kind, code)  # also refuses an unknown service
+    with transaction.atomic():
+        draft, _ = Draft.objects.select_for_update().get_or_create(
+            applicant=applicant, kind=kind, code=code, defaults={"version": version}
+        )
+        draft.version = version
+        draft.answers = answers
+        draft.form_data = form_data
+        draft.save()
+    return draft
+
+
+def _current_version(kind: str, code: str) -> int:
+    from tongban.catalog.selectors import bundle_detail, item_detail
+
+    detail = bundle_detail(code) if kind == CaseKind.BUNDLE else item_detail(code)
+    return detail.version
+
+
+# ---------------------------------------------------------------- submit
+
+
+def _check_applicant(applicant: User, enterprise: Enterprise | None) -> ResidentProfile | None:
+    """Applicants are people (an enterprise acts through its 经办人). An enterprise item may
+    be applied for without an enterprise: 企业开办 founds the enterprise it concerns."""
+    if applicant is None or not applicant.is_authenticated or not applicant.is_active:
+        raise NotForApplicant()
+    if applicant.kind != User.Kind.PERSON:
+        raise NotForApplicant("工作人员账号不能作为申请人")
+    if (
+        enterprise is not None
+        and not EnterpriseMembership.objects.filter(user=applicant, enterprise=enterprise).exists()
+    ):
+        raise NotForApplicant("您不是该企业的经办人")
+    return ResidentProfile.objects.filter(user=applicant).first()
+
+
+def case_submit(
+    *,
+    applicant: User,
+    kind: str,
+    code: str,
+    answers: dict[str, str],
+    form_data: dict[str, Any],
+    materials: dict[str, MaterialInput],
+    idempotency_key: str,
+    channel: str = Channel.ONLINE,
+    filed_by: User | None = None,
+    enterprise: Enterprise | None = None,
+    delivery: str = Delivery.ONLINE,
+) -> Application:
+    """一表申请: validate everything, then create the case in one transaction. The same
+    applicant and key return the same case; a different payload under a used key is a 409."""
+    key = (idempotency_key or "").strip()
+    if not key:
+        raise IdempotencyKeyRequired()
+    if len(key) > IDEMPOTENCY_KEY_MAX or not key.isprintable():
+        raise InvalidInput("Idempotency-Key 过长或含不可见字符", code="IDEMPOTENCY_KEY_INVALID")
+    if delivery not in Delivery.values:
+        raise InvalidInput("送达方式只能是 online、counter 或 post", code="DELIVERY_INVALID")
+    if channel not in Channel.values:
+        raise InvalidInput("渠道只能是 online 或 counter", code="CHANNEL_INVALID")
+    if not isinstance(answers, dict):
+        raise InvalidInput("情形回答应为对象", code="GUIDE_ANSWERS_INVALID")
+    if channel == Channel.COUNTER:
+        if (
+            filed_by is None
+            or not StaffAssignment.objects.filter(
+                user=filed_by, role=StaffRole.COUNTER_CLERK
+            ).exists()
+        ):
+            raise NotAnAcceptor("只有综合窗口人员可以代为提交")
+    elif filed_by is not None:
+        raise InvalidInput("网上申请不应有代办人员", code="CHANNEL_INVALID")
+
+    fingerprint = _fingerprint(
+        kind, code, answers, form_data, materials, delivery, enterprise.pk if enterprise else None
+    )
+    profile = _check_applicant(applicant, enterprise)
+    existing = Application.objects.filter(applicant=applicant, idempotency_key=key).first()
+    if existing is not None:
+        return _same_or_conflict(existing, fingerprint)
+
+    guide = _guide(kind, code, answers, profile)
+    plan = _plan(guide)
+    errors: list[dict[str, str]] = []
+    clean: dict[str, Any] = {}
+    try:
+        clean = form_validate(plan, form_data)
+    except CaseFormInvalid as exc:
+        errors += exc.details
+    try:
+        provided = _check_materials(plan, materials)
+    except (CaseMaterialsInvalid, UploadRefused) as exc:
+        if not errors and isinstance(exc, UploadRefused):
+            raise
+        errors += exc.details
+        provided = []
+    if errors:
+        raise CaseFormInvalid(details=errors)
+
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            case = _case_create(
+                applicant=applicant,
+                profile=profile,
+                enterprise=enterprise,
+                kind=kind,
+                guide=guide,
+                plan=plan,
+                clean=clean,
+                key=key,
+                fingerprint=fingerprint,
+                channel=channel,
+                filed_by=filed_by,
+                delivery=delivery,
+            )
+            _store_materials(case, provided, stored)
+            _after_submit(case, actor=filed_by or applicant)
+    except IntegrityError:
+        _discard(stored)
+        # A concurrent submit with the same key won the race: answer with its case.
+        existing = Application.objects.filter(applicant=applicant, idempotency_key=key).first()
+        if existing is None:
+            raise
+        return _same_or_conflict(existing, fingerprint)
+    except BaseException:
+        _discard(stored)
+        raise
+    return case
+
+
+def _discard(names: list[str]) -> None:
+    for name in names:
+        default_storage.delete(name)
+
+
+def _same_or_conflict(existing: Application, fingerprint: str) -> Application:
+    if existing.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    return existing
+
+
+def _case_create(
+    *,
+    applicant,
+    profile,
+    enterprise,
+    kind,
+    guide,
+    plan,
+    clean,
+    key,
+    fingerprint,
+    channel,
+    filed_by,
+    delivery,
+) -> Application:
+    if kind == CaseKind.BUNDLE:
+        lead_code = bundle_definition(guide.code, guide.version).lead_department
+    else:
+        lead_code = item_definition(guide.code, guide.version).department
+    lead = Department.objects.get(code=lead_code)
+    now = _now()
+    for _attempt in range(5):
+        receipt = receipt_new(on=timezone.localdate(now))
+        if not Application.objects.filter(receipt_no=receipt).exists():
+            break
+    case = Application(
+        receipt_no=receipt,
+        kind=kind,
+        code=guide.code,
+        version=guide.version,
+        name=guide.name,
+        applicant=applicant,
+        applicant_profile=profile,
+        enterprise=enterprise,
+        channel=channel,
+        filed_by=filed_by,
+        lead_department=lead,
+        status="",
+        answers=guide.answers,
+        plan=plan,
+        delivery=delivery,
+        idempotency_key=key,
+        request_fingerprint=fingerprint,
+        submitted_at=now,
+    )
+    case.form_data = clean
+    case.save()
+    _event(
+        case,
+        actor=filed_by or applicant,
+        action="submitted",
+        to_status=CaseStatus.SUBMITTED,
+        data={"channel": channel},
+    )
+    audit_record(
+        actor=filed_by or applicant,
+        action="case.submit",
+        object_type="case",
+        object_id=case.receipt_no,
+        subject_resident_id=profile.pk if profile else None,
+        purpose="一表申请",
+        data={"fields": sorted(clean)},
+    )
+    return case
+
+
+def _after_submit(case: Application, *, actor: User) -> None:
+    """Accept at once when every intake check of every item is machine-verifiable and no
+    material was deferred (容缺 is a person's judgement)."""
+    if case.materials.filter(how=MaterialHow.DEFERRED).exists():
+        return
+    for item in case.plan["items"]:
+        checks = item_definition(item["code"], item["version"]).intake_checks
+        if not checks or not all(c.machine for c in checks):
+            return
+    _accept(case, actor=None, actor_label=SYSTEM_AUTO, action="accepted_auto")
+
+
+# ---------------------------------------------------------------- intake
+
+
+def _lock_case(receipt_no: str) -> Application:
+    from tongban.cases.errors import CaseNotFound
+
+    case = Application.objects.select_for_update().filter(receipt_no=receipt_no).first()
+    if case is None:
+        raise CaseNotFound()
+    return case
+
+
+def _require_acceptor(user: User, case: Application) -> None:
+    if user is None or not user.is_authenticated or not user.is_active:
+        raise NotAnAcceptor()
+    posts = StaffAssignment.objects.filter(user=user)
+    if posts.filter(role=StaffRole.COUNTER_CLERK).exists():
+        return
+    if posts.filter(role=StaffRole.ACCEPTOR, department=case.lead_department).exists():
+        return
+    raise NotAnAcceptor()
+
+
+def _accept(
+    case: Application, *, actor: User | None, actor_label: str | None, action: str, reason: str = ""
+) -> None:
+    now = _now()
+    today = timezone.localdate(now)
+    case.accepted_at = now
+    case.promised_date = sla.due_date(today, case.plan.get("promised_days", 0))
+    case.save(update_fields=["accepted_at", "promised_date"])
+    deferred = []
+    for m in case.materials.filter(how=MaterialHow.DEFERRED):
+        days = _deferrable_days(case.plan["items"], m.material_code) or 0
+        m.due_date = sla.due_date(today, days)
+        m.save(update_fields=["due_date"])
+        deferred.append({"material": m.material_code, "due_date": m.due_date.isoformat()})
+    _event(
+        case,
+        actor=actor,
+        actor_label=actor_label,
+        action=action,
+        to_status=CaseStatus.ACCEPTED,
+        reason=reason,
+        data={"deferred": deferred} if deferred else {},
+    )
+    departments = {
+        d.code: d
+        for d in Department.objects.filter(code__in=[i["department"] for i in case.plan["items"]])
+    }
+    for item in case.plan["items"]:
+        Task.objects.create(
+            case=case,
+            item_code=item["code"],
+            item_version=item["version"],
+            item_name=item["name"],
+            department=departments[item["department"]],
+            after=item["after"],
+            status=TaskStatus.WAITING,
+            promised_days=item["promised_days"],
+        )
+    _release_tasks(case)
+
+
+def case_accept(*, actor: User, receipt_no: str, reason: str = "") -> Application:
+    """一口受理 by a person: an acceptor of the lead department or a counter clerk. Deferred
+    materials (容缺) get their due dates now."""
+    with transaction.atomic():
+        case = _lock_case(receipt_no)
+        _require_acceptor(actor, case)
+        if case.status != CaseStatus.SUBMITTED:
+            raise CaseNotAcceptable()
+        action = (
+            "accepted_deferred"
+            if case.materials.filter(how=MaterialHow.DEFERRED).exists()
+            else "accepted"
+        )
+        _accept(
+            case,
+            actor=actor,
+            actor_label=None,
+            action=action,
+            reason=_clean_reason(reason, required=False),
+        )
+    return case
+
+
+def case_refuse_intake(*, actor: User, receipt_no: str, reason: str) -> Application:
+    """不予受理, with the reason the applicant reads."""
+    with transaction.atomic():
+        case = _lock_case(receipt_no)
+        _require_acceptor(actor, case)
+        if case.status not in (CaseStatus.SUBMITTED, CaseStatus.SUPPLEMENT_REQUESTED):
+            raise CaseNotAcceptable()
+        text = _clean_reason(reason)
+        _event(case, actor=actor, action="refused", to_status=CaseStatus.REFUSED, reason=text)
+    return case
+
+
+def case_request_supplement(
+    *,
+    actor: User,
+    receipt_no: str,
+    material_codes: list[str],
+    field_codes: list[str],
+    reason: str,
+    deadline: dt.date | None = None,
+) -> SupplementRequest:
+    """补正 at intake: exactly which materials and fields, and by when (default 5 working
+    days)."""
+    with transaction.atomic():
+        case = _lock_case(receipt_no)
+        _require_acceptor(actor, case)
+        if case.status != CaseStatus.SUBMITTED:
+            raise CaseNotAcceptable()
+        return _supplement_request_create(
+            case,
+            actor=actor,
+            material_codes=material_codes,
+            field_codes=field_codes,
+            reason=reason,
+            deadline=deadline,
+            item=None,
+        )
+
+
+def _supplement_request_create(
+    case: Application,
+    *,
+    actor: User,
+    material_codes: list[str],
+    field_codes: list[str],
+    reason: str,
+    deadline: dt.date | None,
+    item: str | None,
+) -> SupplementRequest:
+    """ITEM limits what may be asked to what that item needs: a reviewer asks only for the
+    data their own item uses."""
+    if not all(isinstance(c, str) for c in [*material_codes, *field_codes]):
+        raise InvalidInput("补正要求有误", code="SUPPLEMENT_REQUEST_INVALID")
+    text = _clean_reason(reason)
+    known_m = {m["code"] for m in case.plan["materials"] if item is None or item in m["items"]}
+    known_f = {f["code"] for f in case.plan["fields"] if item is None or item in f["items"]}
+    errors = [
+        {"field": c, "message": "该办件没有此材料"} for c in material_codes if c not in known_m
+    ]
+    errors += [{"field": c, "message": "该办件没有此字段"} for c in field_codes if c not in known_f]
+    if not material_codes and not field_codes:
+        errors.append({"field": "", "message": "请指明需补正的材料或字段"})
+    today = _today()
+    if deadline is None:
+        deadline = sla.due_date(today, 5)
+    elif deadline <= today:
+        errors.append({"field": "deadline", "message": "补正期限应晚于今天"})
+    if errors:
+        raise InvalidInput("补正要求有误", code="SUPPLEMENT_REQUEST_INVALID", details=errors)
+    request = SupplementRequest.objects.create(
+        case=case,
+        material_codes=sorted(set(material_codes)),
+        field_codes=sorted(set(field_codes)),
+        reason=text,
+        deadline=deadline,
+        requested_by=actor,
+        requested_at=_now(),
+    )
+    _event(
+        case,
+        actor=actor,
+        action="supplement_requested",
+        to_status=CaseStatus.SUPPLEMENT_REQUESTED,
+        reason=text,
+        data={
+            "materials": request.material_codes,
+            "fields": request.field_codes,
+            "deadline": deadline.isoformat(),
+            **({"item": item} if item else {}),
+        },
+    )
+    return request
+
+
+def task_request_supplement(
+    *,
+    reviewer: User,
+    task_id: int,
+    material_codes: list[str],
+    field_codes: list[str],
+    reason: str,
+    expected_row_version: int,
+    deadline: dt.date | None = None,
+) -> SupplementRequest:
+    """A reviewer asks for supplements through the case (补正), limited to what their item
+    needs. The task waits; when the applicant supplements it returns to the reviewer."""
+    with transaction.atomic():
+        task = _lock_task(task_id)
+        try:
+            _require_reviewer(reviewer, task)
+        except NotAReviewer:
+            raise TaskNotFound() from None
+        if task.row_version != expected_row_version:
+            raise TaskConflict()
+        if task.status not in (TaskStatus.PENDING, TaskStatus.CLAIMED):
+            raise TaskNotOpen()
+        case = task.case
+        if case.status != CaseStatus.ACCEPTED:
+            raise CaseNotAcceptable("该办件已有待补正事项，请待申请人补正后再提出")
+        request = _supplement_request_create(
+            case,
+            actor=reviewer,
+            material_codes=material_codes,
+            field_codes=field_codes,
+            reason=reason,
+            deadline=deadline,
+            item=task.item_code,
+        )
+        task.status = TaskStatus.SUPPLEMENT_REQUESTED
+        task.claimed_by = task.claimed_by or reviewer
+        task.row_version += 1
+        task.save()
+    return request
+
+
+def case_supplement(
+    *,
+    applicant: User,
+    receipt_no: str,
+    form_data: dict[str, Any],
+    materials: dict[str, MaterialInput],
+) -> Application:
+    """The applicant supplies exactly what was asked, once, in place; the case returns to
+    intake. Anything not asked for is refused."""
+    from tongban.cases.errors import CaseNotFound
+
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            case = _lock_case(receipt_no)
+            if case.applicant_id != getattr(applicant, "pk", None):
+                raise CaseNotFound()  # another person's case does not exist for them
+            if case.status != CaseStatus.SUPPLEMENT_REQUESTED:
+                raise CaseNotAcceptable()
+            request = case.supplements.filter(fulfilled_at__isnull=True).order_by("-pk").first()
+            if request is None:
+                raise CaseNotAcceptable()
+            profile = case.applicant_profile
+            clean = form_validate(case.plan, form_data, only=set(request.field_codes))
+            provided = _check_materials(case.plan, materials, only=set(request.material_codes))
+            missing = [c for c in request.material_codes if c not in (materials or {})]
+            if missing:
+                raise CaseMaterialsInvalid(
+                    details=[{"field": c, "message": "请提交补正材料"} for c in missing]
+                )
+            merged = case.form_data
+            merged.update(clean)
+            case.form_data = merged
+            case.save(update_fields=["form_data_text", "updated_at"])
+            case.materials.filter(material_code__in=request.material_codes).delete()
+            _store_materials(case, provided, stored)
+            request.fulfilled_at = _now()
+            request.save(update_fields=["fulfilled_at"])
+            # Intake 补正 returns the case to intake; a reviewer's returns it to their desk.
+            back_to = CaseStatus.ACCEPTED if case.accepted_at else CaseStatus.SUBMITTED
+            for task in case.tasks.select_for_update().filter(
+                status=TaskStatus.SUPPLEMENT_REQUESTED
+            ):
+                task.status = TaskStatus.CLAIMED
+                task.row_version += 1
+                task.save(update_fields=["status", "row_version"])
+            _event(
+                case,
+                actor=applicant,
+                action="supplemented",
+                to_status=back_to,
+                data={"fields": sorted(clean), "materials": request.material_codes},
+            )
+            audit_record(
+                actor=applicant,
+                action="case.supplement",
+                object_type="case",
+                object_id=case.receipt_no,
+                purpose="补正",
+                subject_resident_id=profile.pk if profile else None,
+                data={"fields": sorted(clean)},
+            )
+    except BaseException:
+        _discard(stored)
+        raise
+    return case
+
+
+def case_deferred_material_submit(
+    *, applicant: User, receipt_no: str, material_code: str, files: list[Upload]
+) -> MaterialSubmission:
+    """容缺后补: the applicant delivers a material the case was accepted without."""
+    from tongban.cases.errors import CaseNotFound
+
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            case = _lock_case(receipt_no)
+            if case.applicant_id != getattr(applicant, "pk", None):
+                raise CaseNotFound()
+            deferred = case.materials.filter(
+                material_code=material_code, how=MaterialHow.DEFERRED
+            ).first()
+            if deferred is None:
+                raise CaseNotAcceptable("该材料不是容缺后补材料，或已补交")
+            provided = _check_materials(
+                case.plan,
+                {material_code: MaterialInput(how=MaterialHow.UPLOAD, files=tuple(files))},
+                only={material_code},
+            )
+            due = deferred.due_date
+            deferred.delete()
+            _store_materials(case, provided, stored)
+            _event(
+                case,
+                actor=applicant,
+                action="deferred_material_submitted",
+                data={
+                    "material": material_code,
+                    "due_date": due.isoformat() if due else None,
+                    "late": bool(due and _today() > due),
+                },
+            )
+    except BaseException:
+        _discard(stored)
+        raise
+    return case.materials.filter(material_code=material_code).order_by("-pk").first()
+
+
+# ---------------------------------------------------------------- tasks
+
+
+def _release_tasks(case: Application) -> None:
+    """Move waiting tasks whose prerequisites are approved to pending (with a due date), and
+    decide automatically those whose review points all hold. Repeats, since an automatic
+    approval can release the next task in the chain."""
+    while True:
+        tasks = list(case.tasks.select_for_update().order_by("pk"))
+        approved = {t.item_code for t in tasks if t.status == TaskStatus.APPROVED}
+        denied = {t.item_code for t in tasks if t.status == TaskStatus.DENIED}
+        changed = False
+        for task in tasks:
+            if task.status != TaskStatus.WAITING:
+                continue
+            if any(a in denied for a in task.after):
+                # Its prerequisite was refused: it cannot be done (e.g. no 户口, no 社保卡).
+                task.status = TaskStatus.DENIED
+                task.decided_by_label = "system:prerequisite"
+                task.reason = "前序事项未获准予，本事项无法办理"
+                task.decided_at = _now()
+                task.row_version += 1
+                task.save()
+                _event(
+                    case,
+                    actor=None,
+                    actor_label="system:prerequisite",
+                    action="task_denied",
+                    reason=task.reason,
+                    data={"task": task.pk, "item": task.item_code},
+                )
+                changed = True
+                continue
+            if not all(a in approved for a in task.after):
+                continue
+            now = _now()
+            task.status = TaskStatus.PENDING
+            task.released_at = now
+            task.due_date = sla.due_date(timezone.localdate(now), task.promised_days)
+            task.row_version += 1
+            results = review_points_evaluate(
+                item_definition(task.item_code, task.item_version).review_points,
+                case.form_data,
+                submitted_on=timezone.localdate(case.submitted_at),
+            )
+            task.auto_decision = results
+            task.save()
+            _event(
+                case,
+                actor=None,
+                actor_label="system",
+                action="task_released",
+                data={
+                    "task": task.pk,
+                    "item": task.item_code,
+                    "due_date": task.due_date.isoformat() if task.due_date else None,
+                },
+            )
+            if results["all_hold"]:
+                _decide(
+                    case,
+                    task,
+                    actor=None,
+                    actor_label=SYSTEM_AUTO,
+                    decision=TaskStatus.APPROVED,
+                    reason="审查要点全部满足，系统自动办理",
+                )
+            changed = True
+        if not changed:
+            break
+    _maybe_conclude(case)
+
+
+def review_points_evaluate(
+    points: list[ReviewPoint], form_data: dict[str, Any], *, submitted_on: dt.date
+) -> dict[str, Any]:
+    """Each rule's result: true, false, or null when it cannot be checked (value missing or
+    unreadable). `all_hold` only when there is at least one point and every one is true."""
+    results = []
+    for p in points:
+        value = form_data.get(p.field)
+        outcome: bool | None
+        try:
+            outcome = _rule(p, value, submitted_on)
+        except (TypeError, ValueError, InvalidOperation):
+            outcome = None
+        results.append(
+            {"field": p.field, "rule": p.rule, "value": p.value, "label": p.label, "holds": outcome}
+        )
+    return {
+        "rules": results,
+        "all_hold": bool(results) and all(r["holds"] is True for r in results),
+    }
+
+
+def _rule(p: ReviewPoint, value: Any, submitted_on: dt.date) -> bool | None:
+    if p.rule == "present":
+        return value not in (None, "")
+    if value is None or value == "":
+        return None
+    if p.rule == "equals":
+        return value == p.value
+    if p.rule == "in":
+        return value in (p.value or [])
+    if p.rule == "within_days_before_submission":
+        day = dt.date.fromisoformat(str(value))
+        return 0 <= (submitted_on - day).days <= int(p.value)
+    if p.rule == "at_most":
+        return Decimal(str(value)) <= Decimal(str(p.value))
+    if p.rule == "at_least":
+        return Decimal(str(value)) >= Decimal(str(p.value))
+    return None
+
+
+def _require_reviewer(user: User, task: Task) -> None:
+    if user is None or not user.is_authenticated or not user.is_active:
+        raise NotAReviewer()
+    if not StaffAssignment.objects.filter(
+        user=user, role=StaffRole.REVIEWER, department_id=task.department_id
+    ).exists():
+        raise NotAReviewer()
+
+
+def _lock_task(task_id: int) -> Task:
+    """Lock the task's case, then the task. Every writer locks in this order (case before
+    its tasks), so a decision, a release and the SLA sweep never deadlock each other."""
+    if not isinstance(task_id, int) or isinstance(task_id, bool) or not 0 < task_id < 2**62:
+        raise TaskNotFound()
+    case_id = Task.objects.filter(pk=task_id).values_list("case_id", flat=True).first()
+    if case_id is None:
+        raise TaskNotFound()
+    case = Application.objects.select_for_update().get(pk=case_id)
+    task = Task.objects.select_for_update().get(pk=task_id)
+    task.case = case
+    return task
+
+
+def task_claim(*, reviewer: User, task_id: int, expected_row_version: int | None = None) -> Task:
+    """认领: the reviewer takes a pending task of their department."""
+    with transaction.atomic():
+        task = _lock_task(task_id)
+        try:
+            _require_reviewer(reviewer, task)
+        except NotAReviewer:
+            raise TaskNotFound() from None  # other departments' tasks do not exist for them
+        if expected_row_version is not None and task.row_version != expected_row_version:
+            raise TaskConflict()
+        if task.status != TaskStatus.PENDING:
+            raise TaskConflict() if task.status == TaskStatus.CLAIMED else TaskNotOpen()
+        task.status = TaskStatus.CLAIMED
+        task.claimed_by = reviewer
+        task.row_version += 1
+        task.save()
+        _event(
+            task.case,
+            actor=reviewer,
+            action="task_claimed",
+            data={"task": task.pk, "item": task.item_code},
+        )
+    return task
+
+
+def task_decide(
+    *, reviewer: User, task_id: int, decision: str, reason: str, expected_row_version: int
+) -> Task:
+    """Approve or deny one task. The row is locked and its version compared, so of two
+    reviewers deciding at once exactly one wins; the other gets TASK_CONFLICT."""
+    if decision not in (TaskStatus.APPROVED, TaskStatus.DENIED):
+        raise InvalidInput("决定只能是 approved 或 denied", code="DECISION_INVALID")
+    with transaction.atomic():
+        task = _lock_task(task_id)
+        try:
+            _require_reviewer(reviewer, task)
+        except NotAReviewer:
+            raise TaskNotFound() from None
+        if task.row_version != expected_row_version:
+            raise TaskConflict()
+        if task.status not in (TaskStatus.PENDING, TaskStatus.CLAIMED):
+            raise TaskNotOpen()
+        if task.status == TaskStatus.CLAIMED and task.claimed_by_id != reviewer.pk:
+            raise TaskConflict("该任务已由其他审核人员认领")
+        text = _clean_reason(reason, required=decision == TaskStatus.DENIED)
+        case = task.case
+        _decide(case, task, actor=reviewer, actor_label=None, decision=decision, reason=text)
+        _release_tasks(case)
+    return task
+
+
+def _decide(case, task, *, actor, actor_label, decision, reason) -> None:
+    task.status = decision
+    task.decided_by = actor
+    task.decided_by_label = _actor_label(actor, actor_label)
+    task.reason = reason
+    task.decided_at = _now()
+    task.row_version += 1
+    task.save()
+    _event(
+        case,
+        actor=actor,
+        actor_label=actor_label,
+        action="task_approved" if decision == TaskStatus.APPROVED else "task_denied",
+        reason=reason,
+        data={"task": task.pk, "item": task.item_code, "auto": actor_label == SYSTEM_AUTO},
+    )
+
+
+def _maybe_conclude(case: Application) -> None:
+    if case.status != CaseStatus.ACCEPTED:
+        return
+    statuses = list(case.tasks.values_list("status", flat=True))
+    if not statuses or any(s not in DECIDED_TASK_STATUSES for s in statuses):
+        return
+    if all(s == TaskStatus.APPROVED for s in statuses):
+        case.outcome = CaseOutcome.APPROVED
+    elif all(s == TaskStatus.DENIED for s in statuses):
+        case.outcome = CaseOutcome.DENIED
+    else:
+        case.outcome = CaseOutcome.PARTLY_APPROVED
+    case.concluded_at = _now()
+    _event(
+        case,
+        actor=None,
+        actor_label="system",
+        action="concluded",
+        to_status=CaseStatus.CONCLUDED,
+        data={"outcome": case.outcome, "delivery": case.delivery},
+    )
+    pk = case.pk
+
+    def issue() -> None:
+        concluded = Application.objects.get(pk=pk)
+        for hook in list(issuance_hooks):
+            hook(concluded)
+
+    transaction.on_commit(issue)
+    # 统一出件 is recorded by the delivery method chosen; the file is closed with the event.
+    _event(case, actor=None, actor_label="system", action="archived", to_status=CaseStatus.ARCHIVED)
+
+
+# ---------------------------------------------------------------- SLA
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    reminded: int
+    escalated: int
+
+
+def _department_staff(department_id: int, roles: tuple[str, ...]) -> list[User]:
+    ids = StaffAssignment.objects.filter(department_id=department_id, role__in=roles).values(
+        "user_id"
+    )
+    return list(User.objects.filter(pk__in=ids, is_active=True))
+
+
+def task_sla_sweep(*, today: dt.date | None = None) -> SweepResult:
+    """Remind a department's reviewers of open tasks due today or tomorrow (working days),
+    and escalate tasks past due to the department's lead (its administrator posts; its
+    acceptors when it has none). Each task is reminded and escalated at most once, each in
+    its own short transaction, so a sweep never holds a queue's locks for long."""
+    today = today or _today()
+    remind_until = sla.due_date(today, 1)
+    open_statuses = (TaskStatus.PENDING, TaskStatus.CLAIMED)
+    due_soon = Q(reminded_at__isnull=True, due_date__gte=today, due_date__lte=remind_until)
+    overdue = Q(escalated_at__isnull=True, due_date__lt=today)
+    reminded = escalated = 0
+    ids = list(
+        Task.objects.filter(due_soon | overdue, status__in=open_statuses)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for task_id in ids:
+        with transaction.atomic():
+            try:
+                task = _lock_task(task_id)
+            except TaskNotFound:
+                continue
+            if task.status not in open_statuses or task.due_date is None:
+                continue
+            receipt = receipt_display(task.case.receipt_no)
+            link = f"/api/v1/workbench/tasks/{task.pk}"
+            if task.due_date < today and task.escalated_at is None:
+                leads = _department_staff(task.department_id, (StaffRole.ADMINISTRATOR,))
+                leads = leads or _department_staff(task.department_id, (StaffRole.ACCEPTOR,))
+                for user in leads:
+                    notice_send(
+                        recipient=user,
+                        title=f"任务已超期：{task.item_name}",
+                        body=f"办件 {receipt} 应于 {task.due_date} 办结。",
+                        link=link,
+                        category="sla_escalation",
+                    )
+                task.escalated_at = _now()
+                task.save(update_fields=["escalated_at"])
+                _event(
+                    task.case,
+                    actor=None,
+                    actor_label="system:sla",
+                    action="task_overdue",
+                    data={
+                        "task": task.pk,
+                        "item": task.item_code,
+                        "due_date": task.due_date.isoformat(),
+                    },
+                )
+                escalated += 1
+            elif today <= task.due_date <= remind_until and task.reminded_at is None:
+                for user in _department_staff(task.department_id, (StaffRole.REVIEWER,)):
+                    notice_send(
+                        recipient=user,
+                        title=f"任务即将到期：{task.item_name}",
+                        body=f"办件 {receipt} 须于 {task.due_date} 前办结。",
+                        link=link,
+                        category="sla_reminder",
+                    )
+                task.reminded_at = _now()
+                task.save(update_fields=["reminded_at"])
+                reminded += 1
+    return SweepResult(reminded=reminded, escalated=escalated)
