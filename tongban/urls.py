@@ -15,6 +15,8 @@ urlpatterns = [
     path("accounts/", include("tongban.accounts.urls")),
     path("", include("tongban.catalog.urls")),
     path("", include("tongban.notifications.urls")),
+    path("", include("tongban.cases.urls")),
+    path("staff/", include("tongban.cases.urls_staff")),
     path("", include("tongban.portal.urls")),
 ]
 
