@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from tongban.accounts.models import (
     Enterprise,
@@ -25,8 +25,10 @@ from tongban.cases.models import (
     OPEN_TASK_STATUSES,
     Application,
     CaseEvent,
+    CaseStatus,
     Draft,
     MaterialSubmission,
+    SupplementRequest,
     Task,
     TaskStatus,
 )
@@ -54,12 +56,11 @@ def case_visible_to(user: User | None, case: Application) -> bool:
         ).exists()
     ):
         return True
-    posts = StaffAssignment.objects.filter(user=user)
-    if posts.filter(role=StaffRole.COUNTER_CLERK).exists():
+    if acceptor_may_handle(user, case):
         return True
-    if posts.filter(role=StaffRole.ACCEPTOR, department_id=case.lead_department_id).exists():
-        return True
-    departments = posts.filter(role=StaffRole.REVIEWER).values("department_id")
+    departments = StaffAssignment.objects.filter(user=user, role=StaffRole.REVIEWER).values(
+        "department_id"
+    )
     return case.tasks.filter(department_id__in=departments).exists()
 
 
@@ -124,6 +125,7 @@ def _event_view(e: CaseEvent) -> dict[str, Any]:
         "to_status": e.to_status,
         "reason": e.reason,
         "actor": label or ("staff" if e.actor and e.actor.kind == User.Kind.STAFF else "user"),
+        "task": e.data.get("task") if isinstance(e.data, dict) else None,
     }
 
 
@@ -154,7 +156,7 @@ def cases_for_applicant(*, user: User | None, limit: int = 50) -> list[dict[str,
         Application.objects.filter(Q(applicant=user) | Q(enterprise_id__in=enterprises))
         .order_by("-submitted_at", "-pk")
         .values("receipt_no", "name", "kind", "code", "status", "outcome", "submitted_at",
-                "promised_date")[: max(1, min(limit, 200))]
+                "promised_date", "enterprise_id")[: max(1, min(limit, 200))]
     )  # fmt: skip
     return list(rows)
 
@@ -231,13 +233,26 @@ def task_view_for_reviewer(*, user: User | None, task_id: int) -> dict[str, Any]
         data={"task": task.pk, "fields": sorted(form)},
     )
     definition = item_definition(task.item_code, task.item_version)
+    labels = {f["code"]: f["label"] for f in case.plan.get("fields", [])}
+    names = {m["code"]: m["name"] for m in case.plan.get("materials", [])}
     return {
         **_task_row(task),
         "receipt_no": case.receipt_no,
+        "receipt_display": receipt_display(case.receipt_no),
+        "case_name": case.name,
         "form": form,
+        # The same data as `form`, in the plan's order with the labels people read.
+        "fields": [
+            {"code": f["code"], "label": f["label"], "value": form.get(f["code"])}
+            for f in case.plan.get("fields", [])
+            if f["code"] in fields
+        ],
+        "material_names": {c: names.get(c, c) for c in sorted(materials)},
+        "field_labels": {c: labels.get(c, c) for c in sorted(fields)},
         "materials": [
             {
                 "code": m.material_code,
+                "name": names.get(m.material_code, m.material_code),
                 "how": m.how,
                 "content_type": m.content_type,
                 "size": m.size,
@@ -247,10 +262,12 @@ def task_view_for_reviewer(*, user: User | None, task_id: int) -> dict[str, Any]
             for m in submitted
         ],
         "spared_materials": [
-            {"code": m["code"], "reason": m["spared_reason"]}
+            {"code": m["code"], "name": m["name"], "reason": m["spared_reason"]}
             for m in case.plan.get("materials", [])
             if m["code"] in materials and m["spared"]
         ],
+        "claimed": task.claimed_by_id is not None,
+        "claimed_by_me": task.claimed_by_id == user.pk,
         "review_points": task.auto_decision.get("rules", []),
         "conditions": list(definition.conditions),
     }
@@ -294,3 +311,159 @@ def draft_for(*, user: User | None, kind: str, code: str) -> Draft | None:
     if not _active(user):
         return None
     return Draft.objects.filter(applicant=user, kind=kind, code=code).first()
+
+
+# ---------------------------------------------------------------- intake (一口受理)
+
+
+def acceptor_may_handle(user: User | None, case: Application) -> bool:
+    """Who may accept, refuse or ask for supplements at intake: an acceptor of the case's
+    lead department, or a counter clerk (前台综合受理). The one statement of the rule: the
+    services enforce it through here, the pages use it to decide what exists."""
+    if not _active(user):
+        return False
+    posts = StaffAssignment.objects.filter(user=user)
+    return posts.filter(
+        Q(role=StaffRole.COUNTER_CLERK)
+        | Q(role=StaffRole.ACCEPTOR, department_id=case.lead_department_id)
+    ).exists()
+
+
+def intake_roles(user: User | None) -> tuple[bool, list[int]]:
+    """(is a counter clerk, departments the user is an acceptor of)."""
+    if not _active(user):
+        return False, []
+    posts = StaffAssignment.objects.filter(user=user)
+    clerk = posts.filter(role=StaffRole.COUNTER_CLERK).exists()
+    departments = list(
+        posts.filter(role=StaffRole.ACCEPTOR).values_list("department_id", flat=True)
+    )
+    return clerk, departments
+
+
+def intake_queue(*, user: User | None, limit: int = WORKBENCH_LIMIT) -> list[dict[str, Any]]:
+    """Cases awaiting acceptance (submitted, or back from 补正), oldest first: every one for
+    a counter clerk, the lead department's for its acceptors."""
+    clerk, departments = intake_roles(user)
+    if not clerk and not departments:
+        return []
+    qs = Application.objects.filter(status=CaseStatus.SUBMITTED)
+    if not clerk:
+        qs = qs.filter(lead_department_id__in=departments)
+    supplemented = SupplementRequest.objects.filter(case=OuterRef("pk"), fulfilled_at__isnull=False)
+    qs = (
+        qs.annotate(supplemented=Exists(supplemented))
+        .select_related("lead_department")
+        .order_by("submitted_at", "pk")
+    )
+    return [
+        {
+            "receipt_no": c.receipt_no,
+            "receipt_display": receipt_display(c.receipt_no),
+            "name": c.name,
+            "items": [i["name"] for i in c.plan.get("items", [])],
+            "lead_department": c.lead_department.name,
+            "channel": c.channel,
+            "channel_label": c.get_channel_display(),
+            "submitted_at": c.submitted_at,
+            "supplemented": c.supplemented,
+        }
+        for c in qs[: max(1, min(limit, WORKBENCH_LIMIT))]
+    ]
+
+
+def case_for_intake(*, user: User | None, receipt_no: str) -> Application:
+    """The case as an intake desk sees it; CASE_NOT_FOUND for anyone who may not handle its
+    intake (an acceptor of another department learns nothing, not even that it exists)."""
+    number = receipt_normalise(receipt_no)
+    if number is None or not _active(user):
+        raise CaseNotFound()
+    case = (
+        Application.objects.select_related("lead_department", "applicant_profile", "filed_by")
+        .filter(receipt_no=number)
+        .first()
+    )
+    if case is None or not acceptor_may_handle(user, case):
+        raise CaseNotFound()
+    return case
+
+
+def case_intake_view(
+    *, user: User | None, receipt_no: str, ip_address: str | None = None
+) -> dict[str, Any]:
+    """What an intake desk needs to decide: the applicant (through the audited profile read,
+    purpose 受理审查), the whole form, every material and how it was satisfied, the timeline.
+    CASE_NOT_FOUND for anyone who may not handle this case's intake."""
+    from tongban.accounts.selectors import resident_profile_for
+
+    case = case_for_intake(user=user, receipt_no=receipt_no)
+    applicant = None
+    if case.applicant_profile is not None:
+        applicant = resident_profile_for(
+            viewer=user, profile=case.applicant_profile, purpose="受理审查", ip_address=ip_address
+        )
+    form = case.form_data
+    submitted: dict[str, list[MaterialSubmission]] = {}
+    for m in case.materials.order_by("pk"):
+        submitted.setdefault(m.material_code, []).append(m)
+    materials = []
+    for m in case.plan.get("materials", []):
+        rows = submitted.get(m["code"], [])
+        materials.append(
+            {
+                **m,
+                "submissions": [
+                    {
+                        "how": s.how,
+                        "how_label": s.get_how_display(),
+                        "original_name": s.original_name,
+                        "content_type": s.content_type,
+                        "size": s.size,
+                        "sha256": s.sha256,
+                        "due_date": s.due_date,
+                    }
+                    for s in rows
+                ],
+                "deferred": any(s.how == "deferred" for s in rows),
+            }
+        )
+    detail = case_detail(user=user, receipt_no=case.receipt_no)
+    return {
+        **detail,
+        "applicant": applicant,
+        "channel_label": case.get_channel_display(),
+        "delivery_label": case.get_delivery_display(),
+        "filed_by": case.filed_by.display_name if case.filed_by else "",
+        "plan": case.plan,
+        "items": case.plan.get("items", []),
+        "fields": [{**f, "value": form.get(f["code"])} for f in case.plan.get("fields", [])],
+        "materials": materials,
+        "has_deferred": any(m["deferred"] for m in materials),
+        "can_accept": case.status == CaseStatus.SUBMITTED,
+        "can_refuse": case.status in (CaseStatus.SUBMITTED, CaseStatus.SUPPLEMENT_REQUESTED),
+    }
+
+
+def reviewer_department_codes(user: User | None) -> list[str]:
+    """Codes of the departments USER reviews for, for the workbench's item filter."""
+    if not _active(user):
+        return []
+    return sorted(
+        StaffAssignment.objects.filter(user=user, role=StaffRole.REVIEWER)
+        .values_list("department__code", flat=True)
+        .distinct()
+    )
+
+
+def counter_resident(*, user: User | None, profile_id: Any) -> ResidentProfile | None:
+    """The resident a counter clerk identified (综合窗口帮办); None for anyone but a clerk, or
+    a profile without an account (there is nobody to file for)."""
+    if not isinstance(profile_id, int) or not _active(user):
+        return None
+    if not StaffAssignment.objects.filter(user=user, role=StaffRole.COUNTER_CLERK).exists():
+        return None
+    return (
+        ResidentProfile.objects.filter(pk=profile_id, user__isnull=False)
+        .select_related("user")
+        .first()
+    )

@@ -65,6 +65,7 @@ from tongban.cases.models import (
     TaskStatus,
 )
 from tongban.cases.receipt import receipt_display, receipt_new
+from tongban.cases.selectors import acceptor_may_handle
 from tongban.catalog.guide import GuideResult, guide_for_bundle, guide_for_item
 from tongban.catalog.models import Department
 from tongban.catalog.schemas import ReviewPoint
@@ -185,7 +186,7 @@ def _notify_applicant(case: Application, *, reason: str) -> None:
         recipient=case.applicant,
         title=f"您的办件“{case.name}”{label}"[:200],
         body=f"受理编号 {receipt_display(case.receipt_no)}。{reason}".strip(),
-        link=f"/api/v1/cases/{case.receipt_no}",
+        link=f"/me/cases/{case.receipt_no}/",  # the page people read, not the JSON
         category="case",
     )
 
@@ -721,14 +722,8 @@ def _lock_case(receipt_no: str) -> Application:
 
 
 def _require_acceptor(user: User, case: Application) -> None:
-    if user is None or not user.is_authenticated or not user.is_active:
+    if not acceptor_may_handle(user, case):
         raise NotAnAcceptor()
-    posts = StaffAssignment.objects.filter(user=user)
-    if posts.filter(role=StaffRole.COUNTER_CLERK).exists():
-        return
-    if posts.filter(role=StaffRole.ACCEPTOR, department=case.lead_department).exists():
-        return
-    raise NotAnAcceptor()
 
 
 def _accept(

@@ -22,6 +22,8 @@ from tongban.accounts.selectors import (
     staff_posts_of,
 )
 from tongban.accounts.services import user_set_elder_mode
+from tongban.cases.models import CaseStatus
+from tongban.cases.selectors import cases_for_applicant
 from tongban.portal.context import ELDER_COOKIE, elder_mode_on
 
 # Remembered for a year: someone who needs large text needs it next time too.
@@ -49,7 +51,11 @@ def me_view(request: HttpRequest) -> HttpResponse:
     """市民主页 — one's own profile, masked, and what the platform will offer here."""
     profile = resident_profile_of(request.user)
     display = resident_profile_for(viewer=request.user, profile=profile) if profile else None
-    context = {"profile": display, "upcoming": UPCOMING_SECTIONS}
+    recent = cases_for_applicant(user=request.user, limit=3)
+    for row in recent:
+        row["status_label"] = CaseStatus(row["status"]).label if row["status"] else ""
+    upcoming = [s for s in UPCOMING_SECTIONS if s[0] != "my-cases"]
+    context = {"profile": display, "upcoming": upcoming, "recent_cases": recent}
     return render(request, "portal/me.html", context)
 
 

@@ -31,9 +31,12 @@ class TestMePage:
         assert '<dd id="profile-phone">138****5678</dd>' in html
         assert "31010419900307123X" not in html
         assert "13812345678" not in html
-        for title in ("我的办件", "我的证照", "随申码", "为您推荐"):
+        # 我的办件 is live (the cases app fills it); the others are still to come.
+        assert '<h2 id="my-cases-title">我的办件</h2>' in html
+        assert "您还没有办件。" in html
+        for title in ("我的证照", "随申码", "为您推荐"):
             assert f">{title}</h3>" in html
-        assert html.count("即将上线") == 4
+        assert html.count("即将上线") == 3
         assert AuditEvent.objects.count() == 0
 
     def test_nav_links_follow_what_the_person_is(self, client, resident, reviewer):
