@@ -315,7 +315,7 @@ def form_validate(
 # ---------------------------------------------------------------- materials
 
 
-def _deferrable_days(plan_items: list[dict], code: str) -> int | None:
+def deferrable_days_for(plan_items: list[dict], code: str) -> int | None:
     """The shortest 容缺 period any item including material CODE allows, or None when one of
     them does not allow deferral at all."""
     days: list[int] = []
@@ -377,7 +377,7 @@ def _check_materials(
             else:
                 out.append((code, given, text))
         elif given.how == MaterialHow.DEFERRED:
-            if _deferrable_days(plan["items"], code) is None:
+            if deferrable_days_for(plan["items"], code) is None:
                 errors.append({"field": code, "message": f"{m['name']}不适用容缺受理"})
             else:
                 out.append((code, given, ""))
@@ -432,7 +432,7 @@ def _fingerprint(kind, code, answers, form_data, materials, delivery, enterprise
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _plan(guide: GuideResult) -> dict[str, Any]:
+def plan_from_guide(guide: GuideResult) -> dict[str, Any]:
     """What the guide decided at submission, kept on the case: the case pins its definition
     version, so intake, 补正 and review read this and never today's definitions."""
     # The text signed for 告知承诺 is the item's own wording, kept with the case as signed.
@@ -571,7 +571,7 @@ def case_submit(
         return _same_or_conflict(existing, fingerprint)
 
     guide = _guide(kind, code, answers, profile)
-    plan = _plan(guide)
+    plan = plan_from_guide(guide)
     errors: list[dict[str, str]] = []
     clean: dict[str, Any] = {}
     try:
@@ -606,6 +606,8 @@ def case_submit(
                 delivery=delivery,
             )
             _store_materials(case, provided, stored)
+            # The draft has become a case; resuming it would start a second application.
+            Draft.objects.filter(applicant=applicant, kind=kind, code=code).delete()
             _after_submit(case, actor=filed_by or applicant)
     except IntegrityError:
         _discard(stored)
@@ -736,7 +738,7 @@ def _accept(
     case.save(update_fields=["accepted_at", "promised_date"])
     deferred = []
     for m in case.materials.filter(how=MaterialHow.DEFERRED):
-        days = _deferrable_days(case.plan["items"], m.material_code) or 0
+        days = deferrable_days_for(case.plan["items"], m.material_code) or 0
         m.due_date = sla.due_date(today, days)
         m.save(update_fields=["due_date"])
         deferred.append({"material": m.material_code, "due_date": m.due_date.isoformat()})

@@ -86,7 +86,7 @@ def _material_rows(
     rows = []
     for m in result.materials:
         planned = by_code[m.code]
-        deferrable_days = services._deferrable_days(plan["items"], m.code)
+        deferrable_days = services.deferrable_days_for(plan["items"], m.code)
         rows.append(
             {
                 "code": m.code,
@@ -125,7 +125,7 @@ def _apply_context(
         user=request.user, kind=kind, code=code, answers=result.answers
     )
     by_field = forms.errors_by_field(errors)
-    plan = services._plan(result)
+    plan = services.plan_from_guide(result)
     fields = forms.field_specs(result.fields, values=values, prefill=prefill, errors=by_field)
     materials = _material_rows(result, plan, by_field, post)
     known = {f.code for f in fields} | {m["code"] for m in materials}
@@ -243,7 +243,9 @@ def apply_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
 
     try:
         materials = forms.materials_from_post(
-            request.POST, request.FILES, _material_rows(result, services._plan(result), {})
+            request.POST,
+            request.FILES,
+            _material_rows(result, services.plan_from_guide(result), {}),
         )
     except forms.UploadsTooLarge as exc:
         return again(exc.details)

@@ -622,3 +622,18 @@ def test_deferred_material_follows_after_acceptance(resident, other_resident, st
             material_code="child_photo",
             files=list(photo),
         )
+
+
+def test_a_submitted_application_discards_its_draft_and_a_refused_one_keeps_it(resident, staff):
+    from tongban.cases.models import Draft
+
+    services.draft_save(
+        applicant=resident.user, kind="bundle", code="birth", answers=BIRTH_ANSWERS,
+        form_data={"child.name": "张小宝"},
+    )  # fmt: skip
+    with pytest.raises(InvalidInput):
+        submit(resident, form_data={})
+    assert Draft.objects.filter(applicant=resident.user, code="birth").count() == 1
+
+    submit(resident)
+    assert Draft.objects.filter(applicant=resident.user).count() == 0
