@@ -62,11 +62,12 @@ def prepared_env(database_url: str | None, *, residents: int = 2000) -> tuple[di
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], *, workers: int):
+def gunicorn(env: dict[str, str], *, workers: int, threads: int = 1):
+    """Sync workers (gthread when THREADS > 1)."""
     port = free_port()
     proc = subprocess.Popen(
         [GUNICORN, "tongban.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--log-level", "error"],
+         "--threads", str(threads), "--log-level", "error"],
         cwd=ROOT, env=env,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -87,11 +88,20 @@ def gunicorn(env: dict[str, str], *, workers: int):
         proc.wait(timeout=20)
 
 
-def wrk(url: str, *, seconds: int, connections: int, threads: int = 1, body: str = "") -> dict:
+def wrk(
+    url: str,
+    *,
+    seconds: int,
+    connections: int,
+    threads: int = 1,
+    body: str = "",
+    headers: dict[str, str] | None = None,
+) -> dict:
     env = {**os.environ, "WRK_BODY": body}
+    extra = [arg for k, v in (headers or {}).items() for arg in ("-H", f"{k}: {v}")]
     out = subprocess.run(
         [ensure_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-         "-s", str(ROOT / "benchmarks" / "wrk_report.lua"), url],
+         *extra, "-s", str(ROOT / "benchmarks" / "wrk_report.lua"), url],
         env=env, capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     line = next(ln for ln in out.splitlines() if ln.startswith("RESULT "))

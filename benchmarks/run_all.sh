@@ -5,8 +5,13 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 PG_URL="${TONGBAN_BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}"
 $PY benchmarks/api.py
+$PY benchmarks/cases_submit.py
+$PY benchmarks/cases_reads.py --sizes 10000 100000 1000000
 if $PY -c "import psycopg,sys; psycopg.connect(sys.argv[1] + '/test', connect_timeout=3).close()" "$PG_URL" 2>/dev/null; then
   psql "$PG_URL/test" -qc "DROP DATABASE IF EXISTS tongban_bench" -qc "CREATE DATABASE tongban_bench" >/dev/null
   $PY benchmarks/api.py --postgres "$PG_URL/tongban_bench"
+  # These two create, and drop when done, scratch databases of their own.
+  $PY benchmarks/cases_submit.py --postgres "$PG_URL/tongban_bench_cases_submit"
+  $PY benchmarks/cases_reads.py --sizes 10000 100000 --postgres "$PG_URL/tongban_bench_cases_reads"
 fi
 $PY benchmarks/population.py --sizes 10000 100000

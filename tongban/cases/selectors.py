@@ -148,17 +148,33 @@ def _task_row(t: Task) -> dict[str, Any]:
 
 
 def cases_for_applicant(*, user: User | None, limit: int = 50) -> list[dict[str, Any]]:
-    """我的办件: own cases and those of enterprises the user acts for, newest first."""
+    """我的办件: own cases and those of enterprises the user acts for, newest first.
+
+    Two queries, each served by its own index (applicant, -submitted_at) and (enterprise,
+    -submitted_at), merged here: one query with `applicant OR enterprise IN (...)` cannot use
+    either index and scans every case in the city (measured: linear in the number of cases).
+    """
     if not _active(user):
         return []
-    enterprises = EnterpriseMembership.objects.filter(user=user).values("enterprise_id")
-    rows = (
-        Application.objects.filter(Q(applicant=user) | Q(enterprise_id__in=enterprises))
-        .order_by("-submitted_at", "-pk")
-        .values("receipt_no", "name", "kind", "code", "status", "outcome", "submitted_at",
-                "promised_date", "enterprise_id")[: max(1, min(limit, 200))]
-    )  # fmt: skip
-    return list(rows)
+    n = max(1, min(limit, 200))
+    columns = ("receipt_no", "name", "kind", "code", "status", "outcome", "submitted_at",
+               "promised_date", "enterprise_id", "pk")  # fmt: skip
+    newest = ("-submitted_at", "-pk")
+    rows = list(Application.objects.filter(applicant=user).order_by(*newest).values(*columns)[:n])
+    enterprise_ids = list(
+        EnterpriseMembership.objects.filter(user=user).values_list("enterprise_id", flat=True)
+    )
+    if enterprise_ids:
+        rows += (
+            Application.objects.filter(enterprise_id__in=enterprise_ids)
+            .exclude(applicant=user)
+            .order_by(*newest)
+            .values(*columns)[:n]
+        )
+    rows.sort(key=lambda r: (r["submitted_at"], r["pk"]), reverse=True)
+    for row in rows:
+        del row["pk"]
+    return rows[:n]
 
 
 def reviewer_departments(user: User | None) -> list[int]:
