@@ -129,6 +129,12 @@ def _event_view(e: CaseEvent) -> dict[str, Any]:
     }
 
 
+_TASK_ROW_FIELDS = (
+    "item_code", "item_name", "department", "case", "status", "due_date", "decided_at",
+    "reason", "decided_by_label", "row_version",
+)  # fmt: skip
+
+
 def _task_row(t: Task) -> dict[str, Any]:
     return {
         "id": t.pk,
@@ -209,7 +215,13 @@ def workbench_tasks(
         qs = qs.filter(due_date__lte=due_before)
     if item:
         qs = qs.filter(item_code=item)
-    qs = qs.select_related("department", "case").order_by("due_date", "pk")
+    # Only what a queue row shows: loading each case whole would decrypt its form data and
+    # parse its plan 200 times per page.
+    qs = (
+        qs.select_related("department", "case")
+        .only(*_TASK_ROW_FIELDS, "case__receipt_no", "department__code", "department__name")
+        .order_by("due_date", "pk")
+    )
     return [_task_row(t) for t in qs[: max(1, min(limit, WORKBENCH_LIMIT))]]
 
 
