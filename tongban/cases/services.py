@@ -899,15 +899,7 @@ def task_request_supplement(
     """A reviewer asks for supplements through the case (补正), limited to what their item
     needs. The task waits; when the applicant supplements it returns to the reviewer."""
     with transaction.atomic():
-        task = _lock_task(task_id)
-        try:
-            _require_reviewer(reviewer, task)
-        except NotAReviewer:
-            raise TaskNotFound() from None
-        if task.row_version != expected_row_version:
-            raise TaskConflict()
-        if task.status not in (TaskStatus.PENDING, TaskStatus.CLAIMED):
-            raise TaskNotOpen()
+        task = _lock_open_task(reviewer, task_id, expected_row_version)
         case = task.case
         if case.status != CaseStatus.ACCEPTED:
             raise CaseNotAcceptable("该办件已有待补正事项，请待申请人补正后再提出")
@@ -1173,6 +1165,22 @@ def _lock_task(task_id: int) -> Task:
     return task
 
 
+def _lock_open_task(reviewer: User, task_id: int, expected_row_version: int) -> Task:
+    """Lock a task this reviewer may act on, as the reviewer last saw it and still open.
+    A task outside their departments is "not found", never "forbidden": it does not exist
+    for them."""
+    task = _lock_task(task_id)
+    try:
+        _require_reviewer(reviewer, task)
+    except NotAReviewer:
+        raise TaskNotFound() from None
+    if task.row_version != expected_row_version:
+        raise TaskConflict()
+    if task.status not in (TaskStatus.PENDING, TaskStatus.CLAIMED):
+        raise TaskNotOpen()
+    return task
+
+
 def task_claim(*, reviewer: User, task_id: int, expected_row_version: int | None = None) -> Task:
     """认领: the reviewer takes a pending task of their department."""
     with transaction.atomic():
@@ -1206,15 +1214,7 @@ def task_decide(
     if decision not in (TaskStatus.APPROVED, TaskStatus.DENIED):
         raise InvalidInput("决定只能是 approved 或 denied", code="DECISION_INVALID")
     with transaction.atomic():
-        task = _lock_task(task_id)
-        try:
-            _require_reviewer(reviewer, task)
-        except NotAReviewer:
-            raise TaskNotFound() from None
-        if task.row_version != expected_row_version:
-            raise TaskConflict()
-        if task.status not in (TaskStatus.PENDING, TaskStatus.CLAIMED):
-            raise TaskNotOpen()
+        task = _lock_open_task(reviewer, task_id, expected_row_version)
         if task.status == TaskStatus.CLAIMED and task.claimed_by_id != reviewer.pk:
             raise TaskConflict("该任务已由其他审核人员认领")
         text = _clean_reason(reason, required=decision == TaskStatus.DENIED)
