@@ -74,3 +74,8 @@ class TaskNotOpen(Conflict):
 class NotForApplicant(PermissionDenied):
     code = "APPLICANT_NOT_ELIGIBLE"
     message = "当前账号不能以该身份申请"
+
+
+class MaterialFileNotFound(NotFound):
+    code = "MATERIAL_NOT_FOUND"
+    message = "未找到该材料"

@@ -20,7 +20,7 @@ from tongban.accounts.models import (
     StaffRole,
     User,
 )
-from tongban.cases.errors import CaseNotFound, TaskNotFound
+from tongban.cases.errors import CaseNotFound, MaterialFileNotFound, TaskNotFound
 from tongban.cases.models import (
     OPEN_TASK_STATUSES,
     Application,
@@ -233,6 +233,46 @@ def tasks_breached(*, today: dt.date, department_id: int | None = None) -> Query
     return qs
 
 
+def task_material_file(*, user: User | None, task_id: int, submission_id: int):
+    """An uploaded material a reviewer may open: one of THEIR task's item's materials, on that
+    task's case. Anything else is "not found". Every opening is audited against the resident,
+    as reading the form is."""
+    departments = reviewer_departments(user)
+    task = (
+        Task.objects.select_related("case")
+        .filter(pk=task_id, department_id__in=departments)
+        .first()
+        if departments and 0 < task_id < 2**62
+        else None
+    )
+    if task is None:
+        raise TaskNotFound()
+    case = task.case
+    materials = {m["code"]: m["name"] for m in case.plan.get("materials", [])
+                 if task.item_code in m["items"]}  # fmt: skip
+    submission = (
+        MaterialSubmission.objects.filter(
+            pk=submission_id if 0 < submission_id < 2**62 else 0,
+            case=case,
+            material_code__in=materials,
+        )
+        .exclude(file="")
+        .first()
+    )
+    if submission is None:
+        raise MaterialFileNotFound()
+    audit_record(
+        actor=user,
+        action="personal_data.read",
+        object_type="case",
+        object_id=case.receipt_no,
+        subject_resident_id=case.applicant_profile_id,
+        purpose=f"查看材料：{materials[submission.material_code]}（审核{task.item_name}）",
+        data={"task": task.pk, "material": submission.material_code, "submission": submission.pk},
+    )
+    return submission
+
+
 def task_view_for_reviewer(*, user: User | None, task_id: int) -> dict[str, Any]:
     """What a reviewer sees of a case: only the data elements and materials THIS item
     needs (data minimisation). The read is audited against the resident."""
@@ -279,6 +319,7 @@ def task_view_for_reviewer(*, user: User | None, task_id: int) -> dict[str, Any]
         "field_labels": {c: labels.get(c, c) for c in sorted(fields)},
         "materials": [
             {
+                "id": m.pk,
                 "code": m.material_code,
                 "name": names.get(m.material_code, m.material_code),
                 "how": m.how,

@@ -18,6 +18,11 @@ urlpatterns = [
     path("tasks/", views.tasks_view, name="tasks"),
     path("tasks/<int:task_id>/", views.task_view, name="task"),
     path("tasks/<int:task_id>/claim/", views.task_claim_view, name="task_claim"),
+    path(
+        "tasks/<int:task_id>/materials/<int:submission_id>/",
+        views.task_material_view,
+        name="task_material",
+    ),
     path("tasks/<int:task_id>/decide/", views.task_decide_view, name="task_decide"),
     path("tasks/<int:task_id>/supplement/", views.task_supplement_view, name="task_supplement"),
     path("counter/", views.counter_view, name="counter"),

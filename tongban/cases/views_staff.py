@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -335,6 +335,31 @@ def _task_supplement_form(task: dict[str, Any], data, **kwargs) -> TaskSupplemen
 @staff_page
 def task_view(request: HttpRequest, task_id: int) -> HttpResponse:
     return _task_page(request, task_id)
+
+
+@require_GET
+@staff_page
+def task_material_view(request: HttpRequest, task_id: int, submission_id: int) -> HttpResponse:
+    """Open an uploaded material of the reviewer's own task (audited in the selector)."""
+    try:
+        submission = selectors.task_material_file(
+            user=request.user, task_id=task_id, submission_id=submission_id
+        )
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}.get(
+        submission.content_type, "bin"
+    )
+    response = FileResponse(
+        submission.file.open("rb"),
+        content_type=submission.content_type or "application/octet-stream",
+        filename=f"{submission.material_code}.{extension}",
+    )
+    # Uploads were checked by their bytes on the way in; still, show them sandboxed, never
+    # cached by a shared machine's browser or a proxy.
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _task_action(request, task_id, call, *, forms: dict[str, Any], done: str) -> HttpResponse:

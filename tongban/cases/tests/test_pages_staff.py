@@ -554,3 +554,55 @@ def test_staff_home_links_to_the_pages(client, staff):
     body = client.get("/staff/").content.decode()
     for path in ("/staff/intake/", "/staff/tasks/", "/staff/counter/"):
         assert f'href="{path}"' in body
+
+
+def _upload(case, code):
+    from tongban.cases.models import MaterialSubmission
+
+    return MaterialSubmission.objects.get(case=case, material_code=code, how="upload")
+
+
+def test_a_reviewer_opens_an_uploaded_material_of_their_item_and_the_read_is_audited(
+    client, accepted, staff
+):
+    task = police_task(accepted)
+    reviewer = staff.reviewer["police"]
+    client.force_login(reviewer)
+    submission = _upload(accepted, "birth_medical_certificate")
+    assert f"/staff/tasks/{task.pk}/materials/{submission.pk}/" in (
+        client.get(f"/staff/tasks/{task.pk}/").content.decode()
+    )
+    before = AuditEvent.objects.count()
+
+    response = client.get(f"/staff/tasks/{task.pk}/materials/{submission.pk}/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == PDF
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Cache-Control"] == "private, no-store"
+    assert response["Content-Security-Policy"].startswith("sandbox")
+    audit = AuditEvent.objects.latest("pk")
+    assert AuditEvent.objects.count() == before + 1
+    assert (audit.actor, audit.action, audit.purpose) == (
+        reviewer,
+        "personal_data.read",
+        "查看材料：出生医学证明（审核出生登记）",
+    )
+
+
+def test_materials_outside_the_reviewers_item_or_department_are_not_found(
+    client, accepted, resident, staff
+):
+    task = police_task(accepted)
+    photo = _upload(accepted, "child_photo")  # needed by the card, not by 出生登记
+    certificate = _upload(accepted, "birth_medical_certificate")
+    before = AuditEvent.objects.count()
+
+    client.force_login(staff.reviewer["police"])
+    assert client.get(f"/staff/tasks/{task.pk}/materials/{photo.pk}/").status_code == 404
+    client.force_login(staff.reviewer["health"])
+    assert client.get(f"/staff/tasks/{task.pk}/materials/{certificate.pk}/").status_code == 404
+    client.force_login(resident.user)
+    assert client.get(f"/staff/tasks/{task.pk}/materials/{certificate.pk}/").status_code == 403
+    client.logout()
+    assert client.get(f"/staff/tasks/{task.pk}/materials/{certificate.pk}/").status_code == 302
+    assert AuditEvent.objects.count() == before
