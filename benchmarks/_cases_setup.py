@@ -27,40 +27,15 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from tongban.accounts.models import Enterprise, ResidentProfile, User  # noqa: E402
-from tongban.accounts.validators import make_id_number  # noqa: E402
 from tongban.cases.models import Application, CaseEvent, Task  # noqa: E402
 from tongban.cases.receipt import damm_digit  # noqa: E402
 from tongban.catalog.guide import bundle_questions, guide_for_bundle  # noqa: E402
 from tongban.catalog.models import Department  # noqa: E402
 from tongban.catalog.selectors import element_definitions  # noqa: E402
 from tongban.demo.accounts import DEMO_PASSWORD  # noqa: E402
+from tongban.demo.form_samples import sample_value  # noqa: E402
 
 BENCH_PREFIX = "bench"
-
-
-def _sample(element, n: int, today: dt.date):
-    """A valid value for any data element (as the demo-catalog test builds one)."""
-    if element.type == "id_number":
-        return make_id_number("310104", dt.date(1990, 1, 1) + dt.timedelta(days=n), 100 + n)
-    if element.type == "date":
-        return (today - dt.timedelta(days=5)).isoformat()
-    if element.type == "phone":
-        return "13912345678"
-    if element.type == "choice":
-        return element.choices[0].value
-    if element.type in ("integer", "decimal"):
-        low = element.min_value if element.min_value is not None else 1
-        return int(low) if element.type == "integer" else str(low)
-    if element.type == "boolean":
-        return True
-    if element.type == "district":
-        return "310104"
-    if element.type == "email":
-        return "a@example.cn"
-    patterned = {r"^([01]\d|2[0-3]):[0-5]\d$": "08:30", r"^\d{12,19}$": "6222020000000000"}
-    if element.pattern:
-        return patterned.get(element.pattern, "2026-01")
-    return "示例"[: element.max_length or 60]
 
 
 def applicants(n: int) -> dict:
@@ -83,7 +58,10 @@ def applicants(n: int) -> dict:
             profile.save(update_fields=["user"])
             guide = guide_for_bundle(code="birth", answers=answers, applicant=profile)
             elements = element_definitions([f.code for f in guide.fields])
-            form = {f.code: _sample(elements[f.code], j, today) for j, f in enumerate(guide.fields)}
+            form = {
+                f.code: sample_value(elements[f.code], n=j, today=today)
+                for j, f in enumerate(guide.fields)
+            }
             form["applicant.name"] = profile.name
             form["applicant.id_number"] = profile.id_number
             uploads = [m.code for m in guide.materials if m.required and not m.spared]

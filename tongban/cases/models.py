@@ -42,7 +42,21 @@ class Delivery(models.TextChoices):
     POST = "post", "邮寄送达"
 
 
-class Application(models.Model):
+class FormDataMixin:
+    """The applicant's answers as a dict, kept as encrypted JSON text in `form_data_text`."""
+
+    form_data_text: str
+
+    @property
+    def form_data(self) -> dict[str, Any]:
+        return json.loads(self.form_data_text) if self.form_data_text else {}
+
+    @form_data.setter
+    def form_data(self, value: dict[str, Any]) -> None:
+        self.form_data_text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+class Application(FormDataMixin, models.Model):
     """办件 — one application, for a 一件事 (bundle) or a single 事项 (item).
 
     `status` is denormalised from the CaseEvent log for indexed queries; every service that
@@ -110,14 +124,6 @@ class Application(models.Model):
 
     def __str__(self) -> str:
         return self.receipt_no
-
-    @property
-    def form_data(self) -> dict[str, Any]:
-        return json.loads(self.form_data_text) if self.form_data_text else {}
-
-    @form_data.setter
-    def form_data(self, value: dict[str, Any]) -> None:
-        self.form_data_text = json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 class CaseEvent(models.Model):
@@ -229,7 +235,7 @@ class MaterialSubmission(models.Model):
         indexes = [models.Index(fields=["case", "material_code"], name="material_case_code")]
 
 
-class Draft(models.Model):
+class Draft(FormDataMixin, models.Model):
     """草稿 — a form being filled in, to be resumed later."""
 
     applicant = models.ForeignKey(
@@ -248,14 +254,6 @@ class Draft(models.Model):
                 fields=["applicant", "kind", "code"], name="draft_one_per_service"
             )
         ]
-
-    @property
-    def form_data(self) -> dict[str, Any]:
-        return json.loads(self.form_data_text) if self.form_data_text else {}
-
-    @form_data.setter
-    def form_data(self, value: dict[str, Any]) -> None:
-        self.form_data_text = json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 class SupplementRequest(models.Model):

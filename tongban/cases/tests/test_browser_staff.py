@@ -8,6 +8,7 @@ import datetime as dt
 import pyotp
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from tongban.accounts.models import User
 from tongban.accounts.tests.factories import ResidentProfileFactory
@@ -17,11 +18,11 @@ from tongban.cases.models import Application, Task
 from tongban.cases.receipt import receipt_display
 from tongban.cases.services import MaterialInput, Upload
 from tongban.cases.tests.conftest import PDF
-from tongban.cases.tests.test_services_demo_catalog import _sample
 from tongban.catalog.guide import bundle_questions, guide_for_bundle
 from tongban.catalog.selectors import element_definitions
 from tongban.catalog.services import catalog_load_directory
 from tongban.demo.accounts import DEMO_PASSWORD, demo_totp_secret, ensure_demo_accounts
+from tongban.demo.form_samples import sample_value
 from tongban.tests.test_accessibility import AXE, _axe_violations
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -38,7 +39,10 @@ def _birth_case() -> Application:
         kind="bundle",
         code="birth",
         answers=guide.answers,
-        form_data={f.code: _sample(elements[f.code], i) for i, f in enumerate(guide.fields)},
+        form_data={
+            f.code: sample_value(elements[f.code], n=i, today=timezone.localdate())
+            for i, f in enumerate(guide.fields)
+        },
         materials={
             m.code: MaterialInput(how="upload", files=(Upload(f"{m.code}.pdf", PDF),))
             for m in guide.materials

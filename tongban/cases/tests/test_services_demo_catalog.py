@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from django.utils import timezone
 
 from tongban.accounts.models import StaffRole
 from tongban.accounts.tests.factories import ResidentProfileFactory, StaffFactory
-from tongban.accounts.validators import make_credit_code, make_id_number
 from tongban.cases import services
 from tongban.cases.models import Task
 from tongban.cases.services import MaterialInput, Upload
@@ -18,36 +16,9 @@ from tongban.catalog.guide import bundle_questions, guide_for_bundle
 from tongban.catalog.models import Department
 from tongban.catalog.selectors import element_definitions
 from tongban.catalog.services import catalog_load_directory
+from tongban.demo.form_samples import sample_value
 
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "definitions"
-
-
-def _sample(element, n: int):
-    """A valid value for any data element, so the test fills the whole merged form."""
-    today = timezone.localdate()
-    if element.type == "id_number":
-        return make_id_number("310104", dt.date(1990, 1, 1) + dt.timedelta(days=n), 100 + n)
-    if element.type == "uscc":
-        return make_credit_code(region="310115", seq=n + 1)
-    if element.type == "date":
-        return (today - dt.timedelta(days=5)).isoformat()
-    if element.type == "phone":
-        return "13912345678"
-    if element.type == "choice":
-        return element.choices[0].value
-    if element.type in ("integer", "decimal"):
-        low = element.min_value if element.min_value is not None else 1
-        return int(low) if element.type == "integer" else str(low)
-    if element.type == "boolean":
-        return True
-    if element.type == "district":
-        return "310104"
-    if element.type == "email":
-        return "a@example.cn"
-    patterned = {r"^([01]\d|2[0-3]):[0-5]\d$": "08:30", r"^\d{12,19}$": "6222020000000000"}
-    if element.pattern:
-        return patterned.get(element.pattern, "2026-01")
-    return "示例"[: element.max_length or 60]
 
 
 def test_demo_birth_bundle_seven_items(db, media):
@@ -60,7 +31,10 @@ def test_demo_birth_bundle_seven_items(db, media):
     answers = guide.answers
     assert len(guide.items) == 7
     elements = element_definitions([f.code for f in guide.fields])
-    form = {f.code: _sample(elements[f.code], i) for i, f in enumerate(guide.fields)}
+    today = timezone.localdate()
+    form = {
+        f.code: sample_value(elements[f.code], n=i, today=today) for i, f in enumerate(guide.fields)
+    }
     materials = {
         m.code: MaterialInput(how="upload", files=(Upload(f"{m.code}.pdf", PDF),))
         for m in guide.materials
