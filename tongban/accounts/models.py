@@ -177,6 +177,7 @@ class StaffRole(models.TextChoices):
     ACCEPTOR = "acceptor", "受理"
     REVIEWER = "reviewer", "审核"
     ISSUER = "issuer", "出件"
+    DEPARTMENT_LEAD = "department_lead", "部门负责人"
     COUNTER_CLERK = "counter_clerk", "综合窗口"
     SERVICE_OWNER = "service_owner", "事项管理"
     CITY_OPERATOR = "city_operator", "城市运营"
