@@ -26,6 +26,10 @@ stop_all() {
 trap 'stop_all; exit 130' INT
 trap 'stop_all; exit 143' TERM
 
+# Start the self-rescheduling maintenance tick (SLA, 补正/容缺 deadlines) unless one is
+# already queued; the worker below runs it. Idempotent, so every start-up may call it.
+"$VENV/bin/python" manage.py schedule_ensure || exit 1
+
 "$VENV/bin/gunicorn" tongban.wsgi --bind "$HOST:$PORT" --workers "$WORKERS" \
   --access-logfile - --log-level warning &
 pids+=($!)

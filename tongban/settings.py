@@ -10,7 +10,14 @@ from pathlib import Path
 
 import dj_database_url
 
-from tongban.common.env import env_bool, env_int, env_list, env_str, persistent_secret
+from tongban.common.env import (
+    ConfigurationError,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    persistent_secret,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("TONGBAN_DATA_DIR", str(BASE_DIR / "var")))
@@ -36,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "tongban.common",
     "tongban.accounts",
+    "tongban.appointments",
     "tongban.catalog",
     "tongban.cases",
     "tongban.portal",
@@ -174,6 +182,12 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+
+# The maintenance tick (SLA reminders and escalation, 补正/容缺 deadlines, old login tries)
+# re-queues itself this often; see tongban/cases/schedule.py.
+TONGBAN_SWEEP_INTERVAL_SECONDS = env_int("TONGBAN_SWEEP_INTERVAL_SECONDS", 900)
+if TONGBAN_SWEEP_INTERVAL_SECONDS < 1:
+    raise ConfigurationError("TONGBAN_SWEEP_INTERVAL_SECONDS must be at least 1")
 
 # Notices also go out by email when the recipient has an address. The console backend prints
 # them in the worker's output, so the demo city sends nothing anywhere by default.

@@ -175,8 +175,8 @@ class EnterpriseMembershipAdmin(admin.ModelAdmin):
 
 @admin.register(StaffAssignment)
 class StaffAssignmentAdmin(admin.ModelAdmin):
-    list_display = ("user", "department", "role", "created_at")
-    list_filter = ("role", "department")
+    list_display = ("user", "department", "role", "hall", "created_at")
+    list_filter = ("role", "department", "hall")
     raw_id_fields = ("user",)
     search_fields = ("user__username", "user__display_name", "department__name")
 
@@ -186,7 +186,11 @@ class StaffAssignmentAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         assignment = staff_assign(
-            actor=request.user, user=obj.user, department=obj.department, role=obj.role
+            actor=request.user,
+            user=obj.user,
+            department=obj.department,
+            role=obj.role,
+            hall=obj.hall,
         )
         obj.pk = assignment.pk
 

@@ -192,6 +192,15 @@ class StaffAssignment(models.Model):
         "catalog.Department", on_delete=models.PROTECT, related_name="staff_assignments"
     )
     role = models.CharField(max_length=20, choices=StaffRole.choices)
+    # Where a counter clerk or issuer (出件) sits: they handle the cases of that hall only.
+    hall = models.ForeignKey(
+        "appointments.Hall",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff_assignments",
+        verbose_name="所在大厅",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -260,6 +260,42 @@ def resident_account_create(
     return candidate
 
 
+WALK_IN_USERNAME_PREFIX = "walkin_"
+
+
+def resident_account_open_at_counter(*, actor: Actor, profile: ResidentProfile) -> User:
+    """Open a login-less account for a resident who came to the counter without one, so a
+    case filed for them (帮办) has an applicant and they can follow it later.
+
+    The password is unusable: nobody can sign in with it. The username is derived from the
+    profile's keyed ID-number hash (never from the number itself), so it reveals nothing
+    and the same person always gets the same name. The resident gets a login of their own
+    later by setting a password on this account (no self-service flow exists yet: staff do
+    it in the admin). A profile that already has an account returns that account."""
+    with transaction.atomic():
+        profile = ResidentProfile.objects.select_for_update().get(pk=profile.pk)
+        if profile.user_id is not None:
+            return profile.user
+        base = f"{WALK_IN_USERNAME_PREFIX}{profile.id_number_hash[:12]}"
+        username, n = base, 1
+        while User.objects.filter(username=username).exists():
+            n += 1
+            username = f"{base}_{n}"
+        user = User(username=username, kind=User.Kind.PERSON, display_name=profile.name[:60])
+        user.set_unusable_password()
+        user.save()
+        profile.user = user
+        profile.save(update_fields=["user", "updated_at"])
+        _audit(
+            actor,
+            action="resident_account.open_at_counter",
+            object_type="user",
+            object_id=user.pk,
+            subject_resident_id=profile.pk,
+        )
+    return user
+
+
 # --- 一企一档 -------------------------------------------------------------------------------
 
 
@@ -373,15 +409,31 @@ def enterprise_membership_grant(
 # --- staff ----------------------------------------------------------------------------------
 
 
-def staff_assign(*, actor: Actor, user: User, department: Department, role: str) -> StaffAssignment:
-    """Give USER a 岗位 (ROLE in DEPARTMENT). Assigning an existing post changes nothing."""
+def staff_assign(
+    *, actor: Actor, user: User, department: Department, role: str, hall=None
+) -> StaffAssignment:
+    """Give USER a 岗位 (ROLE in DEPARTMENT), sitting in HALL (an appointments.Hall) when it
+    is a counter or hand-out post. Assigning an existing post changes nothing but its hall,
+    and a changed hall is recorded."""
     if role not in StaffRole.values:
         raise InvalidInput(f"岗位角色{role}无效", code="INVALID_STAFF_ROLE")
     with transaction.atomic():
         assignment, created = StaffAssignment.objects.get_or_create(
-            user=user, department=department, role=role
+            user=user, department=department, role=role, defaults={"hall": hall}
         )
         if not created:
+            if hall is not None and assignment.hall_id != hall.pk:
+                previous = assignment.hall_id
+                assignment.hall = hall
+                assignment.save(update_fields=["hall"])
+                _audit(
+                    actor,
+                    action="staff.hall_set",
+                    object_type="user",
+                    object_id=user.pk,
+                    data={"department_id": department.pk, "role": role, "hall_id": hall.pk,
+                          "previous_hall_id": previous},
+                )  # fmt: skip
             return assignment
         if user.kind != User.Kind.STAFF:
             user.kind = User.Kind.STAFF
@@ -391,7 +443,11 @@ def staff_assign(*, actor: Actor, user: User, department: Department, role: str)
             action="staff.assign",
             object_type="user",
             object_id=user.pk,
-            data={"department_id": department.pk, "role": role},
+            data={
+                "department_id": department.pk,
+                "role": role,
+                **({"hall_id": hall.pk} if hall is not None else {}),
+            },
         )
     return assignment
 
@@ -609,6 +665,27 @@ def login_attempt_record(
             data={"username": key},
         )
     return attempt
+
+
+def login_attempts_purge(*, before: dt.datetime, actor: Actor = "system:maintenance") -> int:
+    """Delete login tries made before BEFORE; returns how many went.
+
+    The throttle only reads tries inside LOGIN_FAILURE_WINDOW_SECONDS (and the last success
+    inside it), so a caller passes `now - window` or earlier: older rows decide nothing and
+    are only personal data (name, address) kept for no purpose. The sign-ins themselves stay
+    in the audit trail (auth.login / auth.login_failed)."""
+    if before.tzinfo is None:
+        raise ValueError("login_attempts_purge needs a timezone-aware datetime")
+    with transaction.atomic():
+        deleted, _ = LoginAttempt.objects.filter(at__lt=before).delete()
+        if deleted:
+            _audit(
+                actor,
+                action="auth.login_attempts_purge",
+                object_type="login_attempt",
+                data={"deleted": deleted, "before": before.isoformat()},
+            )
+    return deleted
 
 
 def login_password_step(

@@ -10,7 +10,6 @@ from ninja import Form, Header, Router, Schema, Status
 from ninja.security import django_auth
 
 from tongban.accounts.models import Enterprise
-from tongban.accounts.selectors import resident_profile_by_id_number
 from tongban.cases import selectors, services
 from tongban.cases.errors import CaseNotFound, NotForApplicant
 from tongban.cases.receipt import receipt_normalise
@@ -24,7 +23,8 @@ SUBMIT_DESCRIPTION = """一表申请。请求为 multipart/form-data：
 - 字段 `payload`：JSON 文本 `{"kind": "bundle"|"item", "code": "...", "answers": {...},
   "form_data": {数据元编码: 值}, "materials": {材料编码: {"how": "upload"|"commitment"|"deferred"}},
   "delivery": "online"|"counter"|"post", "enterprise_id": 可选,
-  "resident_id_number": 综合窗口代办时必填}`
+  "resident_id_number": 综合窗口代办时必填, "resident_name", "resident_phone":
+  该居民尚无档案时必填（为其建档并开通办件账号）}`
 - 文件字段 `material.<材料编码>`：how 为 upload 的材料文件，可多个；只接受 PDF、JPG、PNG
   （按文件内容识别），单个不超过 10MB，每件最多 20 个。
 
@@ -106,6 +106,14 @@ class SupplementOut(Schema):
     deadline: dt.date
 
 
+class HandoutOut(Schema):
+    done: bool
+    label: str
+    at: dt.datetime | None
+    note: str
+    hall: str
+
+
 class CaseOut(Schema):
     receipt_no: str
     receipt_display: str
@@ -123,6 +131,8 @@ class CaseOut(Schema):
     accepted_at: dt.datetime | None
     concluded_at: dt.datetime | None
     promised_date: dt.date | None
+    hall: str
+    handout: HandoutOut | None
     events: list[EventOut]
     tasks: list[TaskOut]
     supplement: SupplementOut | None
@@ -216,13 +226,17 @@ def case_submit(
             raise NotForApplicant("您不是该企业的经办人")
     applicant, channel, filed_by = request.user, "online", None
     if data.get("resident_id_number") is not None:
-        # 综合窗口帮办: the clerk files for a resident identified at the counter.
-        number = data["resident_id_number"]
-        profile = (
-            resident_profile_by_id_number(id_number=number) if isinstance(number, str) else None
+        # 综合窗口帮办: the clerk files for a resident identified at the counter; one without
+        # a login (or without a profile) is made ready by the same service as the page.
+        texts = [data.get(k) for k in ("resident_id_number", "resident_name", "resident_phone")]
+        if not all(isinstance(t, str) or t is None for t in texts):
+            raise InvalidInput("居民身份证号码、姓名和电话应为文字")
+        profile = services.counter_resident_register(
+            clerk=request.user,
+            id_number=texts[0],
+            name=texts[1] or "",
+            phone=texts[2] or "",
         )
-        if profile is None or profile.user is None:
-            raise NotForApplicant("未找到该居民的账号，请先为其开通账号")
         applicant, channel, filed_by = profile.user, "counter", request.user
     for name in ("kind", "code"):
         if not isinstance(data.get(name), str):
@@ -337,10 +351,14 @@ def case_supplement(request, receipt_no: str, payload: Form[str]):
 
 @router.get("/workbench/tasks", response=list[TaskOut], summary="部门任务队列")
 def workbench(
-    request, status: str | None = None, due_before: dt.date | None = None, item: str | None = None
+    request,
+    status: str | None = None,
+    due_before: dt.date | None = None,
+    item: str | None = None,
+    overdue: bool = False,
 ):
     return selectors.workbench_tasks(
-        user=request.user, status=status, due_before=due_before, item=item
+        user=request.user, status=status, due_before=due_before, item=item, overdue=overdue
     )
 
 
@@ -352,6 +370,8 @@ class DecisionIn(Schema):
     decision: str
     reason: str = ""
     row_version: int
+    # Approving an item that creates data for later items (e.g. child.id_number) records it.
+    produced: dict[str, Any] = {}
 
 
 class TaskDetailOut(TaskOut):
@@ -360,6 +380,7 @@ class TaskDetailOut(TaskOut):
     spared_materials: list[dict[str, Any]]
     review_points: list[dict[str, Any]]
     conditions: list[str]
+    produces: list[dict[str, Any]]
 
 
 @router.get(
@@ -397,6 +418,7 @@ def task_decision(request, task_id: int, body: DecisionIn):
         decision=body.decision,
         reason=body.reason,
         expected_row_version=body.row_version,
+        produced=body.produced,
     )
     return _task_out(request, task.pk)
 
@@ -510,4 +532,37 @@ def case_deferred_material(request, receipt_no: str, material_code: str):
     services.case_deferred_material_submit(
         applicant=request.user, receipt_no=number, material_code=material_code, files=files
     )
+    return selectors.case_detail(user=request.user, receipt_no=number)
+
+
+class HandoutRowOut(Schema):
+    receipt_no: str
+    receipt_display: str
+    name: str
+    applicant: str
+    outcome: str
+    outcome_label: str
+    delivery: str
+    delivery_label: str
+    hall: str
+    concluded_at: dt.datetime | None
+
+
+@router.get("/handout/cases", response=list[HandoutRowOut], summary="出件队列（统一窗口出件）")
+def handout_cases(request):
+    return selectors.handout_queue(user=request.user)
+
+
+class HandOutIn(Schema):
+    note: str = ""
+
+
+@router.post(
+    "/cases/{receipt_no}/handout",
+    response={200: CaseOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="出件（窗口领取登记领取人；邮寄送达须填快递单号）",
+)
+def case_hand_out(request, receipt_no: str, body: HandOutIn | None = None):
+    number = _visible(request, receipt_no)
+    services.case_hand_out(actor=request.user, receipt_no=number, note=body.note if body else "")
     return selectors.case_detail(user=request.user, receipt_no=number)

@@ -48,7 +48,27 @@ class CaseNotAcceptable(Conflict):
 
 class NotAnAcceptor(PermissionDenied):
     code = "NOT_AN_ACCEPTOR"
-    message = "只有牵头部门的受理人员或综合窗口人员可以办理受理"
+    message = "只有牵头部门的受理人员或本大厅综合窗口人员可以办理受理"
+
+
+class CounterHallRequired(PermissionDenied):
+    code = "COUNTER_HALL_REQUIRED"
+    message = "您的综合窗口岗位尚未指定所在大厅，无法代为提交，请联系管理员"
+
+
+class NotAnIssuer(PermissionDenied):
+    code = "NOT_AN_ISSUER"
+    message = "只有办件所在大厅的出件或综合窗口人员可以出件"
+
+
+class CaseNotAwaitingHandout(Conflict):
+    code = "CASE_NOT_AWAITING_HANDOUT"
+    message = "该办件尚未办结或无需窗口出件"
+
+
+class CaseAlreadyHandedOut(Conflict):
+    code = "CASE_ALREADY_HANDED_OUT"
+    message = "该办件已出件"
 
 
 class NotTheApplicant(PermissionDenied):

@@ -4,6 +4,8 @@ DomainError that the view shows next to the form."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from tongban.cases.models import TaskStatus
@@ -13,8 +15,11 @@ DECISIONS = [
     (TaskStatus.APPROVED.value, "通过（准予）"),
     (TaskStatus.DENIED.value, "不通过（不予）"),
 ]
+OVERDUE_FILTER = "overdue"
 STATUS_FILTERS = [
     ("", "待认领和审核中"),
+    # Not a task status: open tasks past their due date (the SLA breach list).
+    (OVERDUE_FILTER, "已超期"),
     (TaskStatus.PENDING.value, TaskStatus.PENDING.label),
     (TaskStatus.CLAIMED.value, TaskStatus.CLAIMED.label),
     (TaskStatus.SUPPLEMENT_REQUESTED.value, TaskStatus.SUPPLEMENT_REQUESTED.label),
@@ -101,6 +106,17 @@ class DecisionForm(forms.Form):
     # The version the reviewer saw: a form left open while someone else acted is refused.
     row_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
+    def __init__(self, *args, produces: list[dict[str, Any]] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        # Data this item creates for the items after it; the service validates the values.
+        for p in produces:
+            self.fields[f"produced.{p['code']}"] = forms.CharField(
+                label=p["label"],
+                required=False,
+                max_length=200,
+                help_text="准予办理时必填：本事项办结后产生，同一件事的后续事项直接使用。",
+            )
+
     def clean(self):
         data = super().clean()
         if data.get("decision") == TaskStatus.DENIED and not (data.get("reason") or "").strip():
@@ -135,4 +151,33 @@ class ResidentLookupForm(forms.Form):
             "max_length": "身份证号码应为18位",
         },
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text"}),
+    )
+
+
+class ResidentRegisterForm(ResidentLookupForm):
+    """A walk-in resident with no 一人一档 yet: the clerk types what the ID card and the
+    person say; the service checks it and opens the profile."""
+
+    name = forms.CharField(
+        label="姓名",
+        max_length=60,
+        help_text="与身份证一致。",
+        error_messages={"required": "请填写姓名"},
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    phone = forms.CharField(
+        label="联系电话",
+        max_length=20,
+        help_text="11位手机号码或带区号的固定电话，用于通知办理结果。",
+        error_messages={"required": "请填写联系电话"},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),
+    )
+
+
+class HandOutForm(forms.Form):
+    note = forms.CharField(
+        label="出件说明",
+        required=False,
+        max_length=200,
+        help_text="窗口领取：领取人（本人或受托人）；邮寄送达：快递单号（必填）。",
     )

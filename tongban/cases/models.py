@@ -89,6 +89,10 @@ class Application(FormDataMixin, models.Model):
     filed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )  # 帮办: the counter clerk who filed it for the applicant
+    # 帮办: the hall it was filed at; its clerks accept it and its windows hand it out.
+    hall = models.ForeignKey(
+        "appointments.Hall", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     lead_department = models.ForeignKey(
         "catalog.Department", on_delete=models.PROTECT, related_name="+"
     )
@@ -106,6 +110,12 @@ class Application(FormDataMixin, models.Model):
     submitted_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
     concluded_at = models.DateTimeField(null=True, blank=True)
+    # 统一窗口出件: results delivered at the counter or by post are handed out by a person.
+    handed_out_at = models.DateTimeField(null=True, blank=True)
+    handed_out_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    handout_note = models.CharField("出件说明", max_length=200, blank=True)  # tracking no., who
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -120,6 +130,8 @@ class Application(FormDataMixin, models.Model):
             models.Index(fields=["enterprise", "-submitted_at"], name="case_enterprise_recent"),
             # Intake queue of a lead department.
             models.Index(fields=["lead_department", "status"], name="case_lead_status"),
+            # 出件队列: a hall's concluded cases, oldest first.
+            models.Index(fields=["status", "hall", "concluded_at"], name="case_handout_queue"),
         ]
 
     def __str__(self) -> str:

@@ -1,8 +1,10 @@
 """Every read of cases and tasks for pages and the API.
 
 Who sees a case: its applicant; an agent of its enterprise; staff of a department that has a
-task in it, or of its lead department when they are its acceptor, or a counter clerk. To
-everyone else it does not exist (404 CASE_NOT_FOUND, never 403 that would confirm it does).
+task in it; whoever may handle its intake (acceptor_may_handle: the lead department's
+acceptors, the clerks of the hall it was filed at); once concluded, whoever may hand it out
+(hand_out_may_handle). To everyone else it does not exist (404 CASE_NOT_FOUND, never 403
+that would confirm it does).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from tongban.accounts.models import (
     Enterprise,
@@ -20,13 +23,17 @@ from tongban.accounts.models import (
     StaffRole,
     User,
 )
+from tongban.accounts.validators import mask_name
 from tongban.cases.errors import CaseNotFound, MaterialFileNotFound, TaskNotFound
 from tongban.cases.models import (
     OPEN_TASK_STATUSES,
     Application,
     CaseEvent,
     CaseStatus,
+    Channel,
+    Delivery,
     Draft,
+    MaterialHow,
     MaterialSubmission,
     SupplementRequest,
     Task,
@@ -58,6 +65,12 @@ def case_visible_to(user: User | None, case: Application) -> bool:
         return True
     if acceptor_may_handle(user, case):
         return True
+    if (
+        case.status in (CaseStatus.CONCLUDED, CaseStatus.ARCHIVED)
+        and case.delivery in AWAITING_HANDOUT_DELIVERIES
+        and hand_out_may_handle(user, case)
+    ):
+        return True
     departments = StaffAssignment.objects.filter(user=user, role=StaffRole.REVIEWER).values(
         "department_id"
     )
@@ -68,7 +81,11 @@ def case_for(*, user: User | None, receipt_no: str) -> Application:
     number = receipt_normalise(receipt_no)
     if number is None or not _active(user):
         raise CaseNotFound()
-    case = Application.objects.select_related("lead_department").filter(receipt_no=number).first()
+    case = (
+        Application.objects.select_related("lead_department", "hall")
+        .filter(receipt_no=number)
+        .first()
+    )
     if case is None or not case_visible_to(user, case):
         raise CaseNotFound()
     return case
@@ -96,6 +113,8 @@ def case_detail(*, user: User | None, receipt_no: str) -> dict[str, Any]:
         "accepted_at": case.accepted_at,
         "concluded_at": case.concluded_at,
         "promised_date": case.promised_date,
+        "hall": case.hall.name if case.hall_id else "",
+        "handout": handout_state(case),
         "events": [_event_view(e) for e in events],
         "tasks": [_task_row(t) for t in tasks],
         "supplement": _open_supplement(case),
@@ -103,6 +122,9 @@ def case_detail(*, user: User | None, receipt_no: str) -> dict[str, Any]:
 
 
 def _open_supplement(case: Application) -> dict[str, Any] | None:
+    # A request that expired (视为放弃 / 逾期未补正) stays unfulfilled but is no longer open.
+    if case.status != CaseStatus.SUPPLEMENT_REQUESTED:
+        return None
     request = case.supplements.filter(fulfilled_at__isnull=True).order_by("-pk").first()
     if request is None:
         return None
@@ -193,21 +215,44 @@ def reviewer_departments(user: User | None) -> list[int]:
     )
 
 
+def lead_departments(user: User | None) -> list[int]:
+    """Departments USER leads (部门负责人): they read its queue, they do not work it."""
+    if not _active(user):
+        return []
+    return list(
+        StaffAssignment.objects.filter(user=user, role=StaffRole.DEPARTMENT_LEAD).values_list(
+            "department_id", flat=True
+        )
+    )
+
+
+def workbench_departments(user: User | None) -> list[int]:
+    """Departments whose queue USER may read: those they review for and those they lead."""
+    return sorted({*reviewer_departments(user), *lead_departments(user)})
+
+
 def workbench_tasks(
     *,
     user: User | None,
     status: str | None = None,
     due_before: dt.date | None = None,
     item: str | None = None,
+    overdue: bool = False,
+    today: dt.date | None = None,
     limit: int = WORKBENCH_LIMIT,
 ) -> list[dict[str, Any]]:
-    """The reviewer's departments' queue, soonest due first. Served by the (department,
-    status, due_date) index: the cost follows the queue's length, not the number of cases."""
-    departments = reviewer_departments(user)
+    """The queue of the departments USER reviews for or leads, soonest due first. Served by
+    the (department, status, due_date) index: the cost follows the queue's length, not the
+    number of cases. OVERDUE keeps open tasks (pending or claimed) due before TODAY (已超期),
+    whatever STATUS says. Each row says whether USER may work it (`reviewable`)."""
+    departments = workbench_departments(user)
     if not departments:
         return []
     qs: QuerySet[Task] = Task.objects.filter(department_id__in=departments)
-    if status:
+    if overdue:
+        today = today or timezone.localdate()
+        qs = qs.filter(status__in=(TaskStatus.PENDING, TaskStatus.CLAIMED), due_date__lt=today)
+    elif status:
         qs = qs.filter(status=status)
     else:
         qs = qs.filter(status__in=(TaskStatus.PENDING, TaskStatus.CLAIMED))
@@ -222,7 +267,11 @@ def workbench_tasks(
         .only(*_TASK_ROW_FIELDS, "case__receipt_no", "department__code", "department__name")
         .order_by("due_date", "pk")
     )
-    return [_task_row(t) for t in qs[: max(1, min(limit, WORKBENCH_LIMIT))]]
+    reviews = set(reviewer_departments(user))
+    return [
+        {**_task_row(t), "reviewable": t.department_id in reviews}
+        for t in qs[: max(1, min(limit, WORKBENCH_LIMIT))]
+    ]
 
 
 def tasks_breached(*, today: dt.date, department_id: int | None = None) -> QuerySet[Task]:
@@ -273,6 +322,21 @@ def task_material_file(*, user: User | None, task_id: int, submission_id: int):
     return submission
 
 
+def task_produces(*, task_id: int) -> list[dict[str, str]]:
+    """Labels of the data approving this task creates (no personal data: the form's shape)."""
+    if not isinstance(task_id, int) or not 0 < task_id < 2**62:
+        return []
+    row = Task.objects.filter(pk=task_id).values_list("item_code", "case__plan").first()
+    if row is None:
+        return []
+    item_code, plan = row
+    return [
+        {"code": p["code"], "label": p["label"]}
+        for p in (plan or {}).get("produced", [])
+        if p["by_item"] == item_code
+    ]
+
+
 def task_view_for_reviewer(*, user: User | None, task_id: int) -> dict[str, Any]:
     """What a reviewer sees of a case: only the data elements and materials THIS item
     needs (data minimisation). The read is audited against the resident."""
@@ -287,7 +351,9 @@ def task_view_for_reviewer(*, user: User | None, task_id: int) -> dict[str, Any]
     if task is None:
         raise TaskNotFound()
     case = task.case
-    fields = {f["code"] for f in case.plan.get("fields", []) if task.item_code in f["items"]}
+    # Values an earlier item created (出生登记 → child's ID number) count as this item's data.
+    plan_fields = [*case.plan.get("fields", []), *case.plan.get("produced", [])]
+    fields = {f["code"] for f in plan_fields if task.item_code in f["items"]}
     materials = {m["code"] for m in case.plan.get("materials", []) if task.item_code in m["items"]}
     form = {k: v for k, v in case.form_data.items() if k in fields}
     submitted = MaterialSubmission.objects.filter(case=case, material_code__in=materials)
@@ -301,7 +367,7 @@ def task_view_for_reviewer(*, user: User | None, task_id: int) -> dict[str, Any]
         data={"task": task.pk, "fields": sorted(form)},
     )
     definition = item_definition(task.item_code, task.item_version)
-    labels = {f["code"]: f["label"] for f in case.plan.get("fields", [])}
+    labels = {f["code"]: f["label"] for f in plan_fields}
     names = {m["code"]: m["name"] for m in case.plan.get("materials", [])}
     return {
         **_task_row(task),
@@ -312,8 +378,14 @@ def task_view_for_reviewer(*, user: User | None, task_id: int) -> dict[str, Any]
         # The same data as `form`, in the plan's order with the labels people read.
         "fields": [
             {"code": f["code"], "label": f["label"], "value": form.get(f["code"])}
-            for f in case.plan.get("fields", [])
+            for f in plan_fields
             if f["code"] in fields
+        ],
+        # What approving this task must record for the items after it.
+        "produces": [
+            {"code": p["code"], "label": p["label"]}
+            for p in case.plan.get("produced", [])
+            if p["by_item"] == task.item_code
         ],
         "material_names": {c: names.get(c, c) for c in sorted(materials)},
         "field_labels": {c: labels.get(c, c) for c in sorted(fields)},
@@ -327,6 +399,7 @@ def task_view_for_reviewer(*, user: User | None, task_id: int) -> dict[str, Any]
                 "size": m.size,
                 "sha256": m.sha256,
                 "due_date": m.due_date,
+                "overdue": deferred_overdue(m),
             }
             for m in submitted
         ],
@@ -385,44 +458,55 @@ def draft_for(*, user: User | None, kind: str, code: str) -> Draft | None:
 # ---------------------------------------------------------------- intake (一口受理)
 
 
+def _clerk_hall_ids(user: User) -> list[int]:
+    return list(
+        StaffAssignment.objects.filter(
+            user=user, role=StaffRole.COUNTER_CLERK, hall__isnull=False
+        ).values_list("hall_id", flat=True)
+    )
+
+
 def acceptor_may_handle(user: User | None, case: Application) -> bool:
-    """Who may accept, refuse or ask for supplements at intake: an acceptor of the case's
-    lead department, or a counter clerk (前台综合受理). The one statement of the rule: the
-    services enforce it through here, the pages use it to decide what exists."""
+    """Who may accept, refuse or ask for supplements at intake (前台综合受理): an acceptor of
+    the case's lead department, any of its cases; a counter clerk, the cases filed at their
+    own hall (channel counter, case.hall one of the halls they sit in). Online cases are the
+    lead department's alone. The one statement of the rule: the services enforce it through
+    here, the pages and intake_queue use it to decide what exists."""
     if not _active(user):
         return False
     posts = StaffAssignment.objects.filter(user=user)
-    return posts.filter(
-        Q(role=StaffRole.COUNTER_CLERK)
-        | Q(role=StaffRole.ACCEPTOR, department_id=case.lead_department_id)
-    ).exists()
+    rule = Q(role=StaffRole.ACCEPTOR, department_id=case.lead_department_id)
+    if case.channel == Channel.COUNTER and case.hall_id is not None:
+        rule |= Q(role=StaffRole.COUNTER_CLERK, hall_id=case.hall_id)
+    return posts.filter(rule).exists()
 
 
-def intake_roles(user: User | None) -> tuple[bool, list[int]]:
-    """(is a counter clerk, departments the user is an acceptor of)."""
+def intake_roles(user: User | None) -> tuple[list[int], list[int]]:
+    """(halls the user is a counter clerk in, departments the user is an acceptor of): the
+    two halves of acceptor_may_handle, as ids for a queue query."""
     if not _active(user):
-        return False, []
-    posts = StaffAssignment.objects.filter(user=user)
-    clerk = posts.filter(role=StaffRole.COUNTER_CLERK).exists()
+        return [], []
     departments = list(
-        posts.filter(role=StaffRole.ACCEPTOR).values_list("department_id", flat=True)
+        StaffAssignment.objects.filter(user=user, role=StaffRole.ACCEPTOR).values_list(
+            "department_id", flat=True
+        )
     )
-    return clerk, departments
+    return _clerk_hall_ids(user), departments
 
 
 def intake_queue(*, user: User | None, limit: int = WORKBENCH_LIMIT) -> list[dict[str, Any]]:
-    """Cases awaiting acceptance (submitted, or back from 补正), oldest first: every one for
-    a counter clerk, the lead department's for its acceptors."""
-    clerk, departments = intake_roles(user)
-    if not clerk and not departments:
+    """Cases awaiting acceptance (submitted, or back from 补正), oldest first: the lead
+    department's for its acceptors, those filed at their hall for counter clerks (the same
+    rule as acceptor_may_handle)."""
+    halls, departments = intake_roles(user)
+    if not halls and not departments:
         return []
-    qs = Application.objects.filter(status=CaseStatus.SUBMITTED)
-    if not clerk:
-        qs = qs.filter(lead_department_id__in=departments)
+    mine = Q(lead_department_id__in=departments) | Q(channel=Channel.COUNTER, hall_id__in=halls)
+    qs = Application.objects.filter(mine, status=CaseStatus.SUBMITTED)
     supplemented = SupplementRequest.objects.filter(case=OuterRef("pk"), fulfilled_at__isnull=False)
     qs = (
         qs.annotate(supplemented=Exists(supplemented))
-        .select_related("lead_department")
+        .select_related("lead_department", "hall")
         .order_by("submitted_at", "pk")
     )
     return [
@@ -434,11 +518,101 @@ def intake_queue(*, user: User | None, limit: int = WORKBENCH_LIMIT) -> list[dic
             "lead_department": c.lead_department.name,
             "channel": c.channel,
             "channel_label": c.get_channel_display(),
+            "hall": c.hall.name if c.hall else "",
             "submitted_at": c.submitted_at,
             "supplemented": c.supplemented,
         }
         for c in qs[: max(1, min(limit, WORKBENCH_LIMIT))]
     ]
+
+
+# ---------------------------------------------------------------- 统一窗口出件
+
+AWAITING_HANDOUT_DELIVERIES = (Delivery.COUNTER, Delivery.POST)
+
+
+def handout_halls(user: User | None) -> tuple[list[int], bool]:
+    """(halls where USER is an issuer or counter clerk, whether USER is an issuer anywhere)."""
+    if not _active(user):
+        return [], False
+    posts = StaffAssignment.objects.filter(
+        user=user, role__in=(StaffRole.ISSUER, StaffRole.COUNTER_CLERK), hall__isnull=False
+    )
+    halls = sorted(set(posts.values_list("hall_id", flat=True)))
+    issuer = posts.filter(role=StaffRole.ISSUER).exists()
+    return halls, issuer
+
+
+def _handout_rule(halls: list[int], issuer: bool) -> Q:
+    rule = Q(hall_id__in=halls)
+    if issuer:
+        rule |= Q(hall__isnull=True)
+    return rule
+
+
+def hand_out_may_handle(user: User | None, case: Application) -> bool:
+    """Who may hand out a concluded case's results (统一窗口出件): for a case filed at a hall,
+    an issuer (出件) or counter clerk sitting in that hall; for a case filed online (no hall)
+    whose applicant chose counter pick-up or post, an issuer of any hall. The one statement
+    of the rule, used by case_hand_out, the 出件 queue and case visibility. Whether the case
+    is waiting for a hand-out at all is the caller's question."""
+    halls, issuer = handout_halls(user)
+    if case.hall_id is not None:
+        return case.hall_id in halls
+    return issuer
+
+
+def handout_queue(*, user: User | None, limit: int = WORKBENCH_LIMIT) -> list[dict[str, Any]]:
+    """出件队列: concluded cases awaiting hand-out that USER may hand out, oldest first."""
+    halls, issuer = handout_halls(user)
+    if not halls and not issuer:
+        return []
+    qs = (
+        Application.objects.filter(
+            _handout_rule(halls, issuer),
+            status=CaseStatus.CONCLUDED,
+            delivery__in=AWAITING_HANDOUT_DELIVERIES,
+        )
+        .select_related("hall", "applicant_profile")
+        .order_by("concluded_at", "pk")
+    )
+    return [
+        {
+            "receipt_no": c.receipt_no,
+            "receipt_display": receipt_display(c.receipt_no),
+            "name": c.name,
+            # Masked: the full record is read, audited, on the hand-out page itself.
+            "applicant": mask_name(c.applicant_profile.name) if c.applicant_profile else "",
+            "outcome": c.outcome,
+            "outcome_label": c.get_outcome_display(),
+            "delivery": c.delivery,
+            "delivery_label": c.get_delivery_display(),
+            "hall": c.hall.name if c.hall else "",
+            "concluded_at": c.concluded_at,
+        }
+        for c in qs[: max(1, min(limit, WORKBENCH_LIMIT))]
+    ]
+
+
+def handout_state(case: Application) -> dict[str, Any] | None:
+    """Where the results are, for the applicant and staff: None when delivered online;
+    otherwise awaiting (待领取/待邮寄) or done (已领取/已寄出), with the note for post."""
+    if case.delivery not in AWAITING_HANDOUT_DELIVERIES or case.status not in (
+        CaseStatus.CONCLUDED,
+        CaseStatus.ARCHIVED,
+    ):
+        return None
+    post = case.delivery == Delivery.POST
+    done = case.handed_out_at is not None
+    labels = {(False, False): "待领取", (True, False): "待邮寄",
+              (False, True): "已领取", (True, True): "已寄出"}  # fmt: skip
+    return {
+        "done": done,
+        "label": labels[(post, done)],
+        "at": case.handed_out_at,
+        "note": case.handout_note if post else "",
+        "hall": case.hall.name if case.hall_id else "",
+    }
 
 
 def case_for_intake(*, user: User | None, receipt_no: str) -> Application:
@@ -490,10 +664,12 @@ def case_intake_view(
                         "size": s.size,
                         "sha256": s.sha256,
                         "due_date": s.due_date,
+                        "overdue": deferred_overdue(s),
                     }
                     for s in rows
                 ],
                 "deferred": any(s.how == "deferred" for s in rows),
+                "deferred_overdue": any(deferred_overdue(s) for s in rows),
             }
         )
     detail = case_detail(user=user, receipt_no=case.receipt_no)
@@ -511,6 +687,27 @@ def case_intake_view(
         "can_accept": case.status == CaseStatus.SUBMITTED,
         "can_refuse": case.status in (CaseStatus.SUBMITTED, CaseStatus.SUPPLEMENT_REQUESTED),
     }
+
+
+def deferred_overdue(material: MaterialSubmission, *, today: dt.date | None = None) -> bool:
+    """容缺材料已逾期: deferred, not yet delivered, and its due date has passed."""
+    return (
+        material.how == MaterialHow.DEFERRED
+        and material.due_date is not None
+        and material.due_date < (today or timezone.localdate())
+    )
+
+
+def workbench_department_codes(user: User | None) -> list[str]:
+    """Codes of the departments whose queue USER may read, for the workbench's item filter."""
+    if not _active(user):
+        return []
+    roles = (StaffRole.REVIEWER, StaffRole.DEPARTMENT_LEAD)
+    return sorted(
+        StaffAssignment.objects.filter(user=user, role__in=roles)
+        .values_list("department__code", flat=True)
+        .distinct()
+    )
 
 
 def reviewer_department_codes(user: User | None) -> list[str]:

@@ -3,7 +3,8 @@ CaseEvent naming the actor; side effects run on commit.
 
 Flow: case_submit → (auto) case_accept | case_request_supplement → case_supplement |
 case_refuse_intake → tasks (waiting/pending) → task_claim / task_decide (or auto-decided by
-review points) → conclusion → issuance hooks → archived.
+review points) → conclusion → issuance hooks → archived (delivery online) or, for counter
+pick-up and post, case_hand_out (统一窗口出件) → archived.
 """
 
 from __future__ import annotations
@@ -33,14 +34,19 @@ from tongban.accounts.models import (
     User,
 )
 from tongban.accounts.validators import parse_credit_code, parse_id_number
+from tongban.appointments.models import Hall
 from tongban.cases import sla
 from tongban.cases.errors import (
+    CaseAlreadyHandedOut,
     CaseFormInvalid,
     CaseMaterialsInvalid,
     CaseNotAcceptable,
+    CaseNotAwaitingHandout,
+    CounterHallRequired,
     IdempotencyKeyRequired,
     IdempotencyKeyReused,
     NotAnAcceptor,
+    NotAnIssuer,
     NotAReviewer,
     NotForApplicant,
     TaskConflict,
@@ -65,7 +71,7 @@ from tongban.cases.models import (
     TaskStatus,
 )
 from tongban.cases.receipt import receipt_display, receipt_new
-from tongban.cases.selectors import acceptor_may_handle
+from tongban.cases.selectors import acceptor_may_handle, hand_out_may_handle
 from tongban.catalog.guide import GuideResult, guide_for_bundle, guide_for_item
 from tongban.catalog.models import Department
 from tongban.catalog.schemas import ReviewPoint
@@ -182,6 +188,12 @@ def _notify_applicant(case: Application, *, reason: str) -> None:
     label = case.get_status_display()
     if case.status == CaseStatus.CONCLUDED and case.outcome:
         label = f"已办结（{case.get_outcome_display()}）"
+        if case.delivery == Delivery.COUNTER:
+            label += "，请到窗口领取"
+        elif case.delivery == Delivery.POST:
+            label += "，待邮寄"
+    elif case.status == CaseStatus.ARCHIVED and case.handed_out_at is not None:
+        label = "已寄出" if case.delivery == Delivery.POST else "已领取"
     notice_send(
         recipient=case.applicant,
         title=f"您的办件“{case.name}”{label}"[:200],
@@ -471,6 +483,11 @@ def plan_from_guide(guide: GuideResult) -> dict[str, Any]:
             for f in guide.fields
         ],
         "promised_days": guide.promised_days,
+        # Values an item's approval creates for the items after it (not asked on the form).
+        "produced": [
+            {"code": p.code, "label": p.label, "by_item": p.by_item, "items": list(p.items)}
+            for p in guide.produced
+        ],
     }
 
 
@@ -509,6 +526,25 @@ def _current_version(kind: str, code: str) -> int:
 # ---------------------------------------------------------------- submit
 
 
+def _clerk_hall(clerk: User, hall: Hall | None) -> Hall:
+    """The hall a counter case is filed at: HALL if the clerk sits there, else the clerk's
+    only hall. A clerk with no hall cannot file: nobody would be able to accept the case."""
+    halls = list(
+        Hall.objects.filter(
+            staff_assignments__user=clerk, staff_assignments__role=StaffRole.COUNTER_CLERK
+        ).distinct()
+    )
+    if hall is not None:
+        if hall not in halls:
+            raise CounterHallRequired("您不在该大厅的综合窗口岗位，不能以该大厅名义代为提交")
+        return hall
+    if not halls:
+        raise CounterHallRequired()
+    if len(halls) > 1:
+        raise CounterHallRequired("您在多个大厅设有综合窗口岗位，请选择本次办理的大厅")
+    return halls[0]
+
+
 def _check_applicant(applicant: User, enterprise: Enterprise | None) -> ResidentProfile | None:
     """Applicants are people (an enterprise acts through its 经办人). An enterprise item may
     be applied for without an enterprise: 企业开办 founds the enterprise it concerns."""
@@ -537,9 +573,13 @@ def case_submit(
     filed_by: User | None = None,
     enterprise: Enterprise | None = None,
     delivery: str = Delivery.ONLINE,
+    hall: Hall | None = None,
 ) -> Application:
     """一表申请: validate everything, then create the case in one transaction. The same
-    applicant and key return the same case; a different payload under a used key is a 409."""
+    applicant and key return the same case; a different payload under a used key is a 409.
+
+    A counter case (帮办) records the hall it was filed at: HALL, which must be one the
+    clerk sits in, or the clerk's only hall. Its clerks accept it and hand out its results."""
     key = (idempotency_key or "").strip()
     if not key:
         raise IdempotencyKeyRequired()
@@ -559,8 +599,9 @@ def case_submit(
             ).exists()
         ):
             raise NotAnAcceptor("只有综合窗口人员可以代为提交")
-    elif filed_by is not None:
-        raise InvalidInput("网上申请不应有代办人员", code="CHANNEL_INVALID")
+        hall = _clerk_hall(filed_by, hall)
+    elif filed_by is not None or hall is not None:
+        raise InvalidInput("网上申请不应有代办人员或大厅", code="CHANNEL_INVALID")
 
     fingerprint = _fingerprint(
         kind, code, answers, form_data, materials, delivery, enterprise.pk if enterprise else None
@@ -604,6 +645,7 @@ def case_submit(
                 channel=channel,
                 filed_by=filed_by,
                 delivery=delivery,
+                hall=hall,
             )
             _store_materials(case, provided, stored)
             # The draft has become a case; resuming it would start a second application.
@@ -647,6 +689,7 @@ def _case_create(
     channel,
     filed_by,
     delivery,
+    hall=None,
 ) -> Application:
     if kind == CaseKind.BUNDLE:
         lead_code = bundle_definition(guide.code, guide.version).lead_department
@@ -669,6 +712,7 @@ def _case_create(
         enterprise=enterprise,
         channel=channel,
         filed_by=filed_by,
+        hall=hall,
         lead_department=lead,
         status="",
         answers=guide.answers,
@@ -685,7 +729,7 @@ def _case_create(
         actor=filed_by or applicant,
         action="submitted",
         to_status=CaseStatus.SUBMITTED,
-        data={"channel": channel},
+        data={"channel": channel, **({"hall": hall.code} if hall is not None else {})},
     )
     audit_record(
         actor=filed_by or applicant,
@@ -1028,6 +1072,105 @@ def case_deferred_material_submit(
     return case.materials.filter(material_code=material_code).order_by("-pk").first()
 
 
+# ---------------------------------------------------------------- 综合窗口: walk-in residents
+
+WALK_IN_PURPOSE = "综合窗口帮办"
+
+
+def counter_resident_register(
+    *, clerk: User, id_number: str, name: str = "", phone: str = ""
+) -> ResidentProfile:
+    """The resident a counter clerk files for (帮办), identified by ID number, made ready to
+    be an applicant: an existing 一人一档 with a login as it is; a profile without a login
+    gets a login-less account (accounts.services.resident_account_open_at_counter); no
+    profile at all, the clerk types NAME and PHONE and the profile is opened (actor the
+    clerk) together with that account. Only a counter clerk sitting in a hall may do this;
+    anyone else is refused before anything is looked up or written."""
+    from tongban.accounts.errors import ResidentExists
+    from tongban.accounts.selectors import resident_profile_by_id_number
+    from tongban.accounts.services import resident_account_open_at_counter, resident_profile_create
+
+    if clerk is None or not clerk.is_authenticated or not clerk.is_active:
+        raise NotAnAcceptor("只有综合窗口人员可以为来办群众建档")
+    if not StaffAssignment.objects.filter(
+        user=clerk, role=StaffRole.COUNTER_CLERK, hall__isnull=False
+    ).exists():
+        raise CounterHallRequired()
+    with transaction.atomic():
+        profile = resident_profile_by_id_number(id_number=id_number)
+        if profile is None:
+            name, phone = (name or "").strip(), (phone or "").strip()
+            errors = []
+            if not name:
+                errors.append({"field": "name", "message": "请填写姓名"})
+            if not _PHONE.match(phone):
+                errors.append({"field": "phone", "message": "请填写11位手机号码或带区号的固定电话"})
+            if errors:
+                raise InvalidInput(
+                    "未找到该居民的档案，请填写姓名和联系电话为其建档",
+                    code="RESIDENT_DETAILS_REQUIRED",
+                    details=errors,
+                )
+            try:
+                profile = resident_profile_create(
+                    actor=clerk, name=name[:60], id_number=id_number, phone=phone
+                )
+            except ResidentExists:  # opened by someone else a moment ago
+                profile = resident_profile_by_id_number(id_number=id_number)
+        if profile.user_id is None:
+            resident_account_open_at_counter(actor=clerk, profile=profile)
+            profile.refresh_from_db()
+    return profile
+
+
+# ---------------------------------------------------------------- 统一窗口出件
+
+HANDOUT_NOTE_MAX = 200
+
+
+def case_hand_out(*, actor: User, receipt_no: str, note: str = "") -> Application:
+    """统一窗口出件: hand out a concluded case's results (counter pick-up or post) and
+    archive it.
+
+    Who may (selectors.hand_out_may_handle): for a case filed at a hall, an issuer (出件) or
+    counter clerk sitting in that hall; for a case filed online with counter pick-up or post
+    chosen, an issuer of any hall. Anyone else is refused (NOT_AN_ISSUER) and nothing
+    changes. NOTE says who collected it, or, for post, the tracking number (required).
+    A case not concluded, delivered online, or already handed out is a conflict."""
+    text = (note or "").strip()
+    if len(text) > HANDOUT_NOTE_MAX:
+        raise InvalidInput(f"出件说明不得超过{HANDOUT_NOTE_MAX}字", code="HANDOUT_NOTE_TOO_LONG")
+    with transaction.atomic():
+        case = _lock_case(receipt_no)
+        if actor is None or not actor.is_authenticated or not hand_out_may_handle(actor, case):
+            raise NotAnIssuer()
+        if case.handed_out_at is not None:
+            raise CaseAlreadyHandedOut()
+        if case.status != CaseStatus.CONCLUDED or case.delivery == Delivery.ONLINE:
+            raise CaseNotAwaitingHandout()
+        if case.delivery == Delivery.POST and not text:
+            raise InvalidInput(
+                "邮寄送达须填写快递单号",
+                code="HANDOUT_NOTE_REQUIRED",
+                details=[{"field": "note", "message": "请填写快递单号"}],
+            )
+        case.handed_out_at = _now()
+        case.handed_out_by = actor
+        case.handout_note = text
+        case.save(update_fields=["handed_out_at", "handed_out_by", "handout_note", "updated_at"])
+        _event(
+            case,
+            actor=actor,
+            action="handed_out",
+            reason=text,
+            data={"delivery": case.delivery, "hall": case.hall.code if case.hall_id else None},
+        )
+        # The archive event sends the applicant's notice (已领取 / 已寄出, with the note).
+        told = f"快递单号：{text}" if case.delivery == Delivery.POST else text
+        _event(case, actor=actor, action="archived", to_status=CaseStatus.ARCHIVED, reason=told)
+    return case
+
+
 # ---------------------------------------------------------------- tasks
 
 
@@ -1073,6 +1216,9 @@ def _release_tasks(case: Application) -> None:
                 case.form_data,
                 submitted_on=timezone.localdate(case.submitted_at),
             )
+            if results["all_hold"] and produced_by(case, task.item_code):
+                # Rules cannot create the child's ID number: a person records it.
+                results = {**results, "all_hold": False, "needs_person": "须录入本事项产生的数据"}
             task.auto_decision = results
             task.save()
             _event(
@@ -1207,24 +1353,81 @@ def task_claim(*, reviewer: User, task_id: int, expected_row_version: int | None
 
 
 def task_decide(
-    *, reviewer: User, task_id: int, decision: str, reason: str, expected_row_version: int
+    *,
+    reviewer: User,
+    task_id: int,
+    decision: str,
+    reason: str,
+    expected_row_version: int,
+    produced: dict[str, Any] | None = None,
 ) -> Task:
     """Approve or deny one task. The row is locked and its version compared, so of two
-    reviewers deciding at once exactly one wins; the other gets TASK_CONFLICT."""
+    reviewers deciding at once exactly one wins; the other gets TASK_CONFLICT.
+
+    Approving an item that creates data for later items of the 一件事 (its `produces`, e.g.
+    出生登记 → the child's ID number) takes those values in PRODUCED; they join the case's
+    form data, so the departments after it read them instead of asking the applicant."""
     if decision not in (TaskStatus.APPROVED, TaskStatus.DENIED):
         raise InvalidInput("决定只能是 approved 或 denied", code="DECISION_INVALID")
+    if produced is not None and not isinstance(produced, dict):
+        raise InvalidInput("产生的数据应为字段到取值的对象", code="PRODUCED_INVALID")
     with transaction.atomic():
         task = _lock_open_task(reviewer, task_id, expected_row_version)
         if task.status == TaskStatus.CLAIMED and task.claimed_by_id != reviewer.pk:
             raise TaskConflict("该任务已由其他审核人员认领")
         text = _clean_reason(reason, required=decision == TaskStatus.DENIED)
         case = task.case
-        _decide(case, task, actor=reviewer, actor_label=None, decision=decision, reason=text)
+        codes: list[str] = []
+        if decision == TaskStatus.APPROVED:
+            codes = _record_produced(case, task, produced or {})
+        elif produced:
+            raise InvalidInput("不予办理时不产生数据", code="PRODUCED_INVALID")
+        _decide(
+            case,
+            task,
+            actor=reviewer,
+            actor_label=None,
+            decision=decision,
+            reason=text,
+            produced=codes,
+        )
         _release_tasks(case)
     return task
 
 
-def _decide(case, task, *, actor, actor_label, decision, reason) -> None:
+def produced_by(case: Application, item_code: str) -> list[dict[str, Any]]:
+    """The values the approval of ITEM_CODE must create in this case (from its pinned plan)."""
+    return [p for p in case.plan.get("produced", []) if p["by_item"] == item_code]
+
+
+def _record_produced(case: Application, task: Task, given: dict[str, Any]) -> list[str]:
+    """Validate the values this item creates, exactly those, each against its data element,
+    and add them to the case's form data. Returns the codes recorded."""
+    wanted = {p["code"]: p for p in produced_by(case, task.item_code)}
+    errors = [
+        {"field": str(k)[:100], "message": "本事项不产生此项数据"} for k in given if k not in wanted
+    ]
+    elements = element_definitions(list(wanted))
+    clean: dict[str, Any] = {}
+    for code, spec in wanted.items():
+        raw = given.get(code)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            errors.append({"field": code, "message": f"准予办理时请录入{spec['label']}"})
+            continue
+        value, problem = _validate_value(elements[code], raw)
+        if problem:
+            errors.append({"field": code, "message": f"{spec['label']}：{problem}"})
+        else:
+            clean[code] = value
+    if errors:
+        raise CaseFormInvalid(details=errors)
+    if clean:
+        case.form_data = {**case.form_data, **clean}
+        case.save(update_fields=["form_data_text", "updated_at"])
+    return sorted(clean)
+
+
+def _decide(case, task, *, actor, actor_label, decision, reason, produced=()) -> None:
     task.status = decision
     task.decided_by = actor
     task.decided_by_label = _actor_label(actor, actor_label)
@@ -1238,7 +1441,13 @@ def _decide(case, task, *, actor, actor_label, decision, reason) -> None:
         actor_label=actor_label,
         action="task_approved" if decision == TaskStatus.APPROVED else "task_denied",
         reason=reason,
-        data={"task": task.pk, "item": task.item_code, "auto": actor_label == SYSTEM_AUTO},
+        data={
+            "task": task.pk,
+            "item": task.item_code,
+            "auto": actor_label == SYSTEM_AUTO,
+            # Which values were created, never the values: the event log is read widely.
+            **({"produced": list(produced)} if produced else {}),
+        },
     )
 
 
@@ -1271,8 +1480,12 @@ def _maybe_conclude(case: Application) -> None:
             hook(concluded)
 
     transaction.on_commit(issue)
-    # 统一出件 is recorded by the delivery method chosen; the file is closed with the event.
-    _event(case, actor=None, actor_label="system", action="archived", to_status=CaseStatus.ARCHIVED)
+    # 统一出件: results delivered online are in the applicant's hands now and the file is
+    # closed; counter pick-up and post wait for a person at the window (case_hand_out).
+    if case.delivery == Delivery.ONLINE:
+        _event(
+            case, actor=None, actor_label="system", action="archived", to_status=CaseStatus.ARCHIVED
+        )
 
 
 # ---------------------------------------------------------------- SLA
@@ -1291,10 +1504,22 @@ def _department_staff(department_id: int, roles: tuple[str, ...]) -> list[User]:
     return list(User.objects.filter(pk__in=ids, is_active=True))
 
 
+def department_leads(department_id: int) -> list[User]:
+    """Who an overdue task is escalated to: the department's 部门负责人 posts. A department
+    that has not appointed one (a new one, or its lead just left) falls back to its
+    administrator posts, then to its acceptors: an escalation nobody receives is a breach
+    nobody answers for, so somebody of that department must always get it."""
+    for role in (StaffRole.DEPARTMENT_LEAD, StaffRole.ADMINISTRATOR, StaffRole.ACCEPTOR):
+        people = _department_staff(department_id, (role,))
+        if people:
+            return people
+    return []
+
+
 def task_sla_sweep(*, today: dt.date | None = None) -> SweepResult:
-    """Remind a department's reviewers of open tasks due today or tomorrow (working days),
-    and escalate tasks past due to the department's lead (its administrator posts; its
-    acceptors when it has none). Each task is reminded and escalated at most once, each in
+    """Remind a department's reviewers (and, for a claimed task, its claimant) of open tasks
+    due today or on the next working day, and escalate tasks past due to the department's
+    lead (see `department_leads`). Each task is reminded and escalated at most once, each in
     its own short transaction, so a sweep never holds a queue's locks for long."""
     today = today or _today()
     remind_until = sla.due_date(today, 1)
@@ -1316,16 +1541,14 @@ def task_sla_sweep(*, today: dt.date | None = None) -> SweepResult:
             if task.status not in open_statuses or task.due_date is None:
                 continue
             receipt = receipt_display(task.case.receipt_no)
-            link = f"/api/v1/workbench/tasks/{task.pk}"
             if task.due_date < today and task.escalated_at is None:
-                leads = _department_staff(task.department_id, (StaffRole.ADMINISTRATOR,))
-                leads = leads or _department_staff(task.department_id, (StaffRole.ACCEPTOR,))
-                for user in leads:
+                for user in department_leads(task.department_id):
                     notice_send(
                         recipient=user,
                         title=f"任务已超期：{task.item_name}",
                         body=f"办件 {receipt} 应于 {task.due_date} 办结。",
-                        link=link,
+                        # The lead reads the queue, filtered to what is late.
+                        link="/staff/tasks/?status=overdue",
                         category="sla_escalation",
                     )
                 task.escalated_at = _now()
@@ -1343,15 +1566,205 @@ def task_sla_sweep(*, today: dt.date | None = None) -> SweepResult:
                 )
                 escalated += 1
             elif today <= task.due_date <= remind_until and task.reminded_at is None:
-                for user in _department_staff(task.department_id, (StaffRole.REVIEWER,)):
+                reviewers = _department_staff(task.department_id, (StaffRole.REVIEWER,))
+                # The claimant is the one who must finish it, even if they have since left
+                # the department's reviewer posts.
+                claimant = task.claimed_by_id if task.status == TaskStatus.CLAIMED else None
+                if claimant and all(u.pk != claimant for u in reviewers):
+                    reviewers += list(User.objects.filter(pk=claimant, is_active=True))
+                for user in reviewers:
                     notice_send(
                         recipient=user,
                         title=f"任务即将到期：{task.item_name}",
                         body=f"办件 {receipt} 须于 {task.due_date} 前办结。",
-                        link=link,
+                        link=f"/staff/tasks/{task.pk}/",
                         category="sla_reminder",
                     )
                 task.reminded_at = _now()
                 task.save(update_fields=["reminded_at"])
                 reminded += 1
     return SweepResult(reminded=reminded, escalated=escalated)
+
+
+# ---------------------------------------------------------------- 补正 and 容缺 deadlines
+
+SYSTEM_SLA = "system:sla"
+SUPPLEMENT_EXPIRED_TASK_REASON = "逾期未补正"
+
+
+@dataclass(frozen=True)
+class SupplementSweepResult:
+    reminded: int
+    expired: int
+
+
+def _current_supplement(case: Application) -> SupplementRequest | None:
+    """The request the case waits on: the newest unfulfilled one (as `case_supplement`
+    reads it). An older unfulfilled one belongs to a 补正 that already expired."""
+    if case.status != CaseStatus.SUPPLEMENT_REQUESTED:
+        return None
+    return case.supplements.filter(fulfilled_at__isnull=True).order_by("-pk").first()
+
+
+def case_supplement_sweep(*, today: dt.date | None = None) -> SupplementSweepResult:
+    """补正 deadlines. On the working day before the deadline (or on the day, if the sweep
+    first runs then) the applicant is reminded once. After the deadline:
+
+    - at intake (the case was never accepted) the application is treated as withdrawn
+      (视为放弃申请): the case is refused by system:sla, naming the deadline;
+    - asked for by a reviewer, that reviewer's task is decided "not granted" (逾期未补正) and
+      the case goes on like after any decision, concluding when every task is decided.
+
+    Each case is handled in its own transaction under its row lock, re-reading its state, so
+    two sweeps at once (two workers) act once: the second finds the case no longer waiting, or
+    the reminder event already written."""
+    today = today or _today()
+    remind_until = sla.due_date(today, 1)
+    case_ids = list(
+        SupplementRequest.objects.filter(
+            fulfilled_at__isnull=True,
+            case__status=CaseStatus.SUPPLEMENT_REQUESTED,
+            deadline__lte=remind_until,
+        )
+        .order_by("case_id")
+        .values_list("case_id", flat=True)
+        .distinct()
+    )
+    reminded = expired = 0
+    for case_id in case_ids:
+        with transaction.atomic():
+            case = Application.objects.select_for_update().filter(pk=case_id).first()
+            request = _current_supplement(case) if case is not None else None
+            if request is None:
+                continue
+            if request.deadline < today:
+                _supplement_expire(case, request)
+                expired += 1
+            elif (
+                request.deadline <= remind_until
+                and not case.events.filter(
+                    action="supplement_reminder", data__supplement=request.pk
+                ).exists()
+            ):
+                _supplement_remind(case, request)
+                reminded += 1
+    return SupplementSweepResult(reminded=reminded, expired=expired)
+
+
+def _supplement_remind(case: Application, request: SupplementRequest) -> None:
+    notice_send(
+        recipient=case.applicant,
+        title=f"请于{request.deadline:%Y年%m月%d日}前补正：{case.name}"[:200],
+        body=(
+            f"受理编号 {receipt_display(case.receipt_no)}。补正期限为 {request.deadline}，"
+            "逾期未补正的，视为放弃申请（已受理事项不予办理）。"
+        ),
+        link=f"/me/cases/{case.receipt_no}/#supplement",
+        category="supplement_reminder",
+    )
+    _event(
+        case,
+        actor=None,
+        actor_label=SYSTEM_SLA,
+        action="supplement_reminder",
+        data={"supplement": request.pk, "deadline": request.deadline.isoformat()},
+    )
+
+
+def _supplement_expire(case: Application, request: SupplementRequest) -> None:
+    data = {"supplement": request.pk, "deadline": request.deadline.isoformat()}
+    waiting = list(case.tasks.select_for_update().filter(status=TaskStatus.SUPPLEMENT_REQUESTED))
+    if case.accepted_at is None:
+        # Before acceptance there are no tasks: the application itself lapses.
+        _event(
+            case,
+            actor=None,
+            actor_label=SYSTEM_SLA,
+            action="supplement_expired",
+            to_status=CaseStatus.REFUSED,
+            reason=f"申请人未在补正期限（{request.deadline}）内补正，视为放弃申请。",
+            data=data,
+        )
+        return
+    # A reviewer's 补正: the case returns to processing and the waiting task is decided the
+    # way its reviewer would have, through the same decision and conclusion path.
+    _event(
+        case,
+        actor=None,
+        actor_label=SYSTEM_SLA,
+        action="supplement_expired",
+        to_status=CaseStatus.ACCEPTED,
+        reason=f"申请人未在补正期限（{request.deadline}）内补正，相关事项不予办理。",
+        data={**data, "tasks": [t.pk for t in waiting]},
+    )
+    for task in waiting:
+        task.case = case
+        _decide(
+            case,
+            task,
+            actor=None,
+            actor_label=SYSTEM_SLA,
+            decision=TaskStatus.DENIED,
+            reason=SUPPLEMENT_EXPIRED_TASK_REASON,
+        )
+    _release_tasks(case)
+
+
+def case_deferred_material_sweep(*, today: dt.date | None = None) -> int:
+    """容缺 materials past their due date: the applicant and the lead department's acceptors
+    are told once per material (event `deferred_material_overdue`); reviewers see the flag on
+    their task page. Nothing is decided automatically: whether a late material ends the
+    matter is the department's call (容缺受理 rules leave it to the accepting department), so
+    the sweep informs and a person decides. Returns how many materials were flagged."""
+    today = today or _today()
+    open_statuses = (CaseStatus.ACCEPTED, CaseStatus.SUPPLEMENT_REQUESTED)
+    rows = list(
+        MaterialSubmission.objects.filter(
+            how=MaterialHow.DEFERRED, due_date__lt=today, case__status__in=open_statuses
+        )
+        .order_by("case_id", "material_code")
+        .values_list("case_id", "material_code")
+        .distinct()
+    )
+    flagged = 0
+    for case_id, code in rows:
+        with transaction.atomic():
+            case = Application.objects.select_for_update().filter(pk=case_id).first()
+            if case is None or case.status not in open_statuses:
+                continue
+            material = case.materials.filter(
+                material_code=code, how=MaterialHow.DEFERRED, due_date__lt=today
+            ).first()
+            if (
+                material is None
+                or case.events.filter(
+                    action="deferred_material_overdue", data__material=code
+                ).exists()
+            ):
+                continue
+            name = next((m["name"] for m in case.plan["materials"] if m["code"] == code), code)
+            receipt = receipt_display(case.receipt_no)
+            notice_send(
+                recipient=case.applicant,
+                title=f"容缺材料已逾期：{name}"[:200],
+                body=f"办件 {receipt} 的{name}应于 {material.due_date} 前补交，请尽快补交。",
+                link=f"/me/cases/{case.receipt_no}/#deferred",
+                category="deferred_overdue",
+            )
+            for user in _department_staff(case.lead_department_id, (StaffRole.ACCEPTOR,)):
+                notice_send(
+                    recipient=user,
+                    title=f"容缺材料已逾期：{name}"[:200],
+                    body=f"办件 {receipt} 的{name}应于 {material.due_date} 前补交，尚未补交。",
+                    link=f"/staff/intake/{case.receipt_no}/",
+                    category="deferred_overdue",
+                )
+            _event(
+                case,
+                actor=None,
+                actor_label=SYSTEM_SLA,
+                action="deferred_material_overdue",
+                data={"material": code, "due_date": material.due_date.isoformat()},
+            )
+            flagged += 1
+    return flagged

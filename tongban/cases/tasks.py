@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-from django_tasks import task
+from django_tasks import TaskContext, task
 
+from tongban.cases.schedule import tick_run
 from tongban.cases.services import task_sla_sweep
 
 
 @task()
 def sla_sweep() -> dict[str, int]:
     """Reminders and escalations; idempotent, so running it more often than needed is safe.
-    Enqueue it periodically (`manage.py cases_sla_sweep`, e.g. from cron every hour)."""
+    `manage.py cases_sla_sweep` queues one by hand; `maintenance_tick` runs it periodically."""
     result = task_sla_sweep()
     return {"reminded": result.reminded, "escalated": result.escalated}
+
+
+class MaintenanceSweepFailed(RuntimeError):
+    """Marks the tick's result FAILED so the failure shows in the task results (admin)."""
+
+
+@task(takes_context=True)
+def maintenance_tick(context: TaskContext) -> dict:
+    """Every sweep (SLA, 补正 and 容缺 deadlines, login throttle rows), then the next tick is
+    already queued: see tongban.cases.schedule."""
+    result = tick_run(current_id=str(context.task_result.id))
+    if result.failed:
+        raise MaintenanceSweepFailed(f"sweeps failed: {', '.join(result.failed)}")
+    return {"next": result.next_id, **result.counts}

@@ -25,6 +25,8 @@ urlpatterns = [
     ),
     path("tasks/<int:task_id>/decide/", views.task_decide_view, name="task_decide"),
     path("tasks/<int:task_id>/supplement/", views.task_supplement_view, name="task_supplement"),
+    path("handout/", views.handout_queue_view, name="handout_queue"),
+    path("handout/<str:receipt_no>/", views.handout_case_view, name="handout_case"),
     path("counter/", views.counter_view, name="counter"),
     path("counter/apply/<str:kind>/<str:code>/", views.counter_apply_view, name="counter_apply"),
 ]

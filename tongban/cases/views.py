@@ -6,6 +6,7 @@ lives there. Everything works without JavaScript.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from tongban.accounts.models import Enterprise
 from tongban.accounts.selectors import enterprises_for_agent, resident_profile_of
 from tongban.cases import forms, selectors, services
 from tongban.cases.errors import (
@@ -29,7 +31,7 @@ from tongban.cases.errors import (
 from tongban.cases.models import CaseStatus, MaterialHow, TaskStatus
 from tongban.catalog import guide
 from tongban.catalog.errors import BundleNotFound, GuideAnswersInvalid, ItemNotFound
-from tongban.catalog.selectors import element_definitions
+from tongban.catalog.selectors import bundle_definition, element_definitions, item_definition
 from tongban.common.errors import InvalidInput
 
 KINDS = ("bundle", "item")
@@ -51,7 +53,11 @@ ACTION_LABELS = {
     "task_approved": "准予办理",
     "task_denied": "不予办理",
     "task_overdue": "超过办理期限",
+    "supplement_reminder": "补正期限提醒",
+    "supplement_expired": "逾期未补正",
+    "deferred_material_overdue": "容缺材料逾期未补交",
     "concluded": "办结",
+    "handed_out": "出件",
     "archived": "归档",
 }
 
@@ -118,11 +124,16 @@ def _apply_context(
     errors: list[dict[str, str]],
     key: str,
     delivery: str,
+    agent: _Agent,
     post=None,
     resumed=None,
 ) -> dict[str, Any]:
     prefill = selectors.form_prefill(
-        user=request.user, kind=kind, code=code, answers=result.answers
+        user=request.user,
+        kind=kind,
+        code=code,
+        answers=result.answers,
+        enterprise=agent.enterprise,
     )
     by_field = forms.errors_by_field(errors)
     plan = services.plan_from_guide(result)
@@ -159,7 +170,37 @@ def _apply_context(
         "accept": forms.ACCEPT,
         "guide_url": _guide_page(kind, code, result.answers),
         "resumed": resumed,
+        "enterprises": agent.choices,
+        "enterprise_id": agent.enterprise.pk if agent.enterprise else None,
     }
+
+
+@dataclass
+class _Agent:
+    """Which enterprise the applicant acts for (企业经办人): the choices they have and the one
+    chosen. Only enterprise services offer the choice; 企业开办 may be applied for without one
+    (it founds the enterprise)."""
+
+    choices: list[dict[str, Any]]
+    enterprise: Enterprise | None
+    error: str = ""
+
+
+def _agent(request: HttpRequest, kind: str, result: guide.GuideResult, raw: str | None) -> _Agent:
+    definition = (
+        bundle_definition(result.code, result.version)
+        if kind == "bundle"
+        else item_definition(result.code, result.version)
+    )
+    if definition.subject == "person":
+        return _Agent([], None)
+    choices = enterprises_for_agent(user=request.user)
+    if not raw:
+        return _Agent(choices, None)
+    wanted = {str(e["id"]): e for e in choices}.get(str(raw).strip())
+    if wanted is None:
+        return _Agent(choices, None, "所选企业不在您可代办的企业之中，请重新选择")
+    return _Agent(choices, Enterprise.objects.get(pk=wanted["id"]))
 
 
 @login_required
@@ -186,9 +227,15 @@ def apply_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
     except (BundleNotFound, ItemNotFound) as exc:
         raise Http404(exc.message) from exc
 
+    source = request.POST if request.method == "POST" else request.GET
+    agent = _agent(request, kind, result, source.get("enterprise"))
     if request.method == "GET":
         prefill = selectors.form_prefill(
-            user=request.user, kind=kind, code=code, answers=result.answers
+            user=request.user,
+            kind=kind,
+            code=code,
+            answers=result.answers,
+            enterprise=agent.enterprise,
         )
         values = dict(prefill)
         resumed = None
@@ -205,8 +252,12 @@ def apply_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
             errors=[],
             key=str(uuid.uuid4()),
             delivery="online",
+            agent=agent,
             resumed=resumed,
         )
+        if agent.error:
+            context["errors"] = [{"message": agent.error, "href": "#enterprise-choice"}]
+            return render(request, "cases/apply.html", context, status=422)
         return render(request, "cases/apply.html", context)
 
     typed = forms.typed_values_from_post(request.POST, result.fields)
@@ -223,9 +274,13 @@ def apply_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
             errors=errors,
             key=key or str(uuid.uuid4()),
             delivery=delivery,
+            agent=agent,
             post=request.POST,
         )
         return render(request, "cases/apply.html", context, status=status)
+
+    if agent.error:
+        return again([{"field": "", "message": agent.error}], status=422)
 
     if request.POST.get("action") == "draft":
         try:
@@ -259,6 +314,7 @@ def apply_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
             materials=materials,
             idempotency_key=key,
             delivery=delivery,
+            enterprise=agent.enterprise,
         )
     except (CaseFormInvalid, CaseMaterialsInvalid, UploadRefused) as exc:
         return again(exc.details or [{"field": "", "message": exc.message}])
@@ -290,8 +346,8 @@ def _who(event: dict[str, Any], detail: dict[str, Any], departments: dict[str, s
     task = event.get("task")
     if task in departments:
         return f"{departments[task]}审核人员"
-    if event["action"] == "submitted":
-        return "综合窗口工作人员"
+    if event["action"] in ("submitted", "handed_out", "archived"):
+        return "综合窗口工作人员" if event["action"] == "submitted" else "出件窗口工作人员"
     return f"{detail['lead_department']}受理人员"
 
 

@@ -30,10 +30,13 @@ from tongban.accounts.selectors import (
 from tongban.cases import forms as applicant_forms
 from tongban.cases import selectors, services
 from tongban.cases.forms_staff import (
+    OVERDUE_FILTER,
     DecisionForm,
+    HandOutForm,
     ReasonForm,
     RefuseForm,
     ResidentLookupForm,
+    ResidentRegisterForm,
     RowVersionForm,
     SupplementForm,
     TaskFilterForm,
@@ -63,7 +66,11 @@ EVENT_LABELS = {
     "task_approved": "审核通过",
     "task_denied": "审核不通过",
     "task_overdue": "任务超期",
+    "supplement_reminder": "提醒申请人补正",
+    "supplement_expired": "逾期未补正",
+    "deferred_material_overdue": "容缺材料逾期",
     "concluded": "办结",
+    "handed_out": "出件",
     "archived": "归档",
 }
 ACTOR_LABELS = {"staff": "工作人员", "user": "申请人"}
@@ -111,12 +118,15 @@ def _error_text(exc: DomainError) -> list[str]:
 @require_GET
 @staff_page
 def intake_queue_view(request: HttpRequest) -> HttpResponse:
-    clerk, departments = selectors.intake_roles(request.user)
-    if not clerk and not departments:
+    halls, departments = selectors.intake_roles(request.user)
+    if not halls and not departments:
+        if _is_clerk(request):
+            return _forbidden(request, "您的综合窗口岗位尚未指定所在大厅，请联系管理员。")
         return _forbidden(request, "受理队列仅限牵头部门受理人员和综合窗口人员使用。")
     rows = selectors.intake_queue(user=request.user)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "cases/staff/intake_queue.html", {"page": page, "clerk": clerk})
+    context = {"page": page, "clerk": bool(halls), "departments": bool(departments)}
+    return render(request, "cases/staff/intake_queue.html", context)
 
 
 def _intake_page(
@@ -250,7 +260,7 @@ def intake_supplement_view(request: HttpRequest, receipt_no: str) -> HttpRespons
 
 def _reviewer_items(request: HttpRequest) -> list[tuple[str, str]]:
     items: list[tuple[str, str]] = []
-    for department in selectors.reviewer_department_codes(request.user):
+    for department in selectors.workbench_department_codes(request.user):
         items += [(i.code, f"{i.name}（{i.code}）") for i in item_list(department=department)]
     return items
 
@@ -258,12 +268,16 @@ def _reviewer_items(request: HttpRequest) -> list[tuple[str, str]]:
 @require_GET
 @staff_page
 def tasks_view(request: HttpRequest) -> HttpResponse:
-    if not selectors.reviewer_departments(request.user):
-        return _forbidden(request, "任务队列仅限部门审核人员使用。")
+    # A 部门负责人 reads the queue (rows they cannot work are not links); reviewers work it.
+    if not selectors.workbench_departments(request.user):
+        return _forbidden(request, "任务队列仅限部门审核人员和部门负责人使用。")
     form = TaskFilterForm(request.GET or None, items=_reviewer_items(request))
     filters: dict[str, Any] = {}
     if form.is_bound and form.is_valid():
         filters = {k: v for k, v in form.cleaned_data.items() if v}
+    if filters.get("status") == OVERDUE_FILTER:
+        del filters["status"]
+        filters["overdue"] = True
     tasks = selectors.workbench_tasks(user=request.user, **filters)
     today = timezone.localdate()
     for t in tasks:
@@ -314,7 +328,7 @@ def _task_page(
         "can_decide": is_open and mine,
         "claimed_by_other": task["status"] == TaskStatus.CLAIMED and not task["claimed_by_me"],
         "claim_form": RowVersionForm(initial=initial),
-        "decision_form": decision_form or DecisionForm(initial=initial),
+        "decision_form": decision_form or DecisionForm(initial=initial, produces=task["produces"]),
         "supplement_form": supplement_form or _task_supplement_form(task, None, initial=initial),
         "errors": errors or [],
     }
@@ -406,10 +420,18 @@ def task_claim_view(request: HttpRequest, task_id: int) -> HttpResponse:
     )
 
 
+def _produced_from_post(post, decision: str) -> dict[str, str]:
+    """`produced.<element>` inputs, sent only with an approval; the service checks them."""
+    if decision != TaskStatus.APPROVED:
+        return {}
+    prefix = "produced."
+    return {k[len(prefix) :]: v for k, v in post.items() if k.startswith(prefix)}
+
+
 @require_POST
 @staff_page
 def task_decide_view(request: HttpRequest, task_id: int) -> HttpResponse:
-    form = DecisionForm(request.POST)
+    form = DecisionForm(request.POST, produces=selectors.task_produces(task_id=task_id))
     if not form.is_valid():
         _visible_task_or_404(request, task_id)
         if "row_version" in form.errors:  # a form that does not say what it saw
@@ -425,6 +447,7 @@ def task_decide_view(request: HttpRequest, task_id: int) -> HttpResponse:
             decision=data["decision"],
             reason=data["reason"],
             expected_row_version=data["row_version"],
+            produced=_produced_from_post(request.POST, data["decision"]),
         ),
         forms={"decision_form": form},
         done="审核决定已保存。" if data["decision"] == "approved" else "已作出不予办理决定。",
@@ -479,38 +502,90 @@ def _resident_display(request: HttpRequest, profile: ResidentProfile) -> dict[st
 @staff_page
 def counter_view(request: HttpRequest) -> HttpResponse:
     """Identify the walk-in resident by ID number (found through its keyed hash), then choose
-    what to apply for on their behalf."""
+    what to apply for on their behalf. A resident without a login gets a login-less account
+    to file under; one the platform has no 一人一档 for is registered here with the name and
+    phone the clerk types (services.counter_resident_register)."""
     if not _is_clerk(request):
         return _forbidden(request, "综合窗口帮办仅限综合窗口人员使用。")
-    form = ResidentLookupForm(request.POST or None)
+    if not selectors.intake_roles(request.user)[0]:
+        return _forbidden(request, "您的综合窗口岗位尚未指定所在大厅，请联系管理员。")
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action == "clear":
+        request.session.pop(COUNTER_RESIDENT_KEY, None)
+        return redirect("cases_staff:counter")
+    form: ResidentLookupForm = ResidentLookupForm(request.POST if action == "lookup" else None)
+    register = ResidentRegisterForm(request.POST) if action == "register" else None
     status = 200
-    if request.method == "POST":
-        if request.POST.get("action") == "clear":
-            request.session.pop(COUNTER_RESIDENT_KEY, None)
-            return redirect("cases_staff:counter")
+    if request.method == "POST" and action not in ("lookup", "register"):
+        form = ResidentLookupForm(request.POST)  # a form posted without its button's name
+        action = "lookup"
+    if action == "lookup":
         if form.is_valid():
+            number = form.cleaned_data["id_number"]
             try:
-                profile = resident_profile_by_id_number(id_number=form.cleaned_data["id_number"])
+                profile = resident_profile_by_id_number(id_number=number)
             except InvalidInput as exc:
                 form.add_error("id_number", exc.message)
-                profile = None
             else:
                 if profile is None:
-                    form.add_error("id_number", "未找到该身份证号码对应的居民档案，请核对号码")
-                elif profile.user_id is None:
-                    form.add_error("id_number", "该居民尚未开通账号，请先协助其注册后再代为申报")
-            if form.is_valid() and profile is not None:
-                request.session[COUNTER_RESIDENT_KEY] = profile.pk
-                return redirect("cases_staff:counter")
+                    # Not an error: the clerk completes the registration below.
+                    register = ResidentRegisterForm(initial={"id_number": number.upper()})
+                else:
+                    return _counter_identified(request, number, profile.user_id is None)
+        if not form.is_valid():
+            status = 422
+    elif action == "register" and register is not None:
+        if register.is_valid():
+            data = register.cleaned_data
+            return _counter_identified(
+                request,
+                data["id_number"],
+                True,
+                name=data["name"],
+                phone=data["phone"],
+                form=register,
+            )
         status = 422
     profile = _counter_resident(request)
     context = {
         "form": form,
+        "register": register,
         "resident": _resident_display(request, profile) if profile else None,
         "bundles": bundle_list(subject="person") if profile else [],
         "items": item_list(subject="person") if profile else [],
     }
     return render(request, "cases/staff/counter.html", context, status=status)
+
+
+def _counter_identified(
+    request: HttpRequest, id_number: str, opens: bool, *, name="", phone="", form=None
+) -> HttpResponse:
+    """Make the resident ready to file for (the service opens what is missing) and remember
+    them for this counter session."""
+    try:
+        profile = services.counter_resident_register(
+            clerk=request.user, id_number=id_number, name=name, phone=phone
+        )
+    except InvalidInput as exc:
+        form = form or ResidentLookupForm({"id_number": id_number})
+        form.is_valid()
+        for detail in exc.details or [{"field": "id_number", "message": exc.message}]:
+            field = detail.get("field") if detail.get("field") in form.fields else None
+            form.add_error(field, detail.get("message") or exc.message)
+        context = {"form": ResidentLookupForm(), "register": form, "resident": None}
+        if not isinstance(form, ResidentRegisterForm):
+            context = {"form": form, "register": None, "resident": None}
+        return render(request, "cases/staff/counter.html", context, status=422)
+    except DomainError as exc:
+        return _forbidden(request, exc.message)
+    request.session[COUNTER_RESIDENT_KEY] = profile.pk
+    if opens:
+        messages.info(
+            request,
+            "已为该居民开通办件账号（暂无登录密码，仅用于办件和接收通知）。"
+            "如需网上登录，可由管理员为其设置密码。",
+        )
+    return redirect("cases_staff:counter")
 
 
 def _counter_answers(data, questions) -> dict[str, str]:
@@ -629,3 +704,86 @@ def counter_apply_view(request: HttpRequest, kind: str, code: str) -> HttpRespon
     elif request.method == "POST":
         status = 422
     return render(request, "cases/staff/counter_apply.html", context, status=status)
+
+
+# ---------------------------------------------------------------- 统一窗口出件
+
+
+def _handout_staff(request: HttpRequest) -> bool:
+    halls, issuer = selectors.handout_halls(request.user)
+    return bool(halls or issuer)
+
+
+@require_GET
+@staff_page
+def handout_queue_view(request: HttpRequest) -> HttpResponse:
+    """出件队列: concluded cases awaiting counter pick-up or post that this person may hand
+    out, oldest first."""
+    if not _handout_staff(request):
+        return _forbidden(request, "出件队列仅限大厅的出件和综合窗口人员使用。")
+    rows = selectors.handout_queue(user=request.user)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "cases/staff/handout_queue.html", {"page": page})
+
+
+def _handout_page(
+    request: HttpRequest,
+    receipt_no: str,
+    *,
+    form: HandOutForm | None = None,
+    errors: list[str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    try:
+        case = selectors.case_for(user=request.user, receipt_no=receipt_no)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    if not selectors.hand_out_may_handle(request.user, case):
+        raise Http404("未找到该办件")
+    detail = selectors.case_detail(user=request.user, receipt_no=case.receipt_no)
+    applicant = None
+    if case.applicant_profile is not None:
+        # Checking who collects is a read of the resident's record, audited with its purpose.
+        applicant = resident_profile_for(
+            viewer=request.user,
+            profile=case.applicant_profile,
+            purpose="统一窗口出件",
+            ip_address=_ip(request),
+        )
+    context = {
+        "case": detail,
+        "applicant": applicant,
+        "outcome_label": case.get_outcome_display(),
+        "delivery_label": case.get_delivery_display(),
+        "can_hand_out": detail["status"] == "concluded" and case.handed_out_at is None,
+        "form": form or HandOutForm(),
+        "errors": errors or [],
+        "timeline": _timeline(detail["events"]),
+    }
+    return render(request, "cases/staff/handout_case.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_page
+def handout_case_view(request: HttpRequest, receipt_no: str) -> HttpResponse:
+    if request.method == "GET":
+        return _handout_page(request, receipt_no)
+    form = HandOutForm(request.POST)
+    if not form.is_valid():
+        return _handout_page(request, receipt_no, form=form, status=422)
+    try:
+        case = selectors.case_for(user=request.user, receipt_no=receipt_no)
+        services.case_hand_out(
+            actor=request.user, receipt_no=case.receipt_no, note=form.cleaned_data["note"]
+        )
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except (InvalidInput, Conflict) as exc:
+        return _handout_page(
+            request, receipt_no, form=form, errors=_error_text(exc), status=exc.http_status
+        )
+    except DomainError as exc:
+        # Someone who cannot hand it out learns nothing more than that it is not theirs.
+        raise Http404(exc.message) from exc
+    messages.success(request, f"已出件，办件 {case.receipt_no} 已归档。")
+    return redirect("cases_staff:handout_queue")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from tongban.catalog import selectors
@@ -129,6 +129,18 @@ class GuideField:
 
 
 @dataclass
+class GuideProducedField:
+    """A data element the applicant is not asked for: an earlier item of the same 一件事
+    creates it when it is approved (出生登记 → the child's ID number for 社保卡)."""
+
+    code: str
+    label: str
+    by_item: str
+    by_item_name: str
+    items: list[str]  # the items that read it
+
+
+@dataclass
 class GuideFee:
     item: str
     item_name: str
@@ -161,6 +173,7 @@ class GuideResult:
     materials_to_submit: int  # required and not spared
     materials_waivable: int  # not spared, but a waiver could spare it
     applicant_considered: bool
+    produced: list[GuideProducedField] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- evidence providers
@@ -387,7 +400,7 @@ class _Guide:
         included = self._included(answers)
         items = self._items(included)
         materials = self._materials(included, answers, applicant)
-        fields = self._fields(included, answers, applicant)
+        fields, produced = self._fields(included, answers, applicant, items)
         critical_days, critical_path = _critical_path(items)
         channels = [
             c for c in CHANNEL_LABELS if all(c in self.members[i.code].channels for i in items)
@@ -421,6 +434,7 @@ class _Guide:
             materials_to_submit=len([m for m in required if not m.spared]),
             materials_waivable=len([m for m in materials if m.waivers and not m.spared]),
             applicant_considered=applicant is not None,
+            produced=produced,
         )
 
     def _items(self, included: list[str]) -> list[GuideItem]:
@@ -527,18 +541,33 @@ class _Guide:
         return list(by_code.values())
 
     def _fields(
-        self, included: list[str], answers: dict[str, str], applicant: Any
-    ) -> list[GuideField]:
+        self, included: list[str], answers: dict[str, str], applicant: Any, items: list[GuideItem]
+    ) -> tuple[list[GuideField], list[GuideProducedField]]:
         uses: dict[str, tuple[bool, list[str]]] = {}
         for code in included:
             for use in self.members[code].element_uses():
                 if not condition_holds(use.when, answers):
                     continue
-                required, items = uses.get(use.code, (False, []))
-                uses[use.code] = (required or use.required, [*items, code])
+                required, users = uses.get(use.code, (False, []))
+                uses[use.code] = (required or use.required, [*users, code])
         elements = selectors.element_definitions(list(uses))
+        producers = _producers(included, self.members, items)
         fields = []
-        for code, (required, items) in uses.items():
+        produced = []
+        for code, (required, users) in uses.items():
+            el = elements.get(code)
+            by = producers.get(code)
+            if by is not None and all(by in _earlier(u, items) for u in users):
+                produced.append(
+                    GuideProducedField(
+                        code=code,
+                        label=el.label if el else code,
+                        by_item=by,
+                        by_item_name=self.members[by].name,
+                        items=users,
+                    )
+                )
+                continue
             el = elements.get(code)
             prefill = el.prefill if el else []
             available = applicant is not None and any(
@@ -552,12 +581,39 @@ class _Guide:
                     required=required,
                     choices=[GuideChoice(c.value, c.label) for c in el.choices] if el else [],
                     help=el.help if el else "",
-                    items=items,
+                    items=users,
                     prefill_from=list(dict.fromkeys(PREFILL_LABELS[p.source] for p in prefill)),
                     prefill_available=available,
                 )
             )
-        return fields
+        return fields, produced
+
+
+def _producers(
+    included: list[str], members: dict[str, Any], items: list[GuideItem]
+) -> dict[str, str]:
+    """Element code → the included item that creates it, in a 一件事 only: an item applied
+    for alone cannot wait for another department's result."""
+    if len(items) < 2:
+        return {}
+    producers: dict[str, str] = {}
+    for code in included:
+        for element in members[code].produces:
+            producers.setdefault(element, code)
+    return producers
+
+
+def _earlier(code: str, items: list[GuideItem]) -> set[str]:
+    """Every item CODE waits for, directly or through others (`after` is acyclic)."""
+    after = {i.code: i.after for i in items}
+    seen: set[str] = set()
+    todo = list(after.get(code, []))
+    while todo:
+        current = todo.pop()
+        if current not in seen:
+            seen.add(current)
+            todo.extend(after.get(current, []))
+    return seen
 
 
 def _when_parts(when, titles, labels) -> list[str]:

@@ -429,6 +429,9 @@ def _cross_check(defs: CatalogDefinitions) -> list[DefinitionProblem]:
             if code not in defs.elements and code not in defs.unvalidated:
                 loc: Loc = ("elements", i) if isinstance(use, str) else ("elements", i, "code")
                 problems.append(it.problem(loc, f"数据元 {code} 未在 elements 中定义"))
+        for i, code in enumerate(item.produces):
+            if code not in defs.elements and code not in defs.unvalidated:
+                problems.append(it.problem(("produces", i), f"数据元 {code} 未在 elements 中定义"))
         for i, material in enumerate(item.materials):
             for j, waiver in enumerate(material.waivable_by):
                 base = ("materials", i, "waivable_by", j)

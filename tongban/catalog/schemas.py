@@ -290,6 +290,9 @@ class ServiceItemDef(Strict):
     situations: list[SituationDef] = Field(default_factory=list)
     elements: list[str | ElementUse] = Field(default_factory=list)
     outputs: list[OutputDef] = Field(default_factory=list)
+    # Data elements this item's decision creates (出生登记 gives the child an ID number). In a
+    # 一件事, items that come after it read the value instead of asking the applicant.
+    produces: list[str] = Field(default_factory=list)
     is_example: bool = Field(default=True, description="示例: demo content, not a real guide")
     # A case is accepted automatically only when every included item declares intake checks
     # and all of them are machine-verifiable; an item declaring none needs a person at intake.
@@ -304,6 +307,12 @@ class ServiceItemDef(Strict):
         problems += _duplicates("materials", [m.code for m in self.materials], "code", "材料编码")
         element_codes = [e if isinstance(e, str) else e.code for e in self.elements]
         problems += _duplicates("elements", element_codes, None, "数据元")
+        problems += _duplicates("produces", self.produces, None, "产生的数据元")
+        for i, code in enumerate(self.produces):
+            if code in element_codes:
+                problems.append(
+                    (("produces", i), f"数据元 {code} 由本事项产生，不应同时向申请人收集")
+                )
         located: list[tuple[Loc, When]] = [
             (("materials", i, "when"), m.when) for i, m in enumerate(self.materials)
         ]

@@ -316,6 +316,12 @@ def _build_snapshot(key: tuple) -> _Snapshot:
 
 
 def _version_ref(kind: str, code: str, version: int) -> _Ref | None:
+    # Most pinned versions are today's: the snapshot already knows them, no query needed.
+    current = _current()
+    refs = current.item_refs if kind == Kind.ITEM else current.bundle_refs
+    ref = refs.get(code)
+    if ref is not None and ref.version == version:
+        return ref
     row = (
         DefinitionVersion.objects.filter(kind=kind, code=code, version=version)
         .values_list("version", "content_sha256", "id")

@@ -39,6 +39,7 @@ from tongban.accounts.services import (
     staff_assign,
 )
 from tongban.catalog.models import Department
+from tongban.demo.halls import CITY_CENTRE, PUDONG, XUHUI, ensure_demo_halls
 from tongban.demo.population import DEMO_SEQ_FIRST, credit_code, id_number, id_number_hash
 
 ACTOR = "system:demo_accounts"
@@ -214,6 +215,7 @@ class _StaffPost:
     department: Department | None
     display_name: str
     superuser: bool = False
+    hall: str = ""  # code of the demo hall a counter clerk or issuer sits in
 
 
 def department_slug(code: str, *, keep_prefix: bool = False) -> str:
@@ -259,10 +261,29 @@ def _staff_posts(departments: list[Department]) -> list[_StaffPost]:
         posts.append(
             _StaffPost(f"{slug}_reviewer", StaffRole.REVIEWER, department, f"{short}审核员（示例）")
         )
+        # Overdue tasks are escalated to the lead, who reads the department's queue.
+        posts.append(
+            _StaffPost(
+                f"{slug}_lead", StaffRole.DEPARTMENT_LEAD, department, f"{short}负责人（示例）"
+            )
+        )
     hub = hub_department(departments)
     if hub is not None:
+        # The district hall's posts belong to the district centre when the catalog has one.
+        pudong = next((d for d in departments if HUB_DEPARTMENT_MARK in d.name
+                       and "浦东" in d.name and d.pk != hub.pk), hub)  # fmt: skip
         posts += [
-            _StaffPost("counter", StaffRole.COUNTER_CLERK, hub, "综合窗口（示例）"),
+            _StaffPost(
+                "counter", StaffRole.COUNTER_CLERK, hub, "综合窗口（示例）", hall=CITY_CENTRE
+            ),
+            _StaffPost(
+                "counter_pd", StaffRole.COUNTER_CLERK, pudong, "浦东综合窗口（示例）", hall=PUDONG
+            ),
+            _StaffPost(
+                "issuer", StaffRole.ISSUER, hub, "市民中心出件窗口（示例）", hall=CITY_CENTRE
+            ),
+            _StaffPost("issuer_pd", StaffRole.ISSUER, pudong, "浦东出件窗口（示例）", hall=PUDONG),
+            _StaffPost("issuer_xh", StaffRole.ISSUER, hub, "徐汇出件窗口（示例）", hall=XUHUI),
             _StaffPost("service_owner", StaffRole.SERVICE_OWNER, hub, "事项管理员（示例）"),
             _StaffPost("operator", StaffRole.CITY_OPERATOR, hub, "城市运营（示例）"),
             _StaffPost("admin", StaffRole.ADMINISTRATOR, hub, "系统管理员（示例）", True),
@@ -273,7 +294,9 @@ def _staff_posts(departments: list[Department]) -> list[_StaffPost]:
 _STAFF_ROLE_LABEL = {
     StaffRole.ACCEPTOR: "部门受理",
     StaffRole.REVIEWER: "部门审核",
+    StaffRole.DEPARTMENT_LEAD: "部门负责人（超期督办）",
     StaffRole.COUNTER_CLERK: "综合窗口（帮办、扫码、叫号）",
+    StaffRole.ISSUER: "统一出件（窗口领取、邮寄）",
     StaffRole.SERVICE_OWNER: "事项管理",
     StaffRole.CITY_OPERATOR: "城市运营（指标、差评整改）",
     StaffRole.ADMINISTRATOR: "系统管理员（Django admin）",
@@ -404,6 +427,7 @@ def ensure_demo_accounts() -> list[DemoAccount]:
             )
         )
 
+    halls = ensure_demo_halls()
     departments = list(Department.objects.filter(is_active=True).order_by("code"))
     posts = _staff_posts(departments)
     if not posts:
@@ -418,18 +442,23 @@ def ensure_demo_accounts() -> list[DemoAccount]:
             is_superuser=post.superuser,
         )
         _ensure_totp(user)
+        hall = halls[post.hall] if post.hall else None
         if (
             post.department is not None
             and not StaffAssignment.objects.filter(
-                user=user, department=post.department, role=post.role
+                user=user, department=post.department, role=post.role, hall=hall
             ).exists()
         ):
-            staff_assign(actor=ACTOR, user=user, department=post.department, role=post.role)
+            # Also gives a post made before halls existed its hall (recorded as a change).
+            staff_assign(
+                actor=ACTOR, user=user, department=post.department, role=post.role, hall=hall
+            )
+        where = post.department.name if post.department else ""
         table.append(
             DemoAccount(
                 username=post.username,
                 role=_STAFF_ROLE_LABEL[post.role],
-                department=post.department.name if post.department else "",
+                department=f"{where}·{hall.name}" if hall is not None else where,
                 password=DEMO_PASSWORD,
                 totp_secret=demo_totp_secret(post.username),
                 display_name=post.display_name,

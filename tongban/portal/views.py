@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tongban.accounts.errors import EnterpriseNotFound
 from tongban.accounts.http import safe_next
+from tongban.accounts.models import StaffRole
 from tongban.accounts.selectors import (
     enterprise_for_agent,
     enterprises_for_agent,
@@ -95,7 +96,14 @@ def staff_view(request: HttpRequest) -> HttpResponse:
     """工作台 — the staff back-office shell: one's departments and posts."""
     if not is_staff_member(request.user):
         return forbidden(request, "工作台仅限工作人员使用。如您是工作人员，请联系管理员分配岗位。")
-    context = {"posts": staff_posts_of(request.user), "totp_enabled": request.user.totp_enabled}
+    posts = staff_posts_of(request.user)
+    roles = {role["code"] for post in posts for role in post["roles"]}
+    context = {
+        "posts": posts,
+        "totp_enabled": request.user.totp_enabled,
+        # 统一窗口出件 is the hall's work: issuers and counter clerks.
+        "hands_out": bool(roles & {StaffRole.ISSUER, StaffRole.COUNTER_CLERK}),
+    }
     return render(request, "portal/staff.html", context)
 
 

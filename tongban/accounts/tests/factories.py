@@ -8,6 +8,7 @@ exactly as resident_profile_create would derive them.
     walk_in = ResidentProfileFactory(user=None)         # a profile without an account
     old = ResidentProfileFactory(birth=date(1950, 5, 1), sex="F")
     staff = StaffFactory(department=dept, role=StaffRole.REVIEWER)   # returns the User
+    clerk = StaffFactory(role=StaffRole.COUNTER_CLERK, hall=hall)     # sitting in a hall
     staff2 = StaffFactory(with_totp=True)               # TOTP on; staff2.totp_secret
     company = EnterpriseFactory(agents=[resident.user])  # resident.user acts as 经办人
 """
@@ -163,11 +164,14 @@ class StaffFactory(UserFactory):
     kind = User.Kind.STAFF
 
     @classmethod
-    def _create(cls, model_class, *args, department=None, role=StaffRole.REVIEWER, **kwargs):
+    def _create(
+        cls, model_class, *args, department=None, role=StaffRole.REVIEWER, hall=None, **kwargs
+    ):
         user = super()._create(model_class, *args, **kwargs)
         StaffAssignment.objects.get_or_create(
-            user=user, department=department or DepartmentFactory(), role=role
-        )
+            user=user, department=department or DepartmentFactory(), role=role,
+            defaults={"hall": hall},
+        )  # fmt: skip
         return user
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from tongban.accounts.models import StaffRole
 from tongban.accounts.tests.factories import ResidentProfileFactory, StaffFactory
+from tongban.appointments.tests.factories import HallFactory
 from tongban.cases.services import MaterialInput, Upload
 from tongban.catalog.models import Department
 from tongban.catalog.services import catalog_load_directory
@@ -49,14 +50,25 @@ def other_resident(catalog):
 
 
 class Staff:
+    """Reviewers and acceptors of every department; two halls, each with a counter clerk
+    (综合窗口) and an issuer (出件). `clerk` sits in `hall`, `other_clerk` in `other_hall`."""
+
     def __init__(self):
         self.reviewer = {}
         self.acceptor = {}
         for dept in Department.objects.all():
             self.reviewer[dept.code] = StaffFactory(department=dept, role=StaffRole.REVIEWER)
             self.acceptor[dept.code] = StaffFactory(department=dept, role=StaffRole.ACCEPTOR)
-        self.clerk = StaffFactory(
-            department=Department.objects.get(code="police"), role=StaffRole.COUNTER_CLERK
+        police = Department.objects.get(code="police")
+        self.hall = HallFactory(code="centre", name="市民中心（示例）")
+        self.other_hall = HallFactory(code="district", name="区政务服务中心（示例）")
+        self.clerk = StaffFactory(department=police, role=StaffRole.COUNTER_CLERK, hall=self.hall)
+        self.other_clerk = StaffFactory(
+            department=police, role=StaffRole.COUNTER_CLERK, hall=self.other_hall
+        )
+        self.issuer = StaffFactory(department=police, role=StaffRole.ISSUER, hall=self.hall)
+        self.other_issuer = StaffFactory(
+            department=police, role=StaffRole.ISSUER, hall=self.other_hall
         )
 
 

@@ -105,11 +105,25 @@ def test_birth_bundle_through_the_api(client, resident, staff):
     )
     client.force_login(resident.user)
     final = client.get(f"/api/v1/cases/{receipt}").json()
-    assert (final["status"], final["outcome"]) == ("archived", "approved")
+    # Delivered by post: concluded, and the file stays open until the window posts it.
+    assert (final["status"], final["outcome"]) == ("concluded", "approved")
+    assert final["handout"] == {"done": False, "label": "待邮寄", "at": None, "note": "",
+                                "hall": ""}  # fmt: skip
     assert all(t["status"] == "approved" for t in final["tasks"])
     assert sum(t["automatic"] for t in final["tasks"]) == 2
+    # Filed online, so an issuer of any hall posts it (统一窗口出件).
+    client.force_login(staff.other_issuer)
+    assert [r["receipt_no"] for r in client.get("/api/v1/handout/cases").json()] == [receipt]
+    posted = client.post(
+        f"/api/v1/cases/{receipt}/handout",
+        data={"note": "SF1234567890"},
+        content_type="application/json",
+    )
+    assert posted.status_code == 200, posted.content
+    assert (posted.json()["status"], posted.json()["handout"]["label"]) == ("archived", "已寄出")
     case = Application.objects.get()
     assert status_from_events(case.events.order_by("seq")) == case.status == "archived"
+    assert (case.handed_out_by, case.handout_note) == (staff.other_issuer, "SF1234567890")
 
 
 def test_missing_idempotency_key_is_400(client, resident, staff):

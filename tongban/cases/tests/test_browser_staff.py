@@ -110,6 +110,17 @@ def test_birth_case_accepted_then_approved_by_the_police_reviewer(page):
     assert page.get_by_role("heading", name=task.item_name, exact=True).is_visible()
     assert _wcag(page) == []
     page.get_by_label("通过（准予）").check()
+    # 出生登记 creates the child's ID number: approving without it is refused, nothing saved.
+    page.get_by_role("button", name="提交审核决定").click()
+    assert page.get_by_text("准予办理时请录入子女公民身份号码").first.is_visible()
+    task.refresh_from_db()
+    assert task.status == "pending"
+    assert violations == ["Failed to load resource: the server responded with a status of 422 "
+                          "(Unprocessable Entity)"]  # fmt: skip
+    violations.clear()
+    child_id = make_id_number("310104", dt.date(2026, 11, 20), 4)
+    page.get_by_label("通过（准予）").check()
+    page.get_by_label("子女公民身份号码").fill(child_id)
     page.get_by_role("button", name="提交审核决定").click()
     page.wait_for_url(f"**/staff/tasks/{task.pk}/")
     assert page.get_by_text("审核决定已保存。").is_visible()
@@ -120,6 +131,9 @@ def test_birth_case_accepted_then_approved_by_the_police_reviewer(page):
 
     task.refresh_from_db()
     assert (task.status, task.decided_by.username) == ("approved", "ga_reviewer")
+    case.refresh_from_db()
+    assert case.form_data["child.id_number"] == child_id
+    assert Task.objects.get(case=case, item_code="SH-RSJ-0101").status in ("pending", "approved")
     assert violations == []
 
 
@@ -132,7 +146,12 @@ def test_counter_clerk_files_for_a_walk_in_resident_without_javascript_errors(pa
     unknown = make_id_number("310104", dt.date(1950, 1, 2), 998)
     page.get_by_label("居民身份证号码").fill(unknown)
     page.get_by_role("button", name="查找").click()
-    assert page.get_by_text("未找到该身份证号码对应的居民档案，请核对号码").is_visible()
+    # No profile: the clerk may register the resident here (建档); this one goes back.
+    assert page.get_by_role("heading", name="为来办群众建立档案").is_visible()
+    assert page.get_by_text("未找到该身份证号码对应的居民档案").is_visible()
+    assert _wcag(page) == []
+    page.get_by_role("button", name="重新输入身份证号码").click()
+    page.wait_for_url("**/staff/counter/")
     page.get_by_label("居民身份证号码").fill(resident.id_number)
     page.get_by_role("button", name="查找").click()
     page.wait_for_url("**/staff/counter/")

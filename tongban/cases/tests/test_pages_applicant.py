@@ -226,7 +226,7 @@ def test_case_page_is_the_applicants_alone(client, resident, other_resident):
 def test_supplement_in_place(client, resident, other_resident, staff):
     case = submit(resident, materials=birth_materials(photo="deferred"))
     services.case_request_supplement(
-        actor=staff.clerk,
+        actor=staff.acceptor["police"],
         receipt_no=case.receipt_no,
         material_codes=["child_photo"],
         field_codes=["child.name"],
@@ -271,7 +271,7 @@ def test_supplement_in_place(client, resident, other_resident, staff):
 
 def test_deferred_material_follows(client, resident, staff):
     case = submit(resident, materials=birth_materials(photo="deferred"))
-    services.case_accept(actor=staff.clerk, receipt_no=case.receipt_no)
+    services.case_accept(actor=staff.acceptor["police"], receipt_no=case.receipt_no)
     deferred = MaterialSubmission.objects.get(case=case, material_code="child_photo")
     assert deferred.how == "deferred" and deferred.due_date is not None
     url = f"/me/cases/{case.receipt_no}/"
@@ -352,3 +352,49 @@ def test_an_item_without_questions_opens_its_form_directly(client, resident):
     html = response.content.decode()
     assert re.findall(r'name="field\.([a-z_.]+)"', html) == ["enterprise.name", "enterprise.uscc"]
     assert 'name="file.business_licence"' in html
+
+
+def test_an_agent_chooses_the_enterprise_and_its_record_fills_the_form(client, resident):
+    company = EnterpriseFactory(agents=[resident.user])
+    others = EnterpriseFactory()
+    client.force_login(resident.user)
+    html = client.get("/apply/item/seal_engraving/").content.decode()
+    assert re.findall(r'<option value="(\d*)"', html) == ["", str(company.pk)]
+
+    html = client.get(f"/apply/item/seal_engraving/?enterprise={company.pk}").content.decode()
+    assert f'name="enterprise" value="{company.pk}"' in html
+    assert f'value="{company.name}"' in html  # prefilled from 一企一档
+
+    # Someone else's enterprise is refused and nothing is filed.
+    response = client.get(f"/apply/item/seal_engraving/?enterprise={others.pk}")
+    assert response.status_code == 422
+    assert "所选企业不在您可代办的企业之中" in response.content.decode()
+    post = {
+        "idempotency_key": "agent-1",
+        "enterprise": str(others.pk),
+        "field.enterprise.name": others.name,
+        "field.enterprise.uscc": others.uscc,
+        "file.business_licence": SimpleUploadedFile("l.pdf", PDF, "application/pdf"),
+    }
+    response = client.post("/apply/item/seal_engraving/", post)
+    assert response.status_code == 422
+    assert Application.objects.count() == 0
+
+    post = {
+        **post,
+        "enterprise": str(company.pk),
+        "field.enterprise.name": company.name,
+        "field.enterprise.uscc": company.uscc,
+        "file.business_licence": SimpleUploadedFile("l.pdf", PDF, "application/pdf"),
+    }
+    response = client.post("/apply/item/seal_engraving/", post)
+    assert response.status_code == 302
+    case = Application.objects.get()
+    assert (case.enterprise_id, case.applicant_id) == (company.pk, resident.user_id)
+
+
+def test_person_services_offer_no_enterprise_choice(client, resident):
+    EnterpriseFactory(agents=[resident.user])
+    client.force_login(resident.user)
+    html = client.get("/apply/bundle/birth/?" + urlencode(BIRTH_ANSWERS)).content.decode()
+    assert 'name="enterprise"' not in html

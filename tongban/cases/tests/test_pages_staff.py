@@ -80,11 +80,21 @@ def test_intake_queue_lists_waiting_cases_oldest_first(client, resident, other_r
         "社会保障卡申领",
     ]
     assert "出生一件事" in response.content.decode()
-    # The counter sees every lead department's queue; another department's acceptor none.
+    # Online cases are the lead department's: no clerk sees them, nor another department.
+    for other in (staff.clerk, staff.acceptor["health"]):
+        client.force_login(other)
+        assert list(client.get("/staff/intake/").context["page"].object_list) == []
+    # A case filed at the counter: the lead department and that hall's clerks, no other hall.
+    walk_in = submit(other_resident, key="k4", channel="counter", filed_by=staff.clerk)
     client.force_login(staff.clerk)
-    assert len(client.get("/staff/intake/").context["page"].object_list) == 2
-    client.force_login(staff.acceptor["health"])
+    rows = client.get("/staff/intake/").context["page"].object_list
+    assert [(r["receipt_no"], r["hall"]) for r in rows] == [
+        (walk_in.receipt_no, "市民中心（示例）")
+    ]
+    client.force_login(staff.other_clerk)
     assert list(client.get("/staff/intake/").context["page"].object_list) == []
+    client.force_login(staff.acceptor["police"])
+    assert len(client.get("/staff/intake/").context["page"].object_list) == 3
 
 
 def test_intake_page_shows_applicant_through_the_audited_read(client, submitted, resident, staff):
@@ -138,7 +148,7 @@ def test_refuse_needs_a_reason_and_then_refuses(client, submitted, staff):
 
 
 def test_supplement_request_from_intake(client, submitted, staff):
-    client.force_login(staff.clerk)
+    client.force_login(staff.acceptor["police"])
     deadline = timezone.localdate() + dt.timedelta(days=10)
     url = f"/staff/intake/{submitted.receipt_no}/supplement/"
     before = snapshot(submitted)
@@ -165,7 +175,7 @@ def test_supplement_request_from_intake(client, submitted, staff):
         deadline,
         "请补交证件照并核对姓名",
     )
-    assert request.requested_by == staff.clerk
+    assert request.requested_by == staff.acceptor["police"]
 
 
 def test_supplement_deadline_in_the_past_is_refused_by_the_service(client, submitted, staff):
@@ -466,8 +476,10 @@ def test_counter_identifies_the_resident_by_id_number(client, resident, staff):
     assert response.context["form"].errors["id_number"]
     unknown = make_id_number("310104", dt.date(1955, 5, 5), 999)
     response = client.post("/staff/counter/", {"id_number": unknown})
-    assert response.status_code == 422
+    # Not found is no dead end: the clerk is offered to register the resident (tested below).
+    assert response.status_code == 200
     assert "未找到该身份证号码对应的居民档案" in response.content.decode()
+    assert response.context["register"]["id_number"].value() == unknown
     response = client.post("/staff/counter/", {"id_number": resident.id_number.lower()})
     assert response.status_code == 302
     page = client.get("/staff/counter/")

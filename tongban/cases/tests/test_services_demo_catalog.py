@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+import pytest
 from django.utils import timezone
 
 from tongban.accounts.models import StaffRole
 from tongban.accounts.tests.factories import ResidentProfileFactory, StaffFactory
+from tongban.accounts.validators import make_id_number
 from tongban.cases import services
-from tongban.cases.models import Task
+from tongban.cases.models import CaseEvent, Task
+from tongban.cases.selectors import task_view_for_reviewer
 from tongban.cases.services import MaterialInput, Upload
 from tongban.cases.tests.conftest import PDF
 from tongban.catalog.guide import bundle_questions, guide_for_bundle
@@ -19,6 +23,8 @@ from tongban.catalog.services import catalog_load_directory
 from tongban.demo.form_samples import sample_value
 
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "definitions"
+CHILD_ID = make_id_number("310104", dt.date(2026, 11, 20), 2)
+BAD_CHECK_DIGIT = CHILD_ID[:-1] + ("0" if CHILD_ID[-1] != "0" else "1")
 
 
 def test_demo_birth_bundle_seven_items(db, media):
@@ -81,6 +87,7 @@ def test_demo_birth_bundle_seven_items(db, media):
                 decision="approved",
                 reason="",
                 expected_row_version=t.row_version,
+                produced={"child.id_number": CHILD_ID} if t.item_code == "SH-GA-0101" else None,
             )
     case.refresh_from_db()
     assert (case.status, case.outcome) == ("archived", "approved")
@@ -92,3 +99,133 @@ def test_demo_birth_bundle_seven_items(db, media):
     assert auto == {"SH-WJW-0102", "SH-YBZX-0101", "SH-HSH-0101"}
     # Seven items at six departments (卫健委 signs the birth certificate and the vaccination card).
     assert len({t.department_id for t in Task.objects.filter(case=case)}) == 6
+
+
+def _submitted_birth_case(resident):
+    answers = {q.code: q.options[0].value for q in bundle_questions(code="birth")}
+    answers["born_in_city"] = "yes"
+    answers["maternity_insured"] = "no"
+    guide = guide_for_bundle(code="birth", answers=answers, applicant=resident)
+    elements = element_definitions([f.code for f in guide.fields])
+    today = timezone.localdate()
+    form = {
+        f.code: sample_value(elements[f.code], n=i, today=today) for i, f in enumerate(guide.fields)
+    }
+    materials = {
+        m.code: MaterialInput(how="upload", files=(Upload(f"{m.code}.pdf", PDF),))
+        for m in guide.materials
+        if not m.spared
+    }
+    case = services.case_submit(
+        applicant=resident.user,
+        kind="bundle",
+        code="birth",
+        answers=guide.answers,
+        form_data=form,
+        materials=materials,
+        idempotency_key="produced",
+    )
+    acceptor = StaffFactory(
+        department=Department.objects.get(code="SH-WJW"), role=StaffRole.ACCEPTOR
+    )
+    services.case_accept(actor=acceptor, receipt_no=case.receipt_no)
+    return guide, case
+
+
+def _approve(case, item_code, **kwargs):
+    task = Task.objects.get(case=case, item_code=item_code)
+    reviewer = StaffFactory(department=task.department, role=StaffRole.REVIEWER)
+    return reviewer, services.task_decide(
+        reviewer=reviewer,
+        task_id=task.pk,
+        decision="approved",
+        reason="",
+        expected_row_version=task.row_version,
+        **kwargs,
+    )
+
+
+def test_the_childs_id_number_is_produced_by_birth_registration_not_asked(db, media):
+    """出生登记 creates the child's ID number; 社保卡, 医保 and 少儿互助基金 read it from the case
+    instead of asking the parent for a number the child does not have yet."""
+    catalog_load_directory(path=DEMO)
+    resident = ResidentProfileFactory()
+    guide, case = _submitted_birth_case(resident)
+    assert "child.id_number" not in {f.code for f in guide.fields}
+    assert [(p.code, p.by_item, p.items) for p in guide.produced] == [
+        ("child.id_number", "SH-GA-0101", ["SH-RSJ-0101", "SH-YBZX-0101", "SH-HSH-0101"])
+    ]
+    assert case.plan["produced"][0]["by_item"] == "SH-GA-0101"
+    assert "child.id_number" not in case.form_data
+    _approve(case, "SH-WJW-0101")
+    ga = Task.objects.get(case=case, item_code="SH-GA-0101")
+    assert ga.status == "pending"
+    reviewer = StaffFactory(department=ga.department, role=StaffRole.REVIEWER)
+    view = task_view_for_reviewer(user=reviewer, task_id=ga.pk)
+    assert view["produces"] == [{"code": "child.id_number", "label": "子女公民身份号码"}]
+
+    # Approving without the number, with a bad one, or with data it does not produce: refused,
+    # and nothing changed.
+    events = CaseEvent.objects.filter(case=case).count()
+    for produced, field in (
+        ({}, "child.id_number"),
+        ({"child.id_number": BAD_CHECK_DIGIT}, "child.id_number"),
+        ({"child.id_number": CHILD_ID, "child.name": "改名"}, "child.name"),
+    ):
+        with pytest.raises(services.CaseFormInvalid) as exc:
+            services.task_decide(
+                reviewer=reviewer,
+                task_id=ga.pk,
+                decision="approved",
+                reason="",
+                expected_row_version=ga.row_version,
+                produced=produced,
+            )
+        assert field in {d["field"] for d in exc.value.details}
+        ga.refresh_from_db()
+        case.refresh_from_db()
+        assert ga.status == "pending"
+        assert "child.id_number" not in case.form_data
+        assert CaseEvent.objects.filter(case=case).count() == events
+
+    services.task_decide(
+        reviewer=reviewer,
+        task_id=ga.pk,
+        decision="approved",
+        reason="",
+        expected_row_version=ga.row_version,
+        produced={"child.id_number": CHILD_ID},
+    )
+    case.refresh_from_db()
+    assert case.form_data["child.id_number"] == CHILD_ID
+    approved = CaseEvent.objects.get(case=case, action="task_approved", data__item="SH-GA-0101")
+    # The log names what was created, never the number itself.
+    assert approved.data["produced"] == ["child.id_number"]
+    assert CHILD_ID not in str(approved.data)
+    rsj = Task.objects.get(case=case, item_code="SH-RSJ-0101")
+    assert rsj.status == "pending"
+    rsj_reviewer = StaffFactory(department=rsj.department, role=StaffRole.REVIEWER)
+    rsj_view = task_view_for_reviewer(user=rsj_reviewer, task_id=rsj.pk)
+    assert rsj_view["form"]["child.id_number"] == CHILD_ID
+    assert rsj_view["produces"] == []
+
+
+def test_a_denial_produces_nothing(db, media):
+    catalog_load_directory(path=DEMO)
+    resident = ResidentProfileFactory()
+    _guide, case = _submitted_birth_case(resident)
+    _approve(case, "SH-WJW-0101")
+    ga = Task.objects.get(case=case, item_code="SH-GA-0101")
+    reviewer = StaffFactory(department=ga.department, role=StaffRole.REVIEWER)
+    with pytest.raises(services.InvalidInput) as exc:
+        services.task_decide(
+            reviewer=reviewer,
+            task_id=ga.pk,
+            decision="denied",
+            reason="材料不符",
+            expected_row_version=ga.row_version,
+            produced={"child.id_number": CHILD_ID},
+        )
+    assert exc.value.code == "PRODUCED_INVALID"
+    ga.refresh_from_db()
+    assert ga.status == "pending"

@@ -435,3 +435,24 @@ def test_spelling_out_a_default_is_not_a_new_version(catalog_dir):
     report = catalog_load_directory(path=catalog_dir)
     assert report.counts["item"].changed == 0
     assert item_versions("vaccination_certificate")[0].version == 1
+
+
+@pytest.mark.parametrize(
+    ("produces", "message"),
+    [
+        ("child.name", "produces[0]: 数据元 child.name 由本事项产生，不应同时向申请人收集"),
+        ("child.nickname", "produces[0]: 数据元 child.nickname 未在 elements 中定义"),
+    ],
+)
+def test_produced_elements_must_exist_and_not_be_asked_by_the_same_item(
+    catalog_dir, produces, message
+):
+    item = catalog_dir / "items/birth_registration.yaml"
+    edit(item, "outputs:", f"produces: [{produces}]\noutputs:")
+    with pytest.raises(CatalogInvalid) as caught:
+        catalog_load_directory(path=catalog_dir)
+    line = line_of(item, "produces:")
+    assert [str(p) for p in caught.value.problems] == [
+        f"items/birth_registration.yaml:{line}: {message}"
+    ]
+    assert DefinitionVersion.objects.count() == 0

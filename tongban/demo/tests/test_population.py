@@ -292,16 +292,19 @@ def test_ensure_demo_accounts_is_idempotent(departments):
     assert first == second
     assert _counts() == after_first
     assert {k: v for k, v in after_first.items() if k != "audit"} == {
-        "users": 13,  # 3 residents + 2 agents + 2 x 2 department staff + 4 city-wide
+        # 3 residents + 2 agents + 2 x 3 department staff (acceptor, reviewer, lead)
+        # + 8 city-wide (2 counters, 3 issuers, service owner, operator, admin)
+        "users": 19,
         "profiles": 6,  # the 5 people with logins and the new mother's husband
         "enterprises": 2,
         "memberships": 3,
-        "assignments": 8,
+        "assignments": 14,
     }
     assert [a.username for a in first] == [
         "resident1", "resident2", "resident3", "agent1", "agent2",
-        "ga_acceptor", "ga_reviewer", "zwfw_acceptor", "zwfw_reviewer",
-        "counter", "service_owner", "operator", "admin",
+        "ga_acceptor", "ga_reviewer", "ga_lead", "zwfw_acceptor", "zwfw_reviewer", "zwfw_lead",
+        "counter", "counter_pd", "issuer", "issuer_pd", "issuer_xh",
+        "service_owner", "operator", "admin",
     ]  # fmt: skip
 
 
@@ -309,7 +312,7 @@ def test_demo_staff_have_totp_with_the_documented_secret(departments):
     accounts = ensure_demo_accounts()
     staff = [a for a in accounts if a.totp_secret]
 
-    assert len(staff) == 8
+    assert len(staff) == 14
     assert demo_totp_secret("admin") == "SXD3Q2VQYUSSN2JMA76LY35CTCYBS5EC"
     for a in staff:
         user = User.objects.get(username=a.username)
@@ -325,11 +328,14 @@ def test_demo_staff_have_totp_with_the_documented_secret(departments):
     assert (admin.is_staff, admin.is_superuser) == (True, True)
     hub = Department.objects.get(code="SH-ZWFW")
     assert set(StaffAssignment.objects.filter(department=hub).values_list("role", flat=True)) == {
-        StaffRole.ACCEPTOR, StaffRole.REVIEWER, StaffRole.COUNTER_CLERK,
+        StaffRole.ACCEPTOR, StaffRole.REVIEWER, StaffRole.DEPARTMENT_LEAD,
+        StaffRole.COUNTER_CLERK, StaffRole.ISSUER,
         StaffRole.SERVICE_OWNER, StaffRole.CITY_OPERATOR, StaffRole.ADMINISTRATOR,
     }  # fmt: skip
     reviewer = StaffAssignment.objects.get(user__username="ga_reviewer")
     assert (reviewer.department.code, reviewer.role) == ("SH-GA", StaffRole.REVIEWER)
+    lead = StaffAssignment.objects.get(user__username="ga_lead")
+    assert (lead.department.code, lead.role) == ("SH-GA", StaffRole.DEPARTMENT_LEAD)
 
 
 def test_a_demo_reviewer_logs_in_with_password_and_a_code_from_the_documented_secret(

@@ -1,0 +1,116 @@
+"""The self-scheduling maintenance tick on the real django-tasks database backend."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from django.core.management import call_command
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from tongban.accounts.models import LoginAttempt
+from tongban.cases import schedule
+from tongban.cases.tasks import maintenance_tick
+
+TICK = maintenance_tick.module_path
+
+
+def _ticks():
+    return DBTaskResult.objects.filter(task_path=TICK).order_by("enqueued_at")
+
+
+def _worker():
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+
+
+def test_schedule_ensure_twice_queues_one_tick(db):
+    out = io.StringIO()
+    call_command("schedule_ensure", stdout=out)
+    call_command("schedule_ensure", stdout=out)
+    tick = _ticks().get()
+    assert (tick.status, tick.args_kwargs) == ("READY", {"args": [], "kwargs": {}})
+    assert out.getvalue().splitlines() == [
+        f"maintenance tick queued {tick.pk} (every 900s)",
+        "maintenance tick already scheduled (every 900s)",
+    ]
+
+
+def test_a_running_tick_counts_unless_it_is_stale(db):
+    now = timezone.now()
+    first = schedule.schedule_ensure(now=now)
+    DBTaskResult.objects.filter(pk=first).update(status="RUNNING", started_at=now)
+    assert schedule.schedule_ensure(now=now) is None
+    # Its worker died an hour and more ago: the chain is restarted.
+    later = now + schedule.RUNNING_STALE_AFTER + dt.timedelta(seconds=1)
+    second = schedule.schedule_ensure(now=later)
+    assert second is not None and second != first
+    assert _ticks().filter(status="READY").count() == 1
+
+
+def test_the_worker_runs_a_tick_which_queues_exactly_one_successor(transactional_db, settings):
+    # Committed for real: the worker claims and runs in its own transactions, as in `make run`.
+    settings.TONGBAN_SWEEP_INTERVAL_SECONDS = 600
+    first = schedule.schedule_ensure()
+    before = timezone.now()
+    _worker()
+    after = timezone.now()
+
+    ticks = list(_ticks())
+    assert len(ticks) == 2
+    done, nxt = (ticks[0], ticks[1]) if str(ticks[0].pk) == first else (ticks[1], ticks[0])
+    assert done.status == "SUCCESSFUL"
+    assert nxt.status == "READY"
+    assert before + dt.timedelta(seconds=600) <= nxt.run_after <= after + dt.timedelta(seconds=600)
+    assert done.return_value == {
+        "next": str(nxt.pk),
+        "tasks_reminded": 0,
+        "tasks_escalated": 0,
+        "supplements_reminded": 0,
+        "supplements_expired": 0,
+        "deferred_overdue": 0,
+        "login_attempts_purged": 0,
+    }
+    # The successor is not due yet: another worker pass runs nothing and adds nothing.
+    _worker()
+    assert _ticks().count() == 2
+
+
+def test_a_tick_that_finds_another_queued_adds_none(db):
+    now = timezone.now()
+    waiting = maintenance_tick.using(run_after=now + dt.timedelta(minutes=5)).enqueue()
+    result = schedule.tick_run(current_id=None, now=now)
+    assert result.next_id is None
+    assert [str(t.pk) for t in _ticks()] == [str(waiting.id)]
+    # That one, when it runs, carries the chain on.
+    nxt = schedule.schedule_next(current_id=str(waiting.id), now=now)
+    assert nxt is not None
+    assert _ticks().filter(status="READY").count() == 2
+
+
+def test_the_tick_purges_login_tries_older_than_the_throttle_window(db, settings):
+    settings.LOGIN_FAILURE_WINDOW_SECONDS = 900
+    now = timezone.now()
+    rows = [LoginAttempt.objects.create(username=f"u{i}") for i in range(3)]
+    ages = [dt.timedelta(seconds=901), dt.timedelta(seconds=899), dt.timedelta(days=3)]
+    for row, age in zip(rows, ages, strict=True):
+        LoginAttempt.objects.filter(pk=row.pk).update(at=now - age)
+
+    result = schedule.tick_run(current_id=None, now=now)
+    assert result.failed == ()
+    assert result.counts["login_attempts_purged"] == 2
+    assert list(LoginAttempt.objects.values_list("username", flat=True)) == ["u1"]
+
+
+def test_a_backend_that_cannot_defer_schedules_nothing(db, settings):
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+            "QUEUES": ["default"],
+        }
+    }
+    err = io.StringIO()
+    call_command("schedule_ensure", stdout=io.StringIO(), stderr=err)
+    assert "cannot defer" in err.getvalue()
+    assert schedule.schedule_next(current_id=None) is None
+    assert DBTaskResult.objects.count() == 0
