@@ -10,6 +10,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from tongban.accounts.api import router as accounts_router
 from tongban.cases.api import router as cases_router
 from tongban.catalog.api import router as catalog_router
+from tongban.certificates.api import router as certificates_router
 from tongban.common.errors import DomainError
 from tongban.notifications.api import router as notifications_router
 
@@ -30,6 +31,7 @@ def health(request):
 
 api.add_router("/", accounts_router)
 api.add_router("/", cases_router)
+api.add_router("/", certificates_router)
 api.add_router("/", notifications_router)
 
 

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "tongban.appointments",
     "tongban.catalog",
     "tongban.cases",
+    "tongban.certificates",
     "tongban.portal",
     "tongban.demo",
     "tongban.notifications",

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("tongban.catalog.urls")),
     path("", include("tongban.notifications.urls")),
     path("", include("tongban.cases.urls")),
+    path("", include("tongban.certificates.urls")),
     path("staff/", include("tongban.cases.urls_staff")),
     path("", include("tongban.portal.urls")),
 ]
