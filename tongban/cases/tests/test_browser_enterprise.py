@@ -1,0 +1,143 @@
+"""企业开办一件事 all the way through in Chromium, on the demo city: an agent applies with one
+form, 市场监管's acceptor accepts, its reviewer approves 设立登记 and records the new
+enterprise's 统一社会信用代码, the departments after it read that code, every item is decided
+(some by rule), and the applicant sees the case concluded with every result."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from tongban.accounts.models import User
+from tongban.accounts.tests.factories import TEST_PASSWORD, ResidentProfileFactory
+from tongban.accounts.validators import make_credit_code
+from tongban.cases import services
+from tongban.cases.models import Application, Task
+from tongban.cases.receipt import receipt_display
+from tongban.cases.tests.test_browser_staff import _log_in, _wcag
+from tongban.catalog.guide import bundle_questions, guide_for_bundle
+from tongban.catalog.selectors import element_definitions
+from tongban.catalog.services import catalog_load_directory
+from tongban.demo.accounts import department_slug, ensure_demo_accounts
+from tongban.demo.form_samples import sample_value
+
+from .conftest import PDF
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
+
+
+def _fill_the_form(page, guide) -> None:
+    elements = element_definitions([f.code for f in guide.fields])
+    today = timezone.localdate()
+    for n, f in enumerate(guide.fields):
+        box = page.locator(f"#field-{f.code.replace('.', '-')}")
+        if box.input_value():
+            continue  # prefilled from the applicant's profile
+        value = sample_value(elements[f.code], n=n, today=today)
+        if box.evaluate("e => e.tagName") == "SELECT":
+            box.select_option("true" if value is True else str(value))
+        else:
+            box.fill(str(value))
+    for m in guide.materials:
+        if m.spared or not m.required:
+            continue
+        page.locator(f"#material-{m.code}-file").set_input_files(
+            {"name": f"{m.code}.pdf", "mimeType": "application/pdf", "buffer": PDF}
+        )
+
+
+def test_an_agent_opens_an_enterprise_and_six_departments_conclude_it(page):
+    catalog_load_directory(path=settings.TONGBAN_CATALOG_DIR)
+    ensure_demo_accounts()
+    founder = ResidentProfileFactory(name="赵创业")
+    answers = {q.code: q.options[0].value for q in bundle_questions(code="enterprise_opening")}
+    answers = {**answers, "need_seal": "yes", "hire_employees": "yes", "need_bank_account": "yes"}
+    guide = guide_for_bundle(code="enterprise_opening", answers=answers, applicant=founder)
+    assert len(guide.items) == 6
+    # 设立登记 gives the enterprise its credit code; nobody asks the founder for it.
+    assert "enterprise.uscc" not in {f.code for f in guide.fields}
+
+    page.context.clear_cookies()
+    page.goto("/accounts/login/")
+    page.get_by_label("用户名").fill(founder.user.username)
+    page.get_by_label("密码").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/me/")
+    page.goto(f"/apply/bundle/enterprise_opening/?{urlencode(guide.answers)}")
+    assert page.locator("#field-enterprise-uscc").count() == 0
+    assert (
+        "统一社会信用代码：由「企业设立登记」办结时生成" in page.locator("#produced").inner_text()
+    )
+    _fill_the_form(page, guide)
+    page.get_by_label("网上领取").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="提交申请").click()
+    summary = page.locator(".error-summary")
+    assert summary.count() == 0, summary.inner_text()
+    page.wait_for_url("**/me/cases/*/")
+    case = Application.objects.get()
+    assert (case.code, case.enterprise_id, case.delivery) == ("enterprise_opening", None, "online")
+
+    if case.status == "submitted":  # intake checks not all machine-verifiable: a person accepts
+        _log_in(page, "scj_acceptor", "/staff/intake/")
+        page.get_by_role("link", name=receipt_display(case.receipt_no)).click()
+        page.get_by_role("button", name="受理", exact=True).click()
+        page.wait_for_url(f"**/staff/intake/{case.receipt_no}/")
+        assert page.locator("#case-status").inner_text() == "已受理，办理中"
+    case.refresh_from_db()
+    assert case.status == "accepted"
+
+    register = Task.objects.get(case=case, item_code="SH-SCJ-0101")
+    waiting = set(
+        Task.objects.filter(case=case, status="waiting").values_list("item_code", flat=True)
+    )
+    assert waiting == {"SH-GA-0201", "SH-SWJ-0101", "SH-RSJ-0201", "SH-GJJ-0101", "SH-YH-0101"}
+    uscc = make_credit_code(region="310115", seq=777)
+    _log_in(page, "scj_reviewer", f"/staff/tasks/{register.pk}/")
+    assert _wcag(page) == []
+    page.get_by_label("通过（准予）").check()
+    page.get_by_label("统一社会信用代码").fill(uscc)
+    page.get_by_role("button", name="提交审核决定").click()
+    page.wait_for_url(f"**/staff/tasks/{register.pk}/")
+    assert page.get_by_text("审核决定已保存。").is_visible()
+
+    case.refresh_from_db()
+    assert case.form_data["enterprise.uscc"] == uscc
+    # Five departments now work in parallel; the ones whose rules hold were decided at once.
+    after = {t.item_code: t for t in Task.objects.filter(case=case).exclude(pk=register.pk)}
+    assert {t.status for t in after.values()} <= {"pending", "approved"}
+    decided_by_rule = {c for c, t in after.items() if t.decided_by_label == "system:auto"}
+    for task in after.values():
+        task.refresh_from_db()
+        if task.status != "pending":
+            continue
+        reviewer = User.objects.get(username=f"{department_slug(task.department.code)}_reviewer")
+        view = services.task_decide(
+            reviewer=reviewer,
+            task_id=task.pk,
+            decision="approved",
+            reason="",
+            expected_row_version=task.row_version,
+        )
+        assert view.status == "approved"
+    case.refresh_from_db()
+    assert (case.status, case.outcome) == ("archived", "approved")
+    assert Task.objects.filter(case=case, status="approved").count() == 6
+
+    # The founder follows it to the end on 我的办件.
+    page.context.clear_cookies()
+    page.goto("/accounts/login/")
+    page.get_by_label("用户名").fill(founder.user.username)
+    page.get_by_label("密码").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/me/")
+    page.goto(f"/me/cases/{case.receipt_no}/")
+    body = page.locator("main").inner_text()
+    assert "准予办理" in body
+    for task in Task.objects.filter(case=case):
+        assert task.item_name in body
+    assert _wcag(page) == []
+    assert decided_by_rule <= set(after)
