@@ -25,6 +25,7 @@ setup: $(STAMP)
 
 # Migrations, the catalog definitions and (once) the synthetic demo city.
 city: setup
+	@bash scripts/ensure-fonts.sh
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v 0
 	$(PY) manage.py city_setup --residents $(RESIDENTS)

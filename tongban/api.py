@@ -12,6 +12,7 @@ from tongban.cases.api import router as cases_router
 from tongban.catalog.api import router as catalog_router
 from tongban.certificates.api import router as certificates_router
 from tongban.common.errors import DomainError
+from tongban.idcode.api import router as idcode_router
 from tongban.notifications.api import router as notifications_router
 
 api = NinjaAPI(
@@ -32,6 +33,7 @@ def health(request):
 api.add_router("/", accounts_router)
 api.add_router("/", cases_router)
 api.add_router("/", certificates_router)
+api.add_router("/", idcode_router)
 api.add_router("/", notifications_router)
 
 

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "tongban.catalog",
     "tongban.cases",
     "tongban.certificates",
+    "tongban.idcode",
     "tongban.portal",
     "tongban.demo",
     "tongban.notifications",
@@ -157,6 +158,8 @@ X_FRAME_OPTIONS = "DENY"
 # Login throttling: failures per account and per client address inside a sliding window.
 LOGIN_MAX_FAILURES = env_int("TONGBAN_LOGIN_MAX_FAILURES", 5)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("TONGBAN_LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+# 随申码 lifetime; tongban.idcode reads it at call time, so tests can shorten it.
+TONGBAN_IDCODE_TTL_SECONDS = env_int("TONGBAN_IDCODE_TTL_SECONDS", 300)
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 _redis = env_str("REDIS_URL")

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("tongban.notifications.urls")),
     path("", include("tongban.cases.urls")),
     path("", include("tongban.certificates.urls")),
+    path("", include("tongban.idcode.urls")),
     path("staff/", include("tongban.cases.urls_staff")),
     path("", include("tongban.portal.urls")),
 ]

@@ -114,6 +114,14 @@ class HandoutOut(Schema):
     hall: str
 
 
+class MaterialCountsOut(Schema):
+    required: int
+    submitted: int
+    waived: int
+    committed: int
+    deferred: int
+
+
 class CaseOut(Schema):
     receipt_no: str
     receipt_display: str
@@ -136,6 +144,8 @@ class CaseOut(Schema):
     events: list[EventOut]
     tasks: list[TaskOut]
     supplement: SupplementOut | None
+    # 减材料, counted: required, submitted (uploaded), waived, committed, deferred.
+    material_counts: MaterialCountsOut
 
 
 class CaseRowOut(Schema):

@@ -241,6 +241,9 @@ class MaterialSubmission(models.Model):
     sha256 = models.CharField(max_length=64, blank=True)
     note = models.TextField(blank=True)  # the commitment text signed, or why it was waived
     due_date = models.DateField(null=True, blank=True)  # 容缺: when it must follow
+    # 免提交 by an e-certificate: the serial of the certificate that proved it (a serial, not a
+    # foreign key: the case keeps its record if the certificate row is ever archived).
+    certificate_serial = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -40,7 +40,7 @@ from tongban.cases.models import (
     TaskStatus,
 )
 from tongban.cases.receipt import receipt_display, receipt_normalise
-from tongban.catalog.guide import guide_for_bundle, guide_for_item
+from tongban.catalog.guide import evidence_providers, guide_for_bundle, guide_for_item
 from tongban.catalog.selectors import element_definitions, item_definition
 from tongban.common.services import audit_record
 
@@ -118,6 +118,7 @@ def case_detail(*, user: User | None, receipt_no: str) -> dict[str, Any]:
         "events": [_event_view(e) for e in events],
         "tasks": [_task_row(t) for t in tasks],
         "supplement": _open_supplement(case),
+        "material_counts": material_counts(case),
     }
 
 
@@ -356,7 +357,20 @@ def task_view_for_reviewer(*, user: User | None, task_id: int) -> dict[str, Any]
     fields = {f["code"] for f in plan_fields if task.item_code in f["items"]}
     materials = {m["code"] for m in case.plan.get("materials", []) if task.item_code in m["items"]}
     form = {k: v for k, v in case.form_data.items() if k in fields}
-    submitted = MaterialSubmission.objects.filter(case=case, material_code__in=materials)
+    # Waived rows are shown with the evidence that spared them, not as submissions.
+    submitted = MaterialSubmission.objects.filter(case=case, material_code__in=materials).exclude(
+        how=MaterialHow.WAIVED
+    )
+    spared = [m for m in case.plan.get("materials", []) if m["code"] in materials and m["spared"]]
+    evidence = _spared_evidence([m.get("spared_by") or {} for m in spared])
+    read = {"task": task.pk, "fields": sorted(form)}
+    serials = sorted(
+        (m.get("spared_by") or {}).get("serial", "")
+        for m in spared
+        if (m.get("spared_by") or {}).get("kind") == "certificate"
+    )
+    if serials:  # the certificate data shown below is personal data read too
+        read["certificates"] = serials
     audit_record(
         actor=user,
         action="personal_data.read",
@@ -364,7 +378,7 @@ def task_view_for_reviewer(*, user: User | None, task_id: int) -> dict[str, Any]
         object_id=case.receipt_no,
         subject_resident_id=case.applicant_profile_id,
         purpose=f"审核{task.item_name}",
-        data={"task": task.pk, "fields": sorted(form)},
+        data=read,
     )
     definition = item_definition(task.item_code, task.item_version)
     labels = {f["code"]: f["label"] for f in plan_fields}
@@ -403,15 +417,58 @@ def task_view_for_reviewer(*, user: User | None, task_id: int) -> dict[str, Any]
             }
             for m in submitted
         ],
+        # Each with the evidence that spared it, verified now (a certificate's type, issuer,
+        # validity, verification result and claims), or None for evidence without a record.
         "spared_materials": [
-            {"code": m["code"], "name": m["name"], "reason": m["spared_reason"]}
-            for m in case.plan.get("materials", [])
-            if m["code"] in materials and m["spared"]
+            {
+                "code": m["code"],
+                "name": m["name"],
+                "reason": m["spared_reason"],
+                "certificate": _evidence_of(evidence, m.get("spared_by")),
+            }
+            for m in spared
         ],
         "claimed": task.claimed_by_id is not None,
         "claimed_by_me": task.claimed_by_id == user.pk,
         "review_points": task.auto_decision.get("rules", []),
         "conditions": list(definition.conditions),
+    }
+
+
+def _spared_evidence(spared_by: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """kind → {key → what the provider of that kind shows a reviewer}: asked of the evidence
+    providers that can describe what they spared (certificates), never imported from here."""
+    wanted = [e for e in spared_by if e.get("kind")]
+    out: dict[str, dict[str, Any]] = {}
+    if not wanted:
+        return out
+    for provider in evidence_providers():
+        kind = getattr(provider, "kind", "")
+        describe = getattr(provider, "describe", None)
+        mine = [e for e in wanted if e["kind"] == kind]
+        if describe is not None and mine:
+            out[kind] = describe(evidence=mine)
+    return out
+
+
+def _evidence_of(evidence: dict[str, dict[str, Any]], spared_by: Any) -> dict[str, Any] | None:
+    if not isinstance(spared_by, dict) or spared_by.get("kind") != "certificate":
+        return None
+    return evidence.get("certificate", {}).get(spared_by.get("serial", ""))
+
+
+def material_counts(case: Application) -> dict[str, int]:
+    """减材料, counted: materials the plan requires, and how many were uploaded, waived,
+    committed (告知承诺) or deferred (容缺), each counted once per material. One query."""
+    by_how: dict[str, set[str]] = {}
+    for how, code in case.materials.values_list("how", "material_code"):
+        by_how.setdefault(how, set()).add(code)
+    return {
+        "required": sum(1 for m in case.plan.get("materials", []) if m.get("required")),
+        "submitted": len(by_how.get(MaterialHow.UPLOAD, ())),
+        "waived": len(by_how.get(MaterialHow.WAIVED, ())),
+        "committed": len(by_how.get(MaterialHow.COMMITMENT, ())),
+        "deferred": len(by_how.get(MaterialHow.DEFERRED, ())),
     }
 
 
@@ -424,8 +481,9 @@ def form_prefill(
     enterprise: Enterprise | None = None,
 ) -> dict[str, Any]:
     """Values for the merged form from what the platform already holds: the applicant's own
-    profile (一人一档) and, for an enterprise they act for, its profile (一企一档). Certificate
-    claims and data sources plug in here later through the same element `prefill` entries."""
+    profile (一人一档), for an enterprise they act for its profile (一企一档), and the claims
+    of the applicant's valid e-certificates (one query for all of them, through the evidence
+    providers that can prefill). An element's `prefill` entries are tried in their order."""
     if not _active(user):
         return {}
     profile = ResidentProfile.objects.filter(user=user).first()
@@ -437,15 +495,37 @@ def form_prefill(
     run = guide_for_bundle if kind == "bundle" else guide_for_item
     guide = run(code=code, answers=answers, applicant=profile)
     elements = element_definitions([f.code for f in guide.fields])
+    claims = _certificate_claims(profile, [elements.get(f.code) for f in guide.fields])
     values: dict[str, Any] = {}
     for f in guide.fields:
         element = elements.get(f.code)
         for source in element.prefill if element else []:
-            holder = {"profile": profile, "enterprise": enterprise}.get(source.source)
-            value = getattr(holder, source.field, None) if holder is not None else None
+            if source.source == "certificate":
+                value = claims.get((source.certificate_type, source.field))
+            else:
+                holder = {"profile": profile, "enterprise": enterprise}.get(source.source)
+                value = getattr(holder, source.field, None) if holder is not None else None
             if value not in (None, ""):
                 values[f.code] = value.isoformat() if isinstance(value, dt.date) else value
                 break
+    return values
+
+
+def _certificate_claims(profile: ResidentProfile | None, elements: list) -> dict[tuple, Any]:
+    wanted = [
+        (p.certificate_type, p.field)
+        for el in elements
+        if el is not None
+        for p in el.prefill
+        if p.source == "certificate" and p.certificate_type
+    ]
+    if profile is None or not wanted:
+        return {}
+    values: dict[tuple, Any] = {}
+    for provider in evidence_providers():
+        prefill = getattr(provider, "prefill", None)
+        if getattr(provider, "kind", "") == "certificate" and prefill is not None:
+            values.update(prefill(applicant=profile, wanted=wanted))
     return values
 
 
@@ -665,6 +745,9 @@ def case_intake_view(
                         "sha256": s.sha256,
                         "due_date": s.due_date,
                         "overdue": deferred_overdue(s),
+                        # 免提交: why, and the certificate that proved it.
+                        "note": s.note if s.how == MaterialHow.WAIVED else "",
+                        "certificate_serial": s.certificate_serial,
                     }
                     for s in rows
                 ],

@@ -432,6 +432,25 @@ def _store_materials(
             )
 
 
+def _store_waived(case: Application, provided: list[tuple[str, MaterialInput, str]]) -> None:
+    """减材料, recorded: one row per material the guide spared and the applicant did not
+    provide anyway, naming the certificate that proved it when one did."""
+    given = {code for code, _, _ in provided}
+    for m in case.plan["materials"]:
+        if not m["spared"] or m["code"] in given:
+            continue
+        spared_by = m.get("spared_by") or {}
+        MaterialSubmission.objects.create(
+            case=case,
+            material_code=m["code"],
+            how=MaterialHow.WAIVED,
+            note=m["spared_reason"],
+            certificate_serial=spared_by.get("serial", "")
+            if spared_by.get("kind") == "certificate"
+            else "",
+        )
+
+
 def _fingerprint(kind, code, answers, form_data, materials, delivery, enterprise_id) -> str:
     mats = {
         k: [v.how, [hashlib.sha256(f.content).hexdigest() for f in v.files]]
@@ -473,6 +492,8 @@ def plan_from_guide(guide: GuideResult) -> dict[str, Any]:
                 "items": list(m.items),
                 "spared": m.spared,
                 "spared_reason": m.spared_reason,
+                # Which evidence spared it ({"kind": "certificate", "type", "serial"}), if any.
+                "spared_by": dict(m.evidence) or None,
                 "required": m.required,
                 "commitment": commitments.get(m.code, ""),
             }
@@ -648,6 +669,7 @@ def case_submit(
                 hall=hall,
             )
             _store_materials(case, provided, stored)
+            _store_waived(case, provided)
             # The draft has become a case; resuming it would start a second application.
             Draft.objects.filter(applicant=applicant, kind=kind, code=code).delete()
             _after_submit(case, actor=filed_by or applicant)
@@ -1768,3 +1790,40 @@ def case_deferred_material_sweep(*, today: dt.date | None = None) -> int:
             )
             flagged += 1
     return flagged
+
+
+# ---------------------------------------------------------------- 统一发证 (recorded)
+
+
+def case_note_issued(
+    *, receipt_no: str, certificates: list[dict], skipped: list[dict] | None = None
+) -> CaseEvent:
+    """Record on the case which certificates issuance produced (serials and type codes, never
+    claims) and which it could not issue and why; tell the applicant what they received."""
+    with transaction.atomic():
+        case = _lock_case(receipt_no)
+        issued = [
+            {"serial": c["serial"], "type": c["type"], "name": c.get("name", "")}
+            for c in certificates
+        ]
+        not_issued = [
+            {"type": s["type"], "name": s.get("name", ""), "reason": s.get("reason", "")}
+            for s in skipped or []
+        ]
+        event = _event(
+            case,
+            actor=None,
+            actor_label="system:issuance",
+            action="certificates_issued",
+            data={"certificates": issued, "skipped": not_issued},
+        )
+        if issued:
+            names = "、".join(dict.fromkeys(c["name"] or c["type"] for c in issued))
+            notice_send(
+                recipient=case.applicant,
+                title=f"已发证：{names}"[:200],
+                body=f"受理编号 {receipt_display(case.receipt_no)} 的办理结果已存入“我的证照”。",
+                link="/me/certificates/",
+                category="certificate",
+            )
+    return event

@@ -59,6 +59,7 @@ ACTION_LABELS = {
     "concluded": "办结",
     "handed_out": "出件",
     "archived": "归档",
+    "certificates_issued": "发证",
 }
 
 
@@ -414,9 +415,18 @@ def _case_context(request: HttpRequest, receipt_no: str) -> dict[str, Any]:
         }
         for m in case.materials.filter(how=MaterialHow.DEFERRED).order_by("pk")
     ]
+    # 统一发证: the names of what was issued (serials and types only are logged) and why
+    # anything could not be.
+    issued_names: list[str] = []
+    not_issued: list[dict] = []
+    for data in case.events.filter(action="certificates_issued").values_list("data", flat=True):
+        issued_names += [c.get("name") or c["type"] for c in data.get("certificates", [])]
+        not_issued += data.get("skipped", [])
     return {
         "case": detail,
         "events": events,
+        "issued_names": list(dict.fromkeys(issued_names)),
+        "not_issued": not_issued,
         "supplement": supplement_view,
         "deferred": deferred,
         "is_applicant": case.applicant_id == request.user.pk,

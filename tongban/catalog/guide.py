@@ -107,6 +107,9 @@ class GuideMaterial:
     waivers: list[GuideWaiver]
     spared: bool = False
     spared_reason: str = ""
+    # What spared it, for the case to record ({"kind": "certificate", "type": …, "serial": …});
+    # empty for evidence that names nothing (the profile) and always without an applicant.
+    evidence: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -179,12 +182,28 @@ class GuideResult:
 # ---------------------------------------------------------------- evidence providers
 
 
+@dataclass(frozen=True)
+class Spared:
+    """A provider's answer when it wants the case to record what spared the material (which
+    certificate), not only why. A plain string reason remains a valid answer."""
+
+    reason: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
 @runtime_checkable
 class EvidenceProvider(Protocol):
     """Something that can tell whether the government already holds the evidence a waiver
-    names for this applicant. Returns the reason shown to the applicant, or None."""
+    names for this applicant. Returns the reason shown to the applicant (a str, or a Spared
+    carrying the evidence too), or None.
 
-    def spares(self, *, waiver: Waiver, material: MaterialDef, applicant: Any) -> str | None: ...
+    A provider may also define `bind(*, applicant, waivers) -> EvidenceProvider`: called once
+    per guide run with every waiver of the run, it returns the provider to ask for that run,
+    so a provider can fetch all it needs in one query instead of one per material."""
+
+    def spares(
+        self, *, waiver: Waiver, material: MaterialDef, applicant: Any
+    ) -> str | Spared | None: ...
 
 
 class ProfileEvidence:
@@ -530,13 +549,20 @@ class _Guide:
                     waiver = _waiver(w, m)
                     if waiver not in entry.waivers:
                         entry.waivers.append(waiver)
+        if applicant is not None and by_code:
+            waivers = [w for ms in sources.values() for m in ms for w in m.waivable_by]
+            providers = [
+                p.bind(applicant=applicant, waivers=waivers) if hasattr(p, "bind") else p
+                for p in providers
+            ]
         for code, entry in by_code.items():
             if applicant is None:
                 break
             for m in sources[code]:
-                reason = _spared_by(m, applicant, providers)
-                if reason:
-                    entry.spared, entry.spared_reason = True, reason
+                found = _spared_by(m, applicant, providers)
+                if found is not None:
+                    entry.spared, entry.spared_reason = True, found.reason
+                    entry.evidence = dict(found.evidence)
                     break
         return list(by_code.values())
 
@@ -664,12 +690,14 @@ def _waiver(w: Waiver, material: MaterialDef) -> GuideWaiver:
 
 def _spared_by(
     material: MaterialDef, applicant: Any, providers: Sequence[EvidenceProvider]
-) -> str | None:
+) -> Spared | None:
     for waiver in material.waivable_by:
         for provider in providers:
-            reason = provider.spares(waiver=waiver, material=material, applicant=applicant)
-            if reason:
-                return reason
+            found = provider.spares(waiver=waiver, material=material, applicant=applicant)
+            if isinstance(found, Spared) and found.reason:
+                return found
+            if isinstance(found, str) and found:
+                return Spared(reason=found)
     return None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tongban.common.errors import InvalidInput, NotFound
+from tongban.common.errors import DomainError, InvalidInput, NotFound
 
 
 class CertificateTypesInvalid(InvalidInput):
@@ -57,3 +57,11 @@ class RevocationReasonRequired(InvalidInput):
 class CertificateNotFound(NotFound):
     code = "CERTIFICATE_NOT_FOUND"
     message = "未找到该电子证照"
+
+
+class PdfFontMissing(DomainError):
+    """The server cannot print Chinese: better no PDF than one of empty boxes."""
+
+    code = "PDF_FONT_MISSING"
+    message = "服务器未安装中文字体（文泉驿微米黑），暂时无法生成 PDF，请稍后再试或联系管理员"
+    http_status = 503

@@ -164,6 +164,9 @@ class Certificate(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     revocation_reason = models.CharField(max_length=200, blank=True)
     source_receipt_no = models.CharField(max_length=40, blank=True)
+    # What this certificate was issued for (统一发证: case, item, type, holder; the demo: its
+    # seed), unique, so an issuance run twice issues nothing new. Empty (NULL) for one-offs.
+    issuance_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
     text = EncryptedTextField(context="certificates.certificate.text")
 
     class Meta:

@@ -23,6 +23,14 @@ from pydantic import Field, model_validator
 from tongban.catalog.schemas import Code, Strict
 
 CLAIM_NAME = r"^[a-z][a-z0-9_]*$"
+# element:<data element code> | profile:<holder profile field> | applicant:<applicant profile
+# field> | enterprise:<holder enterprise field> | case:receipt_no|concluded_on|expires_on|number |
+# issuer:name | value:<a fixed text>
+CLAIM_SOURCE = (
+    r"^(element:[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+"
+    r"|(profile|applicant|enterprise):[a-z][a-z0-9_]*"
+    r"|case:(receipt_no|concluded_on|expires_on|number)|issuer:name|value:.{1,60})$"
+)
 
 
 class ClaimDef(Strict):
@@ -31,6 +39,10 @@ class ClaimDef(Strict):
     type: Literal["string", "date", "integer"] = "string"
     required: bool = True
     max_length: Annotated[int, Field(ge=1, le=500)] = 200
+    # 统一发证: where issuance from a concluded case takes this claim's value, tried in order,
+    # the first non-empty wins (see tongban/certificates/issuance.py). Explicit, never guessed
+    # from the claim's name.
+    source: list[Annotated[str, Field(pattern=CLAIM_SOURCE)]] = Field(default_factory=list)
 
 
 class CertificateTypeDef(Strict):

@@ -82,10 +82,29 @@ def certificates_for(*, user: User | None) -> QuerySet[Certificate]:
 
 
 def certificate_for(*, user: User | None, pk: int) -> Certificate:
+    if not 0 < pk < 2**31:  # beyond any id, and beyond what SQLite can bind
+        raise CertificateNotFound()
     found = certificates_for(user=user).filter(pk=pk).first()
     if found is None:
         raise CertificateNotFound()
     return found
+
+
+def certificate_by_serial(serial: str) -> Certificate:
+    """For staff actions that name a certificate by its serial; who may act is the service's
+    rule."""
+    found = (
+        Certificate.objects.select_related("type", "type__department", "type_version")
+        .filter(serial=str(serial)[:64].lower())
+        .first()
+    )
+    if found is None:
+        raise CertificateNotFound()
+    return found
+
+
+def iso_time(moment: dt.datetime | None) -> str | None:
+    return _iso(moment)
 
 
 def _iso(moment: dt.datetime | None) -> str | None:

@@ -1,16 +1,23 @@
-"""The public verification page and the published documents under /.well-known/tongban/."""
+"""The public verification page, the published documents under /.well-known/tongban/, and the
+wallet (我的证照) pages."""
 
 from __future__ import annotations
 
 import json
 
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from tongban.certificates import selectors, services
 from tongban.certificates.api import verification_body
+from tongban.certificates.errors import CertificateNotFound, PdfFontMissing
 from tongban.certificates.forms import VerifyForm
+from tongban.certificates.models import Certificate
+from tongban.certificates.pdf import STATE_LABELS, certificate_pdf
+from tongban.common.errors import InvalidInput
 
 
 def _published(request: HttpRequest, doc: selectors.Published | None) -> HttpResponse:
@@ -69,3 +76,109 @@ def verify_page(request: HttpRequest) -> HttpResponse:
             (labels.get(name, name), value) for name, value in (body.get("claims") or {}).items()
         ]
     return render(request, "certificates/verify.html", context)
+
+
+# ---------------------------------------------------------------- the wallet (我的证照)
+
+
+def _own(request: HttpRequest, pk: int) -> Certificate:
+    """Another person's certificate does not exist, as far as this person can tell."""
+    try:
+        return selectors.certificate_for(user=request.user, pk=pk)
+    except CertificateNotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+def _row(cert: Certificate) -> dict:
+    state = selectors.certificate_state(cert)
+    if cert.holder_enterprise_id:
+        holder = cert.holder_enterprise.name
+    else:
+        holder = cert.holder_profile.name if cert.holder_profile_id else ""
+    return {
+        "id": cert.pk,
+        "type_name": cert.type.name,
+        "holder": holder,
+        "issuer": cert.type.department.name,
+        "state": state,
+        "state_label": STATE_LABELS.get(state, state),
+        "issued_on": timezone.localtime(cert.issued_at).date(),
+        "expires_on": timezone.localtime(cert.expires_at).date() if cert.expires_at else None,
+    }
+
+
+@login_required
+@require_GET
+def wallet_view(request: HttpRequest) -> HttpResponse:
+    certs = selectors.certificates_for(user=request.user).select_related(
+        "holder_profile", "holder_enterprise"
+    )[:500]
+    return render(request, "certificates/wallet.html", {"rows": [_row(c) for c in certs]})
+
+
+@login_required
+@require_GET
+def wallet_certificate_view(request: HttpRequest, pk: int) -> HttpResponse:
+    cert = _own(request, pk)
+    body = selectors.certificate_json(cert)
+    claims = {c["name"]: c for c in body["claims"]}
+    shown = body["display"] or list(claims)
+    result = selectors.certificate_verify(cert.text)
+    context = {
+        "row": _row(cert),
+        "body": body,
+        "display": [claims[n] for n in shown if n in claims],
+        "qr_svg": selectors.certificate_qr_svg(cert.text, title=f"{cert.type.name}二维码"),
+        "verification": result,
+    }
+    return render(request, "certificates/wallet_certificate.html", context)
+
+
+@login_required
+@require_GET
+def wallet_certificate_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    cert = _own(request, pk)
+    try:
+        content = certificate_pdf(
+            cert, verify_url=request.build_absolute_uri("/certificates/verify/")
+        )
+    except PdfFontMissing as exc:
+        return render(
+            request, "error.html", {"status": exc.http_status, "message": exc.message}, status=503
+        )
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="certificate-{cert.serial[:12]}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def wallet_share_view(request: HttpRequest, pk: int) -> HttpResponse:
+    cert = _own(request, pk)
+    body = selectors.certificate_json(cert)
+    disclosable = [c for c in body["claims"] if c["name"] in body["disclosable"]]
+    context: dict = {"row": _row(cert), "choices": disclosable, "error": "", "shown": None}
+    if request.method == "POST":
+        chosen = request.POST.getlist("claims")
+        context["chosen"] = chosen
+        try:
+            shown = services.presentation_create(
+                certificate=cert, holder_user=request.user, claims=chosen
+            )
+        except InvalidInput as exc:
+            context["error"] = exc.message
+            if exc.details:
+                labels = {c["name"]: c["label"] for c in body["claims"]}
+                refused = [labels.get(d["field"], d["field"]) for d in exc.details]
+                context["error"] += "：" + "、".join(refused)
+        else:
+            labels = {c["name"]: c["label"] for c in body["claims"]}
+            context["shown"] = {
+                "claims": [(labels.get(n, n), v) for n, v in shown.claims.items()],
+                "expires_at": shown.expires_at,
+                "text": shown.text,
+                "qr_svg": selectors.certificate_qr_svg(shown.text, title="出示二维码"),
+            }
+    status = 422 if context["error"] else 200
+    return render(request, "certificates/wallet_share.html", context, status=status)

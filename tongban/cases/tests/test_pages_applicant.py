@@ -126,9 +126,12 @@ def test_submit_creates_one_case_and_shows_the_receipt(client, resident):
     assert response["Location"] == f"/me/cases/{case.receipt_no}/"
     assert (case.applicant, case.delivery, case.status) == (resident.user, "post", "accepted")
     assert case.form_data["child.name"] == "张小宝"
+    # What the profile proved is recorded as waived (减材料), not silently absent.
     assert sorted(MaterialSubmission.objects.values_list("material_code", "how")) == [
         ("birth_medical_certificate", "upload"),
         ("child_photo", "upload"),
+        ("household_register", "waived"),
+        ("parent_id_card", "waived"),
     ]
     html = client.get(response["Location"]).content.decode()
     assert '<p class="receipt-no" id="receipt-no"' in html

@@ -2,9 +2,11 @@
 
     manage.py city_setup --residents 2000
 
-1. loads the catalog definitions (`catalog_load`), 2. creates the demo accounts, 3. tops the
-synthetic population up to --residents (and --enterprises). Safe to run on every start: a
-second run finds everything in place, adds nothing and takes about a second.
+1. loads the catalog definitions (`catalog_load`) and the certificate types
+(`certificate_types_load`), 2. creates the demo accounts, 3. tops the synthetic population up
+to --residents (and --enterprises), 4. issues the existing certificates of the demo accounts and
+of the first 2,000 residents and 200 enterprises (tongban/demo/certificates.py). Safe to run
+on every start: a second run finds everything in place, adds nothing and takes a few seconds.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tongban.accounts.models import Enterprise, ResidentProfile
 from tongban.common.services import audit_record
 from tongban.demo.accounts import DEMO_PASSWORD, ensure_demo_accounts
+from tongban.demo.certificates import ensure_demo_certificates
+from tongban.demo.idcode import ensure_demo_scanner
 from tongban.demo.population import generate_enterprises, generate_residents
 
 DEFAULT_RESIDENTS = 2000
@@ -47,6 +51,7 @@ class Command(BaseCommand):
 
         catalog = "skipped" if skip_catalog else self._load_catalog()
         accounts = ensure_demo_accounts()
+        ensure_demo_scanner(write=self.stdout.write)
 
         # Top up to the target: synthetic rows already there (including the demo people)
         # count, so a second run adds nothing.
@@ -58,6 +63,9 @@ class Command(BaseCommand):
         added_enterprises = generate_enterprises(
             count=max(0, enterprises - have_enterprises), seed=seed, progress=progress
         )
+        issued = ensure_demo_certificates(progress=self._certificate_progress if progress else None)
+        if issued:
+            self.stdout.write(f"  存量电子证照：本次签发 {issued:,} 张")
         seconds = time.perf_counter() - started
         audit_record(
             actor_label="system:city_setup",
@@ -69,6 +77,7 @@ class Command(BaseCommand):
                 "residents_total": have_residents + added_residents,
                 "enterprises_added": added_enterprises,
                 "enterprises_total": have_enterprises + added_enterprises,
+                "certificates_issued": issued,
                 "seed": seed,
                 "seconds": round(seconds, 1),
             },
@@ -90,7 +99,13 @@ class Command(BaseCommand):
             )
             return "missing"
         call_command("catalog_load", stdout=self.stdout, stderr=self.stderr)
+        # Certificate types name the catalog's departments, so they load after it.
+        call_command("certificate_types_load", stdout=self.stdout, stderr=self.stderr)
         return "loaded"
+
+    def _certificate_progress(self, done: int, total: int) -> None:
+        end = "\n" if done >= total else "\r"
+        self.stderr.write(f"  签发存量电子证照 {done:,}/{total:,}", ending=end)
 
     def _report(self, *, accounts, residents, enterprises, seconds, url) -> None:
         out = self.stdout.write

@@ -1,0 +1,192 @@
+"""减材料 by e-certificate: a material whose waiver names a certificate type is spared when the
+applicant holds a valid certificate of that type, and the case records which one.
+
+Which certificates count as the applicant's: those issued to their profile (holder_profile)
+and those held by their account (holder_user), which is how a parent holds a certificate
+issued for a child in their care (出生医学证明). Enterprise certificates do not: the guide's
+applicant is a person, and an enterprise's licence is the enterprise's evidence, not theirs.
+
+Valid means: not revoked, not expired, and the stored signed text verifies now against this
+instance's keys and status list. The signature check is cached per process by serial and
+text digest (a signed text never changes); revocation and expiry are read from the row on
+every guide run, so a revoked certificate stops sparing at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from tongban.catalog.guide import Spared, register_evidence_provider
+from tongban.catalog.schemas import MaterialDef, Waiver
+from tongban.certificates.models import Certificate
+from tongban.certificates.selectors import (
+    certificate_state,
+    certificate_type_definition,
+    certificate_verify,
+)
+
+KIND = "certificate"
+
+_verified: set[tuple[str, str]] = set()
+_verified_lock = threading.Lock()
+_VERIFIED_MAX = 100_000
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _signature_holds(cert: Certificate, *, at: dt.datetime) -> bool:
+    """certificate_verify on the stored text, remembered only when it held."""
+    key = (cert.serial, _digest(cert.text))
+    if key in _verified:
+        return True
+    if not certificate_verify(cert.text, at=at).is_valid:
+        return False
+    with _verified_lock:
+        if len(_verified) >= _VERIFIED_MAX:
+            _verified.clear()
+        _verified.add(key)
+    return True
+
+
+def verified_cache_clear() -> None:
+    with _verified_lock:
+        _verified.clear()
+
+
+def valid_certificates(
+    *, applicant: Any, type_codes: Iterable[str], at: dt.datetime | None = None
+) -> dict[str, Certificate]:
+    """Type code → the applicant's newest valid person certificate of that type. One query
+    (served by the holder_profile and holder_user indexes), then a signature check each."""
+    codes = sorted({c for c in type_codes if c})
+    if applicant is None or not codes or getattr(applicant, "pk", None) is None:
+        return {}
+    now = at or timezone.now()
+    mine = Q(holder_profile_id=applicant.pk)
+    if getattr(applicant, "user_id", None):
+        mine |= Q(holder_user_id=applicant.user_id)
+    rows = (
+        Certificate.objects.filter(mine, type__code__in=codes, holder_enterprise__isnull=True)
+        .filter(revoked_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .select_related("type", "type__department", "type_version")
+        .order_by("-issued_at", "-id")
+    )
+    found: dict[str, Certificate] = {}
+    for cert in rows:
+        code = cert.type.code
+        if code not in found and _signature_holds(cert, at=now):
+            found[code] = cert
+    return found
+
+
+def _until(cert: Certificate) -> str:
+    if cert.expires_at is None:
+        return "长期有效"
+    day = timezone.localtime(cert.expires_at).date()
+    return f"有效期至{day.year}年{day.month}月{day.day}日"
+
+
+def spared_reason(cert: Certificate) -> str:
+    return f"您已有电子证照「{cert.type.name}」（{_until(cert)}），无需提交"
+
+
+class _Bound:
+    """The provider for one guide run: the applicant's valid certificates, fetched once."""
+
+    def __init__(self, found: dict[str, Certificate]):
+        self.found = found
+
+    def spares(self, *, waiver: Waiver, material: MaterialDef, applicant: Any) -> Spared | None:
+        if waiver.kind != KIND:
+            return None
+        cert = self.found.get(waiver.certificate_type)
+        if cert is None:
+            return None
+        return Spared(
+            reason=spared_reason(cert),
+            evidence={"kind": KIND, "type": cert.type.code, "serial": cert.serial},
+        )
+
+
+class CertificateEvidence:
+    """The e-certificate evidence provider (registered by CertificatesConfig.ready)."""
+
+    kind = KIND
+
+    def bind(self, *, applicant: Any, waivers: Iterable[Waiver]) -> _Bound:
+        codes = [w.certificate_type for w in waivers if w.kind == KIND]
+        return _Bound(valid_certificates(applicant=applicant, type_codes=codes))
+
+    def spares(self, *, waiver: Waiver, material: MaterialDef, applicant: Any) -> Spared | None:
+        # Called without bind() only by callers that ask about one waiver at a time.
+        if waiver.kind != KIND or applicant is None:
+            return None
+        return self.bind(applicant=applicant, waivers=[waiver]).spares(
+            waiver=waiver, material=material, applicant=applicant
+        )
+
+    def describe(self, *, evidence: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Serial → the certificate as a reviewer sees it, verified now: type, issuer,
+        validity, the verification result and the claims with their labels. One query."""
+        serials = sorted({e.get("serial", "") for e in evidence if e.get("kind") == KIND} - {""})
+        if not serials:
+            return {}
+        now = timezone.now()
+        out: dict[str, dict[str, Any]] = {}
+        rows = Certificate.objects.filter(serial__in=serials).select_related(
+            "type", "type__department", "type_version"
+        )
+        for cert in rows:
+            definition = certificate_type_definition(cert.type_version)
+            result = certificate_verify(cert.text, at=now)
+            stored = cert.claims
+            out[cert.serial] = {
+                "serial": cert.serial,
+                "type": cert.type.code,
+                "type_name": definition.name,
+                "issuer": cert.type.department.name,
+                "issued_at": cert.issued_at,
+                "expires_at": cert.expires_at,
+                "validity": _until(cert),
+                "state": certificate_state(cert, now=now),
+                "verification": result.code,
+                "verification_message": result.message,
+                "verified": result.is_valid,
+                "claims": [
+                    {"name": c.name, "label": c.label, "value": stored[c.name]}
+                    for c in definition.claims
+                    if c.name in stored
+                ],
+            }
+        return out
+
+    def prefill(self, *, applicant: Any, wanted: Iterable[tuple[str, str]]) -> dict[tuple, Any]:
+        """(certificate type, claim) → the claim's value on the applicant's valid certificate
+        of that type. One query for all of them."""
+        pairs = list(wanted)
+        found = valid_certificates(applicant=applicant, type_codes=[t for t, _ in pairs])
+        values: dict[tuple, Any] = {}
+        for type_code, claim in pairs:
+            cert = found.get(type_code)
+            if cert is not None:
+                value = cert.claims.get(claim)
+                if value not in (None, ""):
+                    values[(type_code, claim)] = value
+        return values
+
+
+provider = CertificateEvidence()
+
+
+def register() -> None:
+    register_evidence_provider(provider)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class IdcodeConfig(AppConfig):
+    name = "tongban.idcode"
+    verbose_name = "随申码"

@@ -1,0 +1,227 @@
+"""POST /api/v1/idcode/scan and GET …/idcode: scopes, results, logs, authentication."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from tongban.accounts.tests.factories import ResidentProfileFactory, UserFactory
+from tongban.idcode import services
+from tongban.idcode.models import Pseudonym, ScanLog
+from tongban.idcode.tests.conftest import scan
+
+pytestmark = pytest.mark.django_db
+
+TODAY = dt.date(2026, 5, 1)
+
+
+def _code(client, user):
+    client.force_login(user)
+    response = client.get("/api/v1/me/idcode")
+    assert response.status_code == 200
+    client.logout()
+    return response.json()["text"]
+
+
+@pytest.fixture
+def veteran_senior(db):
+    return ResidentProfileFactory(
+        name="李建国",
+        birth_date=dt.date(1950, 3, 1),
+        is_veteran=True,
+        hukou_is_local=False,
+        has_residence_permit=False,
+    )
+
+
+EXPECTED = {
+    "hall_checkin": {"display_name_masked": "王**", "is_resident": True},
+    "veteran_benefit": {"is_veteran": False, "display_name": "王小明"},
+    "library_card": {"library_eligible": True, "display_name_masked": "王**"},
+    "metro": {"is_senior_free_ride": False},
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(EXPECTED))
+def test_each_scenario_returns_exactly_its_attributes(client, resident, make_scanner, scenario):
+    _, key = make_scanner()
+    response = scan(client, key, _code(client, resident.user), scenario)
+    assert response.status_code == 200
+    body = response.json()
+    assert body == {"result": "ok", "message": "核验通过。", "attributes": EXPECTED[scenario]}
+    log = ScanLog.objects.get()
+    assert (log.scenario, log.result, log.pseudonym.profile) == (scenario, "ok", resident)
+
+
+def test_attribute_values_follow_the_profile(client, veteran_senior, make_scanner):
+    _, key = make_scanner()
+    user = veteran_senior.user
+    assert scan(client, key, _code(client, user), "veteran_benefit").json()["attributes"] == {
+        "is_veteran": True,
+        "display_name": "李建国",
+    }
+    assert scan(client, key, _code(client, user), "metro").json()["attributes"] == {
+        "is_senior_free_ride": True
+    }
+    assert scan(client, key, _code(client, user), "hall_checkin").json()["attributes"] == {
+        "display_name_masked": "李**",
+        "is_resident": False,
+    }
+
+
+def test_a_scenario_the_scanner_is_not_allowed_is_refused_and_logged(
+    client, resident, make_scanner
+):
+    _, key = make_scanner(["hall_checkin"])
+    code = _code(client, resident.user)
+    response = scan(client, key, code, "veteran_benefit")
+    assert response.status_code == 403
+    assert response.json()["code"] == "IDCODE_SCENARIO_NOT_ALLOWED"
+    assert response.json()["attributes"] == {}
+    assert list(ScanLog.objects.values_list("scenario", "result", "pseudonym")) == [
+        ("veteran_benefit", "scenario_not_allowed", None)
+    ]
+    # The refusal did not use the code up.
+    assert scan(client, key, code, "hall_checkin").json()["result"] == "ok"
+
+
+def test_unregistered_scenario_is_refused(client, resident, make_scanner):
+    _, key = make_scanner()
+    response = scan(client, key, _code(client, resident.user), "bank_loan")
+    assert response.status_code == 403
+    assert ScanLog.objects.get().result == "scenario_not_allowed"
+
+
+def test_second_scan_of_one_code_is_a_replay_for_any_scanner(client, resident, make_scanner):
+    _, first_key = make_scanner(name="一号")
+    _, second_key = make_scanner(name="二号")
+    code = _code(client, resident.user)
+    assert scan(client, first_key, code, "hall_checkin").json()["result"] == "ok"
+    again = scan(client, first_key, code, "hall_checkin").json()
+    other = scan(client, second_key, code, "library_card").json()
+    assert again == {
+        "result": "replayed",
+        "message": "此二维码已被扫描过，请持码人刷新后重新出示。",
+        "attributes": {},
+    }
+    assert other["result"] == "replayed" and other["attributes"] == {}
+    assert list(ScanLog.objects.order_by("id").values_list("result", flat=True)) == [
+        "ok",
+        "replayed",
+        "replayed",
+    ]
+
+
+def test_expired_code(client, resident, make_scanner):
+    scanner, _ = make_scanner()
+    issued = services.idcode_issue(
+        user=resident.user, now=timezone.now() - dt.timedelta(seconds=301)
+    )
+    result = services.code_scan(scanner=scanner, code=issued.text, scenario="metro")
+    assert (result.result, result.attributes) == ("expired", {})
+    assert ScanLog.objects.get().result == "expired"
+
+
+def test_forged_and_malformed_codes(client, resident, make_scanner):
+    _, key = make_scanner()
+    code = _code(client, resident.user)
+    forged = code[:-3] + ("000" if code[-3:] != "000" else "111")
+    assert scan(client, key, forged, "metro").json()["result"] in ("forged", "malformed")
+    assert scan(client, key, "hello", "metro").json()["result"] == "malformed"
+    assert scan(client, key, "SSM1:" + "A" * 300, "metro").json()["result"] == "malformed"
+    assert ScanLog.objects.filter(result="ok").count() == 0
+    assert ScanLog.objects.count() == 3
+
+
+def test_subject_unknown_when_pseudonym_is_gone(client, resident, make_scanner):
+    _, key = make_scanner()
+    code = _code(client, resident.user)
+    Pseudonym.objects.all().delete()
+    assert scan(client, key, code, "metro").json()["result"] == "subject_unknown"
+
+
+@pytest.mark.parametrize("how", ["none", "wrong", "inactive", "session"])
+def test_scanning_needs_an_active_scanner_key(client, resident, make_scanner, how):
+    scanner, key = make_scanner()
+    code = _code(client, resident.user)
+    headers = {}
+    if how == "wrong":
+        headers = {"Authorization": "Bearer tbs_not-a-key"}
+    elif how == "inactive":
+        services.scanner_deactivate(scanner=scanner, actor_label="test")
+        headers = {"Authorization": f"Bearer {key}"}
+    elif how == "session":
+        client.force_login(resident.user)
+    response = client.post(
+        "/api/v1/idcode/scan",
+        data={"code": code, "scenario": "metro"},
+        content_type="application/json",
+        headers=headers,
+    )
+    assert response.status_code == 401
+    assert response.json()["code"] == "AUTHENTICATION_REQUIRED"
+    assert ScanLog.objects.count() == 0
+
+
+def test_enterprise_code_for_its_agent_only(client, agent_and_enterprise, make_scanner, resident):
+    agent, enterprise = agent_and_enterprise
+    _, key = make_scanner()
+    client.force_login(resident.user)
+    assert client.get(f"/api/v1/enterprises/{enterprise.pk}/idcode").status_code == 404
+    client.force_login(agent)
+    response = client.get(f"/api/v1/enterprises/{enterprise.pk}/idcode")
+    assert response.status_code == 200
+    code = response.json()["text"]
+    assert enterprise.name not in code and enterprise.uscc not in code
+    assert scan(client, key, code, "hall_checkin").json() == {
+        "result": "ok",
+        "message": "核验通过。",
+        "attributes": {"enterprise_name": "示例数据科技有限公司", "enterprise_status": "存续"},
+    }
+    client.force_login(agent)
+    code = client.get(f"/api/v1/enterprises/{enterprise.pk}/idcode").json()["text"]
+    assert scan(client, key, code, "metro").json()["result"] == "not_applicable"
+
+
+def test_my_idcode_needs_login_and_a_profile(client):
+    assert client.get("/api/v1/me/idcode").status_code == 401
+    client.force_login(UserFactory())
+    response = client.get("/api/v1/me/idcode")
+    assert response.status_code == 404
+    assert response.json()["code"] == "IDCODE_NO_PROFILE"
+    assert Pseudonym.objects.count() == 0
+
+
+def test_code_body_shape(client, resident):
+    client.force_login(resident.user)
+    body = client.get("/api/v1/me/idcode").json()
+    assert set(body) == {"text", "svg", "expires_at", "refresh_after"}
+    assert body["svg"].startswith("<svg") and body["refresh_after"] == 270
+
+
+def test_short_ttl_setting_is_read_at_call_time(client, resident, settings):
+    settings.TONGBAN_IDCODE_TTL_SECONDS = 8
+    client.force_login(resident.user)
+    assert client.get("/api/v1/me/idcode").json()["refresh_after"] == 4
+
+
+@pytest.mark.parametrize("enterprise_id", ["0", "-1", "99999999999999999999"])
+def test_out_of_range_enterprise_ids_are_not_found(client, resident, enterprise_id):
+    client.force_login(resident.user)
+    response = client.get(f"/api/v1/enterprises/{enterprise_id}/idcode")
+    assert response.status_code in (404, 422)
+    assert Pseudonym.objects.count() == 0
+
+
+def test_sweep_deletes_only_expired_unscanned_pseudonyms(resident, make_scanner):
+    scanner, _ = make_scanner()
+    old = timezone.now() - dt.timedelta(hours=1)
+    scanned = services.idcode_issue(user=resident.user, now=old)
+    services.idcode_issue(user=resident.user, now=old)  # expired, never scanned
+    services.idcode_issue(user=resident.user)  # still valid
+    services.code_scan(scanner=scanner, code=scanned.text, scenario="metro", now=old)
+    assert services.pseudonyms_sweep() == 1
+    assert Pseudonym.objects.count() == 2
+    assert ScanLog.objects.get().pseudonym is not None
