@@ -15,3 +15,5 @@ if $PY -c "import psycopg,sys; psycopg.connect(sys.argv[1] + '/test', connect_ti
   $PY benchmarks/cases_reads.py --sizes 10000 100000 --postgres "$PG_URL/tongban_bench_cases_reads"
 fi
 $PY benchmarks/population.py --sizes 10000 100000
+$PY benchmarks/certificates_verify.py
+$PY benchmarks/idcode.py

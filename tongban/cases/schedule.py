@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -110,6 +111,17 @@ class TickResult:
     failed: tuple[str, ...]
 
 
+# Sweeps of other apps (好差评 overdue work orders, certificates expiring soon, 随申码
+# pseudonyms …), registered from their AppConfig.ready() so the case engine never imports
+# them. Each takes (now, today) and returns a dict of counts; it must be idempotent.
+MaintenanceSweep = Callable[[dt.datetime, dt.date], dict[str, int]]
+_registered_sweeps: dict[str, MaintenanceSweep] = {}
+
+
+def register_maintenance_sweep(name: str, sweep: MaintenanceSweep) -> None:
+    _registered_sweeps[name] = sweep
+
+
 def tick_run(
     *, current_id: str | None, now: dt.datetime | None = None, today: dt.date | None = None
 ) -> TickResult:
@@ -141,11 +153,19 @@ def tick_run(
         window = dt.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
         counts["login_attempts_purged"] = login_attempts_purge(before=now - window)
 
+    def registered(name: str, sweep: MaintenanceSweep) -> Callable[[], None]:
+        def run() -> None:
+            for key, value in (sweep(now, today) or {}).items():
+                counts[f"{name}_{key}"] = value
+
+        return run
+
     for name, sweep in (
         ("sla", sla),
         ("supplements", supplements),
         ("deferred", deferred),
         ("logins", logins),
+        *((n, registered(n, f)) for n, f in sorted(_registered_sweeps.items())),
     ):
         try:
             sweep()

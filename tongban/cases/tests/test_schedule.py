@@ -70,6 +70,7 @@ def test_the_worker_runs_a_tick_which_queues_exactly_one_successor(transactional
         "supplements_expired": 0,
         "deferred_overdue": 0,
         "login_attempts_purged": 0,
+        "idcode_pseudonyms_deleted": 0,
     }
     # The successor is not due yet: another worker pass runs nothing and adds nothing.
     _worker()
@@ -114,3 +115,29 @@ def test_a_backend_that_cannot_defer_schedules_nothing(db, settings):
     assert "cannot defer" in err.getvalue()
     assert schedule.schedule_next(current_id=None) is None
     assert DBTaskResult.objects.count() == 0
+
+
+def test_registered_sweeps_of_other_apps_run_in_the_tick_and_a_failure_stays_contained(
+    db, monkeypatch
+):
+    calls = []
+
+    def counting(now, today):
+        calls.append((now, today))
+        return {"done": 3}
+
+    def broken(now, today):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(schedule, "_registered_sweeps", {})
+    schedule.register_maintenance_sweep("zz_counting", counting)
+    schedule.register_maintenance_sweep("aa_broken", broken)
+    now = timezone.now()
+    result = schedule.tick_run(current_id=None, now=now, today=dt.date(2026, 10, 9))
+    assert calls == [(now, dt.date(2026, 10, 9))]
+    assert result.counts["zz_counting_done"] == 3
+    assert result.failed == ("aa_broken",)
+
+
+def test_the_idcode_pseudonym_sweep_is_registered():
+    assert "idcode_pseudonyms" in schedule._registered_sweeps
