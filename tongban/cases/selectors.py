@@ -493,7 +493,7 @@ def form_prefill(
     ):
         enterprise = None
     run = guide_for_bundle if kind == "bundle" else guide_for_item
-    guide = run(code=code, answers=answers, applicant=profile)
+    guide = run(code=code, answers=answers, applicant=profile, enterprise=enterprise)
     elements = element_definitions([f.code for f in guide.fields])
     claims = _certificate_claims(profile, [elements.get(f.code) for f in guide.fields])
     values: dict[str, Any] = {}

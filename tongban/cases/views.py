@@ -78,9 +78,16 @@ def _questions(kind: str, code: str) -> list[guide.GuideQuestion]:
         raise Http404(exc.message) from exc
 
 
-def _run_guide(request: HttpRequest, kind: str, code: str, answers: dict[str, str]):
+def _run_guide(
+    request: HttpRequest, kind: str, code: str, answers: dict[str, str], enterprise=None
+):
     run = guide.guide_for_bundle if kind == "bundle" else guide.guide_for_item
-    return run(code=code, answers=answers, applicant=resident_profile_of(request.user))
+    return run(
+        code=code,
+        answers=answers,
+        applicant=resident_profile_of(request.user),
+        enterprise=enterprise,
+    )
 
 
 def _material_rows(
@@ -230,6 +237,9 @@ def apply_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
 
     source = request.POST if request.method == "POST" else request.GET
     agent = _agent(request, kind, result, source.get("enterprise"))
+    if agent.enterprise is not None:
+        # What the enterprise already holds (its 营业执照) spares materials too.
+        result = _run_guide(request, kind, code, result.answers, agent.enterprise)
     if request.method == "GET":
         prefill = selectors.form_prefill(
             user=request.user,

@@ -199,7 +199,9 @@ class EvidenceProvider(Protocol):
 
     A provider may also define `bind(*, applicant, waivers) -> EvidenceProvider`: called once
     per guide run with every waiver of the run, it returns the provider to ask for that run,
-    so a provider can fetch all it needs in one query instead of one per material."""
+    so a provider can fetch all it needs in one query instead of one per material. When the
+    applicant acts for an enterprise (企业经办人), `bind` also receives `enterprise=`: the
+    enterprise's own evidence (its 营业执照) then counts too."""
 
     def spares(
         self, *, waiver: Waiver, material: MaterialDef, applicant: Any
@@ -261,11 +263,19 @@ def guide_for_bundle(
     answers: dict[str, str],
     applicant: Any = None,
     providers: Sequence[EvidenceProvider] | None = None,
+    enterprise: Any = None,
 ) -> GuideResult:
     """The exact list for a 一件事. Asks the bundle's questions and the included items' own
     (once per situation code). Raises GuideAnswersInvalid naming every missing, invalid or
     unknown answer. `providers` replaces the registered evidence providers (tests)."""
-    return _run(kind="bundle", code=code, answers=answers, applicant=applicant, providers=providers)
+    return _run(
+        kind="bundle",
+        code=code,
+        answers=answers,
+        applicant=applicant,
+        providers=providers,
+        enterprise=enterprise,
+    )
 
 
 def guide_for_item(
@@ -274,13 +284,22 @@ def guide_for_item(
     answers: dict[str, str],
     applicant: Any = None,
     providers: Sequence[EvidenceProvider] | None = None,
+    enterprise: Any = None,
 ) -> GuideResult:
-    """The exact list for one item, from its own questions."""
-    return _run(kind="item", code=code, answers=answers, applicant=applicant, providers=providers)
+    """The exact list for one item, from its own questions (ENTERPRISE: the one the applicant
+    acts for, whose own evidence then counts too)."""
+    return _run(
+        kind="item",
+        code=code,
+        answers=answers,
+        applicant=applicant,
+        providers=providers,
+        enterprise=enterprise,
+    )
 
 
 def _run(
-    *, kind: str, code: str, answers: dict[str, str], applicant: Any, providers
+    *, kind: str, code: str, answers: dict[str, str], applicant: Any, providers, enterprise=None
 ) -> GuideResult:
     # Without an applicant no provider is consulted, so the result depends only on the catalog
     # snapshot and the answers: most visitors browse anonymously, and the same few answer sets
@@ -290,7 +309,7 @@ def _run(
     if memo is not None and key in memo:
         return memo[key]
     result = _Guide(selectors.guide_sources(kind=kind, code=code), providers).run(
-        answers, applicant
+        answers, applicant, enterprise=enterprise if applicant is not None else None
     )
     if memo is not None:
         memo[key] = result
@@ -394,7 +413,7 @@ class _Guide:
         parts += _when_parts(s.when, titles, labels)
         return f"仅当{'，且'.join(parts)}时回答" if parts else ""
 
-    def run(self, given: dict[str, str], applicant: Any) -> GuideResult:
+    def run(self, given: dict[str, str], applicant: Any, *, enterprise: Any = None) -> GuideResult:
         questions, answers = self.questions(given)
         known = {q.code: q for q in questions}
         details = []
@@ -418,7 +437,7 @@ class _Guide:
 
         included = self._included(answers)
         items = self._items(included)
-        materials = self._materials(included, answers, applicant)
+        materials = self._materials(included, answers, applicant, enterprise)
         fields, produced = self._fields(included, answers, applicant, items)
         critical_days, critical_path = _critical_path(items)
         channels = [
@@ -513,7 +532,7 @@ class _Guide:
         return items
 
     def _materials(
-        self, included: list[str], answers: dict[str, str], applicant: Any
+        self, included: list[str], answers: dict[str, str], applicant: Any, enterprise: Any = None
     ) -> list[GuideMaterial]:
         providers = list(self.providers) if self.providers is not None else evidence_providers()
         by_code: dict[str, GuideMaterial] = {}
@@ -551,8 +570,9 @@ class _Guide:
                         entry.waivers.append(waiver)
         if applicant is not None and by_code:
             waivers = [w for ms in sources.values() for m in ms for w in m.waivable_by]
+            extra = {"enterprise": enterprise} if enterprise is not None else {}
             providers = [
-                p.bind(applicant=applicant, waivers=waivers) if hasattr(p, "bind") else p
+                p.bind(applicant=applicant, waivers=waivers, **extra) if hasattr(p, "bind") else p
                 for p in providers
             ]
         for code, entry in by_code.items():
@@ -612,6 +632,23 @@ class _Guide:
                     prefill_available=available,
                 )
             )
+        # What an item creates is recorded at its approval even when nothing after it in this
+        # case reads it: its own certificate (营业执照 carries the new credit code) does.
+        listed = {p.code for p in produced} | {f.code for f in fields}
+        own = [(c, e) for c in included for e in self.members[c].produces if e not in listed]
+        if own:
+            labels = selectors.element_definitions([e for _c, e in own])
+            for c, e in own:
+                listed.add(e)
+                produced.append(
+                    GuideProducedField(
+                        code=e,
+                        label=labels[e].label if e in labels else e,
+                        by_item=c,
+                        by_item_name=self.members[c].name,
+                        items=[],
+                    )
+                )
         return fields, produced
 
 

@@ -3,8 +3,9 @@ applicant holds a valid certificate of that type, and the case records which one
 
 Which certificates count as the applicant's: those issued to their profile (holder_profile)
 and those held by their account (holder_user), which is how a parent holds a certificate
-issued for a child in their care (出生医学证明). Enterprise certificates do not: the guide's
-applicant is a person, and an enterprise's licence is the enterprise's evidence, not theirs.
+issued for a child in their care (出生医学证明). An enterprise's certificates count only when
+the applicant acts for that enterprise (the guide's `enterprise`, an agent's membership
+checked by the case engine): its licence is the enterprise's evidence, not the person's.
 
 Valid means: not revoked, not expired, and the stored signed text verifies now against this
 instance's keys and status list. The signature check is cached per process by serial and
@@ -63,10 +64,15 @@ def verified_cache_clear() -> None:
 
 
 def valid_certificates(
-    *, applicant: Any, type_codes: Iterable[str], at: dt.datetime | None = None
+    *,
+    applicant: Any,
+    type_codes: Iterable[str],
+    at: dt.datetime | None = None,
+    enterprise: Any = None,
 ) -> dict[str, Certificate]:
-    """Type code → the applicant's newest valid person certificate of that type. One query
-    (served by the holder_profile and holder_user indexes), then a signature check each."""
+    """Type code → the applicant's newest valid person certificate of that type, or, when
+    they act for ENTERPRISE (an agent's membership is checked by the caller), the
+    enterprise's own. One query (served by the holder indexes), then a signature check each."""
     codes = sorted({c for c in type_codes if c})
     if applicant is None or not codes or getattr(applicant, "pk", None) is None:
         return {}
@@ -74,8 +80,11 @@ def valid_certificates(
     mine = Q(holder_profile_id=applicant.pk)
     if getattr(applicant, "user_id", None):
         mine |= Q(holder_user_id=applicant.user_id)
+    held = mine & Q(holder_enterprise__isnull=True)
+    if getattr(enterprise, "pk", None) is not None:
+        held |= Q(holder_enterprise_id=enterprise.pk)
     rows = (
-        Certificate.objects.filter(mine, type__code__in=codes, holder_enterprise__isnull=True)
+        Certificate.objects.filter(held, type__code__in=codes)
         .filter(revoked_at__isnull=True)
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         .select_related("type", "type__department", "type_version")
@@ -97,6 +106,8 @@ def _until(cert: Certificate) -> str:
 
 
 def spared_reason(cert: Certificate) -> str:
+    if cert.holder_enterprise_id is not None:
+        return f"企业已有电子证照「{cert.type.name}」（{_until(cert)}），无需提交"
     return f"您已有电子证照「{cert.type.name}」（{_until(cert)}），无需提交"
 
 
@@ -123,9 +134,11 @@ class CertificateEvidence:
 
     kind = KIND
 
-    def bind(self, *, applicant: Any, waivers: Iterable[Waiver]) -> _Bound:
+    def bind(self, *, applicant: Any, waivers: Iterable[Waiver], enterprise: Any = None) -> _Bound:
         codes = [w.certificate_type for w in waivers if w.kind == KIND]
-        return _Bound(valid_certificates(applicant=applicant, type_codes=codes))
+        return _Bound(
+            valid_certificates(applicant=applicant, type_codes=codes, enterprise=enterprise)
+        )
 
     def spares(self, *, waiver: Waiver, material: MaterialDef, applicant: Any) -> Spared | None:
         # Called without bind() only by callers that ask about one waiver at a time.

@@ -231,7 +231,7 @@ def _claims(
         for source in claim.source:
             kind, _, key = source.partition(":")
             if kind == "element":
-                value = _element_value(elements.get(key), form.get(key))
+                value = _element_value(elements.get(key), form.get(key), claim.type)
             elif kind == "profile":
                 value = _row_value(profile, key)
             elif kind == "applicant":
@@ -261,10 +261,12 @@ def _claims(
     return claims
 
 
-def _element_value(element, raw: Any) -> Any:
+def _element_value(element, raw: Any, claim_type: str) -> Any:
     if raw is None or raw == "" or raw == []:
         return None
-    if element is not None and element.choices:
+    # A number chosen from a list (缴存比例 "5" shown as "5%", 残疾等级 "1" as "一级") is its
+    # value; the label is for text claims.
+    if element is not None and element.choices and claim_type != "integer":
         labels = {c.value: c.label for c in element.choices}
         return labels.get(str(raw), str(raw))
     return raw

@@ -399,3 +399,36 @@ def test_demo_catalog_id_card_certificate_comes_before_the_profile(db):
         "type": "resident_id_card",
         "serial": cert.serial,
     }
+
+
+def test_an_agent_is_spared_what_their_enterprise_already_holds(db):
+    """企业经办人: the enterprise's own 营业执照 spares the licence for the enterprise it acts
+    for — not for the person alone, and not for an enterprise they do not act for."""
+    from tongban.accounts.tests.factories import EnterpriseFactory
+    from tongban.catalog.guide import guide_for_item, item_questions
+    from tongban.certificates.tests.conftest import DEMO_TYPES
+    from tongban.demo.certificates import _enterprise_plan
+
+    catalog_load_directory(path=DEMO_TYPES.parent)
+    certificate_types_load(directory=DEMO_TYPES)
+    agent = ResidentProfileFactory()
+    company = EnterpriseFactory(agents=[agent.user])
+    elsewhere = EnterpriseFactory()
+    code, claims, _issued = next(_enterprise_plan(company))
+    cert = certificate_issue(
+        type_code=code, holder_enterprise=company, claims=claims, actor_label="system:test"
+    )
+    answers = {q.code: q.options[0].value for q in item_questions(code="SH-GA-0201")}
+
+    def licence(enterprise):
+        guide = guide_for_item(
+            code="SH-GA-0201", answers=answers, applicant=agent, enterprise=enterprise
+        )
+        return material(guide, "business_license")
+
+    acting = licence(company)
+    assert acting.spared is True
+    assert acting.spared_reason.startswith("企业已有电子证照「营业执照」")
+    assert acting.evidence == {"kind": "certificate", "type": code, "serial": cert.serial}
+    assert licence(None).spared is False
+    assert licence(elsewhere).spared is False
