@@ -14,6 +14,8 @@ from tongban.certificates.api import router as certificates_router
 from tongban.common.errors import DomainError
 from tongban.idcode.api import router as idcode_router
 from tongban.notifications.api import router as notifications_router
+from tongban.reviews.api import public as reviews_public_router
+from tongban.reviews.api import router as reviews_router
 
 api = NinjaAPI(
     title="tongban 一网通办 API",
@@ -35,6 +37,8 @@ api.add_router("/", cases_router)
 api.add_router("/", certificates_router)
 api.add_router("/", idcode_router)
 api.add_router("/", notifications_router)
+api.add_router("/", reviews_router)
+api.add_router("/", reviews_public_router)
 
 
 @api.exception_handler(DomainError)

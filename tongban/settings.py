@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "tongban.portal",
     "tongban.demo",
     "tongban.notifications",
+    "tongban.reviews",
     "django_tasks",
     "django_tasks_db",
 ]
@@ -160,6 +161,11 @@ LOGIN_MAX_FAILURES = env_int("TONGBAN_LOGIN_MAX_FAILURES", 5)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("TONGBAN_LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
 # 随申码 lifetime; tongban.idcode reads it at call time, so tests can shorten it.
 TONGBAN_IDCODE_TTL_SECONDS = env_int("TONGBAN_IDCODE_TTL_SECONDS", 300)
+# 好差评: days after conclusion / a counter service in which a rating is accepted, working
+# days a department has to rectify a 差评, and days a rater has to judge the reply.
+TONGBAN_REVIEW_WINDOW_DAYS = env_int("TONGBAN_REVIEW_WINDOW_DAYS", 30)
+TONGBAN_RECTIFICATION_DAYS = env_int("TONGBAN_RECTIFICATION_DAYS", 15)
+TONGBAN_REVIEW_VERDICT_DAYS = env_int("TONGBAN_REVIEW_VERDICT_DAYS", 7)
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 _redis = env_str("REDIS_URL")
@@ -197,6 +203,13 @@ if TONGBAN_SWEEP_INTERVAL_SECONDS < 1:
 # them in the worker's output, so the demo city sends nothing anywhere by default.
 EMAIL_BACKEND = env_str("TONGBAN_EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("TONGBAN_DEFAULT_FROM_EMAIL") or "noreply@tongban.invalid"
+# SMS goes through an adapter class (`send(phone, text)`); the console one only logs, with the
+# number masked. A city names its gateway's adapter here.
+TONGBAN_SMS_ADAPTER = (
+    env_str("TONGBAN_SMS_ADAPTER") or "tongban.notifications.sms.ConsoleSmsAdapter"
+)
+# Holders are told this many days before a certificate expires (once per certificate).
+TONGBAN_CERTIFICATE_EXPIRY_NOTICE_DAYS = env_int("TONGBAN_CERTIFICATE_EXPIRY_NOTICE_DAYS", 30)
 
 LOGGING = {
     "version": 1,

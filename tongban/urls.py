@@ -18,7 +18,9 @@ urlpatterns = [
     path("", include("tongban.cases.urls")),
     path("", include("tongban.certificates.urls")),
     path("", include("tongban.idcode.urls")),
+    path("", include("tongban.reviews.urls")),
     path("staff/", include("tongban.cases.urls_staff")),
+    path("staff/", include("tongban.reviews.urls_staff")),
     path("", include("tongban.portal.urls")),
 ]
 

@@ -102,6 +102,16 @@ def register_issuance_hook(hook: IssuanceHook) -> None:
         issuance_hooks.append(hook)
 
 
+# 好差评 一次一评: the reviews app appends callables here; each is called on commit with a case
+# just handed out at the window, so the case engine never imports reviews.
+handout_hooks: list[IssuanceHook] = []
+
+
+def register_handout_hook(hook: IssuanceHook) -> None:
+    if hook not in handout_hooks:
+        handout_hooks.append(hook)
+
+
 # ---------------------------------------------------------------- uploads
 
 
@@ -194,20 +204,33 @@ def _notify_applicant(case: Application, *, reason: str) -> None:
             label += "，待邮寄"
     elif case.status == CaseStatus.ARCHIVED and case.handed_out_at is not None:
         label = "已寄出" if case.delivery == Delivery.POST else "已领取"
+    template = {
+        CaseStatus.ACCEPTED: "case_accepted",
+        CaseStatus.SUPPLEMENT_REQUESTED: "case_supplement_requested",
+        CaseStatus.CONCLUDED: "case_concluded",
+        CaseStatus.REFUSED: "case_refused",
+    }.get(case.status, "case_status")
     notice_send(
         recipient=case.applicant,
-        title=f"您的办件“{case.name}”{label}"[:200],
-        body=f"受理编号 {receipt_display(case.receipt_no)}。{reason}".strip(),
+        template=template,
+        context={
+            "case_name": case.name,
+            "status_label": label,
+            "receipt": receipt_display(case.receipt_no),
+            "reason": reason,
+        },
         link=f"/me/cases/{case.receipt_no}/",  # the page people read, not the JSON
         category="case",
     )
 
 
-def _guide(kind: str, code: str, answers: dict[str, str], profile) -> GuideResult:
+def _guide(kind: str, code: str, answers: dict[str, str], profile, enterprise=None) -> GuideResult:
     if kind == CaseKind.BUNDLE:
-        return guide_for_bundle(code=code, answers=answers, applicant=profile)
+        return guide_for_bundle(
+            code=code, answers=answers, applicant=profile, enterprise=enterprise
+        )
     if kind == CaseKind.ITEM:
-        return guide_for_item(code=code, answers=answers, applicant=profile)
+        return guide_for_item(code=code, answers=answers, applicant=profile, enterprise=enterprise)
     raise InvalidInput("申请类型只能是 bundle 或 item", code="CASE_KIND_INVALID")
 
 
@@ -632,7 +655,8 @@ def case_submit(
     if existing is not None:
         return _same_or_conflict(existing, fingerprint)
 
-    guide = _guide(kind, code, answers, profile)
+    # The enterprise's membership was checked by _check_applicant above.
+    guide = _guide(kind, code, answers, profile, enterprise)
     plan = plan_from_guide(guide)
     errors: list[dict[str, str]] = []
     clean: dict[str, Any] = {}
@@ -1190,6 +1214,10 @@ def case_hand_out(*, actor: User, receipt_no: str, note: str = "") -> Applicatio
         # The archive event sends the applicant's notice (已领取 / 已寄出, with the note).
         told = f"快递单号：{text}" if case.delivery == Delivery.POST else text
         _event(case, actor=actor, action="archived", to_status=CaseStatus.ARCHIVED, reason=told)
+        pk = case.pk
+        transaction.on_commit(
+            lambda: [hook(Application.objects.get(pk=pk)) for hook in list(handout_hooks)]
+        )
     return case
 
 
@@ -1567,11 +1595,14 @@ def task_sla_sweep(*, today: dt.date | None = None) -> SweepResult:
                 for user in department_leads(task.department_id):
                     notice_send(
                         recipient=user,
-                        title=f"任务已超期：{task.item_name}",
-                        body=f"办件 {receipt} 应于 {task.due_date} 办结。",
+                        template="sla_escalation",
+                        context={
+                            "item_name": task.item_name,
+                            "receipt": receipt,
+                            "due_date": task.due_date,
+                        },
                         # The lead reads the queue, filtered to what is late.
                         link="/staff/tasks/?status=overdue",
-                        category="sla_escalation",
                     )
                 task.escalated_at = _now()
                 task.save(update_fields=["escalated_at"])
@@ -1597,10 +1628,13 @@ def task_sla_sweep(*, today: dt.date | None = None) -> SweepResult:
                 for user in reviewers:
                     notice_send(
                         recipient=user,
-                        title=f"任务即将到期：{task.item_name}",
-                        body=f"办件 {receipt} 须于 {task.due_date} 前办结。",
+                        template="sla_reminder",
+                        context={
+                            "item_name": task.item_name,
+                            "receipt": receipt,
+                            "due_date": task.due_date,
+                        },
                         link=f"/staff/tasks/{task.pk}/",
-                        category="sla_reminder",
                     )
                 task.reminded_at = _now()
                 task.save(update_fields=["reminded_at"])
@@ -1676,13 +1710,14 @@ def case_supplement_sweep(*, today: dt.date | None = None) -> SupplementSweepRes
 def _supplement_remind(case: Application, request: SupplementRequest) -> None:
     notice_send(
         recipient=case.applicant,
-        title=f"请于{request.deadline:%Y年%m月%d日}前补正：{case.name}"[:200],
-        body=(
-            f"受理编号 {receipt_display(case.receipt_no)}。补正期限为 {request.deadline}，"
-            "逾期未补正的，视为放弃申请（已受理事项不予办理）。"
-        ),
+        template="supplement_reminder",
+        context={
+            "case_name": case.name,
+            "deadline_text": f"{request.deadline:%Y年%m月%d日}",
+            "deadline": request.deadline,
+            "receipt": receipt_display(case.receipt_no),
+        },
         link=f"/me/cases/{case.receipt_no}/#supplement",
-        category="supplement_reminder",
     )
     _event(
         case,
@@ -1768,10 +1803,9 @@ def case_deferred_material_sweep(*, today: dt.date | None = None) -> int:
             receipt = receipt_display(case.receipt_no)
             notice_send(
                 recipient=case.applicant,
-                title=f"容缺材料已逾期：{name}"[:200],
-                body=f"办件 {receipt} 的{name}应于 {material.due_date} 前补交，请尽快补交。",
+                template="deferred_overdue",
+                context={"material": name, "receipt": receipt, "due_date": material.due_date},
                 link=f"/me/cases/{case.receipt_no}/#deferred",
-                category="deferred_overdue",
             )
             for user in _department_staff(case.lead_department_id, (StaffRole.ACCEPTOR,)):
                 notice_send(
@@ -1821,8 +1855,8 @@ def case_note_issued(
             names = "、".join(dict.fromkeys(c["name"] or c["type"] for c in issued))
             notice_send(
                 recipient=case.applicant,
-                title=f"已发证：{names}"[:200],
-                body=f"受理编号 {receipt_display(case.receipt_no)} 的办理结果已存入“我的证照”。",
+                template="certificate_issued",
+                context={"names": names, "receipt": receipt_display(case.receipt_no)},
                 link="/me/certificates/",
                 category="certificate",
             )

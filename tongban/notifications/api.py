@@ -8,8 +8,13 @@ from ninja import Query, Router, Schema
 from ninja.security import django_auth
 from pydantic import Field
 
-from tongban.notifications.selectors import notices_for, unread_count
-from tongban.notifications.services import notice_mark_read
+from tongban.notifications.models import Group
+from tongban.notifications.selectors import notices_for, preferences_for, unread_count
+from tongban.notifications.services import (
+    notice_mark_read,
+    notice_preferences_set,
+    notices_mark_all_read,
+)
 
 router = Router(tags=["notifications"], auth=django_auth)
 
@@ -25,6 +30,7 @@ class NoticeOut(Schema):
     body: str
     link: str
     category: str
+    group: str
     created_at: dt.datetime
     read_at: dt.datetime | None
 
@@ -35,8 +41,34 @@ class NoticeListOut(Schema):
 
 
 class NoticeFilter(Schema):
-    unread_only: bool = False
+    unread: bool = False
+    unread_only: bool = False  # the first name of `unread`, kept for existing clients
+    group: Group | None = None
     limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
+class UnreadCountOut(Schema):
+    unread_count: int
+
+
+class ReadAllOut(Schema):
+    marked_read: int
+    unread_count: int
+
+
+class ChannelPrefs(Schema):
+    email: bool
+    sms: bool
+
+
+class PreferencesIO(Schema):
+    """Per group, whether email and SMS are sent; in-app is always on."""
+
+    case: ChannelPrefs
+    certificate: ChannelPrefs
+    review: ChannelPrefs
+    system: ChannelPrefs
 
 
 @router.get(
@@ -45,8 +77,50 @@ class NoticeFilter(Schema):
     summary="我的消息（最新在前）",
 )
 def list_my_notices(request, filters: Query[NoticeFilter]):
-    items = list(notices_for(user=request.user, unread_only=filters.unread_only)[: filters.limit])
+    notices = notices_for(
+        user=request.user,
+        unread_only=filters.unread or filters.unread_only,
+        group=filters.group.value if filters.group else "",
+    )
+    items = list(notices[filters.offset : filters.offset + filters.limit])
     return {"unread_count": unread_count(user=request.user), "items": items}
+
+
+@router.get(
+    "/me/notices/unread-count",
+    response={200: UnreadCountOut, 401: ErrorOut},
+    summary="未读消息数",
+)
+def my_unread_count(request):
+    return {"unread_count": unread_count(user=request.user)}
+
+
+@router.post(
+    "/me/notices/read-all",
+    response={200: ReadAllOut, 401: ErrorOut},
+    summary="全部标为已读",
+)
+def mark_all_my_notices_read(request):
+    marked = notices_mark_all_read(user=request.user)
+    return {"marked_read": marked, "unread_count": unread_count(user=request.user)}
+
+
+@router.get(
+    "/me/notice-preferences",
+    response={200: PreferencesIO, 401: ErrorOut},
+    summary="消息订阅设置",
+)
+def my_notice_preferences(request):
+    return preferences_for(user=request.user)
+
+
+@router.put(
+    "/me/notice-preferences",
+    response={200: PreferencesIO, 401: ErrorOut, 422: ErrorOut},
+    summary="修改消息订阅设置",
+)
+def set_my_notice_preferences(request, payload: PreferencesIO):
+    return notice_preferences_set(user=request.user, choices=payload.model_dump())
 
 
 @router.post(

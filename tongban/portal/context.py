@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from functools import cached_property
+
 ELDER_COOKIE = "tongban_elder"
 
 
@@ -11,5 +13,25 @@ def elder_mode_on(request) -> bool:
     return request.COOKIES.get(ELDER_COOKIE) == "1"
 
 
+class NavUnread:
+    """The nav's unread notice count: counted only if the page shows it, at most once per
+    request (one COUNT on the notices' (recipient, read_at) index)."""
+
+    def __init__(self, user):
+        self.user = user
+
+    @cached_property
+    def count(self) -> int:
+        if not getattr(self.user, "is_authenticated", False):
+            return 0
+        from tongban.notifications.selectors import unread_count
+
+        return unread_count(user=self.user)
+
+
 def portal_context(request) -> dict:
-    return {"elder_mode": elder_mode_on(request), "site_name": "一网通办（示例城市）"}
+    return {
+        "elder_mode": elder_mode_on(request),
+        "site_name": "一网通办（示例城市）",
+        "nav_unread": NavUnread(getattr(request, "user", None)),
+    }

@@ -71,6 +71,8 @@ def test_the_worker_runs_a_tick_which_queues_exactly_one_successor(transactional
         "deferred_overdue": 0,
         "login_attempts_purged": 0,
         "idcode_pseudonyms_deleted": 0,
+        "certificates_expiring_notified": 0,
+        "reviews_overdue_flagged": 0,
     }
     # The successor is not due yet: another worker pass runs nothing and adds nothing.
     _worker()

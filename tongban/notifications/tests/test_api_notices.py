@@ -36,7 +36,16 @@ def test_owner_lists_newest_first_with_exact_unread_count(client, resident, noti
     assert body["unread_count"] == 3
     assert [n["title"] for n in body["items"]] == ["消息2", "消息1", "消息0"]
     first = body["items"][0]
-    assert set(first) == {"id", "title", "body", "link", "category", "created_at", "read_at"}
+    assert set(first) == {
+        "id",
+        "title",
+        "body",
+        "link",
+        "category",
+        "group",
+        "created_at",
+        "read_at",
+    }
     assert (first["link"], first["read_at"]) == ("/me/", None)
 
 

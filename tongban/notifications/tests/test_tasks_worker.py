@@ -60,3 +60,19 @@ def test_delivery_is_idempotent():
     assert deliver_notice.call(notice_id=notice.pk) == "already-delivered"
     assert deliver_notice.call(notice_id=999_999) == "missing"
     assert len(mail.outbox) == 1
+
+
+def test_a_rolled_back_sender_sends_nothing():
+    from django.db import transaction
+
+    user = UserFactory(username="rollback_user", email="rb@example.org")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        notice_send(
+            recipient=user,
+            template="sla_escalation",
+            context={"item_name": "出生登记", "receipt": "TB-1", "due_date": "2026-10-08"},
+        )
+        raise RuntimeError("the caller's change failed")
+    _run_worker()
+    assert DBTaskResult.objects.count() == 0
+    assert mail.outbox == []

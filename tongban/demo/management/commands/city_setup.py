@@ -23,6 +23,7 @@ from tongban.demo.accounts import DEMO_PASSWORD, ensure_demo_accounts
 from tongban.demo.certificates import ensure_demo_certificates
 from tongban.demo.idcode import ensure_demo_scanner
 from tongban.demo.population import generate_enterprises, generate_residents
+from tongban.demo.reviews import ensure_demo_reviews
 
 DEFAULT_RESIDENTS = 2000
 DEFAULT_SEED = 2026
@@ -64,6 +65,7 @@ class Command(BaseCommand):
             count=max(0, enterprises - have_enterprises), seed=seed, progress=progress
         )
         issued = ensure_demo_certificates(progress=self._certificate_progress if progress else None)
+        ensure_demo_reviews()  # 示例好差评: the public figures page is not empty
         if issued:
             self.stdout.write(f"  存量电子证照：本次签发 {issued:,} 张")
         seconds = time.perf_counter() - started

@@ -1,0 +1,249 @@
+"""Rows of 好差评: service encounters, ratings, 差评 rectification work orders, appeals.
+
+The rater (`Rating.rater`) is stored so that one person rates once and can read the reply,
+but no staff-facing selector ever returns it; staff and the public read `comment_public`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class RatingChannel(models.TextChoices):
+    ONLINE = "online", "网上办事"
+    IN_PERSON = "in_person", "现场服务"
+
+
+class EncounterKind(models.TextChoices):
+    FILING = "filing", "窗口帮办受理"
+    HANDOUT = "handout", "窗口出件"
+
+
+LEVEL_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+INDICATORS = {
+    RatingChannel.ONLINE: {
+        "efficiency": "办事效率",
+        "guide_accuracy": "指南准确",
+        "convenience": "便捷程度",
+        "usability": "平台易用",
+    },
+    RatingChannel.IN_PERSON: {
+        "efficiency": "办事效率",
+        "service_level": "服务水平",
+        "attitude": "服务态度",
+    },
+}
+
+
+class ServiceEncounter(models.Model):
+    """现场服务 — one counter service (帮办受理 or 出件) a person received: what 一次一评 rates.
+
+    Derived from the case (filed_by/hall, handed_out_by/handed_out_at) the first time it is
+    rated, so the case engine needs no knowledge of reviews."""
+
+    case = models.ForeignKey("cases.Application", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=8, choices=EncounterKind.choices)
+    hall = models.ForeignKey(
+        "appointments.Hall", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    window = models.ForeignKey(
+        "appointments.Window", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    department = models.ForeignKey("catalog.Department", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "kind"], name="encounter_one_per_case_kind")
+        ]
+
+
+class Rating(models.Model):
+    """评价 — one rating: 一事一评 (a concluded online case) or 一次一评 (a counter service).
+
+    `department` is the responsible department (the case's lead department online; the
+    serving clerk's department in person); it receives the 差评 work order. Per-item and
+    per-department figures read `RatingSubject`. `excluded` is set only by an approved
+    appeal (申诉复核): the row stays, the figures leave it out."""
+
+    channel = models.CharField(max_length=10, choices=RatingChannel.choices)
+    case = models.ForeignKey("cases.Application", on_delete=models.PROTECT, related_name="+")
+    encounter = models.OneToOneField(
+        ServiceEncounter, null=True, blank=True, on_delete=models.PROTECT, related_name="rating"
+    )
+    rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    level = models.PositiveSmallIntegerField()
+    indicators = models.JSONField(default=dict)
+    comment = models.TextField(blank=True)
+    comment_public = models.TextField(blank=True)  # anonymised: what staff and public read
+    department = models.ForeignKey("catalog.Department", on_delete=models.PROTECT, related_name="+")
+    hall = models.ForeignKey(
+        "appointments.Hall", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    window = models.ForeignKey(
+        "appointments.Window", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    excluded = models.BooleanField(default=False)
+    excluded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=Q(channel="online"),
+                name="rating_one_online_per_case",
+            ),
+            models.CheckConstraint(
+                condition=Q(level__gte=1) & Q(level__lte=5), name="rating_level_1_to_5"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["rater", "-created_at"], name="rating_rater_recent"),
+            models.Index(fields=["created_at"], name="rating_created"),
+        ]
+
+    @property
+    def level_label(self) -> str:
+        return LEVEL_LABELS.get(self.level, "")
+
+
+class RatingSubject(models.Model):
+    """What a rating counts for: one row per (item, department). Online, one per decided task
+    of the case, so every department that decided a task is attributed the rating; in person,
+    the case's items with the responsible department."""
+
+    rating = models.ForeignKey(Rating, on_delete=models.CASCADE, related_name="subjects")
+    item_code = models.CharField(max_length=64)
+    item_name = models.CharField(max_length=80)
+    department = models.ForeignKey("catalog.Department", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rating", "item_code", "department"], name="rating_subject_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["item_code"], name="rating_subject_item"),
+            models.Index(fields=["department"], name="rating_subject_dept"),
+        ]
+
+
+class OrderStatus(models.TextChoices):
+    OPEN = "open", "待核实"
+    VERIFIED = "verified", "已核实，待整改"
+    RECTIFIED = "rectified", "已整改，待回复"
+    REPLIED = "replied", "已回复，待评价人确认"
+    CLOSED = "closed", "已办结"
+    WITHDRAWN = "withdrawn", "申诉成立，已撤销"
+
+
+class Classification(models.TextChoices):
+    ATTITUDE = "attitude", "服务态度"
+    PROCESS = "process", "流程繁琐"
+    MATERIALS = "materials", "材料要求"
+    SYSTEM = "system", "系统问题"
+    POLICY = "policy", "政策诉求"
+    MISTAKEN = "mistaken", "误评"
+    OTHER = "other", "其他"
+
+
+class Verdict(models.TextChoices):
+    SATISFIED = "satisfied", "满意"
+    UNSATISFIED = "unsatisfied", "不满意"
+
+
+class WorkOrder(models.Model):
+    """整改工单 — the rectification of one 差评 (levels 1-2) by the responsible department."""
+
+    rating = models.OneToOneField(Rating, on_delete=models.PROTECT, related_name="order")
+    department = models.ForeignKey("catalog.Department", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=OrderStatus.choices, default=OrderStatus.OPEN)
+    classification = models.CharField(max_length=10, choices=Classification.choices, blank=True)
+    finding = models.TextField("核实情况", blank=True)
+    measures = models.TextField("整改措施", blank=True)
+    reply = models.TextField("回复评价人", blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True)
+    verdict = models.CharField(max_length=12, choices=Verdict.choices, blank=True)
+    reopened = models.PositiveSmallIntegerField(default=0)
+    deadline = models.DateField("整改期限")
+    created_at = models.DateTimeField()
+    overdue_flagged_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_on_time = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["department", "status", "deadline"], name="order_queue"),
+        ]
+
+
+class OrderEvent(models.Model):
+    """工单记录 — one step of a work order. The rater's own steps are labelled 评价人 here
+    (staff read this log); the audit trail names the account."""
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200)
+    action = models.CharField(max_length=20)
+    from_status = models.CharField(max_length=10, blank=True)
+    to_status = models.CharField(max_length=10, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["order", "at", "pk"]
+
+
+class AppealReason(models.TextChoices):
+    MISTAKEN = "mistaken", "误评"
+    MALICIOUS = "malicious", "恶意差评"
+
+
+class AppealStatus(models.TextChoices):
+    PENDING = "pending", "待复核"
+    APPROVED = "approved", "申诉成立"
+    REJECTED = "rejected", "申诉不成立"
+
+
+class Appeal(models.Model):
+    """申诉复核 — a department's claim that a rating is mistaken or malicious, decided by a
+    city operator. Only an approved appeal takes the rating out of the figures."""
+
+    rating = models.ForeignKey(Rating, on_delete=models.PROTECT, related_name="appeals")
+    department = models.ForeignKey("catalog.Department", on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=10, choices=AppealReason.choices)
+    statement = models.TextField()
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    filed_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=10, choices=AppealStatus.choices, default=AppealStatus.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            # One open or upheld appeal per rating; a rejected one may be followed by another.
+            models.UniqueConstraint(
+                fields=["rating"],
+                condition=Q(status__in=["pending", "approved"]),
+                name="appeal_one_live_per_rating",
+            )
+        ]

@@ -1,0 +1,397 @@
+"""Reads of 好差评. Nothing returned to staff or the public names the rater: rows are built
+from explicit field lists that never include `rater`, and comments are `comment_public`.
+
+Figures (`review_stats`): ratings excluded by an approved appeal are left out of everything.
+Per item and per department a rating counts once for every (item | department) it is
+attributed to (see RatingSubject); per hall, in-person ratings by the hall they were given
+at. Rates are exact fractions of integer counts, shown as Decimal rounded half-up to 4
+places (0.6667), and None where the denominator is 0:
+  satisfaction_rate = levels 4-5 / count        bad_rate = levels 1-2 / count
+  rectification_rate = closed orders / orders   on_time_rate = closed on time / closed
+Withdrawn orders belong to excluded ratings and so are never counted. Periods are local
+(Asia/Shanghai) calendar months or years of the rating's time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from tongban.accounts.models import StaffAssignment
+from tongban.cases.models import Application
+from tongban.common.calendar import LOCAL_TZ
+from tongban.common.errors import InvalidInput
+from tongban.reviews.models import (
+    INDICATORS,
+    LEVEL_LABELS,
+    Appeal,
+    AppealStatus,
+    EncounterKind,
+    OrderStatus,
+    Rating,
+    RatingChannel,
+    RatingSubject,
+    WorkOrder,
+)
+from tongban.reviews.services import SUBJECTS, is_city_operator, subject_moment
+
+DIMENSIONS = ("item", "department", "hall")
+SUBJECT_LABELS = {
+    "online": "网上办事（一事一评）",
+    EncounterKind.FILING: "窗口帮办受理（一次一评）",
+    EncounterKind.HANDOUT: "窗口出件（一次一评）",
+}
+_PERIOD = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
+
+
+def rate(numerator: int, denominator: int) -> Decimal | None:
+    if not denominator:
+        return None
+    return (Decimal(numerator) / Decimal(denominator)).quantize(
+        Decimal("0.0001"), rounding=ROUND_HALF_UP
+    )
+
+
+def period_bounds(period: str) -> tuple[dt.datetime, dt.datetime] | None:
+    """(start, end) of a YYYY or YYYY-MM local period; None for "all"."""
+    if period in ("", "all"):
+        return None
+    match = _PERIOD.match(period or "")
+    if not match:
+        raise InvalidInput(
+            "统计周期格式应为 YYYY、YYYY-MM 或 all",
+            code="REVIEW_PERIOD_INVALID",
+            details=[{"field": "period", "message": str(period)[:20]}],
+        )
+    year, month = int(match.group(1)), match.group(2)
+    if year < 2000 or year > 2100 or (month and not 1 <= int(month) <= 12):
+        raise InvalidInput(
+            "统计周期超出范围",
+            code="REVIEW_PERIOD_INVALID",
+            details=[{"field": "period", "message": str(period)[:20]}],
+        )
+    if month:
+        m = int(month)
+        start = dt.datetime(year, m, 1, tzinfo=LOCAL_TZ)
+        end = dt.datetime(year + (m == 12), m % 12 + 1, 1, tzinfo=LOCAL_TZ)
+    else:
+        start = dt.datetime(year, 1, 1, tzinfo=LOCAL_TZ)
+        end = dt.datetime(year + 1, 1, 1, tzinfo=LOCAL_TZ)
+    return start, end
+
+
+def _aggregates(prefix: str) -> dict[str, Any]:
+    rid = f"{prefix}id" if prefix else "id"
+    order = f"{prefix}order"
+    aggs: dict[str, Any] = {"count": Count(rid, distinct=True)}
+    for level in range(1, 6):
+        aggs[f"l{level}"] = Count(rid, distinct=True, filter=Q(**{f"{prefix}level": level}))
+    aggs["orders"] = Count(f"{order}__id", distinct=True)
+    aggs["closed"] = Count(
+        f"{order}__id", distinct=True, filter=Q(**{f"{order}__status": OrderStatus.CLOSED})
+    )
+    aggs["on_time"] = Count(
+        f"{order}__id",
+        distinct=True,
+        filter=Q(**{f"{order}__status": OrderStatus.CLOSED, f"{order}__closed_on_time": True}),
+    )
+    return aggs
+
+
+def _row(key: str, name: str, agg: dict[str, int]) -> dict[str, Any]:
+    count = agg["count"]
+    good = agg["l4"] + agg["l5"]
+    bad = agg["l1"] + agg["l2"]
+    return {
+        "code": key,
+        "name": name,
+        "count": count,
+        "distribution": {str(level): agg[f"l{level}"] for level in range(1, 6)},
+        "satisfaction_rate": rate(good, count),
+        "bad_rate": rate(bad, count),
+        "orders": agg["orders"],
+        "closed": agg["closed"],
+        "rectification_rate": rate(agg["closed"], agg["orders"]),
+        "on_time_rate": rate(agg["on_time"], agg["closed"]),
+    }
+
+
+def review_stats(*, by: str = "department", period: str = "all", code: str = "") -> dict:
+    """The public figures; see the module docstring for what each number means."""
+    if by not in DIMENSIONS:
+        raise InvalidInput(
+            "统计维度应为 item、department 或 hall",
+            code="REVIEW_DIMENSION_INVALID",
+            details=[{"field": "by", "message": str(by)[:20]}],
+        )
+    code = (code or "").strip()[:64]
+    bounds = period_bounds(period)
+    ratings = Rating.objects.filter(excluded=False)
+    if bounds:
+        ratings = ratings.filter(created_at__gte=bounds[0], created_at__lt=bounds[1])
+    rows: list[dict[str, Any]] = []
+    if by == "hall":
+        qs = ratings.filter(hall__isnull=False)
+        if code:
+            qs = qs.filter(hall__code=code)
+        grouped = (
+            qs.values("hall__code", "hall__name").annotate(**_aggregates("")).order_by("hall__code")
+        )
+        rows = [_row(g["hall__code"], g["hall__name"], g) for g in grouped]
+    else:
+        subjects = RatingSubject.objects.filter(rating__in=ratings)
+        if by == "item":
+            if code:
+                subjects = subjects.filter(item_code=code)
+            grouped = subjects.values("item_code").annotate(**_aggregates("rating__"))
+            names = dict(subjects.values_list("item_code", "item_name"))
+            rows = [_row(g["item_code"], names.get(g["item_code"], ""), g) for g in grouped]
+        else:
+            if code:
+                subjects = subjects.filter(department__code=code)
+            grouped = subjects.values("department__code", "department__name").annotate(
+                **_aggregates("rating__")
+            )
+            rows = [_row(g["department__code"], g["department__name"], g) for g in grouped]
+        rows.sort(key=lambda r: r["code"])
+    total = ratings.aggregate(**_aggregates(""))
+    return {
+        "by": by,
+        "period": period or "all",
+        "total": _row("", "全部", total),
+        "rows": rows,
+        "replies": published_replies(ratings=ratings),
+    }
+
+
+def published_replies(*, ratings=None, limit: int = 20) -> list[dict[str, Any]]:
+    """评价、回复双公开: anonymised comments with the department's reply, newest first."""
+    ratings = ratings if ratings is not None else Rating.objects.filter(excluded=False)
+    orders = (
+        WorkOrder.objects.filter(rating__in=ratings, replied_at__isnull=False)
+        .select_related("rating", "department")
+        .order_by("-replied_at", "-pk")[:limit]
+    )
+    return [
+        {
+            "rater": "匿名用户",
+            "level": o.rating.level,
+            "level_label": LEVEL_LABELS[o.rating.level],
+            "comment": o.rating.comment_public,
+            "department": o.department.name,
+            "reply": o.reply,
+            "replied_on": timezone.localdate(o.replied_at),
+            "verdict": o.get_verdict_display() if o.verdict else "",
+        }
+        for o in orders
+    ]
+
+
+# ---------------------------------------------------------------- the rater
+
+
+def rateable_subjects(*, user, receipt_no: str, now: dt.datetime | None = None) -> dict | None:
+    """For the rating page: the case (name, receipt) and each subject the user may rate, with
+    whether it is already rated and whether the window is open. None if not theirs."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    case = Application.objects.filter(receipt_no=receipt_no, applicant=user).first()
+    if case is None:
+        return None
+    from django.conf import settings
+
+    now = now or timezone.now()
+    window = dt.timedelta(days=settings.TONGBAN_REVIEW_WINDOW_DAYS)
+    subjects = []
+    for subject in SUBJECTS:
+        at = subject_moment(case, subject)
+        if at is None:
+            continue
+        if subject == "online":
+            done = Rating.objects.filter(case=case, channel=RatingChannel.ONLINE).exists()
+            channel = RatingChannel.ONLINE
+        else:
+            done = Rating.objects.filter(case=case, encounter__kind=subject).exists()
+            channel = RatingChannel.IN_PERSON
+        subjects.append(
+            {
+                "code": subject,
+                "label": SUBJECT_LABELS[subject],
+                "rated": done,
+                "open": now <= at + window,
+                "indicators": list(INDICATORS[channel].items()),
+            }
+        )
+    return {"receipt_no": case.receipt_no, "name": case.name, "subjects": subjects}
+
+
+def my_ratings(*, user) -> list[dict[str, Any]]:
+    """我的评价: the user's own ratings with the department's reply and the verdict form state."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    qs = (
+        Rating.objects.filter(rater=user)
+        .select_related("case", "department", "encounter")
+        .order_by("-created_at", "-pk")[:100]
+    )
+    orders = {o.rating_id: o for o in WorkOrder.objects.filter(rating__in=qs)}
+    out = []
+    for r in qs:
+        order = orders.get(r.pk)
+        subject = r.encounter.kind if r.encounter_id else "online"
+        out.append(
+            {
+                "id": r.pk,
+                "receipt_no": r.case.receipt_no,
+                "case_name": r.case.name,
+                "subject": subject,
+                "subject_label": SUBJECT_LABELS[subject],
+                "level": r.level,
+                "level_label": LEVEL_LABELS[r.level],
+                "comment": r.comment,
+                "created_at": r.created_at,
+                "department": r.department.name,
+                "order_status": order.status if order else "",
+                "order_status_label": order.get_status_display() if order else "",
+                "reply": order.reply if order else "",
+                "verdict": order.verdict if order else "",
+                "verdict_open": bool(order and order.status == OrderStatus.REPLIED),
+            }
+        )
+    return out
+
+
+# ---------------------------------------------------------------- staff
+
+
+def _departments_of(user) -> set[int]:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return set()
+    return set(StaffAssignment.objects.filter(user=user).values_list("department_id", flat=True))
+
+
+def _order_row(o: WorkOrder, today: dt.date) -> dict[str, Any]:
+    r = o.rating
+    live = o.status not in (OrderStatus.CLOSED, OrderStatus.WITHDRAWN)
+    return {
+        "id": o.pk,
+        "rating_id": r.pk,
+        "department": o.department.name,
+        "department_code": o.department.code,
+        "status": o.status,
+        "status_label": o.get_status_display(),
+        "level": r.level,
+        "level_label": LEVEL_LABELS[r.level],
+        "channel_label": r.get_channel_display(),
+        "comment": r.comment_public,
+        "rater": "匿名用户",
+        "receipt_no": r.case.receipt_no,
+        "hall": r.hall.name if r.hall_id else "",
+        "staff": r.staff.get_username() if r.staff_id else "",
+        "classification": o.classification,
+        "classification_label": o.get_classification_display() if o.classification else "",
+        "finding": o.finding,
+        "measures": o.measures,
+        "reply": o.reply,
+        "verdict": o.get_verdict_display() if o.verdict else "",
+        "deadline": o.deadline,
+        "overdue": live and o.deadline < today,
+        "closed_on_time": o.closed_on_time,
+        "created_at": o.created_at,
+    }
+
+
+def _order_qs():
+    return WorkOrder.objects.select_related(
+        "rating", "rating__case", "rating__hall", "rating__staff", "department"
+    ).order_by("deadline", "pk")
+
+
+def orders_for(*, user, today: dt.date | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """A department's work orders for its staff; every order for a city operator."""
+    today = today or timezone.localdate()
+    if is_city_operator(user):
+        qs = _order_qs()
+    else:
+        departments = _departments_of(user)
+        if not departments:
+            return []
+        qs = _order_qs().filter(department_id__in=departments)
+    return [_order_row(o, today) for o in qs[:limit]]
+
+
+def order_for(*, user, order_id: int, today: dt.date | None = None) -> dict[str, Any] | None:
+    today = today or timezone.localdate()
+    order = _order_qs().filter(pk=order_id).first()
+    if order is None:
+        return None
+    if not is_city_operator(user) and order.department_id not in _departments_of(user):
+        return None
+    row = _order_row(order, today)
+    row["events"] = [
+        {
+            "at": e.at,
+            "actor": e.actor_label,
+            "action": e.action,
+            "to_status": e.to_status,
+            "note": e.note,
+        }
+        for e in order.events.all()
+    ]
+    row["appeals"] = [
+        {
+            "id": a.pk,
+            "reason": a.get_reason_display(),
+            "status": a.status,
+            "status_label": a.get_status_display(),
+            "decision_reason": a.decision_reason,
+        }
+        for a in order.rating.appeals.order_by("pk")
+    ]
+    return row
+
+
+def pending_appeals(*, user) -> list[dict[str, Any]]:
+    if not is_city_operator(user):
+        return []
+    return [
+        {
+            "id": a.pk,
+            "rating_id": a.rating_id,
+            "department": a.department.name,
+            "reason": a.get_reason_display(),
+            "statement": a.statement,
+            "level": a.rating.level,
+            "comment": a.rating.comment_public,
+        }
+        for a in Appeal.objects.filter(status=AppealStatus.PENDING)
+        .select_related("department", "rating")
+        .order_by("filed_at", "pk")
+    ]
+
+
+def department_overview(*, user, today: dt.date | None = None) -> list[dict[str, Any]]:
+    """For a city operator: per department, live / overdue / closed orders."""
+    if not is_city_operator(user):
+        return []
+    today = today or timezone.localdate()
+    live = [OrderStatus.OPEN, OrderStatus.VERIFIED, OrderStatus.RECTIFIED, OrderStatus.REPLIED]
+    rows = (
+        WorkOrder.objects.values("department__code", "department__name")
+        .annotate(
+            live=Count("id", filter=Q(status__in=live)),
+            overdue=Count("id", filter=Q(status__in=live, deadline__lt=today)),
+            closed=Count("id", filter=Q(status=OrderStatus.CLOSED)),
+        )
+        .order_by("department__code")
+    )
+    return list(rows)
+
+
+def is_reviews_staff(user) -> bool:
+    return bool(_departments_of(user))
