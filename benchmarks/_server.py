@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -18,6 +19,45 @@ ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 RESULTS = ROOT / "benchmarks" / "results"
+# Benchmarks drop and recreate the PostgreSQL database they are given: never one of these.
+PROTECTED_DATABASES = {"test", "postgres", "template0", "template1"}
+
+
+def postgres_admin(url: str, *, create: bool) -> None:
+    """Drop the scratch database URL names (and create it afresh when CREATE)."""
+    import psycopg
+
+    parts = urllib.parse.urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not name or name in PROTECTED_DATABASES:
+        sys.exit(f"refusing to drop the database {name!r}: name a scratch database in --postgres")
+    admin_url = urllib.parse.urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if create:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def django_in_process(*, prefix: str, postgres: str | None) -> str:
+    """Set up Django in this process on a fresh data folder (and, with POSTGRES, a fresh
+    scratch database), migrated; returns the database vendor. For in-process benchmarks."""
+    os.environ["TONGBAN_DATA_DIR"] = tempfile.mkdtemp(prefix=prefix)
+    os.environ.setdefault("TONGBAN_LOG_LEVEL", "ERROR")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tongban.settings"
+    if postgres:
+        postgres_admin(postgres, create=True)
+        os.environ["DATABASE_URL"] = postgres
+    else:
+        os.environ.pop("DATABASE_URL", None)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0, interactive=False)
+    return connection.vendor
 
 
 def ensure_wrk() -> str:

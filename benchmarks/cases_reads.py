@@ -34,8 +34,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _client import Session
-from _server import RESULTS, ROOT, gunicorn, prepared_env, wrk
-from cases_submit import loadavg, postgres_admin, setup
+from _server import RESULTS, ROOT, gunicorn, postgres_admin, prepared_env, wrk
+from cases_submit import loadavg, setup
 
 REVIEWER = "ga_reviewer"
 RESIDENT = "resident1"

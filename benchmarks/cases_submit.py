@@ -30,17 +30,15 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _client import Session, multipart
-from _server import PY, RESULTS, ROOT, gunicorn, prepared_env
+from _server import PY, RESULTS, ROOT, gunicorn, postgres_admin, prepared_env
 
 PDF = b"%PDF-1.4\n% bench\n1 0 obj\n<<>>\nendobj\n%%EOF\n"
 WARM = 4  # applicants that warm the workers up, not measured
-PROTECTED_DATABASES = {"test", "postgres", "template0", "template1"}
 
 
 def setup(env: dict[str, str], *args: str) -> dict:
@@ -50,20 +48,6 @@ def setup(env: dict[str, str], *args: str) -> dict:
         cwd=ROOT, env=env, check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     return json.loads(out.strip().splitlines()[-1])
-
-
-def postgres_admin(url: str, *, create: bool) -> None:
-    import psycopg
-
-    parts = urllib.parse.urlsplit(url)
-    name = parts.path.lstrip("/")
-    if not name or name in PROTECTED_DATABASES:
-        sys.exit(f"refusing to drop the database {name!r}: name a scratch database in --postgres")
-    admin_url = urllib.parse.urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if create:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def percentile(values: list[float], p: float) -> float:

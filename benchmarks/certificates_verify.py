@@ -31,43 +31,18 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
-import urllib.parse
 import zlib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
-PROTECTED_DATABASES = {"test", "postgres", "template0", "template1"}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _server import RESULTS, ROOT, django_in_process
 
 
 def prepare(postgres: str | None) -> str:
-    os.environ["TONGBAN_DATA_DIR"] = tempfile.mkdtemp(prefix="tongban-bench-certs-")
-    os.environ.setdefault("TONGBAN_LOG_LEVEL", "ERROR")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "tongban.settings"
-    if postgres:
-        import psycopg
-
-        parts = urllib.parse.urlsplit(postgres)
-        name = parts.path.lstrip("/")
-        if not name or name in PROTECTED_DATABASES:
-            sys.exit(f"refusing to drop the database {name!r}: name a scratch database")
-        admin = urllib.parse.urlunsplit(parts._replace(path="/postgres"))
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        os.environ["DATABASE_URL"] = postgres
-    else:
-        os.environ.pop("DATABASE_URL", None)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    vendor = django_in_process(prefix="tongban-bench-certs-", postgres=postgres)
     from django.core.management import call_command
-    from django.db import connection
 
-    call_command("migrate", verbosity=0, interactive=False)
     call_command("catalog_load", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
     from tongban.certificates.services import certificate_types_load
     from tongban.demo.population import generate_enterprises, generate_residents
@@ -75,7 +50,7 @@ def prepare(postgres: str | None) -> str:
     certificate_types_load()
     generate_residents(count=500, seed=7, progress=False)
     generate_enterprises(count=50, seed=7, progress=False)
-    return connection.vendor
+    return vendor
 
 
 def id_card_claims(profile) -> dict:

@@ -28,46 +28,19 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
-import urllib.parse
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
-PROTECTED_DATABASES = {"test", "postgres", "template0", "template1"}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _server import RESULTS, django_in_process
 
 
 def prepare(postgres: str | None) -> str:
-    os.environ["TONGBAN_DATA_DIR"] = tempfile.mkdtemp(prefix="tongban-bench-idcode-")
-    os.environ.setdefault("TONGBAN_LOG_LEVEL", "ERROR")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "tongban.settings"
-    if postgres:
-        import psycopg
-
-        parts = urllib.parse.urlsplit(postgres)
-        name = parts.path.lstrip("/")
-        if not name or name in PROTECTED_DATABASES:
-            sys.exit(f"refusing to drop the database {name!r}: name a scratch database")
-        admin = urllib.parse.urlunsplit(parts._replace(path="/postgres"))
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        os.environ["DATABASE_URL"] = postgres
-    else:
-        os.environ.pop("DATABASE_URL", None)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    call_command("migrate", verbosity=0, interactive=False)
+    vendor = django_in_process(prefix="tongban-bench-idcode-", postgres=postgres)
     from tongban.demo.population import generate_residents
 
     generate_residents(count=20, seed=7, progress=False)
-    return connection.vendor
+    return vendor
 
 
 def rate(fn, seconds: float) -> float:
