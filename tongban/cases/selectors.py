@@ -149,6 +149,7 @@ def _event_view(e: CaseEvent) -> dict[str, Any]:
         "reason": e.reason,
         "actor": label or ("staff" if e.actor and e.actor.kind == User.Kind.STAFF else "user"),
         "task": e.data.get("task") if isinstance(e.data, dict) else None,
+        "post": e.data.get("post", "") if isinstance(e.data, dict) else "",
     }
 
 
@@ -187,7 +188,7 @@ def cases_for_applicant(*, user: User | None, limit: int = 50) -> list[dict[str,
         return []
     n = max(1, min(limit, 200))
     columns = ("receipt_no", "name", "kind", "code", "status", "outcome", "submitted_at",
-               "promised_date", "enterprise_id", "pk")  # fmt: skip
+               "promised_date", "enterprise_id", "delivery", "handed_out_at", "pk")  # fmt: skip
     newest = ("-submitted_at", "-pk")
     rows = list(Application.objects.filter(applicant=user).order_by(*newest).values(*columns)[:n])
     enterprise_ids = list(
@@ -203,6 +204,14 @@ def cases_for_applicant(*, user: User | None, limit: int = 50) -> list[dict[str,
     rows.sort(key=lambda r: (r["submitted_at"], r["pk"]), reverse=True)
     for row in rows:
         del row["pk"]
+        # 统一出件: a concluded case whose results wait at the window or for the post says so.
+        handed_out_at, delivery = row.pop("handed_out_at"), row.pop("delivery")
+        awaiting = row["status"] == CaseStatus.CONCLUDED and handed_out_at is None
+        row["handout"] = (
+            {Delivery.COUNTER: "待领取", Delivery.POST: "待邮寄"}.get(delivery, "")
+            if awaiting
+            else ""
+        )
     return rows[:n]
 
 

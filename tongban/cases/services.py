@@ -161,6 +161,16 @@ def _actor_label(actor: User | None, label: str | None = None) -> str:
     return label or actor_label_for(actor)
 
 
+_INTAKE_ACTIONS = frozenset({"accepted", "accepted_deferred", "refused", "supplement_requested"})
+
+
+def _intake_post(actor: User, case: Application) -> str:
+    lead = StaffAssignment.objects.filter(
+        user=actor, role=StaffRole.ACCEPTOR, department_id=case.lead_department_id
+    ).exists()
+    return "department" if lead else "counter"
+
+
 def _event(
     case: Application,
     *,
@@ -174,6 +184,9 @@ def _event(
     """Append an event; when TO_STATUS is given, set the case's status in the same breath so
     the denormalised column can never disagree with the log."""
     last = case.events.order_by("-seq").values_list("seq", flat=True).first() or 0
+    if action in _INTAKE_ACTIONS and actor is not None and getattr(actor, "is_staff_member", False):
+        # Which desk acted (前台综合受理 or the lead department), for the applicant's timeline.
+        data = {**(data or {}), "post": _intake_post(actor, case)}
     from_status = case.status
     if to_status:
         case.status = to_status

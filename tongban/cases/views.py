@@ -357,8 +357,10 @@ def _who(event: dict[str, Any], detail: dict[str, Any], departments: dict[str, s
     task = event.get("task")
     if task in departments:
         return f"{departments[task]}审核人员"
-    if event["action"] in ("submitted", "handed_out", "archived"):
-        return "综合窗口工作人员" if event["action"] == "submitted" else "出件窗口工作人员"
+    if event["action"] in ("handed_out", "archived"):
+        return "出件窗口工作人员"
+    if event["action"] == "submitted" or event.get("post") == "counter":
+        return "综合窗口工作人员"
     return f"{detail['lead_department']}受理人员"
 
 

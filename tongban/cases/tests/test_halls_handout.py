@@ -415,6 +415,7 @@ def test_counter_pick_up_waits_for_the_window_then_is_archived(
     client.force_login(resident.user)
     page = client.get(f"/me/cases/{case.receipt_no}/").content.decode()
     assert "待领取，请到市民中心（示例）领取" in page
+    assert "已办结（准予办理），待领取" in client.get("/me/cases/").content.decode()
     # The hall's issuer sees it in the queue; another hall's does not.
     client.force_login(staff.issuer)
     queue = client.get("/staff/handout/")
@@ -447,6 +448,8 @@ def test_counter_pick_up_waits_for_the_window_then_is_archived(
     client.force_login(resident.user)
     page = client.get(f"/me/cases/{case.receipt_no}/").content.decode()
     assert 'id="handout-state">已领取' in page and "出件窗口工作人员" in page
+    listed = client.get("/me/cases/").content.decode()
+    assert "已归档" in listed and "待领取" not in listed
 
 
 def test_post_needs_a_tracking_number_and_the_resident_sees_it(
@@ -589,3 +592,19 @@ def test_handout_queue_api_and_staff_home_link(client, counter_concluded, online
     assert client.get("/api/v1/handout/cases").json() == []
     assert client.get("/staff/handout/").status_code == 403
     assert 'href="/staff/handout/"' not in client.get("/staff/").content.decode()
+
+
+@pytest.mark.parametrize("by", ["clerk", "lead_acceptor"])
+def test_the_applicants_timeline_names_the_desk_that_accepted(by, client, resident, staff):
+    case = submit(resident, channel="counter", filed_by=staff.clerk)
+    actor = staff.clerk if by == "clerk" else staff.acceptor[case.lead_department.code]
+    services.case_accept(actor=actor, receipt_no=case.receipt_no)
+    event = case.events.get(action__in=("accepted", "accepted_deferred"))
+    assert event.data["post"] == ("counter" if by == "clerk" else "department")
+    client.force_login(resident.user)
+    html = client.get(f"/me/cases/{case.receipt_no}/").content.decode()
+    timeline = html[html.index('class="timeline"') :]
+    lead_desk = f"{case.lead_department.name}受理人员"
+    # Filed at the counter (1) and, when the clerk accepted, accepted there too (2).
+    assert timeline.count("综合窗口工作人员") == (2 if by == "clerk" else 1)
+    assert (lead_desk in timeline) is (by != "clerk")

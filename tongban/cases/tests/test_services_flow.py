@@ -365,7 +365,8 @@ def test_deferred_material_needs_a_person_and_gets_a_due_date(resident, staff):
     assert m.how == "deferred" and m.due_date is not None
     event = case.events.get(action="accepted_deferred")
     assert event.data == {
-        "deferred": [{"material": "child_photo", "due_date": m.due_date.isoformat()}]
+        "deferred": [{"material": "child_photo", "due_date": m.due_date.isoformat()}],
+        "post": "department",  # the lead department's acceptor, not a hall clerk
     }
     assert Task.objects.filter(case=case).count() == 4
     with pytest.raises(CaseNotAcceptable):
