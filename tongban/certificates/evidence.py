@@ -1,9 +1,9 @@
 """减材料 by e-certificate: a material whose waiver names a certificate type is spared when the
 applicant holds a valid certificate of that type, and the case records which one.
 
-Which certificates count as the applicant's: those issued to their profile (holder_profile)
-and those held by their account (holder_user), which is how a parent holds a certificate
-issued for a child in their care (出生医学证明). An enterprise's certificates count only when
+Which certificates count as the applicant's: those issued to their own profile
+(holder_profile) — not those their account holds for a child in their care (holder_user):
+which child a material is about is not known when the guide runs. An enterprise's certificates count only when
 the applicant acts for that enterprise (the guide's `enterprise`, an agent's membership
 checked by the case engine): its licence is the enterprise's evidence, not the person's.
 
@@ -77,10 +77,10 @@ def valid_certificates(
     if applicant is None or not codes or getattr(applicant, "pk", None) is None:
         return {}
     now = at or timezone.now()
-    mine = Q(holder_profile_id=applicant.pk)
-    if getattr(applicant, "user_id", None):
-        mine |= Q(holder_user_id=applicant.user_id)
-    held = mine & Q(holder_enterprise__isnull=True)
+    # The applicant's own certificates only. Those a parent holds for a child (holder_user)
+    # do not count: the guide cannot tell which child a material is about, and an older
+    # child's 出生医学证明 must never spare the newborn's.
+    held = Q(holder_profile_id=applicant.pk, holder_enterprise__isnull=True)
     if getattr(enterprise, "pk", None) is not None:
         held |= Q(holder_enterprise_id=enterprise.pk)
     rows = (

@@ -19,7 +19,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from tongban.accounts.models import Enterprise, ResidentProfile, User
+from tongban.accounts.models import Enterprise, EnterpriseMembership, ResidentProfile, User
 from tongban.accounts.selectors import resident_id_number_hash
 from tongban.accounts.services import (
     enterprise_create,
@@ -187,7 +187,17 @@ def _enterprise(case: Application, form: dict) -> Enterprise:
     uscc = form.get("enterprise.uscc")
     if not uscc:
         raise _NotIssued("办件没有企业，表单中也没有统一社会信用代码")
+    # Only a code a reviewer recorded on approval (设立登记 `produces` it) founds an enterprise;
+    # a code the applicant typed proves nothing about who may act for that enterprise.
+    if "enterprise.uscc" not in {p["code"] for p in case.plan.get("produced", [])}:
+        raise _NotIssued("办件没有企业，统一社会信用代码不是由审批产生的")
     enterprise = Enterprise.objects.filter(uscc=str(uscc).strip().upper()).first()
+    if enterprise is not None:
+        if not EnterpriseMembership.objects.filter(
+            enterprise=enterprise, user=case.applicant
+        ).exists():
+            raise _NotIssued("该统一社会信用代码已属于其他企业，申请人不是其经办人")
+        return enterprise
     if enterprise is None:
         # 企业开办: 设立登记 produced the code; this opens the 企业档案 (一企一档).
         enterprise = enterprise_create(
@@ -204,7 +214,7 @@ def _enterprise(case: Application, form: dict) -> Enterprise:
             founded_on=_concluded_on(case),
             employees=int(form.get("enterprise.employees") or 0),
         )
-    enterprise_membership_grant(actor=ACTOR, enterprise=enterprise, user=case.applicant)
+        enterprise_membership_grant(actor=ACTOR, enterprise=enterprise, user=case.applicant)
     return enterprise
 
 

@@ -72,7 +72,6 @@ class OrderOut(Schema):
     channel_label: str
     comment: str
     rater: str
-    receipt_no: str
     hall: str
     classification: str
     finding: str

@@ -19,7 +19,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from tongban.accounts.models import StaffAssignment
@@ -38,7 +38,13 @@ from tongban.reviews.models import (
     RatingSubject,
     WorkOrder,
 )
-from tongban.reviews.services import SUBJECTS, is_city_operator, subject_moment
+from tongban.reviews.services import (
+    HANDLER_ROLES,
+    SUBJECTS,
+    is_city_operator,
+    safe_pk,
+    subject_moment,
+)
 
 DIMENSIONS = ("item", "department", "hall")
 SUBJECT_LABELS = {
@@ -85,20 +91,25 @@ def period_bounds(period: str) -> tuple[dt.datetime, dt.datetime] | None:
     return start, end
 
 
-def _aggregates(prefix: str) -> dict[str, Any]:
+def _aggregates(prefix: str, *, own_orders: bool = False) -> dict[str, Any]:
+    """Counts per group. OWN_ORDERS (per department or item subject): a work order counts
+    only for the department it was opened for — a case rated once touches several
+    departments, but its 差评 order is one department's to rectify."""
     rid = f"{prefix}id" if prefix else "id"
     order = f"{prefix}order"
+    mine = Q(**{f"{order}__department": F("department")}) if own_orders else Q()
     aggs: dict[str, Any] = {"count": Count(rid, distinct=True)}
     for level in range(1, 6):
         aggs[f"l{level}"] = Count(rid, distinct=True, filter=Q(**{f"{prefix}level": level}))
-    aggs["orders"] = Count(f"{order}__id", distinct=True)
+    aggs["orders"] = Count(f"{order}__id", distinct=True, filter=mine)
     aggs["closed"] = Count(
-        f"{order}__id", distinct=True, filter=Q(**{f"{order}__status": OrderStatus.CLOSED})
+        f"{order}__id", distinct=True, filter=mine & Q(**{f"{order}__status": OrderStatus.CLOSED})
     )
     aggs["on_time"] = Count(
         f"{order}__id",
         distinct=True,
-        filter=Q(**{f"{order}__status": OrderStatus.CLOSED, f"{order}__closed_on_time": True}),
+        filter=mine
+        & Q(**{f"{order}__status": OrderStatus.CLOSED, f"{order}__closed_on_time": True}),
     )
     return aggs
 
@@ -148,14 +159,16 @@ def review_stats(*, by: str = "department", period: str = "all", code: str = "")
         if by == "item":
             if code:
                 subjects = subjects.filter(item_code=code)
-            grouped = subjects.values("item_code").annotate(**_aggregates("rating__"))
+            grouped = subjects.values("item_code").annotate(
+                **_aggregates("rating__", own_orders=True)
+            )
             names = dict(subjects.values_list("item_code", "item_name"))
             rows = [_row(g["item_code"], names.get(g["item_code"], ""), g) for g in grouped]
         else:
             if code:
                 subjects = subjects.filter(department__code=code)
             grouped = subjects.values("department__code", "department__name").annotate(
-                **_aggregates("rating__")
+                **_aggregates("rating__", own_orders=True)
             )
             rows = [_row(g["department__code"], g["department__name"], g) for g in grouped]
         rows.sort(key=lambda r: r["code"])
@@ -270,9 +283,15 @@ def my_ratings(*, user) -> list[dict[str, Any]]:
 
 
 def _departments_of(user) -> set[int]:
+    """Departments whose orders USER handles: only the posts that handle them (HANDLER_ROLES),
+    not every member of the department."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return set()
-    return set(StaffAssignment.objects.filter(user=user).values_list("department_id", flat=True))
+    return set(
+        StaffAssignment.objects.filter(user=user, role__in=HANDLER_ROLES).values_list(
+            "department_id", flat=True
+        )
+    )
 
 
 def _order_row(o: WorkOrder, today: dt.date) -> dict[str, Any]:
@@ -289,8 +308,9 @@ def _order_row(o: WorkOrder, today: dt.date) -> dict[str, Any]:
         "level_label": LEVEL_LABELS[r.level],
         "channel_label": r.get_channel_display(),
         "comment": r.comment_public,
+        # Never the receipt number: the staff who handle an order could look the case up at
+        # intake and so learn who rated (the rater is confidential).
         "rater": "匿名用户",
-        "receipt_no": r.case.receipt_no,
         "hall": r.hall.name if r.hall_id else "",
         "staff": r.staff.get_username() if r.staff_id else "",
         "classification": o.classification,
@@ -327,7 +347,7 @@ def orders_for(*, user, today: dt.date | None = None, limit: int = 200) -> list[
 
 def order_for(*, user, order_id: int, today: dt.date | None = None) -> dict[str, Any] | None:
     today = today or timezone.localdate()
-    order = _order_qs().filter(pk=order_id).first()
+    order = _order_qs().filter(pk=safe_pk(order_id)).first()
     if order is None:
         return None
     if not is_city_operator(user) and order.department_id not in _departments_of(user):

@@ -87,6 +87,14 @@ def _authed(user) -> bool:
     return user is not None and getattr(user, "is_authenticated", False) and user.is_active
 
 
+def safe_pk(value) -> int:
+    """An id from a URL or a body as a key the database can hold; anything else matches no
+    row (0), so a hostile number is "not found", never a database error."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**62:
+        return 0
+    return value
+
+
 def rate_link(receipt_no: str, subject: str = "") -> str:
     return f"/reviews/rate/{receipt_no}/" + (f"?subject={subject}" if subject else "")
 
@@ -426,7 +434,7 @@ def is_city_operator(user) -> bool:
 
 
 def _lock_order(actor, order_id: int) -> WorkOrder:
-    order = WorkOrder.objects.select_for_update().filter(pk=order_id).first()
+    order = WorkOrder.objects.select_for_update().filter(pk=safe_pk(order_id)).first()
     if order is None:
         raise OrderNotFound()
     if not may_handle_order(actor, order.department_id):
@@ -539,7 +547,7 @@ def order_verdict(
         if _authed(rater):
             order = (
                 WorkOrder.objects.select_for_update()
-                .filter(rating_id=rating_id, rating__rater=rater)
+                .filter(rating_id=safe_pk(rating_id), rating__rater=rater)
                 .first()
             )
         if order is None:
@@ -586,7 +594,7 @@ def appeal_file(*, actor: User, rating_id: int, reason: str, statement: Any) -> 
         )
     text = _clean_text(statement, field="statement", limit=TEXT_MAX, required=True)
     with transaction.atomic():
-        rating = Rating.objects.select_for_update().filter(pk=rating_id).first()
+        rating = Rating.objects.select_for_update().filter(pk=safe_pk(rating_id)).first()
         if rating is None:
             raise RatingNotFound()
         if not may_handle_order(actor, rating.department_id):
@@ -640,7 +648,7 @@ def appeal_decide(*, actor: User, appeal_id: int, approve: Any, reason: Any) -> 
     text = _clean_text(reason, field="reason", limit=TEXT_MAX, required=True)
     now = _now()
     with transaction.atomic():
-        appeal = Appeal.objects.select_for_update().filter(pk=appeal_id).first()
+        appeal = Appeal.objects.select_for_update().filter(pk=safe_pk(appeal_id)).first()
         if appeal is None:
             raise AppealNotFound()
         if appeal.status != AppealStatus.PENDING:

@@ -26,6 +26,7 @@ from tongban.catalog.models import Department
 from tongban.catalog.services import catalog_load_directory
 from tongban.certificates import evidence
 from tongban.certificates import selectors as cert_selectors
+from tongban.certificates.models import Certificate
 from tongban.certificates.services import (
     certificate_issue,
     certificate_revoke,
@@ -432,3 +433,13 @@ def test_an_agent_is_spared_what_their_enterprise_already_holds(db):
     assert acting.evidence == {"kind": "certificate", "type": code, "serial": cert.serial}
     assert licence(None).spared is False
     assert licence(elsewhere).spared is False
+
+
+def test_a_certificate_held_for_an_older_child_never_spares_the_newborns(types, resident):
+    """A parent's wallet holds the older child's 出生医学证明 (holder_user); applying for the
+    newborn, the material is still asked for: the guide cannot tell which child it is about."""
+    older_child = ResidentProfileFactory(user=None)
+    cert = issue(older_child)
+    Certificate.objects.filter(pk=cert.pk).update(holder_user=resident.user)
+    guide = guide_for_bundle(code="birth", answers=BIRTH_ANSWERS, applicant=resident)
+    assert material(guide).spared is False

@@ -16,7 +16,7 @@ from tongban.common.errors import DomainError
 from tongban.common.models import AuditEvent
 from tongban.notifications.models import Notice
 from tongban.reviews import selectors, services
-from tongban.reviews.errors import AlreadyRated, WindowClosed
+from tongban.reviews.errors import AlreadyRated, RatingNotFound, WindowClosed
 from tongban.reviews.models import (
     Appeal,
     OrderEvent,
@@ -264,7 +264,8 @@ def _state():
 
 ALLOWED = {
     "rate": {"rater"},
-    "read": {"lead", "acceptor", "reviewer", "operator"},
+    # Only the posts that handle orders read them: a reviewer of the department does not.
+    "read": {"lead", "acceptor", "operator"},
     "act": {"lead", "acceptor"},
     "appeal": {"lead", "acceptor"},
     "decide": {"operator"},
@@ -407,3 +408,37 @@ def test_conclusion_and_handout_invite_a_rating(
         f"/reviews/rate/{counter.receipt_no}/?subject=filing",
         f"/reviews/rate/{counter.receipt_no}/?subject=handout",
     ]
+
+
+def test_a_case_rated_once_counts_its_order_only_for_the_department_it_belongs_to(resident, people):
+    case = make_case(
+        resident, tasks=(("item_a", "事项甲", "police"), ("item_b", "事项乙", "health"))
+    )
+    rate(resident, case, 1)
+    stats = selectors.review_stats(by="department")
+    rows = {r["code"]: (r["count"], r["orders"]) for r in stats["rows"]}
+    # Both departments decided a task, so both carry the rating; only police owns the order.
+    assert rows == {"health": (1, 0), "police": (1, 1)}
+    assert (stats["total"]["count"], stats["total"]["orders"]) == (1, 1)
+    items = {r["code"]: r["orders"] for r in selectors.review_stats(by="item")["rows"]}
+    assert items == {"item_a": 1, "item_b": 0}
+
+
+def test_order_views_never_carry_the_receipt_number(resident, people):
+    """The staff who handle an order could look the case up at intake and learn the rater."""
+    case = make_case(resident)
+    rating = rate(resident, case, 1)
+    rows = selectors.orders_for(user=people.lead)
+    one = selectors.order_for(user=people.lead, order_id=rating.order.pk)
+    assert case.receipt_no not in str(rows) + str(one)
+    assert selectors.order_for(user=people.lead, order_id=10**30) is None
+
+
+def test_a_hostile_rating_number_in_the_verdict_page_is_not_found(client, resident, people):
+    """Was a 500 (the number overflowed the database integer)."""
+    client.force_login(resident.user)
+    response = client.post(
+        "/me/reviews/99999999999999999999999/verdict/", {"verdict": "satisfied"}, follow=True
+    )
+    assert response.status_code == 200
+    assert [str(m) for m in response.context["messages"]] == [str(RatingNotFound.message)]
