@@ -19,6 +19,7 @@ from tongban.accounts.selectors import (
     resident_profile_of,
     resident_profile_read,
 )
+from tongban.accounts.services import account_activate
 
 router = Router(tags=["accounts"], auth=django_auth)
 
@@ -109,3 +110,35 @@ def resident_profile(request, profile_id: int, purpose: str | None = None):
     return resident_profile_read(
         viewer=request.auth, profile_id=profile_id, purpose=purpose, ip_address=client_ip(request)
     )
+
+
+class ActivateIn(Schema):
+    id_number: str
+    code: str
+    username: str = ""
+    password: str
+
+
+class ActivateOut(Schema):
+    username: str
+
+
+@router.post(
+    "accounts/activate",
+    auth=None,
+    response={200: ActivateOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    summary="账号激活（用综合窗口开具的激活码设置密码）",
+)
+def account_activate_endpoint(request, payload: ActivateIn):
+    """Public, like the page: sets the password of an account opened at the counter. Does
+    not log in (no session): the client logs in with the new password. A wrong, expired or
+    used code and a non-matching ID number are all ACTIVATION_INVALID; failures are
+    throttled with the logins (ACTIVATION_THROTTLED, 429)."""
+    user = account_activate(
+        id_number=payload.id_number,
+        code=payload.code,
+        username=payload.username,
+        password=payload.password,
+        ip_address=client_ip(request),
+    )
+    return {"username": user.username}

@@ -126,3 +126,40 @@ class TotpNotEnrolled(Conflict):
 class TotpAlreadyEnabled(Conflict):
     code = "TOTP_ALREADY_ENABLED"
     message = "已启用双因素认证，无需重复设置"
+
+
+class NotACounterClerk(PermissionDenied):
+    code = "NOT_A_COUNTER_CLERK"
+    message = "只有综合窗口人员可以开具账号激活码"
+
+
+class AccountAlreadyActive(Conflict):
+    code = "ACCOUNT_ALREADY_ACTIVE"
+    message = "该居民的账号已设置登录密码，无需激活；忘记密码的，请按找回密码办理"
+
+
+class ActivationInvalid(InvalidInput):
+    # One message for a wrong, expired or used code and a non-matching ID number: the page
+    # must not tell a guesser which part was right.
+    code = "ACTIVATION_INVALID"
+    message = (
+        "身份证号码或激活码不正确，或激活码已失效。请核对回执上的激活码后重试；"
+        "激活码丢失或超过72小时的，请到综合窗口重新开具。"
+    )
+
+
+class ActivationThrottled(TooManyRequests):
+    code = "ACTIVATION_THROTTLED"
+    message = "激活失败次数过多，请稍后再试"
+
+    def __init__(self, *, retry_at: dt.datetime, now: dt.datetime):
+        self.retry_at = retry_at
+        self.retry_after_seconds = max(1, int((retry_at - now).total_seconds() + 0.999))
+        local = timezone.localtime(retry_at)
+        same_day = timezone.localtime(now).date() == local.date()
+        when = f"{local:%H:%M}" if same_day else f"{local:%m月%d日 %H:%M}"
+        minutes = max(1, (self.retry_after_seconds + 59) // 60)
+        super().__init__(
+            f"激活失败次数过多，为保护账户安全已暂停激活，请于{when}后再试（约{minutes}分钟后），"
+            "或携带身份证到综合窗口求助"
+        )

@@ -226,3 +226,33 @@ class LoginAttempt(models.Model):
             models.Index(fields=["username", "at"], name="loginattempt_user_at"),
             models.Index(fields=["ip_address", "at"], name="loginattempt_ip_at"),
         ]
+
+
+class AccountActivationCode(models.Model):
+    """账号激活码 — a one-time code a counter clerk hands a walk-in resident so they can give
+    their login-less account (opened at the counter) a password of their own.
+
+    Only a keyed hash of the code is stored: the clerk sees it once, printed for the resident.
+    At most one code per account is live (neither used nor revoked); issuing again revokes it.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="activation_codes")
+    code_hash = models.CharField(max_length=64)
+    issued_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="activation_codes_issued"
+    )
+    issued_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "账号激活码"
+        verbose_name_plural = "账号激活码"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(used_at__isnull=True, revoked_at__isnull=True),
+                name="one_live_activation_code_per_user",
+            )
+        ]

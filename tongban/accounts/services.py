@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -21,14 +22,19 @@ import pyotp
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tongban.accounts.errors import (
+    AccountAlreadyActive,
+    ActivationInvalid,
+    ActivationThrottled,
     EnterpriseExists,
     InvalidCredentials,
     LoginThrottled,
+    NotACounterClerk,
     PasswordTooWeak,
     ResidentAccountExists,
     ResidentExists,
@@ -40,6 +46,7 @@ from tongban.accounts.errors import (
     UsernameTaken,
 )
 from tongban.accounts.models import (
+    AccountActivationCode,
     District,
     Enterprise,
     EnterpriseMembership,
@@ -52,6 +59,7 @@ from tongban.accounts.models import (
 from tongban.accounts.selectors import resident_id_number_hash
 from tongban.accounts.validators import parse_credit_code, parse_id_number
 from tongban.catalog.models import Department
+from tongban.common.crypto import lookup_hash
 from tongban.common.errors import InvalidInput
 from tongban.common.models import AuditEvent
 from tongban.common.services import audit_record
@@ -270,8 +278,9 @@ def resident_account_open_at_counter(*, actor: Actor, profile: ResidentProfile) 
     The password is unusable: nobody can sign in with it. The username is derived from the
     profile's keyed ID-number hash (never from the number itself), so it reveals nothing
     and the same person always gets the same name. The resident gets a login of their own
-    later by setting a password on this account (no self-service flow exists yet: staff do
-    it in the admin). A profile that already has an account returns that account."""
+    later by setting a password on this account with an activation code a counter clerk
+    issues (account_activation_issue / account_activate). A profile that already has an
+    account returns that account."""
     with transaction.atomic():
         profile = ResidentProfile.objects.select_for_update().get(pk=profile.pk)
         if profile.user_id is not None:
@@ -647,9 +656,17 @@ def login_attempt_check(
 
 
 def login_attempt_record(
-    *, username: str, ip_address: str | None, succeeded: bool, user: User | None = None
+    *,
+    username: str,
+    ip_address: str | None,
+    succeeded: bool,
+    user: User | None = None,
+    action: str = "",
 ) -> LoginAttempt:
-    """Count one login try. A success is the moment the person is logged in (after TOTP)."""
+    """Count one login try. A success is the moment the person is logged in (after TOTP).
+
+    ACTION names the audit row when the try is not a login (e.g. an account activation that
+    shares the throttle); by default auth.login / auth.login_failed."""
     key = _throttle_key(username)
     with transaction.atomic():
         attempt = LoginAttempt.objects.create(
@@ -658,7 +675,7 @@ def login_attempt_record(
         audit_record(
             actor=user if succeeded else None,
             actor_label=None if succeeded and user is not None else "anonymous",
-            action="auth.login" if succeeded else "auth.login_failed",
+            action=action or ("auth.login" if succeeded else "auth.login_failed"),
             object_type="user" if user is not None else "",
             object_id=user.pk if user is not None else "",
             ip_address=ip_address or None,
@@ -717,3 +734,181 @@ def login_totp_step(
             username=user.get_username(), ip_address=ip_address, succeeded=False, user=user
         )
         raise
+
+
+# --- 账号激活 (walk-in residents get a login of their own) -------------------------------------
+
+# No 0/O or 1/I: the code is read off paper, often by older people, and typed by hand.
+ACTIVATION_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+ACTIVATION_CODE_LENGTH = 8
+ACTIVATION_TTL = dt.timedelta(hours=72)
+ACTIVATION_HASH_CONTEXT = "accounts.activation_code"
+ACTIVATION_THROTTLE_PREFIX = "activate:"
+
+
+def _activation_code_hash(user_id: int, code: str) -> str:
+    # Keyed and bound to the account, so a hash copied from one row matches no other account.
+    return lookup_hash(f"{user_id}:{code}", context=ACTIVATION_HASH_CONTEXT)
+
+
+def activation_code_normalise(code: str) -> str:
+    """What the resident typed, as issued: spaces and hyphens dropped, upper case."""
+    return "".join(ch for ch in (code or "") if ch not in " -\u3000").upper()
+
+
+def account_activation_issue(*, actor: User, profile: ResidentProfile) -> str:
+    """Issue a one-time 账号激活码 for a resident whose account has no usable password (one
+    opened at the counter), opening that account first if the profile has none. Returns the
+    code: shown once to the clerk to print and hand over, stored only as a keyed hash, good
+    for 72 hours; issuing again revokes the previous code. Only a counter clerk may; anyone
+    else is refused before anything is written."""
+    if (
+        actor is None
+        or not getattr(actor, "is_authenticated", False)
+        or not actor.is_active
+        or not StaffAssignment.objects.filter(user=actor, role=StaffRole.COUNTER_CLERK).exists()
+    ):
+        raise NotACounterClerk()
+    code = "".join(secrets.choice(ACTIVATION_ALPHABET) for _ in range(ACTIVATION_CODE_LENGTH))
+    now = timezone.now()
+    with transaction.atomic():
+        profile = ResidentProfile.objects.select_for_update().get(pk=profile.pk)
+        if profile.user_id is None:
+            user = resident_account_open_at_counter(actor=actor, profile=profile)
+        else:
+            user = User.objects.select_for_update().get(pk=profile.user_id)
+        if user.has_usable_password() or user.kind != User.Kind.PERSON:
+            raise AccountAlreadyActive()
+        revoked = AccountActivationCode.objects.filter(
+            user=user, used_at__isnull=True, revoked_at__isnull=True
+        ).update(revoked_at=now)
+        row = AccountActivationCode.objects.create(
+            user=user,
+            code_hash=_activation_code_hash(user.pk, code),
+            issued_by=actor,
+            expires_at=now + ACTIVATION_TTL,
+        )
+        _audit(
+            actor,
+            action="account_activation.issue",
+            object_type="user",
+            object_id=user.pk,
+            subject_resident_id=profile.pk,
+            data={"code_id": row.pk, "expires_at": row.expires_at.isoformat(),
+                  "revoked_previous": revoked},
+        )  # fmt: skip
+        # Lazy: notifications is a separate app and this is the only call into it from here.
+        from tongban.notifications.services import notice_send
+
+        # The notice says a code was issued, never the code: the in-app copy and the SMS
+        # may be read by others, and a code issued to an impostor must alert the resident.
+        notice_send(
+            recipient=user,
+            template="account_activation",
+            context={"expires_at": f"{timezone.localtime(row.expires_at):%m月%d日 %H:%M}"},
+        )
+    return code
+
+
+def _activation_failed(key: str, ip_address: str | None) -> ActivationInvalid:
+    login_attempt_record(
+        username=key,
+        ip_address=ip_address,
+        succeeded=False,
+        action="account_activation.failed",
+    )
+    return ActivationInvalid()
+
+
+def account_activate(
+    *,
+    id_number: str,
+    code: str,
+    username: str = "",
+    password: str,
+    ip_address: str | None,
+    now: dt.datetime | None = None,
+) -> User:
+    """The resident sets their own password (and optionally a username) with the code they
+    were handed at the counter. A wrong code, an expired, used or revoked one, an ID number
+    that does not match and an account that already has a password all give one error, and
+    count against the same throttle as logins (per ID number and per address), so the code
+    cannot be guessed. Returns the activated user; the caller logs them in."""
+    now = now or timezone.now()
+    number = (id_number or "").strip().upper()
+    key = ACTIVATION_THROTTLE_PREFIX + resident_id_number_hash(number)[:32]
+    try:
+        login_attempt_check(username=key, ip_address=ip_address, now=now)
+    except LoginThrottled as exc:
+        raise ActivationThrottled(retry_at=exc.retry_at, now=now) from exc
+
+    # Checks that reveal nothing about the code run first, so a weak password or a taken
+    # name is told plainly and does not count as a failed guess.
+    username = (username or "").strip()
+    if username:
+        if len(username) > 150:
+            raise InvalidInput("用户名不能超过150个字符", code="USERNAME_INVALID")
+        try:
+            UnicodeUsernameValidator()(username)
+        except ValidationError as exc:
+            raise InvalidInput(
+                "用户名只能包含字母、数字和 @ . + - _", code="USERNAME_INVALID"
+            ) from exc
+        # walkin_ names are the platform's own; a resident keeping theirs leaves the box empty.
+        if username.lower().startswith(WALK_IN_USERNAME_PREFIX):
+            raise InvalidInput(
+                f"用户名不能以“{WALK_IN_USERNAME_PREFIX}”开头；保留原用户名请留空",
+                code="USERNAME_INVALID",
+            )
+    try:
+        validate_password(password, User(username=username))
+    except ValidationError as exc:
+        raise PasswordTooWeak(
+            "密码强度不足：" + "；".join(exc.messages),
+            details=[{"field": "password", "message": m} for m in exc.messages],
+        ) from exc
+
+    typed = activation_code_normalise(code)
+    profile = ResidentProfile.objects.filter(
+        id_number_hash=resident_id_number_hash(number), user__isnull=False
+    ).first()
+    if profile is None or len(typed) != ACTIVATION_CODE_LENGTH:
+        raise _activation_failed(key, ip_address)
+    with transaction.atomic():
+        row = (
+            AccountActivationCode.objects.select_for_update()
+            .filter(user_id=profile.user_id, used_at__isnull=True, revoked_at__isnull=True)
+            .first()
+        )
+        user = User.objects.select_for_update().get(pk=profile.user_id)
+        ok = (
+            row is not None
+            and row.expires_at > now
+            and hmac.compare_digest(row.code_hash, _activation_code_hash(user.pk, typed))
+            and not user.has_usable_password()
+            and user.is_active
+        )
+        if ok:
+            if username and username != user.username:
+                if User.objects.filter(username__iexact=username).exclude(pk=user.pk).exists():
+                    raise UsernameTaken()
+                previous = user.username
+                user.username = username
+            else:
+                previous = user.username
+            user.set_password(password)
+            user.save(update_fields=["username", "password"])
+            row.used_at = now
+            row.save(update_fields=["used_at"])
+            LoginAttempt.objects.create(username=key, ip_address=ip_address, succeeded=True)
+            _audit(
+                user,
+                action="account_activation.complete",
+                object_type="user",
+                object_id=user.pk,
+                subject_resident_id=profile.pk,
+                data={"code_id": row.pk, "username_changed": previous != user.username},
+            )
+    if not ok:
+        raise _activation_failed(key, ip_address)
+    return user

@@ -8,4 +8,5 @@ urlpatterns = [
     path("login/code/", views.login_code_view, name="login_code"),
     path("logout/", views.logout_view, name="logout"),
     path("2fa/setup/", views.totp_setup_view, name="totp_setup"),
+    path("activate/", views.activate_view, name="activate"),
 ]

@@ -1,4 +1,4 @@
-"""Login (password, then TOTP if enabled), logout and TOTP enrolment pages."""
+"""Login (password, then TOTP if enabled), logout, TOTP enrolment and 账号激活 pages."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tongban.accounts.errors import (
+    ActivationInvalid,
+    ActivationThrottled,
     InvalidCredentials,
     LoginThrottled,
     TotpAlreadyEnabled,
@@ -24,11 +26,12 @@ from tongban.accounts.errors import (
     TotpNotEnrolled,
     TotpReplayed,
 )
-from tongban.accounts.forms import LoginForm, TotpCodeForm
+from tongban.accounts.forms import ActivationForm, LoginForm, TotpCodeForm
 from tongban.accounts.http import client_ip, safe_next
 from tongban.accounts.models import User
 from tongban.accounts.selectors import is_staff_member
 from tongban.accounts.services import (
+    account_activate,
     login_attempt_record,
     login_password_step,
     login_totp_step,
@@ -37,6 +40,7 @@ from tongban.accounts.services import (
     totp_provisioning_uri,
     user_set_elder_mode,
 )
+from tongban.common.errors import DomainError, InvalidInput
 from tongban.portal.context import ELDER_COOKIE
 
 # Between the password and the code the session holds only "who passed step one, when" —
@@ -184,3 +188,41 @@ def totp_setup_view(request: HttpRequest) -> HttpResponse:
             pending=True, secret=_grouped(user.totp_secret), qr_data_uri=_qr_data_uri(uri)
         )
     return render(request, "accounts/totp_setup.html", context, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def activate_view(request: HttpRequest) -> HttpResponse:
+    """账号激活 (public): a resident whose account was opened at the counter sets their own
+    password with the code printed for them, then is logged in."""
+    form = ActivationForm(request.POST if request.method == "POST" else None)
+    error = ""
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                user = account_activate(
+                    id_number=data["id_number"],
+                    code=data["code"],
+                    username=data["username"],
+                    password=data["password1"],
+                    ip_address=client_ip(request),
+                )
+            except (ActivationInvalid, ActivationThrottled) as exc:
+                error, status = exc.message, exc.http_status
+            except InvalidInput as exc:  # weak password, bad username: told at the field
+                field = "password1" if exc.details else "username"
+                for detail in exc.details or [{"message": exc.message}]:
+                    form.add_error(field, detail["message"])
+                status = 422
+            except DomainError as exc:  # e.g. USERNAME_TAKEN
+                form.add_error("username", exc.message)
+                status = exc.http_status
+            else:
+                messages.success(request, "账号激活成功，已为您登录。请牢记用户名和密码。")
+                backend = "django.contrib.auth.backends.ModelBackend"
+                return _finish_login(request, user, "", backend)
+        else:
+            status = 422
+    return render(request, "accounts/activate.html", {"form": form, "error": error}, status=status)

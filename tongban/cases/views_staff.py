@@ -18,6 +18,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tongban.accounts.models import ResidentProfile, StaffRole
@@ -27,6 +28,7 @@ from tongban.accounts.selectors import (
     resident_profile_for,
     staff_roles_of,
 )
+from tongban.accounts.services import account_activation_issue
 from tongban.cases import forms as applicant_forms
 from tongban.cases import selectors, services
 from tongban.cases.forms_staff import (
@@ -513,6 +515,8 @@ def counter_view(request: HttpRequest) -> HttpResponse:
     if action == "clear":
         request.session.pop(COUNTER_RESIDENT_KEY, None)
         return redirect("cases_staff:counter")
+    if action == "activation":
+        return _counter_activation(request)
     form: ResidentLookupForm = ResidentLookupForm(request.POST if action == "lookup" else None)
     register = ResidentRegisterForm(request.POST) if action == "register" else None
     status = 200
@@ -551,10 +555,36 @@ def counter_view(request: HttpRequest) -> HttpResponse:
         "form": form,
         "register": register,
         "resident": _resident_display(request, profile) if profile else None,
+        # A login-less account (opened here) can be given a password with an activation code.
+        "needs_activation": bool(profile and not profile.user.has_usable_password()),
         "bundles": bundle_list(subject="person") if profile else [],
         "items": item_list(subject="person") if profile else [],
     }
     return render(request, "cases/staff/counter.html", context, status=status)
+
+
+@never_cache
+def _counter_activation(request: HttpRequest) -> HttpResponse:
+    """账号激活码 for the resident identified at this counter: rendered once in the response
+    to the POST (never redirected to, never kept in the session), for the clerk to print."""
+    profile = _counter_resident(request)
+    if profile is None:
+        return redirect("cases_staff:counter")
+    try:
+        code = account_activation_issue(actor=request.user, profile=profile)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("cases_staff:counter")
+    profile.user.refresh_from_db()
+    row = profile.user.activation_codes.get(used_at__isnull=True, revoked_at__isnull=True)
+    context = {
+        "resident_name": profile.name,
+        "username": profile.user.username,
+        "code_display": f"{code[:4]} {code[4:]}",
+        "expires_at": row.expires_at,
+        "activate_url": request.build_absolute_uri(reverse("accounts:activate")),
+    }
+    return render(request, "accounts/activation_issued.html", context)
 
 
 def _counter_identified(
@@ -583,7 +613,7 @@ def _counter_identified(
         messages.info(
             request,
             "已为该居民开通办件账号（暂无登录密码，仅用于办件和接收通知）。"
-            "如需网上登录，可由管理员为其设置密码。",
+            "如需网上登录，可为其生成账号激活码。",
         )
     return redirect("cases_staff:counter")
 

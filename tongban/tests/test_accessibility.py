@@ -25,6 +25,7 @@ PUBLIC_PAGES = [
     "/bundles/birth/?answered=1",  # every question unanswered: the error state
     f"/bundles/birth/?{BIRTH_ANSWERS}",
     "/accounts/login/",
+    "/accounts/activate/",
     "/no-such-page/",
 ]
 PERSONAL_PAGES = {

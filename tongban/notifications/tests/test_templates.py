@@ -28,6 +28,7 @@ EXPECTED = {
     "review_reply",
     "sla_reminder",
     "sla_escalation",
+    "account_activation",
 }
 
 
