@@ -3,9 +3,10 @@ applicant holds a valid certificate of that type, and the case records which one
 
 Which certificates count as the applicant's: those issued to their own profile
 (holder_profile) — not those their account holds for a child in their care (holder_user):
-which child a material is about is not known when the guide runs. An enterprise's certificates count only when
-the applicant acts for that enterprise (the guide's `enterprise`, an agent's membership
-checked by the case engine): its licence is the enterprise's evidence, not the person's.
+which child a material is about is not known when the guide runs. An enterprise's
+certificates count only when the applicant acts for that enterprise (the guide's
+`enterprise`, an agent's membership checked by the case engine): its licence is the
+enterprise's evidence, not the person's.
 
 Valid means: not revoked, not expired, and the stored signed text verifies now against this
 instance's keys and status list. The signature check is cached per process by serial and
