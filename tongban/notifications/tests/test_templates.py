@@ -41,6 +41,7 @@ def test_the_shipped_registry_loads_and_fits_one_sms_segment():
         "case_supplement_requested": ["sms"],
         "supplement_reminder": ["email", "sms"],
         "case_refused": ["sms"],
+        "account_activation": ["sms"],
     }
 
 
