@@ -8,7 +8,6 @@ import datetime as dt
 import pyotp
 import pytest
 from django.conf import settings
-from django.utils import timezone
 
 from tongban.accounts.models import User
 from tongban.accounts.tests.factories import ResidentProfileFactory
@@ -16,13 +15,10 @@ from tongban.accounts.validators import make_id_number
 from tongban.cases import services
 from tongban.cases.models import Application, Task
 from tongban.cases.receipt import receipt_display
-from tongban.cases.services import MaterialInput, Upload
-from tongban.cases.tests.conftest import PDF
+from tongban.cases.tests.samples import sample_form, sample_uploads
 from tongban.catalog.guide import bundle_questions, guide_for_bundle
-from tongban.catalog.selectors import element_definitions
 from tongban.catalog.services import catalog_load_directory
 from tongban.demo.accounts import DEMO_PASSWORD, demo_totp_secret, ensure_demo_accounts
-from tongban.demo.form_samples import sample_value
 from tongban.tests.test_accessibility import AXE, _axe_violations
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -33,21 +29,13 @@ def _birth_case() -> Application:
     answers = {q.code: q.options[0].value for q in bundle_questions(code="birth")}
     answers.update(born_in_city="yes", maternity_insured="yes")
     guide = guide_for_bundle(code="birth", answers=answers, applicant=resident)
-    elements = element_definitions([f.code for f in guide.fields])
     return services.case_submit(
         applicant=resident.user,
         kind="bundle",
         code="birth",
         answers=guide.answers,
-        form_data={
-            f.code: sample_value(elements[f.code], n=i, today=timezone.localdate())
-            for i, f in enumerate(guide.fields)
-        },
-        materials={
-            m.code: MaterialInput(how="upload", files=(Upload(f"{m.code}.pdf", PDF),))
-            for m in guide.materials
-            if not m.spared
-        },
+        form_data=sample_form(guide),
+        materials=sample_uploads(guide),
         idempotency_key="browser-birth",
     )
 

@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from django.utils import timezone
 
 from tongban.accounts.models import StaffRole
 from tongban.accounts.tests.factories import ResidentProfileFactory, StaffFactory
@@ -14,13 +13,10 @@ from tongban.accounts.validators import make_id_number
 from tongban.cases import services
 from tongban.cases.models import CaseEvent, Task
 from tongban.cases.selectors import task_view_for_reviewer
-from tongban.cases.services import MaterialInput, Upload
-from tongban.cases.tests.conftest import PDF
+from tongban.cases.tests.samples import sample_form, sample_uploads
 from tongban.catalog.guide import bundle_questions, guide_for_bundle
 from tongban.catalog.models import Department
-from tongban.catalog.selectors import element_definitions
 from tongban.catalog.services import catalog_load_directory
-from tongban.demo.form_samples import sample_value
 
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "definitions"
 CHILD_ID = make_id_number("310104", dt.date(2026, 11, 20), 2)
@@ -36,16 +32,8 @@ def test_demo_birth_bundle_seven_items(db, media):
     guide = guide_for_bundle(code="birth", answers=answers, applicant=resident)
     answers = guide.answers
     assert len(guide.items) == 7
-    elements = element_definitions([f.code for f in guide.fields])
-    today = timezone.localdate()
-    form = {
-        f.code: sample_value(elements[f.code], n=i, today=today) for i, f in enumerate(guide.fields)
-    }
-    materials = {
-        m.code: MaterialInput(how="upload", files=(Upload(f"{m.code}.pdf", PDF),))
-        for m in guide.materials
-        if not m.spared
-    }
+    form = sample_form(guide)
+    materials = sample_uploads(guide)
     case = services.case_submit(
         applicant=resident.user,
         kind="bundle",
@@ -106,16 +94,8 @@ def _submitted_birth_case(resident):
     answers["born_in_city"] = "yes"
     answers["maternity_insured"] = "no"
     guide = guide_for_bundle(code="birth", answers=answers, applicant=resident)
-    elements = element_definitions([f.code for f in guide.fields])
-    today = timezone.localdate()
-    form = {
-        f.code: sample_value(elements[f.code], n=i, today=today) for i, f in enumerate(guide.fields)
-    }
-    materials = {
-        m.code: MaterialInput(how="upload", files=(Upload(f"{m.code}.pdf", PDF),))
-        for m in guide.materials
-        if not m.spared
-    }
+    form = sample_form(guide)
+    materials = sample_uploads(guide)
     case = services.case_submit(
         applicant=resident.user,
         kind="bundle",

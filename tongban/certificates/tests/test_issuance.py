@@ -13,18 +13,15 @@ from tongban.accounts.tests.factories import ResidentProfileFactory, StaffFactor
 from tongban.accounts.validators import make_credit_code, make_id_number
 from tongban.cases import services
 from tongban.cases.models import Application, CaseEvent, Task
-from tongban.cases.services import MaterialInput, Upload
-from tongban.cases.tests.conftest import PDF
+from tongban.cases.tests.samples import sample_form, sample_uploads
 from tongban.cases.tests.test_services_demo_catalog import DEMO, _submitted_birth_case
 from tongban.catalog.guide import bundle_questions, guide_for_bundle
 from tongban.catalog.models import Department
-from tongban.catalog.selectors import element_definitions
 from tongban.catalog.services import catalog_load_directory
 from tongban.certificates.issuance import case_certificates_issue, issuance_hook
 from tongban.certificates.models import Certificate
 from tongban.certificates.services import certificate_types_load
 from tongban.certificates.tasks import case_certificates_issue_task
-from tongban.demo.form_samples import sample_value
 from tongban.notifications.models import Notice
 
 CHILD_ID = make_id_number("310104", dt.date(2026, 11, 20), 2)
@@ -137,16 +134,8 @@ def test_enterprise_opening_creates_the_enterprise_and_its_business_license(demo
     founder = ResidentProfileFactory()
     answers = {q.code: q.options[0].value for q in bundle_questions(code="enterprise_opening")}
     guide = guide_for_bundle(code="enterprise_opening", answers=answers, applicant=founder)
-    elements = element_definitions([f.code for f in guide.fields])
-    today = timezone.localdate()
-    form = {
-        f.code: sample_value(elements[f.code], n=i, today=today) for i, f in enumerate(guide.fields)
-    }
-    materials = {
-        m.code: MaterialInput(how="upload", files=(Upload(f"{m.code}.pdf", PDF),))
-        for m in guide.materials
-        if not m.spared
-    }
+    form = sample_form(guide)
+    materials = sample_uploads(guide)
     case = services.case_submit(
         applicant=founder.user,
         kind="bundle",

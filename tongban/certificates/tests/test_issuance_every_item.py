@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 import yaml
-from django.utils import timezone
+from django.utils.timezone import localdate
 
 from tongban.accounts.models import District, StaffRole
 from tongban.accounts.tests.factories import (
@@ -19,8 +19,7 @@ from tongban.accounts.tests.factories import (
 from tongban.accounts.validators import make_credit_code, make_id_number
 from tongban.cases import services
 from tongban.cases.models import Task
-from tongban.cases.services import MaterialInput, Upload
-from tongban.cases.tests.conftest import PDF
+from tongban.cases.tests.samples import sample_form, sample_uploads
 from tongban.cases.tests.test_services_demo_catalog import DEMO
 from tongban.catalog.guide import bundle_questions, guide_for_bundle, guide_for_item, item_questions
 from tongban.catalog.models import Department
@@ -98,21 +97,13 @@ def _concluded_case(kind: str, code: str):
     answers.update(BUNDLE_ANSWERS.get(code, {}) if kind == "bundle" else {})
     guide_for = guide_for_item if kind == "item" else guide_for_bundle
     guide = guide_for(code=code, answers=answers, applicant=resident)
-    elements = element_definitions([f.code for f in guide.fields])
-    today = timezone.localdate()
-    form = {
-        f.code: sample_value(elements[f.code], n=i, today=today) for i, f in enumerate(guide.fields)
-    }
+    form = sample_form(guide)
     if enterprise is not None:
         # The form speaks of the enterprise the case is for, as the portal's prefill makes it.
         for name in ("uscc", "name", "legal_representative"):
             if f"enterprise.{name}" in form:
                 form[f"enterprise.{name}"] = getattr(enterprise, name)
-    materials = {
-        m.code: MaterialInput(how="upload", files=(Upload(f"{m.code}.pdf", PDF),))
-        for m in guide.materials
-        if not m.spared
-    }
+    materials = sample_uploads(guide)
     case = services.case_submit(
         applicant=resident.user,
         kind=kind,
@@ -136,7 +127,7 @@ def _concluded_case(kind: str, code: str):
             wanted = [p["code"] for p in services.produced_by(case, task.item_code)]
             made = element_definitions(wanted)
             produced = {
-                c: PRODUCED[c] if c in PRODUCED else sample_value(made[c], n=0, today=today)
+                c: PRODUCED[c] if c in PRODUCED else sample_value(made[c], n=0, today=localdate())
                 for c in wanted
             }
             services.task_decide(
