@@ -79,7 +79,12 @@ def _questions(kind: str, code: str) -> list[guide.GuideQuestion]:
 
 
 def _run_guide(
-    request: HttpRequest, kind: str, code: str, answers: dict[str, str], enterprise=None
+    request: HttpRequest,
+    kind: str,
+    code: str,
+    answers: dict[str, str],
+    enterprise=None,
+    known: dict[str, Any] | None = None,
 ):
     run = guide.guide_for_bundle if kind == "bundle" else guide.guide_for_item
     return run(
@@ -87,6 +92,7 @@ def _run_guide(
         answers=answers,
         applicant=resident_profile_of(request.user),
         enterprise=enterprise,
+        known=known,
     )
 
 
@@ -254,6 +260,9 @@ def apply_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
             asked = {f.code for f in result.fields}
             values.update({k: v for k, v in draft.form_data.items() if k in asked and v != ""})
             resumed = draft.updated_at
+        # The persons the values name (the mother is the applicant) decide whose certificates
+        # spare their documents.
+        result = _run_guide(request, kind, code, result.answers, agent.enterprise, values)
         context = _apply_context(
             request,
             kind=kind,
@@ -272,6 +281,7 @@ def apply_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
         return render(request, "cases/apply.html", context)
 
     typed = forms.typed_values_from_post(request.POST, result.fields)
+    result = _run_guide(request, kind, code, result.answers, agent.enterprise, typed)
     key = request.POST.get("idempotency_key", "")
     delivery = request.POST.get("delivery", "online")
 

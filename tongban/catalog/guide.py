@@ -16,6 +16,8 @@ from typing import Any, Protocol, runtime_checkable
 from tongban.catalog import selectors
 from tongban.catalog.errors import GuideAnswersInvalid
 from tongban.catalog.schemas import (
+    PERSON_ROLE_LABELS,
+    ROLE_IDENTITY,
     MaterialDef,
     SituationDef,
     Waiver,
@@ -107,9 +109,19 @@ class GuideMaterial:
     waivers: list[GuideWaiver]
     spared: bool = False
     spared_reason: str = ""
-    # What spared it, for the case to record ({"kind": "certificate", "type": …, "serial": …});
-    # empty for evidence that names nothing (the profile) and always without an applicant.
+    # What spared it, for the case to record ({"kind": "certificate", "type": …, "serial": …};
+    # {"kind": "produced", "item": …, "certificate_type": …} for what an earlier item of the
+    # same case issues); empty for evidence that names nothing (the profile).
     evidence: dict[str, Any] = field(default_factory=dict)
+    # Whose document it is (材料所属人) and, in words, whom it belongs to.
+    about: str = "applicant"
+    about_label: str = "申请人本人"
+    # An earlier item of this 一件事 issues it: never asked of the applicant.
+    produced_by: str = ""
+    produced_by_name: str = ""
+    # Not spared yet because the person it is about is not identified yet: what to fill in
+    # (e.g. 父亲公民身份号码) so their e-certificate can be checked.
+    identify_by: str = ""
 
 
 @dataclass
@@ -201,7 +213,10 @@ class EvidenceProvider(Protocol):
     per guide run with every waiver of the run, it returns the provider to ask for that run,
     so a provider can fetch all it needs in one query instead of one per material. When the
     applicant acts for an enterprise (企业经办人), `bind` also receives `enterprise=`: the
-    enterprise's own evidence (its 营业执照) then counts too."""
+    enterprise's own evidence (its 营业执照) then counts too; when the form names other
+    persons (the father's 公民身份号码 and name), it receives `persons=` ({role: {"id_number",
+    "name"}}). A provider must spare a material only with evidence held by the person or body
+    the material is about (`material.about`)."""
 
     def spares(
         self, *, waiver: Waiver, material: MaterialDef, applicant: Any
@@ -214,6 +229,8 @@ class ProfileEvidence:
 
     def spares(self, *, waiver: Waiver, material: MaterialDef, applicant: Any) -> str | None:
         if waiver.kind != "data_source" or not waiver.profile_field or applicant is None:
+            return None
+        if material.about != "applicant":  # the applicant's record says nothing of others
             return None
         if not _has_value(applicant, waiver.profile_field):
             return None
@@ -264,10 +281,13 @@ def guide_for_bundle(
     applicant: Any = None,
     providers: Sequence[EvidenceProvider] | None = None,
     enterprise: Any = None,
+    known: dict[str, Any] | None = None,
 ) -> GuideResult:
     """The exact list for a 一件事. Asks the bundle's questions and the included items' own
     (once per situation code). Raises GuideAnswersInvalid naming every missing, invalid or
-    unknown answer. `providers` replaces the registered evidence providers (tests)."""
+    unknown answer. `providers` replaces the registered evidence providers (tests). KNOWN:
+    the form's values so far; they say who the persons materials are about are (the
+    father's 公民身份号码), so their own e-certificates can spare their documents."""
     return _run(
         kind="bundle",
         code=code,
@@ -275,6 +295,7 @@ def guide_for_bundle(
         applicant=applicant,
         providers=providers,
         enterprise=enterprise,
+        known=known,
     )
 
 
@@ -285,9 +306,10 @@ def guide_for_item(
     applicant: Any = None,
     providers: Sequence[EvidenceProvider] | None = None,
     enterprise: Any = None,
+    known: dict[str, Any] | None = None,
 ) -> GuideResult:
     """The exact list for one item, from its own questions (ENTERPRISE: the one the applicant
-    acts for, whose own evidence then counts too)."""
+    acts for, whose own evidence then counts too; KNOWN as for guide_for_bundle)."""
     return _run(
         kind="item",
         code=code,
@@ -295,11 +317,19 @@ def guide_for_item(
         applicant=applicant,
         providers=providers,
         enterprise=enterprise,
+        known=known,
     )
 
 
 def _run(
-    *, kind: str, code: str, answers: dict[str, str], applicant: Any, providers, enterprise=None
+    *,
+    kind: str,
+    code: str,
+    answers: dict[str, str],
+    applicant: Any,
+    providers,
+    enterprise=None,
+    known: dict[str, Any] | None = None,
 ) -> GuideResult:
     # Without an applicant no provider is consulted, so the result depends only on the catalog
     # snapshot and the answers: most visitors browse anonymously, and the same few answer sets
@@ -309,7 +339,10 @@ def _run(
     if memo is not None and key in memo:
         return memo[key]
     result = _Guide(selectors.guide_sources(kind=kind, code=code), providers).run(
-        answers, applicant, enterprise=enterprise if applicant is not None else None
+        answers,
+        applicant,
+        enterprise=enterprise if applicant is not None else None,
+        persons=_persons(known or {}) if applicant is not None else {},
     )
     if memo is not None:
         memo[key] = result
@@ -413,7 +446,14 @@ class _Guide:
         parts += _when_parts(s.when, titles, labels)
         return f"仅当{'，且'.join(parts)}时回答" if parts else ""
 
-    def run(self, given: dict[str, str], applicant: Any, *, enterprise: Any = None) -> GuideResult:
+    def run(
+        self,
+        given: dict[str, str],
+        applicant: Any,
+        *,
+        enterprise: Any = None,
+        persons: dict[str, dict[str, str]] | None = None,
+    ) -> GuideResult:
         questions, answers = self.questions(given)
         known = {q.code: q for q in questions}
         details = []
@@ -437,7 +477,7 @@ class _Guide:
 
         included = self._included(answers)
         items = self._items(included)
-        materials = self._materials(included, answers, applicant, enterprise)
+        materials = self._materials(included, answers, applicant, enterprise, items, persons or {})
         fields, produced = self._fields(included, answers, applicant, items)
         critical_days, critical_path = _critical_path(items)
         channels = [
@@ -532,7 +572,13 @@ class _Guide:
         return items
 
     def _materials(
-        self, included: list[str], answers: dict[str, str], applicant: Any, enterprise: Any = None
+        self,
+        included: list[str],
+        answers: dict[str, str],
+        applicant: Any,
+        enterprise: Any = None,
+        items: list[GuideItem] | None = None,
+        persons: dict[str, dict[str, str]] | None = None,
     ) -> list[GuideMaterial]:
         providers = list(self.providers) if self.providers is not None else evidence_providers()
         by_code: dict[str, GuideMaterial] = {}
@@ -555,6 +601,8 @@ class _Guide:
                         items=[],
                         item_names=[],
                         waivers=[],
+                        about=m.about,
+                        about_label=PERSON_ROLE_LABELS[m.about],
                     )
                     sources[m.code] = []
                 # One document asked by several departments: the most demanding form of the
@@ -568,22 +616,52 @@ class _Guide:
                     waiver = _waiver(w, m)
                     if waiver not in entry.waivers:
                         entry.waivers.append(waiver)
+        # What an earlier item of this case issues is never asked of the applicant.
+        made = _made_in_case(included, self.members, items or [])
+        for code, entry in by_code.items():
+            for m in sources[code]:
+                by = next(
+                    (
+                        made[(t, m.about)]
+                        for t in m.certificate_types()
+                        if (t, m.about) in made
+                        and all(made[(t, m.about)] in _earlier(u, items or []) for u in entry.items)
+                    ),
+                    None,
+                )
+                if by is not None:
+                    t = next(t for t in m.certificate_types() if made.get((t, m.about)) == by)
+                    name = self.members[by].name
+                    entry.spared = True
+                    entry.spared_reason = f"由本次办理的「{name}」办结后生成，无需提交"
+                    entry.evidence = {"kind": "produced", "item": by, "certificate_type": t}
+                    entry.produced_by, entry.produced_by_name = by, name
+                    break
         if applicant is not None and by_code:
             waivers = [w for ms in sources.values() for m in ms for w in m.waivable_by]
-            extra = {"enterprise": enterprise} if enterprise is not None else {}
+            extra: dict[str, Any] = {"enterprise": enterprise} if enterprise is not None else {}
+            if persons:
+                extra["persons"] = persons
             providers = [
                 p.bind(applicant=applicant, waivers=waivers, **extra) if hasattr(p, "bind") else p
                 for p in providers
             ]
         for code, entry in by_code.items():
-            if applicant is None:
-                break
+            if applicant is None or entry.spared:
+                continue
             for m in sources[code]:
                 found = _spared_by(m, applicant, providers)
                 if found is not None:
                     entry.spared, entry.spared_reason = True, found.reason
                     entry.evidence = dict(found.evidence)
                     break
+        for code, entry in by_code.items():
+            identity = ROLE_IDENTITY.get(entry.about)
+            if entry.spared or identity is None or (persons or {}).get(entry.about):
+                continue
+            if any(m.certificate_types() for m in sources[code]):
+                label = selectors.element_definitions([identity[0]]).get(identity[0])
+                entry.identify_by = label.label if label else identity[0]
         return list(by_code.values())
 
     def _fields(
@@ -664,6 +742,33 @@ def _producers(
         for element in members[code].produces:
             producers.setdefault(element, code)
     return producers
+
+
+def _made_in_case(
+    included: list[str], members: dict[str, Any], items: list[GuideItem]
+) -> dict[tuple[str, str], str]:
+    """(certificate type, holder role) → the included item that issues it, in a 一件事 only
+    (an item applied for alone cannot wait for another department's result)."""
+    if len(items) < 2:
+        return {}
+    made: dict[tuple[str, str], str] = {}
+    for code in included:
+        for output in members[code].outputs:
+            made.setdefault((output.certificate_type, output.holder), code)
+    return made
+
+
+def _persons(known: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Role → {"id_number", "name"} as typed on the form, for the roles it identifies."""
+    persons: dict[str, dict[str, str]] = {}
+    for role, (id_element, name_element) in ROLE_IDENTITY.items():
+        number = str(known.get(id_element) or "").strip().upper()
+        if number:
+            persons[role] = {
+                "id_number": number,
+                "name": str(known.get(name_element) or "").strip(),
+            }
+    return persons
 
 
 def _earlier(code: str, items: list[GuideItem]) -> set[str]:

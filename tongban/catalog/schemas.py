@@ -197,11 +197,41 @@ class Waiver(Strict):
         return self
 
 
+# Whose document a material is (材料所属人). Evidence spares a material only when it belongs to
+# that very person or body: the father's ID card is never spared by the mother's.
+PersonRole = Literal[
+    "applicant", "mother", "father", "child", "spouse", "legal_representative", "enterprise",
+    "other",
+]  # fmt: skip
+PERSON_ROLE_LABELS: dict[str, str] = {
+    "applicant": "申请人本人",
+    "mother": "母亲",
+    "father": "父亲",
+    "child": "子女",
+    "spouse": "配偶",
+    "legal_representative": "法定代表人",
+    "enterprise": "企业",
+    "other": "其他人",
+}
+# The data elements that say who a person of a role is (公民身份号码, 姓名). The applicant is
+# known from their account and an enterprise from the one the agent acts for (or the credit
+# code its registration produces); "other" (e.g. each investor) is never matched.
+ROLE_IDENTITY: dict[str, tuple[str, str]] = {
+    "mother": ("mother.id_number", "mother.name"),
+    "father": ("father.id_number", "father.name"),
+    "child": ("child.id_number", "child.name"),
+    "spouse": ("spouse.id_number", "spouse.name"),
+    "legal_representative": ("enterprise.legal_rep_id_number", "enterprise.legal_representative"),
+}
+
+
 class MaterialDef(Strict):
-    """申请材料. `code` is shared across items for one document, so a bundle asks for it once."""
+    """申请材料. `code` is shared across items for one document, so a bundle asks for it once.
+    `about` names whose document it is; a certificate spares it only when held by them."""
 
     code: Code
     name: str = Field(min_length=2)
+    about: PersonRole = "applicant"
     form: Literal["原件", "复印件", "原件及复印件", "电子材料", "在线填写"] = "电子材料"
     copies: int = Field(default=1, ge=0, le=20)
     required: bool = True
@@ -213,6 +243,25 @@ class MaterialDef(Strict):
     # working days of acceptance.
     deferrable: bool = False
     deferrable_days: int = Field(default=10, ge=1, le=60)
+
+    @model_validator(mode="after")
+    def _evidence_needs_a_person(self) -> MaterialDef:
+        if self.about == "other":
+            for i, w in enumerate(self.waivable_by):
+                if w.kind == "certificate":
+                    raise_located(
+                        [
+                            (
+                                ("waivable_by", i, "kind"),
+                                "材料不属于可识别的人（about: other），电子证照无法核验其持证人",
+                            )
+                        ],
+                        title="MaterialDef",
+                    )
+        return self
+
+    def certificate_types(self) -> list[str]:
+        return [w.certificate_type for w in self.waivable_by if w.kind == "certificate"]
 
 
 class ReviewPoint(Strict):
