@@ -356,6 +356,15 @@ def bundle_definition(code: str, version: int | None = None) -> BundleDef:
     return _cached(Kind.BUNDLE, code, ref)  # type: ignore[return-value]
 
 
+def current_definitions() -> tuple[dict[str, ServiceItemDef], dict[str, BundleDef]]:
+    """Every active item and bundle as defined now (code → definition)."""
+    snap = _current()
+    return (
+        {code: item_definition(code) for code in sorted(snap.item_refs)},
+        {code: bundle_definition(code) for code in sorted(snap.bundle_refs)},
+    )
+
+
 def element_definitions(codes: list[str] | tuple[str, ...] | set[str]) -> dict[str, DataElementDef]:
     """Current definitions of these data elements; unknown codes are left out."""
     refs = _current().element_refs

@@ -240,3 +240,32 @@ def test_every_demo_bundle_spares_only_with_the_holders_own_evidence(demo):
                         assert cert.holder_profile_id == resident.pk, (bundle.code, m.code)
                 checked += 1
     assert checked > 500
+
+
+def test_every_demo_output_can_be_issued_and_an_optional_source_is_refused(demo, tmp_path):
+    """预防接种证's 接种单位 comes from the form: an item that leaves it optional could end
+    approved without its certificate, so loading the types says so and changes nothing."""
+    import shutil
+
+    from tongban.catalog.services import catalog_load_directory as load
+    from tongban.certificates.errors import CertificateTypesInvalid
+    from tongban.certificates.loader import read_certificate_types
+
+    assert len(read_certificate_types(DEMO_TYPES)) == 29
+    folder = tmp_path / "definitions"
+    shutil.copytree(DEMO_TYPES.parent, folder)
+    item = folder / "items" / "SH-WJW-0102.yaml"
+    text = item.read_text(encoding="utf-8")
+    item.write_text(
+        text.replace(
+            "  - vaccination.clinic\n", "  - code: vaccination.clinic\n    required: false\n"
+        ),
+        encoding="utf-8",
+    )
+    load(path=folder)
+    with pytest.raises(CertificateTypesInvalid) as caught:
+        read_certificate_types(folder / "certificate_types")
+    assert [str(p) for p in caught.value.problems] == [
+        "vaccination_certificate.yaml:12: claims[4].source: 事项 SH-WJW-0102 签发本证照时无法取得"
+        "必填内容「接种单位」：来源数据元须在该事项中必填，或由审批产生"
+    ]
