@@ -141,6 +141,7 @@ class GuideField:
     items: list[str]
     prefill_from: list[str]  # where a value could come from (居民档案 …)
     prefill_available: bool  # the applicant's own records hold a value for it
+    supplied_by: str = ""  # the body that holds the true value (助产机构)
 
 
 @dataclass
@@ -477,8 +478,9 @@ class _Guide:
 
         included = self._included(answers)
         items = self._items(included)
-        materials = self._materials(included, answers, applicant, enterprise, items, persons or {})
         fields, produced = self._fields(included, answers, applicant, items)
+        materials = self._materials(included, answers, applicant, enterprise, items, persons or {})
+        _spare_form_materials(materials, self.members, fields, included)
         critical_days, critical_path = _critical_path(items)
         channels = [
             c for c in CHANNEL_LABELS if all(c in self.members[i.code].channels for i in items)
@@ -708,6 +710,7 @@ class _Guide:
                     items=users,
                     prefill_from=list(dict.fromkeys(PREFILL_LABELS[p.source] for p in prefill)),
                     prefill_available=available,
+                    supplied_by=el.supplied_by if el else "",
                 )
             )
         # What an item creates is recorded at its approval even when nothing after it in this
@@ -742,6 +745,31 @@ def _producers(
         for element in members[code].produces:
             producers.setdefault(element, code)
     return producers
+
+
+def _spare_form_materials(
+    materials: list[GuideMaterial],
+    members: dict[str, Any],
+    fields: list[GuideField],
+    included: list[str],
+) -> None:
+    """A material whose content is form fields (`satisfied_by_form`) is the form itself when
+    the form asks all of them: nothing to upload."""
+    asked = {f.code: f.label for f in fields}
+    for entry in materials:
+        if entry.spared:
+            continue
+        for code in included:
+            m = next((m for m in members[code].materials if m.code == entry.code), None)
+            if m is None or not m.satisfied_by_form:
+                continue
+            if all(e in asked for e in m.satisfied_by_form):
+                labels = "、".join(asked[e] for e in m.satisfied_by_form[:4])
+                more = "等" if len(m.satisfied_by_form) > 4 else ""
+                entry.spared = True
+                entry.spared_reason = f"已在本申请表中在线填写（{labels}{more}），无需另行提交"
+                entry.evidence = {"kind": "form", "elements": list(m.satisfied_by_form)}
+                break
 
 
 def _made_in_case(

@@ -432,7 +432,16 @@ def _cross_check(defs: CatalogDefinitions) -> list[DefinitionProblem]:
         for i, code in enumerate(item.produces):
             if code not in defs.elements and code not in defs.unvalidated:
                 problems.append(it.problem(("produces", i), f"数据元 {code} 未在 elements 中定义"))
+        asked = {use if isinstance(use, str) else use.code for use in item.elements}
         for i, material in enumerate(item.materials):
+            for j, code in enumerate(material.satisfied_by_form):
+                if code not in asked:
+                    problems.append(
+                        it.problem(
+                            ("materials", i, "satisfied_by_form", j),
+                            f"数据元 {code} 不在本事项的 elements 中，表单无法代替该材料",
+                        )
+                    )
             for j, waiver in enumerate(material.waivable_by):
                 base = ("materials", i, "waivable_by", j)
                 if waiver.kind == "certificate" and not waiver.certificate_type.strip():

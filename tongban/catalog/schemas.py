@@ -109,6 +109,9 @@ class DataElementDef(Strict):
     choices: list[Choice] = Field(default_factory=list)
     prefill: list[Prefill] = Field(default_factory=list)
     help: str = ""
+    # Who holds the true value (e.g. 助产机构 for a birth weight): the form says so, so the
+    # applicant copies it from that body's record instead of guessing.
+    supplied_by: str = Field(default="", max_length=30)
 
     @field_validator("pattern")
     @classmethod
@@ -243,6 +246,9 @@ class MaterialDef(Strict):
     # working days of acceptance.
     deferrable: bool = False
     deferrable_days: int = Field(default=10, ge=1, le=60)
+    # A material whose whole content is these form fields (在线填写 confirmations such as
+    # 新生儿出生信息确认单): the form itself is the material, nothing is uploaded.
+    satisfied_by_form: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _evidence_needs_a_person(self) -> MaterialDef:

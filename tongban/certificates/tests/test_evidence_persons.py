@@ -269,3 +269,23 @@ def test_every_demo_output_can_be_issued_and_an_optional_source_is_refused(demo,
         "vaccination_certificate.yaml:12: claims[4].source: 事项 SH-WJW-0102 签发本证照时无法取得"
         "必填内容「接种单位」：来源数据元须在该事项中必填，或由审批产生"
     ]
+
+
+def test_the_birth_confirmation_is_the_form_itself(demo):
+    """新生儿出生信息确认单 is the birth data the form asks (在线填写): nothing to upload, and the
+    fields say the 助产机构 holds the true values."""
+    mother, *_ = _parents(demo)
+    guide = guide_for_bundle(code="birth", answers=BIRTH, applicant=mother)
+    m = _material(guide, "birth_record_confirmation")
+    assert (m.spared, m.evidence["kind"]) == (True, "form")
+    assert m.spared_reason == (
+        "已在本申请表中在线填写（子女出生日期、出生时间、子女性别、出生体重（克）等），无需另行提交"
+    )
+    hospital = {f.code for f in guide.fields if f.supplied_by == "助产机构"}
+    assert hospital == {
+        "child.birth_time",
+        "child.birth_hospital",
+        "child.birth_weight",
+        "child.birth_length",
+        "child.gestational_weeks",
+    }
