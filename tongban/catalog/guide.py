@@ -350,6 +350,15 @@ def _run(
     return result
 
 
+def applicant_person(*, kind: str, code: str, answers: dict[str, str]) -> str:
+    """Which person of the case the applicant is (mother, father, …), from the answer to the
+    service's `applicant_person_question`; "" when the service does not ask."""
+    sources = selectors.guide_sources(kind=kind, code=code)
+    definition = sources.bundle if sources.bundle is not None else sources.items.get(code)
+    question = getattr(definition, "applicant_person_question", "")
+    return answers.get(question, "") if question else ""
+
+
 def bundle_questions(*, code: str, answers: dict[str, str] | None = None) -> list[GuideQuestion]:
     """Every question a bundle may ask, marked with whether it applies to `answers`; for
     showing the form before anything is submitted."""
@@ -516,6 +525,11 @@ class _Guide:
             applicant_considered=applicant is not None,
             produced=produced,
         )
+
+    def _role(self, answers: dict[str, str]) -> str:
+        definition = self.bundle if self.bundle is not None else next(iter(self.members.values()))
+        question = definition.applicant_person_question
+        return answers.get(question, "") if question else ""
 
     def _items(self, included: list[str]) -> list[GuideItem]:
         declared = {b.item: b.after for b in self.bundle.items} if self.bundle else {}
@@ -696,8 +710,12 @@ class _Guide:
                 continue
             el = elements.get(code)
             prefill = el.prefill if el else []
+            role = self._role(answers)
             available = applicant is not None and any(
-                p.source == "profile" and _has_value(applicant, p.field) for p in prefill
+                p.source == "profile"
+                and (not p.applicant_is or p.applicant_is == role)
+                and _has_value(applicant, p.field)
+                for p in prefill
             )
             fields.append(
                 GuideField(

@@ -88,6 +88,35 @@ class Choice(Strict):
         return _as_option_value(value) if isinstance(value, bool) else value
 
 
+# Whose document a material is (材料所属人). Evidence spares a material only when it belongs to
+# that very person or body: the father's ID card is never spared by the mother's.
+PersonRole = Literal[
+    "applicant", "mother", "father", "child", "spouse", "guardian", "legal_representative",
+    "enterprise", "other",
+]  # fmt: skip
+PERSON_ROLE_LABELS: dict[str, str] = {
+    "applicant": "申请人本人",
+    "mother": "母亲",
+    "father": "父亲",
+    "child": "子女",
+    "spouse": "配偶",
+    "guardian": "其他监护人",
+    "legal_representative": "法定代表人",
+    "enterprise": "企业",
+    "other": "其他人",
+}
+# The data elements that say who a person of a role is (公民身份号码, 姓名). The applicant is
+# known from their account and an enterprise from the one the agent acts for (or the credit
+# code its registration produces); "other" (e.g. each investor) is never matched.
+ROLE_IDENTITY: dict[str, tuple[str, str]] = {
+    "mother": ("mother.id_number", "mother.name"),
+    "father": ("father.id_number", "father.name"),
+    "child": ("child.id_number", "child.name"),
+    "spouse": ("spouse.id_number", "spouse.name"),
+    "legal_representative": ("enterprise.legal_rep_id_number", "enterprise.legal_representative"),
+}
+
+
 class Prefill(Strict):
     """Where a value can be taken from instead of asking. `source` names a provider: `profile`
     (the applicant's 一人一档), `enterprise` (一企一档); later `certificate` and `data_source`."""
@@ -95,6 +124,10 @@ class Prefill(Strict):
     source: Literal["profile", "enterprise", "certificate", "data_source"]
     field: str = Field(min_length=1)
     certificate_type: str = ""
+    # Only when the applicant is this person of the case (the service's `applicant_person_question`
+    # question says who they are): the mother applying fills 母亲姓名 from her own profile,
+    # and 父亲姓名 from her 结婚证; the father applying, the other way round.
+    applicant_is: PersonRole | Literal[""] = ""
 
 
 class DataElementDef(Strict):
@@ -198,34 +231,6 @@ class Waiver(Strict):
             }[self.kind]
             raise ValueError(f"kind 为 {self.kind} 的免提交方式必须给出 {field}")
         return self
-
-
-# Whose document a material is (材料所属人). Evidence spares a material only when it belongs to
-# that very person or body: the father's ID card is never spared by the mother's.
-PersonRole = Literal[
-    "applicant", "mother", "father", "child", "spouse", "legal_representative", "enterprise",
-    "other",
-]  # fmt: skip
-PERSON_ROLE_LABELS: dict[str, str] = {
-    "applicant": "申请人本人",
-    "mother": "母亲",
-    "father": "父亲",
-    "child": "子女",
-    "spouse": "配偶",
-    "legal_representative": "法定代表人",
-    "enterprise": "企业",
-    "other": "其他人",
-}
-# The data elements that say who a person of a role is (公民身份号码, 姓名). The applicant is
-# known from their account and an enterprise from the one the agent acts for (or the credit
-# code its registration produces); "other" (e.g. each investor) is never matched.
-ROLE_IDENTITY: dict[str, tuple[str, str]] = {
-    "mother": ("mother.id_number", "mother.name"),
-    "father": ("father.id_number", "father.name"),
-    "child": ("child.id_number", "child.name"),
-    "spouse": ("spouse.id_number", "spouse.name"),
-    "legal_representative": ("enterprise.legal_rep_id_number", "enterprise.legal_representative"),
-}
 
 
 class MaterialDef(Strict):
@@ -345,6 +350,9 @@ class ServiceItemDef(Strict):
     situations: list[SituationDef] = Field(default_factory=list)
     elements: list[str | ElementUse] = Field(default_factory=list)
     outputs: list[OutputDef] = Field(default_factory=list)
+    # The situation whose answer says which person of the case the applicant is (its option
+    # values are roles: mother, father, …); element prefills marked `applicant_is` use it.
+    applicant_person_question: str = ""
     # Data elements this item's decision creates (出生登记 gives the child an ID number). In a
     # 一件事, items that come after it read the value instead of asking the applicant.
     produces: list[str] = Field(default_factory=list)
@@ -377,6 +385,7 @@ class ServiceItemDef(Strict):
             if isinstance(e, ElementUse)
         ]
         problems += _condition_problems(self.situations, located)
+        problems += _applicant_person_problems(self.applicant_person_question, self.situations)
         raise_located(problems, title="ServiceItemDef")
         return self
 
@@ -409,6 +418,8 @@ class BundleDef(Strict):
     situations: list[SituationDef] = Field(default_factory=list)
     items: list[BundleItem] = Field(min_length=2)
     is_example: bool = True
+    # As on an item: the situation whose answer says which person of the case the applicant is.
+    applicant_person_question: str = ""
 
     @model_validator(mode="after")
     def _consistency(self) -> BundleDef:
@@ -427,6 +438,7 @@ class BundleDef(Strict):
                 )
         located = [(("items", i, "when"), b.when) for i, b in enumerate(self.items)]
         problems += _condition_problems(self.situations, located)
+        problems += _applicant_person_problems(self.applicant_person_question, self.situations)
         raise_located(problems, title="BundleDef")
         return self
 
@@ -485,6 +497,25 @@ def _condition_problems(
                 if v not in options[key]:
                     problems.append(((*loc, key), f"情形 {key} 的取值 {v} 不是它的选项"))
     return problems
+
+
+def _applicant_person_problems(code: str, situations: list[SituationDef]) -> list[Problem]:
+    if not code:
+        return []
+    situation = next((s for s in situations if s.code == code), None)
+    if situation is None:
+        return [
+            (
+                ("applicant_person_question",),
+                f"applicant_person_question 引用了未定义的情形：{code}",
+            )
+        ]
+    roles = set(PERSON_ROLE_LABELS)
+    return [
+        (("applicant_person_question",), f"情形 {code} 的选项 {o.value} 不是人员角色")
+        for o in situation.options
+        if o.value not in roles
+    ]
 
 
 def condition_holds(when: When, answers: dict[str, str]) -> bool:

@@ -35,6 +35,7 @@ def test_a_new_mother_finds_the_birth_bundle_by_saying_上户口_and_gets_her_ex
     def answer(question: str, option: str) -> None:
         page.get_by_role("group", name=question).get_by_label(option, exact=True).check()
 
+    answer("您是新生儿的？", "母亲")
     answer("新生儿父母的婚姻状况？", "已登记结婚")
     answer("新生儿是否在本市助产机构出生？", "是")
     answer("是否为多胞胎？", "否")
