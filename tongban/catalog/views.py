@@ -62,8 +62,10 @@ def home_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 def search_view(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:MAX_QUERY]
-    results = selectors.catalog_search(q=q, limit=30) if q else []
-    return render(request, "catalog/search.html", {"q": q, "results": results})
+    outcome = selectors.catalog_search_outcome(
+        q=q, limit=30, prefer=selectors.search_subject_for(request.user)
+    )
+    return render(request, "catalog/search.html", {"q": q, "outcome": outcome})
 
 
 @require_GET
