@@ -19,6 +19,7 @@ from tongban.catalog.selectors import (
     item_list,
 )
 from tongban.catalog.services import catalog_load_directory
+from tongban.catalog.tests.test_pages import assert_headings_in_order
 
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "definitions"
 HOTLINE_NONE = Hotline(
@@ -200,3 +201,102 @@ def test_no_result_is_below_the_floor():
             assert any(w in label for w in needed) or all(
                 w in normalise(doc.summary) for w in needed
             ), (q, hit.code)
+
+
+# ---------------------------------------------------------------- the page and the API
+
+
+def page_text(response) -> str:
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+@pytest.mark.usefixtures("demo")
+def test_the_page_says_what_happened_offers_the_closest_services_and_12345_last(client, resident):
+    _, user = resident
+    client.force_login(user)
+    html = page_text(client.get("/search", {"q": "退休"}))
+    assert "未找到“退休”的事项，您可能要找：" in html
+    links = [
+        'href="/bundles/elderly_care/"',
+        'href="/items/SH-MZJ-0302/"',
+        'href="/items/SH-MZJ-0303/"',
+    ]
+    positions = [html.index(link) for link in links]
+    assert positions == sorted(positions)
+    # The items' 一件事 is listed first, so it is not named again under each item.
+    assert html.count('href="/bundles/elderly_care/"') == 1
+    assert html.index('href="tel:12345"') > positions[-1]
+    assert "都不是您要办的事？请拨打 12345 政务服务便民热线咨询。" in html
+    assert_headings_in_order(html)
+
+    html = page_text(client.get("/search", {"q": "公积金提取"}))
+    assert (
+        "未找到“公积金提取”的事项，以下事项只与“公积金”相关，均为法人事项，没有相关的个人事项。"
+        in html
+    )
+    assert html.count('<span class="tag">法人事项</span>') == 2
+    assert 'href="/bundles/enterprise_opening/">企业开办一件事</a>' in html  # 一并办理
+    assert 'href="tel:12345"' in html
+
+    html = page_text(client.get("/search", {"q": "家庭医生"}))
+    assert "未找到“家庭医生”的事项，也没有相近的服务。" in html
+    assert 'href="/items/' not in html.split("<main", 1)[1]
+    assert "请换一种说法，或拨打 12345 政务服务便民热线咨询。" in html
+
+    html = page_text(client.get("/search", {"q": "上户口"}))
+    assert "找到 2 项结果。" in html and 'href="tel:12345"' not in html
+    assert html.count('href="/bundles/birth/"') == 1
+
+    html = page_text(client.get("/search", {"q": "社宝卡"}))
+    assert "未找到“社宝卡”的事项，您可能要找：" in html
+    assert 'href="/items/SH-RSJ-0101/">社会保障卡申领</a>' in html
+    assert '可在一件事中一并办理：<a href="/bundles/birth/">出生一件事</a>' in html
+
+
+@pytest.mark.usefixtures("demo")
+def test_the_api_keeps_its_shapes_and_adds_the_whole_answer(client, resident):
+    base = "/api/v1/catalog"
+    assert client.get(f"{base}/search", {"q": "家庭医生"}).json() == []
+    assert client.get(f"{base}/items", {"q": "家庭医生"}).json() == []
+    assert client.get(f"{base}/search", {"q": "退休"}).json() == []
+    row = client.get(f"{base}/search", {"q": "上户口"}).json()[1]
+    assert {k: row[k] for k in ("kind", "code", "name", "exact", "subject", "subject_label")} == {
+        "kind": "item",
+        "code": "SH-GA-0101",
+        "name": "出生登记",
+        "exact": True,
+        "subject": "person",
+        "subject_label": "个人事项",
+    }
+    assert row["bundles"] == [{"code": "birth", "name": "出生一件事"}]
+
+    answer = client.get(f"{base}/search/answer", {"q": "退休"}).json()
+    assert {k: answer[k] for k in ("q", "status", "message", "words", "missing", "results")} == {
+        "q": "退休",
+        "status": "none",
+        "message": "未找到“退休”的事项，您可能要找：",
+        "words": ["退休"],
+        "missing": ["退休"],
+        "results": [],
+    }
+    assert [(s["code"], s["reason"]) for s in answer["suggestions"]] == [
+        ("elderly_care", "related"),
+        ("SH-MZJ-0302", "related"),
+        ("SH-MZJ-0303", "related"),
+    ]
+    assert answer["hotline"] == {
+        "number": "12345",
+        "name": "12345 政务服务便民热线",
+        "text": "都不是您要办的事？请拨打 12345 政务服务便民热线咨询。",
+    }
+    assert client.get(f"{base}/search/answer", {"q": ""}).json()["status"] == "empty"
+
+    # A visitor gets 社保 by score; a logged-in resident gets personal services first.
+    visitor = [r["code"] for r in client.get(f"{base}/items", {"q": "社保"}).json()]
+    assert visitor.index("SH-RSJ-0201") < visitor.index("SH-RSJ-0301")
+    client.force_login(resident[1])
+    mine = [r["code"] for r in client.get(f"{base}/items", {"q": "社保"}).json()]
+    assert mine == ["SH-RSJ-0101", "SH-RSJ-0301", "SH-RSJ-0201", "SH-RSJ-0202"]
+    enterprise = client.get(f"{base}/items", {"q": "社保", "subject": "enterprise"}).json()
+    assert [r["code"] for r in enterprise] == ["SH-RSJ-0201", "SH-RSJ-0202"]
