@@ -29,6 +29,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 import jieba
 import numpy as np
@@ -156,8 +157,6 @@ def _pinyin(text: str) -> tuple[str, frozenset[int]]:
 
 def _similarity(query: str, text: str) -> float:
     """How much of QUERY the closest stretch of TEXT of the same length spells (0 to 1)."""
-    from difflib import SequenceMatcher
-
     if len(text) <= len(query):
         return SequenceMatcher(None, query, text).ratio()
     return max(
@@ -249,7 +248,7 @@ class SearchIndex:
         self._summaries: list[str] = []
         # (document, joined pinyin, syllable starts) of every name and alias.
         self._spoken: list[tuple[int, str, frozenset[int]]] = []
-        self._names: list[tuple[int, str]] = []
+        self._names: list[tuple[int, str, Counter[str]]] = []
         self._related: dict[str, list[int]] = defaultdict(list)
         for i, doc in enumerate(self.docs):
             terms: Counter[str] = Counter()
@@ -269,7 +268,7 @@ class SearchIndex:
             chars.append(dict(Counter(c for t in texts for c in _chars(t))))
             for phrase in {normalise(doc.name), *(normalise(a) for a in doc.aliases)}:
                 self._exact[phrase].append(i)
-                self._names.append((i, phrase))
+                self._names.append((i, phrase, Counter(phrase)))
                 joined, starts = _pinyin(phrase)
                 if joined:
                     self._spoken.append((i, joined, starts))
@@ -282,6 +281,7 @@ class SearchIndex:
         # Single characters only answer one-character queries (税): anywhere else they would
         # match half the catalog.
         self._chars = _bm25_postings(chars)
+        self._subjects = {(d.kind, d.code): d.subject for d in self.docs}
         kinds = np.array([d.kind for d in self.docs])
         self._kind_masks = {k: kinds == k for k in set(kinds.tolist())}
 
@@ -369,9 +369,8 @@ class SearchIndex:
         strong = [h for h in hits if h.kind == "bundle" and h.score >= top * STRONG_BUNDLE_SHARE]
         ordered = strong + [h for h in hits if h not in strong]
         if prefer:
-            subject = {d.code: d.subject for d in self.docs}
-            # sorted() is stable: within each group the order above stands.
-            ordered.sort(key=lambda h: subject.get(h.code) not in (prefer, "both"))
+            # sort() is stable: within each group the order above stands.
+            ordered.sort(key=lambda h: self._subjects[(h.kind, h.code)] not in (prefer, "both"))
         return SearchAnswer(ordered[:limit], needed, missing, [])
 
     def _suggest(self, query: str, *, kind: str | None) -> list[SearchHit]:
@@ -406,7 +405,11 @@ class SearchIndex:
                         break
                     at = joined.find(spoken, at + 1)
         if len(phrase) >= 3:
-            for i, name in self._names:
+            letters_of = Counter(phrase)
+            for i, name, name_letters in self._names:
+                # The ratio can never exceed the share of the query's characters the name has.
+                if sum((letters_of & name_letters).values()) < SIMILAR_RATIO * len(phrase):
+                    continue
                 ratio = _similarity(phrase, name)
                 if ratio >= SIMILAR_RATIO:
                     offer(i, ratio, "similar")
