@@ -1,12 +1,13 @@
 """Finding services the way people ask for them: jieba words scored with BM25, plus character
 bigrams so a partial word (出生登 → 出生登记) still finds something.
 
-A score alone does not make a result. A hit is shown only above a relevance floor: it scores at
-least MIN_SHARE of the best hit *and* it answers the query, that is its name, an alias or its
-department contains one of the query's meaningful words (jieba's precise words, without filler
-words, single characters beside longer words, or words so common in the catalog's names that
-they say nothing alone), or its summary contains all of them. So 家庭医生 does not list 廉租住房
-because one of its aliases says 困难家庭: 家庭医生 is one word, and no service carries it.
+A score alone does not make a result. A hit is shown only above a relevance floor: it answers
+the query, that is its name, an alias or its department contains one of the query's meaningful
+words (jieba's precise words, without filler words, single characters beside longer words, or
+words so common in the catalog's names that they say nothing alone), or its summary contains
+all of them; it answers as many of those words as any document does (see _relevant); and it
+scores at least MIN_SHARE of the best such hit. So 家庭医生 does not list 廉租住房 because one of
+its aliases says 困难家庭: 家庭医生 is one word, and no service carries it.
 
 When nothing answers, the index offers the closest services instead, in this order: services
 whose definitions list the word among their related terms (退休 → 养老服务一件事: data, not
@@ -316,19 +317,50 @@ class SearchIndex:
         specific = [w for w in found if sum(w in label for label in self._labels) <= limit]
         return tuple(specific or found)
 
-    def _answers(self, i: int, phrase: str, needed: tuple[str, ...]) -> tuple[str, ...]:
-        """The words of NEEDED that document I answers: those in its name, aliases or
-        department; or all of them when its summary holds every one. The whole query in a
-        name (出生登 in 出生登记) answers it too."""
-        label = self._labels[i]
+    def _answers(self, i: int, phrase: str, needed: tuple[str, ...]) -> tuple[frozenset, bool]:
+        """The words of NEEDED that document I answers, and whether by what it is called.
+        A document answers when its name, an alias or its department holds one of them (then
+        its summary may answer more), or its summary holds every one. The whole query in a
+        name (出生登 in 出生登记) answers all of them."""
+        label, summary = self._labels[i], self._summaries[i]
         if phrase and phrase in label:
-            return needed
-        in_label = tuple(w for w in needed if w in label)
+            return frozenset(needed), True
+        in_label = {w for w in needed if w in label}
+        in_summary = {w for w in needed if w in summary}
         if in_label:
-            return in_label
-        if needed and all(w in self._summaries[i] for w in needed):
-            return needed
-        return ()
+            return frozenset(in_label | in_summary), True
+        if needed and len(in_summary) == len(needed):
+            return frozenset(needed), False
+        return frozenset(), False
+
+    def _relevant(
+        self, scores: np.ndarray, phrase: str, needed: tuple[str, ...]
+    ) -> dict[int, frozenset]:
+        """The documents above the floor, each with the words it answers.
+
+        - Documents that answer by what they are called come first; a document that has a
+          query word only in its summary is kept only when no document is called by one.
+        - Of those, the ones that answer every word some document answers; if none answers
+          them all (创业补贴: 创业 in 企业开办一件事, 补贴 in the allowances), the ones answering
+          the rarest of those words, the most specific thing asked (创业).
+        - Of those, the ones scoring at least MIN_SHARE of the best of them."""
+        found: dict[int, tuple[frozenset, bool]] = {}
+        for i in np.flatnonzero(scores > 0):
+            words_of, by_label = self._answers(int(i), phrase, needed)
+            if words_of:
+                found[int(i)] = (words_of, by_label)
+        if not found:
+            return {}
+        tier = {i: w for i, (w, by_label) in found.items() if by_label}
+        tier = tier or {i: w for i, (w, _) in found.items()}
+        answerable = frozenset().union(*tier.values())
+        chosen = {i: w for i, w in tier.items() if w >= answerable}
+        if not chosen:
+            counts = {w: sum(w in ws for ws in tier.values()) for w in answerable}
+            rarest = {w for w, n in counts.items() if n == min(counts.values())}
+            chosen = {i: w for i, w in tier.items() if w & rarest}
+        best = max(scores[i] for i in chosen)
+        return {i: w for i, w in chosen.items() if scores[i] >= best * MIN_SHARE}
 
     def search(
         self, query: str, *, limit: int = 20, kind: str | None = None, prefer: str | None = None
@@ -348,19 +380,14 @@ class SearchIndex:
         scores, exact = self._scores(query)
         if kind is not None:
             scores *= self._kind_masks.get(kind, False)
-        best = float(scores.max())
         phrase = normalise(query)
-        hits: list[SearchHit] = []
-        answered: set[str] = set()
-        if best > 0:
-            exact_set = set(exact)
-            for i in np.flatnonzero(scores >= best * MIN_SHARE):
-                matched = self._answers(int(i), phrase, needed)
-                if not matched:
-                    continue
-                answered.update(matched)
-                doc = self.docs[i]
-                hits.append(SearchHit(doc.kind, doc.code, float(scores[i]), int(i) in exact_set))
+        relevant = self._relevant(scores, phrase, needed)
+        answered = frozenset().union(*relevant.values())
+        exact_set = set(exact)
+        hits = [
+            SearchHit(self.docs[i].kind, self.docs[i].code, float(scores[i]), i in exact_set)
+            for i in relevant
+        ]
         missing = tuple(w for w in needed if w not in answered)
         if not hits:
             return SearchAnswer([], needed, missing, self._suggest(query, kind=kind))
@@ -400,7 +427,10 @@ class SearchIndex:
                 at = joined.find(spoken)
                 while at != -1:
                     end = at + len(spoken)
-                    if at in starts and (end == len(joined) or end in starts):
+                    whole = at in starts and (end == len(joined) or end in starts)
+                    # Half the name at least: 违章 (weizhang) is not 单位账户 (dan-wei-zhang-hu).
+                    covered = sum(at <= start < end for start in starts)
+                    if whole and 2 * covered >= len(starts):
                         offer(i, 2.0, "pinyin")
                         break
                     at = joined.find(spoken, at + 1)

@@ -144,9 +144,8 @@ def test_a_residents_search_puts_personal_services_first():
         ("item", "SH-RSJ-0301"),  # 军人退役社会保险关系转移接续
         ("item", "SH-RSJ-0201"),  # 单位社保登记
         ("item", "SH-RSJ-0202"),  # 社会保险注销登记
-        ("bundle", "enterprise_opening"),
-        ("bundle", "enterprise_closing"),
     ]
+    # 企业开办一件事 mentions 社保登记 only in its summary: not a result beside items called 社保.
     # By score alone, enterprise items come before the second personal one.
     anonymous = [code for _, code in codes(catalog_search(q="社保"))]
     assert anonymous.index("SH-RSJ-0201") < anonymous.index("SH-RSJ-0301")
@@ -168,6 +167,18 @@ def test_a_homophone_or_pinyin_is_offered_the_service_it_sounds_like():
         ], q
         assert outcome.suggestions[0].bundles == (BundleRef("birth", "出生一件事"),)
         assert outcome.hotline == HOTLINE_MORE
+
+
+@pytest.mark.usefixtures("demo")
+def test_words_answered_by_different_services_keep_the_most_specific_one():
+    # 创业 is in one service's aliases (创业开公司), 补贴 in ten allowances for other people.
+    outcome = catalog_search_outcome(q="创业补贴", prefer="person")
+    assert codes(outcome.results) == [("bundle", "enterprise_opening")]
+    assert outcome.message == (
+        "未找到“创业补贴”的事项，以下事项只与“创业”相关，均为法人事项，没有相关的个人事项。"
+    )
+    # Two syllables inside 公积金单位账户注销 (dan-WEI-ZHANG-hu) do not make 违章 sound like it.
+    assert catalog_search_outcome(q="违章").suggestions == []
 
 
 FLOOR_QUERIES = [
