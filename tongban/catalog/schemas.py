@@ -332,6 +332,11 @@ class ServiceItemDef(Strict):
     code: Code
     name: str = Field(min_length=2, max_length=80)
     aliases: list[str] = Field(default_factory=list, description="群众常用说法，用于搜索")
+    related_terms: list[str] = Field(
+        default_factory=list,
+        description="相关说法：不是本事项的名称或别称，但说这些话的人可能要找本事项；"
+        "搜索没有结果时作为建议",
+    )
     type: ItemType
     department: str
     subject: Literal["person", "enterprise", "both"] = "person"
@@ -411,6 +416,11 @@ class BundleDef(Strict):
     code: Code
     name: str = Field(min_length=2, max_length=80)
     aliases: list[str] = Field(default_factory=list)
+    related_terms: list[str] = Field(
+        default_factory=list,
+        description="相关说法：不是本事项的名称或别称，但说这些话的人可能要找本事项；"
+        "搜索没有结果时作为建议",
+    )
     subject: Literal["person", "enterprise"] = "person"
     summary: str = ""
     lead_department: str

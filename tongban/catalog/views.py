@@ -62,8 +62,24 @@ def home_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 def search_view(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:MAX_QUERY]
-    results = selectors.catalog_search(q=q, limit=30) if q else []
-    return render(request, "catalog/search.html", {"q": q, "results": results})
+    outcome = selectors.catalog_search_outcome(
+        q=q, limit=30, prefer=selectors.search_subject_for(request.user)
+    )
+    # An item's 一件事 is named under it unless that 一件事 is listed on the page already.
+    listed = {r.code for r in [*outcome.results, *outcome.suggestions] if r.kind == "bundle"}
+
+    def rows(results: list[selectors.SearchResult]) -> list[dict]:
+        return [
+            {"r": r, "bundles": [b for b in r.bundles if b.code not in listed]} for r in results
+        ]
+
+    context = {
+        "q": q,
+        "outcome": outcome,
+        "results": rows(outcome.results),
+        "suggestions": rows(outcome.suggestions),
+    }
+    return render(request, "catalog/search.html", context)
 
 
 @require_GET
