@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from pydantic import ValidationError
 
-from tongban.accounts.models import ResidentProfile
+from tongban.accounts.models import ResidentProfile, User
 from tongban.catalog.errors import GuideAnswersInvalid
 from tongban.catalog.guide import bundle_questions, guide_for_bundle, guide_for_item
 from tongban.catalog.known import profile_fact
@@ -298,3 +298,25 @@ class TestGuide:
         result = guide_for_item(code="SH-FGJ-0201", answers={}, applicant=_profile("agent2"))
         assert result.answers == {"hukou_local": "no"}
         assert result.questions[0].known == "已根据您的居民档案确定：非本市户籍"
+
+
+@pytest.mark.usefixtures("demo")
+def test_the_api_guide_fills_and_states_known_answers_for_the_logged_in_applicant(client):
+    client.force_login(User.objects.get(username="resident2"))
+    response = client.post(
+        "/api/v1/catalog/bundles/elderly_care/guide",
+        {"answers": {"applicant_role": "self", "need_care": "no"}},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["answers"] == {
+        "applicant_role": "self",
+        "hukou_local": "yes",
+        "age_65_plus": "yes",
+        "need_care": "no",
+    }
+    assert [(q["code"], q["known"]) for q in body["questions"] if q["known"]] == [
+        ("hukou_local", "已根据您的居民档案确定：本市户籍"),
+        ("age_65_plus", "已根据您的居民档案确定：年满65周岁"),
+    ]
