@@ -387,7 +387,7 @@ class _KnownAnswers:
                 ]
                 conditions = list(dict.fromkeys(when_text(r.when, self.situations) for r in rules))
                 if conditions:
-                    q.known_if = f"如{'或'.join(conditions)}，本题将根据您的居民档案确定"
+                    q.known_if = f"如{'或'.join(conditions)}，本题无需回答，将根据您的居民档案确定"
         return questions
 
 

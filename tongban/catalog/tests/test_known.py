@@ -237,7 +237,7 @@ class TestGuide:
 
     def test_before_the_role_is_given_the_form_says_which_answers_will_be_known(self):
         questions = bundle_questions(code="elderly_care", applicant=_profile("resident2"))
-        hint = "如「由谁提出申请？」选择「本人申请」，本题将根据您的居民档案确定"
+        hint = "如「由谁提出申请？」选择「本人申请」，本题无需回答，将根据您的居民档案确定"
         assert [(q.code, q.known, q.known_if) for q in questions] == [
             ("applicant_role", "", ""),
             ("hukou_local", "", hint),

@@ -195,6 +195,7 @@ class TestOneQuestionPerScreen:
         html = _html(
             client.get("/bundles/elderly_care/", {"applicant_role": "self", "need_care": "no"})
         )
+        assert 'id="one-at-a-time"' in _html(client.get("/bundles/elderly_care/"))
         assert (
             '<p class="known" id="q-age_65_plus-known">已根据您的居民档案确定：年满65周岁</p>'
             in html
