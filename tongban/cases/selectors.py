@@ -376,12 +376,20 @@ def task_view_for_reviewer(*, user: User | None, task_id: int) -> dict[str, Any]
         how=MaterialHow.WAIVED
     )
     spared = [m for m in case.plan.get("materials", []) if m["code"] in materials and m["spared"]]
-    evidence = _spared_evidence([m.get("spared_by") or {} for m in spared])
+    # What an earlier item of this case issued stands in for the material once it exists.
+    made = _issued_in_case(case, spared)
+    spared_by = {
+        m["code"]: made.get((m.get("spared_by") or {}).get("certificate_type", ""))
+        if (m.get("spared_by") or {}).get("kind") == "produced"
+        else m.get("spared_by")
+        for m in spared
+    }
+    evidence = _spared_evidence([e or {} for e in spared_by.values()])
     read = {"task": task.pk, "fields": sorted(form)}
     serials = sorted(
-        (m.get("spared_by") or {}).get("serial", "")
-        for m in spared
-        if (m.get("spared_by") or {}).get("kind") == "certificate"
+        (e or {}).get("serial", "")
+        for e in spared_by.values()
+        if (e or {}).get("kind") == "certificate"
     )
     if serials:  # the certificate data shown below is personal data read too
         read["certificates"] = serials
@@ -395,6 +403,7 @@ def task_view_for_reviewer(*, user: User | None, task_id: int) -> dict[str, Any]
         data=read,
     )
     definition = item_definition(task.item_code, task.item_version)
+    produced_names = {i["code"]: i["name"] for i in case.plan.get("items", [])}
     labels = {f["code"]: f["label"] for f in plan_fields}
     names = {m["code"]: m["name"] for m in case.plan.get("materials", [])}
     return {
@@ -438,7 +447,10 @@ def task_view_for_reviewer(*, user: User | None, task_id: int) -> dict[str, Any]
                 "code": m["code"],
                 "name": m["name"],
                 "reason": m["spared_reason"],
-                "certificate": _evidence_of(evidence, m.get("spared_by")),
+                "certificate": _evidence_of(evidence, spared_by[m["code"]]),
+                # Issued by an earlier item of this case: which, and whether it has been.
+                "produced_by": m.get("produced_by", ""),
+                "produced_by_name": produced_names.get(m.get("produced_by", ""), ""),
             }
             for m in spared
         ],
@@ -463,6 +475,25 @@ def _spared_evidence(spared_by: list[dict[str, Any]]) -> dict[str, dict[str, Any
         if describe is not None and mine:
             out[kind] = describe(evidence=mine)
     return out
+
+
+def _issued_in_case(case: Application, spared: list[dict[str, Any]]) -> dict[str, dict]:
+    """certificate type → the evidence entry of the certificate an earlier item of CASE has
+    issued, for the materials spared as produced; asked of the providers that know."""
+    types = [
+        (m.get("spared_by") or {}).get("certificate_type", "")
+        for m in spared
+        if (m.get("spared_by") or {}).get("kind") == "produced"
+    ]
+    found: dict[str, dict] = {}
+    if not any(types):
+        return found
+    for provider in evidence_providers():
+        issued = getattr(provider, "issued_in_case", None)
+        if issued is not None:
+            for entry in issued(receipt_no=case.receipt_no, types=[t for t in types if t]):
+                found.setdefault(entry["type"], entry)
+    return found
 
 
 def _evidence_of(evidence: dict[str, dict[str, Any]], spared_by: Any) -> dict[str, Any] | None:

@@ -1505,6 +1505,12 @@ def _decide(case, task, *, actor, actor_label, decision, reason, produced=()) ->
     task.decided_at = _now()
     task.row_version += 1
     task.save()
+    if (
+        decision == TaskStatus.APPROVED
+        and item_definition(task.item_code, task.item_version).outputs
+    ):
+        # What the item issues exists from now on: a later item of the case can use it.
+        _issue_after_commit(case)
     _event(
         case,
         actor=actor,
@@ -1519,6 +1525,18 @@ def _decide(case, task, *, actor, actor_label, decision, reason, produced=()) ->
             **({"produced": list(produced)} if produced else {}),
         },
     )
+
+
+def _issue_after_commit(case: Application) -> None:
+    """Queue the issuance hooks (统一发证) for CASE once this transaction commits."""
+    pk = case.pk
+
+    def issue() -> None:
+        current = Application.objects.get(pk=pk)
+        for hook in list(issuance_hooks):
+            hook(current)
+
+    transaction.on_commit(issue)
 
 
 def _maybe_conclude(case: Application) -> None:
@@ -1542,14 +1560,7 @@ def _maybe_conclude(case: Application) -> None:
         to_status=CaseStatus.CONCLUDED,
         data={"outcome": case.outcome, "delivery": case.delivery},
     )
-    pk = case.pk
-
-    def issue() -> None:
-        concluded = Application.objects.get(pk=pk)
-        for hook in list(issuance_hooks):
-            hook(concluded)
-
-    transaction.on_commit(issue)
+    _issue_after_commit(case)
     # 统一出件: results delivered online are in the applicant's hands now and the file is
     # closed; counter pick-up and post wait for a person at the window (case_hand_out).
     if case.delivery == Delivery.ONLINE:

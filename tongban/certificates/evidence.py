@@ -270,6 +270,17 @@ class CertificateEvidence:
             }
         return out
 
+    def issued_in_case(self, *, receipt_no: str, types: Iterable[str]) -> list[dict[str, Any]]:
+        """What an earlier item of case RECEIPT_NO has issued, of these types, as evidence
+        entries (`describe` takes them): the materials that case spares as produced."""
+        rows = Certificate.objects.filter(
+            source_receipt_no=receipt_no, type__code__in=sorted(set(types))
+        ).order_by("issued_at", "id")
+        found: dict[str, str] = {}
+        for code, serial in rows.values_list("type__code", "serial"):
+            found.setdefault(code, serial)
+        return [{"kind": KIND, "type": t, "serial": s} for t, s in found.items()]
+
     def prefill(self, *, applicant: Any, wanted: Iterable[tuple[str, str]]) -> dict[tuple, Any]:
         """(certificate type, claim) → the claim's value on the applicant's valid certificate
         of that type. One query for all of them."""

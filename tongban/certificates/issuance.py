@@ -1,10 +1,13 @@
-"""统一发证: certificates issued from a concluded case.
+"""统一发证: certificates issued from a case, item by item.
 
-When a case concludes, the case engine calls `issuance_hook` on commit; the hook only queues
-`certificates.tasks.case_certificates_issue`, so no signing happens inside the request. The task
-calls `case_certificates_issue`, which issues one certificate per output of every approved
-item, each in its own transaction, and never twice: the certificate's `issuance_key` (case,
-item, type, holder) is unique. Claims are filled from the sources the certificate type names
+When an item of a case is approved (and again when the case concludes), the case engine calls
+`issuance_hook` on commit; the hook only queues `certificates.tasks.case_certificates_issue`,
+so no signing happens inside the request. The task calls `case_certificates_issue`, which
+issues one certificate per output of every approved item, each in its own transaction, and
+never twice: the certificate's `issuance_key` (case, item, type, holder) is unique. Issuing
+at the item's approval, not at the case's end, is what lets a later item of the same 一件事
+use it: 出生登记's reviewer sees the 出生医学证明 the hospital has just signed.
+Claims are filled from the sources the certificate type names
 (`source:` in its YAML), never guessed; a certificate whose required claims cannot be filled
 is not issued and the case's log says why.
 """
@@ -61,15 +64,15 @@ def issuance_hook(case: Application) -> None:
 
 
 def case_certificates_issue(*, receipt_no: str) -> IssuanceReport:
-    """Issue what the concluded case RECEIPT_NO entitles its applicant to. Safe to run again:
-    certificates already issued are left alone and nothing new is recorded."""
+    """Issue what the approved items of case RECEIPT_NO entitle its applicant to. Safe to run
+    again: certificates already issued are left alone and nothing new is recorded."""
     report = IssuanceReport()
     case = (
         Application.objects.select_related("applicant", "applicant_profile", "enterprise")
         .filter(receipt_no=receipt_no)
         .first()
     )
-    if case is None or case.concluded_at is None:
+    if case is None or case.accepted_at is None:
         return report
     form = case.form_data
     for task in case.tasks.filter(status=TaskStatus.APPROVED).order_by("item_code"):
@@ -77,9 +80,13 @@ def case_certificates_issue(*, receipt_no: str) -> IssuanceReport:
         for output in item.outputs:
             entry = {"item": task.item_code, "type": output.certificate_type, "name": output.name}
             try:
-                cert = _issue_one(case, form, task.item_code, output)
+                cert = _issue_one(case, form, task, output)
             except _NotIssued as exc:
-                report.skipped.append({**entry, "reason": str(exc)})
+                # Before the case ends, what cannot be issued yet may become issuable: the
+                # newborn's 出生医学证明 waits for the ID number 出生登记 gives. Only the run
+                # at conclusion reports what was not issued.
+                if case.concluded_at is not None:
+                    report.skipped.append({**entry, "reason": str(exc)})
                 continue
             if cert is None:
                 report.already += 1
@@ -96,7 +103,8 @@ def _noted_before(case: Application) -> bool:
     return case.events.filter(action="certificates_issued").exists()
 
 
-def _issue_one(case: Application, form: dict, item_code: str, output) -> Certificate | None:
+def _issue_one(case: Application, form: dict, task, output) -> Certificate | None:
+    item_code = task.item_code
     ctype = (
         CertificateType.objects.select_related("current", "department")
         .filter(code=output.certificate_type, is_active=True)
@@ -107,13 +115,13 @@ def _issue_one(case: Application, form: dict, item_code: str, output) -> Certifi
     definition = certificate_type_definition(ctype.current)
     try:
         with transaction.atomic():
-            profile, enterprise, holder_user = _holder(case, form, output.holder, definition)
+            profile, enterprise, holder_user = _holder(case, form, output.holder, definition, task)
             ref = f"p{profile.pk}" if profile is not None else f"e{enterprise.pk}"
             key = f"case:{case.receipt_no}:{item_code}:{ctype.code}:{ref}"
             if Certificate.objects.filter(issuance_key=key).exists():
                 transaction.set_rollback(True)
                 return None
-            claims = _claims(definition, case, form, item_code, profile, enterprise, ctype)
+            claims = _claims(definition, case, form, task, profile, enterprise, ctype)
             missing = [
                 c.label for c in definition.claims if c.required and claims.get(c.name) is None
             ]
@@ -138,12 +146,12 @@ def _issue_one(case: Application, form: dict, item_code: str, output) -> Certifi
 
 
 def _holder(
-    case: Application, form: dict, holder: str, definition: CertificateTypeDef
+    case: Application, form: dict, holder: str, definition: CertificateTypeDef, task
 ) -> tuple[ResidentProfile | None, Enterprise | None, User | None]:
     if definition.holder == "enterprise":
         if holder != "enterprise":
             raise _NotIssued("办理结果的持证主体与证照类型不符")
-        return None, _enterprise(case, form), None
+        return None, _enterprise(case, form, task), None
     if holder == "applicant":
         profile = (
             case.applicant_profile or ResidentProfile.objects.filter(user=case.applicant).first()
@@ -181,7 +189,7 @@ def _person(form: dict, prefix: str) -> ResidentProfile:
     )
 
 
-def _enterprise(case: Application, form: dict) -> Enterprise:
+def _enterprise(case: Application, form: dict, task) -> Enterprise:
     if case.enterprise is not None:
         return case.enterprise
     uscc = form.get("enterprise.uscc")
@@ -211,26 +219,28 @@ def _enterprise(case: Application, form: dict) -> Enterprise:
             industry_code=str(form.get("enterprise.industry_code") or ""),
             district=str(form.get("enterprise.district") or ""),
             address=str(form.get("enterprise.address") or ""),
-            founded_on=_concluded_on(case),
+            founded_on=_decided_on(task),
             employees=int(form.get("enterprise.employees") or 0),
         )
         enterprise_membership_grant(actor=ACTOR, enterprise=enterprise, user=case.applicant)
     return enterprise
 
 
-def _concluded_on(case: Application) -> dt.date:
-    return timezone.localtime(case.concluded_at or timezone.now()).date()
+def _decided_on(task) -> dt.date:
+    """The day the item was approved: its certificate's date (办结日期 of that item)."""
+    return timezone.localtime(task.decided_at or timezone.now()).date()
 
 
 def _claims(
     definition: CertificateTypeDef,
     case: Application,
     form: dict,
-    item_code: str,
+    task,
     profile: ResidentProfile | None,
     enterprise: Enterprise | None,
     ctype: CertificateType,
 ) -> dict[str, Any]:
+    item_code = task.item_code
     codes = {s[8:] for c in definition.claims for s in c.source if s.startswith("element:")}
     elements = element_definitions(codes)
     applicant = (
@@ -251,10 +261,10 @@ def _claims(
             elif kind == "case":
                 value = {
                     "receipt_no": case.receipt_no,
-                    "concluded_on": _concluded_on(case).isoformat(),
+                    "concluded_on": _decided_on(task).isoformat(),
                     # The last day of validity, counted like certificate_issue counts it.
                     "expires_on": (
-                        _concluded_on(case) + dt.timedelta(days=definition.validity_days - 1)
+                        _decided_on(task) + dt.timedelta(days=definition.validity_days - 1)
                     ).isoformat()
                     if definition.validity_days
                     else None,

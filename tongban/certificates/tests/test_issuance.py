@@ -165,3 +165,63 @@ def test_enterprise_opening_creates_the_enterprise_and_its_business_license(demo
     assert license_.holder_enterprise_id == enterprise.pk
     assert license_.claims["uscc"] == uscc
     assert license_.claims["registration_authority"] == Department.objects.get(code="SH-SCJ").name
+
+
+def test_an_items_certificate_exists_for_the_items_after_it(demo):
+    """出生登记 approved → the child's 户口登记信息 is issued at once (not at the case's end),
+    and 社会保障卡申领's reviewer sees it, verified now, where the applicant was spared it.
+    The 出生医学证明, approved earlier, waits for the child's ID number and is issued with it."""
+    from tongban.cases.selectors import task_view_for_reviewer
+
+    parent = ResidentProfileFactory()
+    _guide, case = _submitted_birth_case(parent)
+
+    def decide(item_code, **produced):
+        task = Task.objects.get(case=case, item_code=item_code)
+        services.task_decide(
+            reviewer=StaffFactory(department=task.department, role=StaffRole.REVIEWER),
+            task_id=task.pk,
+            decision="approved",
+            reason="",
+            expected_row_version=task.row_version,
+            produced=produced or None,
+        )
+
+    card = Task.objects.get(case=case, item_code="SH-RSJ-0101")
+    reviewer = StaffFactory(department=card.department, role=StaffRole.REVIEWER)
+
+    def spared(code):
+        view = task_view_for_reviewer(user=reviewer, task_id=card.pk)
+        return next(m for m in view["spared_materials"] if m["code"] == code)
+
+    decide("SH-WJW-0101")
+    # The child has no ID number yet: nothing can be issued to them, and nothing is reported.
+    report = case_certificates_issue(receipt_no=case.receipt_no)
+    assert (report.issued, report.skipped) == ([], [])
+    assert not CaseEvent.objects.filter(case=case, action="certificates_issued").exists()
+    before = spared("child_household_register_page")
+    assert (before["produced_by"], before["produced_by_name"]) == ("SH-GA-0101", "出生登记")
+    assert before["certificate"] is None
+
+    decide("SH-GA-0101", **{"child.id_number": CHILD_ID})
+    case.refresh_from_db()
+    assert case.concluded_at is None
+    report = case_certificates_issue(receipt_no=case.receipt_no)
+    # With the number: the 出生医学证明 and 预防接种证 approved before, the 户口登记信息, and
+    # what 少儿住院互助基金 decided by rule once 医保参保 was (system:auto) in the same breath.
+    assert sorted(c["type"] for c in report.issued) == [
+        "birth_medical_certificate",
+        "child_mutual_fund_enrolment",
+        "household_register_entry",
+        "vaccination_certificate",
+    ]
+    entry = Certificate.objects.get(
+        source_receipt_no=case.receipt_no, type__code="household_register_entry"
+    )
+    shown = spared("child_household_register_page")["certificate"]
+    assert (shown["serial"], shown["verified"], shown["type_name"]) == (
+        entry.serial,
+        True,
+        entry.type.name,
+    )
+    assert entry.claims["id_number"] == CHILD_ID
