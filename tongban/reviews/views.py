@@ -182,12 +182,19 @@ def rate_view(request: HttpRequest, receipt_no: str) -> HttpResponse:
     )
 
 
+def _mine_page(request, *, errors=(), status=200) -> HttpResponse:
+    return render(
+        request,
+        "reviews/mine.html",
+        {"ratings": selectors.my_ratings(user=request.user), "errors": list(errors)},
+        status=status,
+    )
+
+
 @require_GET
 @login_required
 def mine_view(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "reviews/mine.html", {"ratings": selectors.my_ratings(user=request.user)}
-    )
+    return _mine_page(request)
 
 
 @require_POST
@@ -198,9 +205,17 @@ def verdict_view(request: HttpRequest, rating_id: int) -> HttpResponse:
             rater=request.user, rating_id=rating_id, verdict=request.POST.get("verdict", "")
         )
     except DomainError as exc:
-        _errors(request, exc)
-    else:
-        messages.success(request, "已收到您的意见。")
+        if exc.http_status == 404:
+            _errors(request, exc)
+            return redirect("reviews:mine")
+        fields = {d.get("field") for d in exc.details}
+        error = (
+            {"message": "请选择您对整改和回复是否满意", "href": f"#v-{rating_id}-s"}
+            if "verdict" in fields
+            else {"message": exc.message, "href": ""}
+        )
+        return _mine_page(request, errors=[error], status=422)
+    messages.success(request, "已收到您的意见。")
     return redirect("reviews:mine")
 
 
@@ -231,9 +246,7 @@ def staff_orders_view(request: HttpRequest) -> HttpResponse:
     return _staff_orders_page(request)
 
 
-@require_GET
-@login_required
-def staff_order_view(request: HttpRequest, order_id: int) -> HttpResponse:
+def _staff_order_page(request, order_id: int, *, errors=(), status=200) -> HttpResponse:
     order = selectors.order_for(user=request.user, order_id=order_id)
     if order is None:
         raise Http404
@@ -245,8 +258,28 @@ def staff_order_view(request: HttpRequest, order_id: int) -> HttpResponse:
             "may_act": services.may_handle_order(request.user, _dept_id(order_id)),
             "classifications": Classification.choices,
             "appeal_reasons": AppealReason.choices,
+            "errors": list(errors),
+            "posted": request.POST if errors else {},
         },
+        status=status,
     )
+
+
+@require_GET
+@login_required
+def staff_order_view(request: HttpRequest, order_id: int) -> HttpResponse:
+    return _staff_order_page(request, order_id)
+
+
+# The field each order form sends, for the error summary's link.
+ORDER_FIELD_IDS = {
+    "classification": "classification",
+    "finding": "finding",
+    "measures": "measures",
+    "reply": "reply",
+    "reason": "reason",
+    "statement": "statement",
+}
 
 
 def _dept_id(order_id: int) -> int:
@@ -287,9 +320,13 @@ def staff_order_action_view(request: HttpRequest, order_id: int, action: str) ->
     except DomainError as exc:
         if exc.http_status == 404:
             raise Http404 from None
-        _errors(request, exc)
-    else:
-        messages.success(request, "已保存。")
+        fields = [d.get("field") for d in exc.details if d.get("field") in ORDER_FIELD_IDS]
+        errors = [
+            {"message": exc.message, "href": f"#{ORDER_FIELD_IDS[f]}" if f else ""}
+            for f in fields or [""]
+        ]
+        return _staff_order_page(request, order_id, errors=errors, status=422)
+    messages.success(request, "已保存。")
     return redirect("reviews_staff:order", order_id=order_id)
 
 

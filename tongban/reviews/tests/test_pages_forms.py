@@ -132,3 +132,45 @@ def test_work_order_log_is_in_words(client, resident, people):  # noqa: F811
     assert "系统：生成整改工单" in html
     assert f"{people.lead.get_username()}：核实（属实）" in html
     assert "：opened" not in html and "：verified" not in html
+
+
+def test_verdict_without_a_choice_is_reported_in_the_summary(client, resident, people):  # noqa: F811
+    rating = services.rating_create(
+        rater=resident.user, receipt_no=make_case(resident).receipt_no, level=1
+    )
+    order = WorkOrder.objects.get(rating=rating)
+    services.order_verify(
+        actor=people.lead, order_id=order.pk, classification="system", finding="f"
+    )
+    services.order_rectify(actor=people.lead, order_id=order.pk, measures="m")
+    services.order_reply(actor=people.lead, order_id=order.pk, reply="已整改")
+    client.force_login(resident.user)
+    html = _html(client.get("/me/reviews/"))
+    assert f'<label for="v-{rating.pk}-s"><input type="radio" id="v-{rating.pk}-s"' in html
+    assert " required" not in html
+    response = client.post(f"/me/reviews/{rating.pk}/verdict/", {})
+    assert response.status_code == 422
+    assert f'<li><a href="#v-{rating.pk}-s">请选择您对整改和回复是否满意</a></li>' in _html(
+        response
+    )
+    order.refresh_from_db()
+    assert (order.status, order.verdict) == ("replied", "")
+
+
+def test_work_order_form_errors_are_in_the_summary(client, resident, people):  # noqa: F811
+    rating = services.rating_create(
+        rater=resident.user, receipt_no=make_case(resident).receipt_no, level=1
+    )
+    order = WorkOrder.objects.get(rating=rating)
+    client.force_login(people.lead)
+    html = _html(client.get(f"/staff/reviews/orders/{order.pk}/"))
+    assert '<form method="post" action="verify/" novalidate>' in html and " required" not in html
+    response = client.post(
+        f"/staff/reviews/orders/{order.pk}/verify/", {"classification": "attitude", "finding": ""}
+    )
+    html = _html(response)
+    assert response.status_code == 422
+    assert '<li><a href="#finding">请填写内容</a></li>' in html
+    assert '<option value="attitude" selected>' in html
+    order.refresh_from_db()
+    assert order.status == "open"
