@@ -13,7 +13,8 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render, resolve_url
 from django.views.decorators.http import require_GET
 
-from tongban.accounts.selectors import resident_profile_of
+from tongban.accounts.errors import EnterpriseNotFound
+from tongban.accounts.selectors import enterprise_for_agent, resident_profile_of
 from tongban.catalog import guide, selectors
 from tongban.catalog.errors import BundleNotFound, GuideAnswersInvalid, ItemNotFound
 
@@ -52,6 +53,18 @@ def _run_guide(request: HttpRequest, *, kind: str, code: str) -> dict:
     return context
 
 
+def _acting_for(request: HttpRequest) -> str:
+    """The name of the enterprise the guide was opened for (from 企业专属网页), if the
+    person acts for it; the form checks the same again."""
+    raw = request.GET.get("enterprise", "")
+    if not raw.isdigit() or not request.user.is_authenticated:
+        return ""
+    try:
+        return enterprise_for_agent(user=request.user, enterprise_id=int(raw)).name
+    except EnterpriseNotFound:
+        return ""
+
+
 def _apply_start(request: HttpRequest, *, kind: str, code: str, guide_context: dict) -> dict:
     """The 如何办理 panel at the top of a guide: straight to the form when nothing needs
     answering (or it has been answered), else to the questions first."""
@@ -65,6 +78,7 @@ def _apply_start(request: HttpRequest, *, kind: str, code: str, guide_context: d
             query["enterprise"] = request.GET["enterprise"]
     url = f"/apply/{kind}/{code}/" + (f"?{query.urlencode()}" if query else "")
     return {
+        "enterprise": _acting_for(request),
         "online": True,
         "ready": ready,
         "questions": len(questions),

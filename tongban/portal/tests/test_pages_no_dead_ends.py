@@ -56,6 +56,11 @@ def test_enterprise_page_offers_its_services_with_the_enterprise_chosen(client, 
     # The guide keeps the enterprise through its questions, and the form arrives with it.
     guide = _html(client.get(bundle))
     assert f'<input type="hidden" name="enterprise" value="{company.pk}">' in guide
+    assert f"将以<strong>{company.name}</strong>的名义办理" in guide
+    stranger = EnterpriseFactory()
+    assert "的名义办理" not in _html(
+        client.get(f"/bundles/enterprise_opening/?enterprise={stranger.pk}")
+    )
     item = _html(client.get(f"/items/seal_engraving/?enterprise={company.pk}"))
     assert f'href="/apply/item/seal_engraving/?enterprise={company.pk}">在线办理</a>' in item
     form = _html(client.get(f"/apply/item/seal_engraving/?enterprise={company.pk}"))
