@@ -177,6 +177,17 @@ class TaskStatus(models.TextChoices):
     SUPPLEMENT_REQUESTED = "supplement_requested", "待补正"
 
 
+# What the applicant reads for a task's status: 待认领 and 审核中 are the department's own
+# words for whether a reviewer has taken it yet.
+APPLICANT_TASK_LABELS = {
+    TaskStatus.WAITING: "等待前序事项办结",
+    TaskStatus.PENDING: "待办理",
+    TaskStatus.CLAIMED: "办理中",
+    TaskStatus.APPROVED: "准予办理",
+    TaskStatus.DENIED: "不予办理",
+    TaskStatus.SUPPLEMENT_REQUESTED: "待补正",
+}
+
 OPEN_TASK_STATUSES = (TaskStatus.WAITING, TaskStatus.PENDING, TaskStatus.CLAIMED)
 DECIDED_TASK_STATUSES = (TaskStatus.APPROVED, TaskStatus.DENIED)
 

@@ -26,6 +26,7 @@ from tongban.accounts.models import (
 from tongban.accounts.validators import mask_name
 from tongban.cases.errors import CaseNotFound, MaterialFileNotFound, TaskNotFound
 from tongban.cases.models import (
+    APPLICANT_TASK_LABELS,
     OPEN_TASK_STATUSES,
     Application,
     CaseEvent,
@@ -174,6 +175,7 @@ def _task_row(t: Task) -> dict[str, Any]:
         "department_name": t.department.name,
         "status": t.status,
         "status_label": t.get_status_display(),
+        "applicant_status_label": APPLICANT_TASK_LABELS.get(t.status, t.get_status_display()),
         "due_date": t.due_date,
         "decided_at": t.decided_at,
         "reason": t.reason,
@@ -671,6 +673,33 @@ def handout_halls(user: User | None) -> tuple[list[int], bool]:
     halls = sorted(set(posts.values_list("hall_id", flat=True)))
     issuer = posts.filter(role=StaffRole.ISSUER).exists()
     return halls, issuer
+
+
+# ---------------------------------------------------------------- who may open which page
+# The gates of the staff pages. Each page refuses on its own predicate and the 工作台 shows a
+# link on the same one, so no link a person sees leads to 403.
+
+
+def may_open_intake(user: User | None) -> bool:
+    """受理队列: acceptors of a lead department, counter clerks with a hall."""
+    halls, departments = intake_roles(user)
+    return bool(halls or departments)
+
+
+def may_open_workbench(user: User | None) -> bool:
+    """部门任务: reviewers and department leads."""
+    return bool(workbench_departments(user))
+
+
+def may_open_handout(user: User | None) -> bool:
+    """出件队列: issuers and counter clerks who sit in a hall."""
+    halls, issuer = handout_halls(user)
+    return bool(halls or issuer)
+
+
+def may_open_counter(user: User | None) -> bool:
+    """综合窗口帮办: counter clerks who sit in a hall (the case is filed at that hall)."""
+    return _active(user) and bool(_clerk_hall_ids(user))
 
 
 def _handout_rule(halls: list[int], issuer: bool) -> Q:

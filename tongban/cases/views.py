@@ -28,11 +28,12 @@ from tongban.cases.errors import (
     NotForApplicant,
     UploadRefused,
 )
-from tongban.cases.models import CaseStatus, MaterialHow, TaskStatus
+from tongban.cases.models import CaseOutcome, CaseStatus, MaterialHow, TaskStatus
 from tongban.catalog import guide
 from tongban.catalog.errors import BundleNotFound, GuideAnswersInvalid, ItemNotFound
 from tongban.catalog.selectors import bundle_definition, element_definitions, item_definition
 from tongban.common.errors import InvalidInput
+from tongban.reviews.selectors import rating_invitations
 
 KINDS = ("bundle", "item")
 CASES_PER_PAGE = 25
@@ -447,8 +448,11 @@ def _case_context(request: HttpRequest, receipt_no: str) -> dict[str, Any]:
     for data in case.events.filter(action="certificates_issued").values_list("data", flat=True):
         issued_names += [c.get("name") or c["type"] for c in data.get("certificates", [])]
         not_issued += data.get("skipped", [])
+    invitation = rating_invitations(user=request.user, receipt_nos=[case.receipt_no])
     return {
         "case": detail,
+        "result": _result_panel(detail),
+        "rate": invitation.get(case.receipt_no),
         "events": events,
         "issued_names": list(dict.fromkeys(issued_names)),
         "not_issued": not_issued,
@@ -461,6 +465,38 @@ def _case_context(request: HttpRequest, receipt_no: str) -> dict[str, Any]:
         "is_supplement_requested": detail["status"] == CaseStatus.SUPPLEMENT_REQUESTED,
         "open_task_statuses": (TaskStatus.WAITING, TaskStatus.PENDING, TaskStatus.CLAIMED),
         "errors": [],
+    }
+
+
+def _result_panel(detail: dict[str, Any]) -> dict[str, Any] | None:
+    """The outcome at the top of the case page, in plain words, with the reasons that would
+    otherwise sit in the log and what the applicant can do next. None while it is open."""
+    guide_url = f"/{'bundles' if detail['kind'] == 'bundle' else 'items'}/{detail['code']}/"
+    if detail["status"] == CaseStatus.REFUSED:
+        refusal = next(
+            (e for e in reversed(detail["events"]) if e["to_status"] == CaseStatus.REFUSED), None
+        )
+        return {
+            "kind": "refused",
+            "title": "您的申请不予受理",
+            "reasons": [{"item": "", "reason": refusal["reason"] if refusal else ""}],
+            "guide": guide_url,
+        }
+    if detail["outcome"] not in (CaseOutcome.DENIED, CaseOutcome.PARTLY_APPROVED):
+        return None
+    denied = [
+        {"item": t["item_name"], "reason": t["reason"]}
+        for t in detail["tasks"]
+        if t["status"] == TaskStatus.DENIED
+    ]
+    if detail["outcome"] == CaseOutcome.DENIED:
+        title = "您的申请不予办理"
+        return {"kind": "denied", "title": title, "reasons": denied, "guide": guide_url}
+    return {
+        "kind": "partly",
+        "title": "您的申请部分准予办理，以下事项不予办理",
+        "reasons": denied,
+        "guide": guide_url,
     }
 
 
@@ -593,6 +629,11 @@ def my_cases_view(request: HttpRequest) -> HttpResponse:
         row["status_label"] = dict(CaseStatus.choices).get(row["status"], row["status"])
         row["outcome_label"] = _outcome_label(row["outcome"])
     page = Paginator(rows, CASES_PER_PAGE).get_page(request.GET.get("page"))
+    invitations = rating_invitations(
+        user=request.user, receipt_nos=[row["receipt_no"] for row in page.object_list]
+    )
+    for row in page.object_list:
+        row["rate"] = invitations.get(row["receipt_no"])
     return render(
         request, "cases/my_cases.html", {"page": page, "capped": len(rows) >= CASES_READ_LIMIT}
     )

@@ -120,13 +120,13 @@ def _error_text(exc: DomainError) -> list[str]:
 @require_GET
 @staff_page
 def intake_queue_view(request: HttpRequest) -> HttpResponse:
-    halls, departments = selectors.intake_roles(request.user)
-    if not halls and not departments:
+    if not selectors.may_open_intake(request.user):
         if _is_clerk(request):
             return _forbidden(request, "您的综合窗口岗位尚未指定所在大厅，请联系管理员。")
         return _forbidden(request, "受理队列仅限牵头部门受理人员和综合窗口人员使用。")
     rows = selectors.intake_queue(user=request.user)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    halls, departments = selectors.intake_roles(request.user)
     context = {"page": page, "clerk": bool(halls), "departments": bool(departments)}
     return render(request, "cases/staff/intake_queue.html", context)
 
@@ -271,7 +271,7 @@ def _reviewer_items(request: HttpRequest) -> list[tuple[str, str]]:
 @staff_page
 def tasks_view(request: HttpRequest) -> HttpResponse:
     # A 部门负责人 reads the queue (rows they cannot work are not links); reviewers work it.
-    if not selectors.workbench_departments(request.user):
+    if not selectors.may_open_workbench(request.user):
         return _forbidden(request, "任务队列仅限部门审核人员和部门负责人使用。")
     form = TaskFilterForm(request.GET or None, items=_reviewer_items(request))
     filters: dict[str, Any] = {}
@@ -507,10 +507,10 @@ def counter_view(request: HttpRequest) -> HttpResponse:
     what to apply for on their behalf. A resident without a login gets a login-less account
     to file under; one the platform has no 一人一档 for is registered here with the name and
     phone the clerk types (services.counter_resident_register)."""
-    if not _is_clerk(request):
+    if not selectors.may_open_counter(request.user):
+        if _is_clerk(request):
+            return _forbidden(request, "您的综合窗口岗位尚未指定所在大厅，请联系管理员。")
         return _forbidden(request, "综合窗口帮办仅限综合窗口人员使用。")
-    if not selectors.intake_roles(request.user)[0]:
-        return _forbidden(request, "您的综合窗口岗位尚未指定所在大厅，请联系管理员。")
     action = request.POST.get("action") if request.method == "POST" else None
     if action == "clear":
         request.session.pop(COUNTER_RESIDENT_KEY, None)
@@ -740,8 +740,7 @@ def counter_apply_view(request: HttpRequest, kind: str, code: str) -> HttpRespon
 
 
 def _handout_staff(request: HttpRequest) -> bool:
-    halls, issuer = selectors.handout_halls(request.user)
-    return bool(halls or issuer)
+    return selectors.may_open_handout(request.user)
 
 
 @require_GET

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render, resolve_url
 from django.views.decorators.http import require_GET
 
-from tongban.accounts.selectors import resident_profile_of
+from tongban.accounts.errors import EnterpriseNotFound
+from tongban.accounts.selectors import enterprise_for_agent, resident_profile_of
 from tongban.catalog import guide, selectors
 from tongban.catalog.elder import elder_home_entries
 from tongban.catalog.errors import BundleNotFound, GuideAnswersInvalid, ItemNotFound
@@ -55,6 +57,40 @@ def _run_guide(request: HttpRequest, *, kind: str, code: str) -> dict:
         return context
     context.update(questions=result.questions, result=result)
     return context
+
+
+def _acting_for(request: HttpRequest) -> str:
+    """The name of the enterprise the guide was opened for (from 企业专属网页), if the
+    person acts for it; the form checks the same again."""
+    raw = request.GET.get("enterprise", "")
+    if not raw.isdigit() or not request.user.is_authenticated:
+        return ""
+    try:
+        return enterprise_for_agent(user=request.user, enterprise_id=int(raw)).name
+    except EnterpriseNotFound:
+        return ""
+
+
+def _apply_start(request: HttpRequest, *, kind: str, code: str, guide_context: dict) -> dict:
+    """The 如何办理 panel at the top of a guide: straight to the form when nothing needs
+    answering (or it has been answered), else to the questions first."""
+    questions = guide_context.get("questions") or []
+    ready = not questions or guide_context.get("result") is not None
+    query = request.GET.copy()
+    if not guide_context.get("result"):
+        # Only the acting enterprise travels to the form; unanswered questions do not.
+        query = QueryDict(mutable=True)
+        if request.GET.get("enterprise"):
+            query["enterprise"] = request.GET["enterprise"]
+    url = f"/apply/{kind}/{code}/" + (f"?{query.urlencode()}" if query else "")
+    return {
+        "enterprise": _acting_for(request),
+        "online": True,
+        "ready": ready,
+        "questions": len(questions),
+        "url": url,
+        "login_url": f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': url})}",
+    }
 
 
 @require_GET
@@ -127,6 +163,10 @@ def item_view(request: HttpRequest, code: str) -> HttpResponse:
     # The guided list is for applying now, so only on the current version.
     if item.situations and is_current:
         context.update(_run_guide(request, kind="item", code=code))
+    if is_current:
+        start = _apply_start(request, kind="item", code=code, guide_context=context)
+        start.update(online="online" in item.channels, place=item.place, hotline=item.hotline)
+        context["start"] = start
     return render(request, "catalog/item.html", context)
 
 
@@ -147,6 +187,7 @@ def bundle_view(request: HttpRequest, code: str) -> HttpResponse:
         "subject_label": SUBJECT_LABELS.get(detail.definition.subject, ""),
     }
     context.update(_run_guide(request, kind="bundle", code=code))
+    context["start"] = _apply_start(request, kind="bundle", code=code, guide_context=context)
     return render(request, "catalog/bundle.html", context)
 
 

@@ -10,6 +10,7 @@ from tongban.accounts.models import User
 from tongban.common.crypto import lookup_hash
 from tongban.idcode.models import ScanLog, Scanner
 from tongban.idcode.registry import scenarios
+from tongban.idcode.token import RESULT_LABELS
 
 SCANNER_KEY_CONTEXT = "idcode.scanner_key"
 
@@ -33,6 +34,7 @@ def _rows(logs) -> list[dict[str, Any]]:
             "scenario": log.scenario,
             "scenario_name": known[log.scenario].name if log.scenario in known else log.scenario,
             "result": log.result,
+            "result_label": RESULT_LABELS.get(log.result, "未读取"),
         }
         for log in logs
     ]

@@ -56,6 +56,17 @@ MESSAGES = {
     SUBJECT_UNKNOWN: "无法确认持码人，请持码人刷新后重新出示。",
 }
 RESULT_CODES = tuple(MESSAGES)
+# What the holder reads in their own scan log: what happened to their code, in a few words.
+RESULT_LABELS = {
+    OK: "已读取",
+    FORGED: "未读取：二维码无效",
+    EXPIRED: "未读取：二维码已过期",
+    REPLAYED: "未读取：二维码已被扫描过",
+    MALFORMED: "未读取：二维码不完整",
+    SCENARIO_NOT_ALLOWED: "未读取：扫码终端未获授权",
+    NOT_APPLICABLE: "未读取：此场景不适用",
+    SUBJECT_UNKNOWN: "未读取：无法确认持码人",
+}
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tongban.accounts.errors import EnterpriseNotFound
 from tongban.accounts.http import safe_next
-from tongban.accounts.models import StaffRole
 from tongban.accounts.selectors import (
     enterprise_for_agent,
     enterprises_for_agent,
@@ -23,23 +22,17 @@ from tongban.accounts.selectors import (
     staff_posts_of,
 )
 from tongban.accounts.services import user_set_elder_mode
+from tongban.cases import selectors as cases_selectors
 from tongban.cases.models import CaseStatus
 from tongban.cases.selectors import cases_for_applicant
+from tongban.catalog import selectors as catalog_selectors
 from tongban.portal.context import ELDER_COOKIE, elder_mode_on
+from tongban.reviews import selectors as reviews_selectors
 
 # Remembered for a year: someone who needs large text needs it next time too.
 ELDER_COOKIE_MAX_AGE = 365 * 24 * 3600
 # The enterprise an agent last chose, so other pages know on whose behalf they act.
 CURRENT_ENTERPRISE_KEY = "tongban_enterprise_id"
-
-# Sections of 市民主页 that other modules will fill; named here so the page shows the whole
-# shape of the service from day one.
-UPCOMING_SECTIONS = [
-    ("my-cases", "我的办件", "查看已提交办件的进度、补正要求和办理结果。"),
-    ("my-certificates", "我的证照", "集中查看和出示已签发的电子证照。"),
-    ("my-idcode", "随申码", "出示个人随申码，用于场所核验和办事身份核验。"),
-    ("for-you", "为您推荐", "根据您的情况推荐可享受的政策和可办理的事项。"),
-]
 
 
 def forbidden(request: HttpRequest, message: str) -> HttpResponse:
@@ -49,14 +42,18 @@ def forbidden(request: HttpRequest, message: str) -> HttpResponse:
 @require_GET
 @login_required
 def me_view(request: HttpRequest) -> HttpResponse:
-    """市民主页 — one's own profile, masked, and what the platform will offer here."""
+    """市民主页 — one's own profile, masked, one's cases, certificates and 随申码, and the
+    一件事 a person can start. Only what works is shown."""
     profile = resident_profile_of(request.user)
     display = resident_profile_for(viewer=request.user, profile=profile) if profile else None
     recent = cases_for_applicant(user=request.user, limit=3)
     for row in recent:
         row["status_label"] = CaseStatus(row["status"]).label if row["status"] else ""
-    upcoming = [s for s in UPCOMING_SECTIONS if s[0] != "my-cases"]
-    context = {"profile": display, "upcoming": upcoming, "recent_cases": recent}
+    context = {
+        "profile": display,
+        "recent_cases": recent,
+        "bundles": catalog_selectors.bundle_list(subject="person"),
+    }
     return render(request, "portal/me.html", context)
 
 
@@ -78,14 +75,14 @@ def enterprise_view(request: HttpRequest) -> HttpResponse:
     current_id = request.session.get(CURRENT_ENTERPRISE_KEY)
     if current_id not in by_id:
         current_id = enterprises[0]["id"] if len(enterprises) == 1 else None
+    current = by_id.get(current_id)
     context = {
         "enterprises": enterprises,
-        "current": by_id.get(current_id),
-        "upcoming": [
-            ("e-cases", "企业办件", "查看企业开办、变更、注销等办件进度。"),
-            ("e-policies", "惠企政策", "为本企业匹配可申报的政策和专项资金。"),
-            ("e-licences", "企业证照", "集中管理营业执照和各类许可证。"),
-        ],
+        "current": current,
+        # What an enterprise can start here: its 一件事 and its items, each opened with the
+        # chosen enterprise so the form files on its behalf.
+        "bundles": catalog_selectors.bundle_list(subject="enterprise") if current else [],
+        "items": catalog_selectors.item_list(subject="enterprise") if current else [],
     }
     return render(request, "portal/enterprise.html", context)
 
@@ -96,13 +93,18 @@ def staff_view(request: HttpRequest) -> HttpResponse:
     """工作台 — the staff back-office shell: one's departments and posts."""
     if not is_staff_member(request.user):
         return forbidden(request, "工作台仅限工作人员使用。如您是工作人员，请联系管理员分配岗位。")
-    posts = staff_posts_of(request.user)
-    roles = {role["code"] for post in posts for role in post["roles"]}
+    user = request.user
     context = {
-        "posts": posts,
-        "totp_enabled": request.user.totp_enabled,
-        # 统一窗口出件 is the hall's work: issuers and counter clerks.
-        "hands_out": bool(roles & {StaffRole.ISSUER, StaffRole.COUNTER_CLERK}),
+        "posts": staff_posts_of(user),
+        "totp_enabled": user.totp_enabled,
+        # Each card only for whoever its page lets in: the pages' own gates, asked here.
+        "may_open": {
+            "intake": cases_selectors.may_open_intake(user),
+            "workbench": cases_selectors.may_open_workbench(user),
+            "handout": cases_selectors.may_open_handout(user),
+            "counter": cases_selectors.may_open_counter(user),
+            "reviews": reviews_selectors.is_reviews_staff(user),
+        },
     }
     return render(request, "portal/staff.html", context)
 

@@ -187,6 +187,19 @@ class WorkOrder(models.Model):
         ]
 
 
+# What each step of a work order is called where people read the log.
+ORDER_ACTION_LABELS = {
+    "opened": "生成整改工单",
+    "verified": "核实",
+    "rectified": "整改",
+    "replied": "回复评价人",
+    "closed": "办结",
+    "verdict": "评价人表态",
+    "withdrawn": "申诉成立，撤销工单",
+    "overdue": "超过整改期限",
+}
+
+
 class OrderEvent(models.Model):
     """工单记录 — one step of a work order. The rater's own steps are labelled 评价人 here
     (staff read this log); the audit trail names the account."""

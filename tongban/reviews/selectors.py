@@ -24,11 +24,13 @@ from django.utils import timezone
 
 from tongban.accounts.models import StaffAssignment
 from tongban.cases.models import Application
+from tongban.cases.receipt import receipt_display
 from tongban.common.calendar import LOCAL_TZ
 from tongban.common.errors import InvalidInput
 from tongban.reviews.models import (
     INDICATORS,
     LEVEL_LABELS,
+    ORDER_ACTION_LABELS,
     Appeal,
     AppealStatus,
     EncounterKind,
@@ -42,6 +44,7 @@ from tongban.reviews.services import (
     HANDLER_ROLES,
     SUBJECTS,
     is_city_operator,
+    rate_link,
     safe_pk,
     subject_moment,
 )
@@ -240,7 +243,51 @@ def rateable_subjects(*, user, receipt_no: str, now: dt.datetime | None = None) 
                 "indicators": list(INDICATORS[channel].items()),
             }
         )
-    return {"receipt_no": case.receipt_no, "name": case.name, "subjects": subjects}
+    return {
+        "receipt_no": case.receipt_no,
+        "receipt_display": receipt_display(case.receipt_no),
+        "name": case.name,
+        "subjects": subjects,
+    }
+
+
+def rating_invitations(
+    *, user, receipt_nos: list[str] | tuple[str, ...], now: dt.datetime | None = None
+) -> dict[str, dict[str, Any]]:
+    """For 我的办件 and the case page: per receipt number of USER's own cases, the first
+    service still open for rating and not yet rated — {"url", "until"} — by the same window
+    and subjects as rateable_subjects. Cases with nothing to rate are left out. Three
+    queries for any number of cases."""
+    if not getattr(user, "is_authenticated", False) or not receipt_nos:
+        return {}
+    from django.conf import settings
+
+    now = now or timezone.now()
+    window = dt.timedelta(days=settings.TONGBAN_REVIEW_WINDOW_DAYS)
+    cases = list(Application.objects.filter(receipt_no__in=list(receipt_nos), applicant=user))
+    rated = set(
+        Rating.objects.filter(case__in=cases).values_list("case_id", "channel", "encounter__kind")
+    )
+    online_rated = {case_id for case_id, channel, _ in rated if channel == RatingChannel.ONLINE}
+    encounter_rated = {(case_id, kind) for case_id, _, kind in rated if kind}
+    out: dict[str, dict[str, Any]] = {}
+    for case in cases:
+        for subject in SUBJECTS:
+            at = subject_moment(case, subject)
+            if at is None or now > at + window:
+                continue
+            done = (
+                case.pk in online_rated
+                if subject == "online"
+                else (case.pk, subject) in encounter_rated
+            )
+            if not done:
+                out[case.receipt_no] = {
+                    "url": rate_link(case.receipt_no, subject),
+                    "until": timezone.localtime(at + window),
+                }
+                break
+    return out
 
 
 def my_ratings(*, user) -> list[dict[str, Any]]:
@@ -356,8 +403,9 @@ def order_for(*, user, order_id: int, today: dt.date | None = None) -> dict[str,
     row["events"] = [
         {
             "at": e.at,
-            "actor": e.actor_label,
+            "actor": "系统" if e.actor_label == "system" else e.actor_label,
             "action": e.action,
+            "action_label": ORDER_ACTION_LABELS.get(e.action, "处理"),
             "to_status": e.to_status,
             "note": e.note,
         }
@@ -387,6 +435,7 @@ def pending_appeals(*, user) -> list[dict[str, Any]]:
             "reason": a.get_reason_display(),
             "statement": a.statement,
             "level": a.rating.level,
+            "level_label": LEVEL_LABELS[a.rating.level],
             "comment": a.rating.comment_public,
         }
         for a in Appeal.objects.filter(status=AppealStatus.PENDING)
@@ -414,4 +463,7 @@ def department_overview(*, user, today: dt.date | None = None) -> list[dict[str,
 
 
 def is_reviews_staff(user) -> bool:
-    return bool(_departments_of(user))
+    """Who may open the 差评整改 pages: a department's handlers (their orders) and city
+    operators (every order, and the appeals they decide). The staff shell shows the link on
+    the same test."""
+    return bool(_departments_of(user)) or is_city_operator(user)

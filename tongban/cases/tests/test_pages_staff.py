@@ -564,8 +564,10 @@ def test_counter_needs_a_clerk_and_an_identified_resident(client, resident, staf
 def test_staff_home_links_to_the_pages(client, staff):
     client.force_login(staff.clerk)
     body = client.get("/staff/").content.decode()
-    for path in ("/staff/intake/", "/staff/tasks/", "/staff/counter/"):
+    for path in ("/staff/intake/", "/staff/handout/", "/staff/counter/"):
         assert f'href="{path}"' in body
+    # A counter clerk reviews nothing: the department queue is not offered (it would be 403).
+    assert 'href="/staff/tasks/"' not in body
 
 
 def _upload(case, code):

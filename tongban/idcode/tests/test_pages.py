@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tongban.accounts.tests.factories import UserFactory
-from tongban.idcode import services
+from tongban.idcode import services, token
 
 pytestmark = pytest.mark.django_db
 
@@ -50,3 +52,20 @@ def test_enterprise_page_for_agents_only(client, agent_and_enterprise, resident)
         f'href="/enterprise/{enterprise.pk}/idcode/"'
         in client.get(f"/enterprise/?enterprise={enterprise.pk}").content.decode()
     )
+
+
+def test_scan_log_states_every_result_in_plain_chinese(client, resident, make_scanner):
+    scanner, _ = make_scanner()
+    code = services.idcode_issue(user=resident.user).text
+    for _ in range(2):  # the second scan of one code is a replay
+        services.code_scan(scanner=scanner, code=code, scenario="metro")
+    client.force_login(resident.user)
+    html = client.get("/me/idcode/").content.decode()
+    results = re.findall(r"<td>([^<]*)</td></tr>", html)
+    assert results == ["未读取：二维码已被扫描过", "已读取"]
+    assert "replayed" not in html
+
+
+def test_every_scan_result_has_a_label_for_the_holder():
+    assert set(token.RESULT_LABELS) == set(token.RESULT_CODES)
+    assert all(re.search(r"[a-z]", label) is None for label in token.RESULT_LABELS.values())

@@ -22,7 +22,7 @@ class TestMePage:
             "/accounts/login/?next=/me/",
         )
 
-    def test_resident_sees_own_masked_profile_and_upcoming_sections(self, client, resident):
+    def test_resident_sees_own_masked_profile_and_working_sections(self, client, resident):
         client.force_login(resident.user)
         response = client.get("/me/")
         html = _html(response)
@@ -31,12 +31,13 @@ class TestMePage:
         assert '<dd id="profile-phone">138****5678</dd>' in html
         assert "31010419900307123X" not in html
         assert "13812345678" not in html
-        # 我的办件 is live (the cases app fills it); the others are still to come.
+        # Only what works: 我的办件, 我的证照, 随申码 and 办事, each a link; nothing to come.
         assert '<h2 id="my-cases-title">我的办件</h2>' in html
         assert "您还没有办件。" in html
-        for title in ("我的证照", "随申码", "为您推荐"):
-            assert f">{title}</h3>" in html
-        assert html.count("即将上线") == 3
+        assert '<h2 id="my-certificates-title">我的证照</h2>' in html
+        assert '<h2 id="services-title">办事</h2>' in html
+        assert '<a class="button" href="/me/idcode/" id="idcode-link">出示随申码</a>' in html
+        assert "即将上线" not in html and "为您推荐" not in html
         assert AuditEvent.objects.count() == 0
 
     def test_nav_links_follow_what_the_person_is(self, client, resident, reviewer):

@@ -1,0 +1,107 @@
+"""市民主页, 企业专属网页 and the 工作台 offer only what works: no placeholder, and no link a
+person can see leads to 403 or 404."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tongban.accounts.models import StaffRole
+from tongban.accounts.tests.factories import EnterpriseFactory, StaffFactory
+from tongban.catalog.models import Department
+from tongban.reviews.tests.conftest import (  # noqa: F401 — fixtures
+    catalog,
+    media,
+    people,
+    resident,
+    staff,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _html(response) -> str:
+    return response.content.decode()
+
+
+def test_me_page_has_no_placeholder_and_links_what_works(client, resident):  # noqa: F811
+    client.force_login(resident.user)
+    html = _html(client.get("/me/"))
+    assert "即将上线" not in html and "upcoming" not in html
+    for href in ("/me/idcode/", "/me/cases/", "/me/certificates/", "/me/reviews/"):
+        assert f'href="{href}"' in html
+    # The person's 一件事 can be started from here; the enterprise's are not offered.
+    assert '<a href="/bundles/birth/">出生一件事</a>' in html
+    assert "/bundles/enterprise_opening/" not in html
+    main = html[html.index("<main") : html.index("</main>")]
+    hrefs = re.findall(r'href="(/[^"#]*)"', main)
+    assert len(hrefs) == 6
+    for href in hrefs:
+        assert client.get(href).status_code == 200, href
+
+
+def test_enterprise_page_offers_its_services_with_the_enterprise_chosen(client, resident):  # noqa: F811
+    company = EnterpriseFactory(agents=[resident.user])
+    client.force_login(resident.user)
+    html = _html(client.get("/enterprise/"))
+    assert "即将上线" not in html
+    assert 'href="/me/cases/" id="enterprise-cases-link">企业办件</a>' in html
+    assert 'href="/me/certificates/" id="enterprise-certificates-link">企业证照</a>' in html
+    bundle = f"/bundles/enterprise_opening/?enterprise={company.pk}"
+    assert f'<a href="{bundle}">' in html
+    assert f'<a href="/items/seal_engraving/?enterprise={company.pk}">' in html
+    # Person-only services are not offered to the enterprise.
+    assert "/bundles/birth/" not in html
+    # The guide keeps the enterprise through its questions, and the form arrives with it.
+    guide = _html(client.get(bundle))
+    assert f'<input type="hidden" name="enterprise" value="{company.pk}">' in guide
+    assert f"将以<strong>{company.name}</strong>的名义办理" in guide
+    stranger = EnterpriseFactory()
+    assert "的名义办理" not in _html(
+        client.get(f"/bundles/enterprise_opening/?enterprise={stranger.pk}")
+    )
+    item = _html(client.get(f"/items/seal_engraving/?enterprise={company.pk}"))
+    assert f'href="/apply/item/seal_engraving/?enterprise={company.pk}">在线办理</a>' in item
+    form = _html(client.get(f"/apply/item/seal_engraving/?enterprise={company.pk}"))
+    assert f'name="enterprise" value="{company.pk}"' in form
+
+
+def _staff_links(client, user) -> list[str]:
+    client.force_login(user)
+    html = _html(client.get("/staff/"))
+    start = html.index('id="work-title"')
+    return re.findall(r'href="([^"#]+)"', html[start : html.index("</section>\n<p>", start)])
+
+
+def test_every_staff_shell_link_opens_for_the_person_who_sees_it(client, people):  # noqa: F811
+    police = Department.objects.get(code="police")
+    lead = people.lead
+    clerk_without_hall = StaffFactory(department=police, role=StaffRole.COUNTER_CLERK)
+    expected = {
+        people.acceptor["police"]: ["/staff/intake/", "/staff/reviews/"],
+        people.reviewer["police"]: ["/staff/tasks/"],
+        people.clerk: ["/staff/intake/", "/staff/handout/", "/staff/counter/"],
+        people.issuer: ["/staff/handout/"],
+        lead: ["/staff/tasks/", "/staff/reviews/"],
+        people.operator: ["/staff/reviews/"],
+        clerk_without_hall: [],
+    }
+    for user, links in expected.items():
+        assert _staff_links(client, user) == links, user.username
+        for href in links:
+            assert client.get(href).status_code == 200, (user.username, href)
+    # The pages a person is not shown still refuse them: the link follows the gate.
+    client.force_login(people.acceptor["police"])
+    assert client.get("/staff/counter/").status_code == 403
+    assert client.get("/staff/tasks/").status_code == 403
+    client.force_login(people.reviewer["police"])
+    assert client.get("/staff/reviews/").status_code == 404
+    client.force_login(clerk_without_hall)
+    assert "您的岗位暂无可办理的业务页面" in _html(client.get("/staff/"))
+    assert client.get("/staff/counter/").status_code == 403
+
+
+def test_staff_shell_has_no_placeholder(client, people):  # noqa: F811
+    client.force_login(people.operator)
+    assert "即将上线" not in _html(client.get("/staff/"))
