@@ -563,7 +563,16 @@ class _Guide:
         included = self._included(answers)
         items = self._items(included)
         fields, produced = self._fields(included, answers, applicant, items)
-        materials = self._materials(included, answers, applicant, enterprise, items, persons or {})
+        persons = dict(persons or {})
+        role = self._role(answers)
+        if applicant is not None and role in ROLE_IDENTITY and role not in persons:
+            # The applicant said who they are (the mother): until the form says otherwise,
+            # that person is the applicant, and their own certificates count for that role.
+            persons[role] = {
+                "id_number": str(getattr(applicant, "id_number", "") or ""),
+                "name": str(getattr(applicant, "name", "") or ""),
+            }
+        materials = self._materials(included, answers, applicant, enterprise, items, persons)
         _spare_form_materials(materials, self.members, fields, included)
         critical_days, critical_path = _critical_path(items)
         channels = [

@@ -105,7 +105,7 @@ def test_the_applicant_who_is_not_the_mother_does_not_spare_the_mothers_card(dem
     # The father applies and leaves the mother's number empty: his card is not hers.
     guide = guide_for_bundle(
         code="birth",
-        answers=BIRTH,
+        answers={**BIRTH, "applicant_relation": "father"},
         applicant=father,
         known={"father.id_number": father.id_number, "father.name": father.name},
     )
@@ -237,7 +237,9 @@ def test_every_demo_bundle_spares_only_with_the_holders_own_evidence(demo):
                     if m.about == "enterprise":
                         assert cert.holder_enterprise_id == company.pk, (bundle.code, m.code)
                     else:
-                        assert m.about == "applicant", (bundle.code, m.code)
+                        # Their own, for themself or for the person they said they are.
+                        said = answers.get(definition.applicant_person_question or "", "")
+                        assert m.about in ("applicant", said), (bundle.code, m.code)
                         assert cert.holder_profile_id == resident.pk, (bundle.code, m.code)
                 checked += 1
     assert checked > 500
@@ -343,3 +345,16 @@ def test_a_guardian_applying_gets_neither_parents_fields(demo):
     values = form_prefill(user=mother.user, kind="bundle", code="birth", answers=answers)
     assert not {k for k in values if k.startswith(("mother.", "father."))}
     assert values["applicant.name"] == mother.name
+
+
+def test_the_guide_counts_the_applicants_own_card_for_the_person_they_said_they_are(demo):
+    """Before any form: the mother who answered 您是新生儿的？母亲 is spared her own ID card
+    as 母亲居民身份证; answering 其他监护人, she is not (her card is not the mother's)."""
+    mother, card, *_ = _parents(demo)
+    as_mother = guide_for_bundle(code="birth", answers=BIRTH, applicant=mother)
+    assert _material(as_mother, "mother_id_card").evidence["serial"] == card.serial
+    assert _material(as_mother, "father_id_card").spared is False
+    as_guardian = guide_for_bundle(
+        code="birth", answers={**BIRTH, "applicant_relation": "guardian"}, applicant=mother
+    )
+    assert _material(as_guardian, "mother_id_card").spared is False
