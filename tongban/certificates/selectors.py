@@ -163,7 +163,12 @@ def certificate_qr_svg(text: str, *, scale: int = 4, title: str = "电子证照�
     qr = segno.make_qr(text, error="q", boost_error=False)
     out = io.BytesIO()
     qr.save(out, kind="svg", scale=scale, xmldecl=False, svgns=True, title=title, border=4)
-    return out.getvalue().decode("utf-8")
+    # A viewBox beside width/height lets a phone shrink the code to its screen as a whole,
+    # quiet zone included; without it the browser crops the symbol instead.
+    width, height = qr.symbol_size(scale=scale, border=4)
+    return (
+        out.getvalue().decode("utf-8").replace("<svg ", f'<svg viewBox="0 0 {width} {height}" ', 1)
+    )
 
 
 def certificate_qr_version(text: str) -> int:

@@ -51,7 +51,12 @@ def code_svg(text: str) -> str:
     qr = segno.make_qr(text, error="q", boost_error=False)
     out = io.BytesIO()
     qr.save(out, kind="svg", scale=8, xmldecl=False, svgns=True, title="随申码", border=4)
-    return out.getvalue().decode("utf-8")
+    # The page sizes the code to the screen; the viewBox makes it scale, quiet zone included,
+    # instead of being cropped.
+    width, height = qr.symbol_size(scale=8, border=4)
+    return (
+        out.getvalue().decode("utf-8").replace("<svg ", f'<svg viewBox="0 0 {width} {height}" ', 1)
+    )
 
 
 def qr_version(text: str) -> int:

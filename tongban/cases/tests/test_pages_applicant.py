@@ -139,7 +139,7 @@ def test_submit_creates_one_case_and_shows_the_receipt(client, resident):
     assert re.search(r"\d{4} \d{4} \d{4} \d", receipt_display(case.receipt_no))
     assert '<dd id="case-status">已受理，办理中</dd>' in html
     assert "邮寄送达" in html
-    assert '<th scope="row">出生登记</th>\n        <td>市公安局</td>' in html
+    assert '<th scope="row">出生登记</th>\n        <td data-label="办理部门">市公安局</td>' in html
     assert "系统自动办理</strong>：自动受理" in html
     assert "申请人</strong>：提交申请" in html
     assert "系统自动办理</strong>：准予办理（预防接种证办理）" in html

@@ -160,7 +160,7 @@ def test_bundle_page_shows_the_exact_list(client):
         "城乡居民医保参保登记",
         "社会保障卡申领",
     ]
-    materials = re.findall(r'<table class="materials">(.*?)</table>', html, re.S)[0]
+    materials = re.findall(r'<table class="materials stack">(.*?)</table>', html, re.S)[0]
     assert re.findall(r'<th scope="row">([^<]+)', materials) == [
         "出生医学证明",
         "居民户口簿",
@@ -168,7 +168,7 @@ def test_bundle_page_shows_the_exact_list(client):
         "非婚生育情况说明",
         "新生儿证件照",
     ]
-    fields = re.findall(r'<table class="fields">(.*?)</table>', html, re.S)[0]
+    fields = re.findall(r'<table class="fields stack">(.*?)</table>', html, re.S)[0]
     assert re.findall(r'<th scope="row">([^<]+)', fields) == [
         "申请人姓名",
         "申请人身份证号码",

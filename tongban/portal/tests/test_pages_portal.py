@@ -116,7 +116,10 @@ class TestStaffPage:
         html = _html(response)
         assert response.status_code == 200
         assert "<h1>工作台</h1>" in html
-        assert '<tr><td>民政局</td><td><span class="tag">审核</span></td></tr>' in html
+        assert (
+            '<tr><td data-label="部门">民政局</td>'
+            '<td data-label="岗位"><span class="tag">审核</span></td></tr>'
+        ) in html
         assert "您尚未启用双因素认证" in html
 
 
