@@ -167,9 +167,16 @@ def test_departments_file_validates_and_has_at_least_14():
 
 def test_element_files_validate_and_prefill_names_known_fields():
     assert len(ELEMENT_FILES) >= 3
+    claims = {
+        path.stem: {c["name"] for c in _load(path)["claims"]}
+        for path in (DEFINITIONS / "certificate_types").glob("*.yaml")
+    }
     for element in elements().values():
         for prefill in element.prefill:
-            known = {"profile": PROFILE_FIELDS, "enterprise": ENTERPRISE_FIELDS}[prefill.source]
+            if prefill.source == "certificate":
+                known = claims[prefill.certificate_type]
+            else:
+                known = {"profile": PROFILE_FIELDS, "enterprise": ENTERPRISE_FIELDS}[prefill.source]
             assert prefill.field in known, f"{element.code}: 未知的预填字段 {prefill.field}"
 
 
