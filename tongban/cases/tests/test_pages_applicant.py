@@ -209,5 +209,3 @@ def test_status_notices_link_to_the_case_page(client, resident):
     case = submit(resident)
     links = set(Notice.objects.filter(recipient=resident.user).values_list("link", flat=True))
     assert links == {f"/me/cases/{case.receipt_no}/"}
-
-
