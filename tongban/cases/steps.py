@@ -60,6 +60,9 @@ STEP_OF_PREFIX: dict[str, tuple[str, str]] = {
 OTHER = ("other", "其他信息")
 STEP_ORDER = list(dict.fromkeys(key for key, _title in STEP_OF_PREFIX.values()))
 
+# Within a step shared by several people, each person's fields stand together under a heading.
+SECTION_OF_PREFIX = {"mother": "母亲", "father": "父亲", "marriage": "父母婚姻登记"}
+
 STATE_LABELS = {"todo": "未开始", "done": "已完成", "error": "有错误"}
 
 
@@ -74,6 +77,16 @@ class Step:
     @property
     def state_label(self) -> str:
         return STATE_LABELS[self.state]
+
+    def sections(self) -> list[tuple[str, list[Any]]]:
+        """The step's fields by person, in the order each person first appears: (heading,
+        fields); one section without a heading when the step is about one person."""
+        by_prefix: dict[str, list[Any]] = {}
+        for f in self.fields:
+            by_prefix.setdefault(f.code.split(".", 1)[0], []).append(f)
+        if len(by_prefix) < 2:
+            return [("", list(self.fields))]
+        return [(SECTION_OF_PREFIX.get(p, ""), fs) for p, fs in by_prefix.items()]
 
 
 def step_of(code: str) -> tuple[str, str]:

@@ -438,8 +438,13 @@ def _render_step(request, flow: Flow, step: steps.Step, *, show_errors: bool, ex
         )
         template = "cases/apply/step_delivery.html"
     else:
+        specs = {f.code: f for f in _field_specs(flow, step, field_errors)}
         context.update(
-            fields=_field_specs(flow, step, field_errors),
+            fields=list(specs.values()),
+            sections=[
+                {"legend": legend, "fields": [specs[f.code] for f in fs]}
+                for legend, fs in step.sections()
+            ],
             produced=[p for p in flow.result.produced if steps.step_of(p.code)[0] == step.slug],
         )
         template = "cases/apply/step_fields.html"
@@ -580,7 +585,8 @@ def _check_context(request: HttpRequest, flow: Flow) -> dict[str, Any]:
                 "value": steps.display_value(f, flow.values.get(f.code, "")),
                 "supplied_by": f.supplied_by,
             }
-            for f in s.fields
+            for _legend, fs in s.sections()
+            for f in fs
         ]
         if s.slug == steps.DELIVERY:
             rows.insert(
