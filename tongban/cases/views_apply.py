@@ -427,7 +427,12 @@ def _render_step(request, flow: Flow, step: steps.Step, *, show_errors: bool, ex
             for r in rows:
                 if r["code"] == code:
                     r["errors"] = [*r["errors"], e["message"]]
-        context.update(materials=rows, accept=forms.ACCEPT)
+        context.update(
+            materials=rows,
+            to_give=[r for r in rows if not r["spared"]],
+            spared=[r for r in rows if r["spared"]],
+            accept=forms.ACCEPT,
+        )
         template = "cases/apply/step_materials.html"
     elif step.slug == steps.DELIVERY:
         context.update(

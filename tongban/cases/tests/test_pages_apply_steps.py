@@ -248,7 +248,9 @@ def test_spared_materials_say_why_and_ask_nothing(client, resident):
     client.force_login(resident.user)
     client.get(START)
     html = client.get(STEP + "materials/").content.decode()
-    assert html.count('<p class="spared">无需提交：') == 2
+    # What needs nothing from her is listed apart, each with why.
+    assert "无需您提交的材料（2 份）" in html
+    assert html.count('<span class="spared">无需提交：') == 2
     assert re.findall(r'name="file\.([a-z_]+)"', html) == [
         "birth_medical_certificate",
         "child_photo",
