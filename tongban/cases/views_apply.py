@@ -370,12 +370,24 @@ def apply_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
         or draft.answers != result.answers
         or (wants_enterprise and draft.enterprise_id != getattr(agent.enterprise, "pk", None))
     ):
+        form_data = draft.form_data if draft is not None else {}
+        if draft is not None and draft.enterprise_id != getattr(agent.enterprise, "pk", None):
+            # Another enterprise: what the former one's 一企一档 filled in goes, so the new
+            # one's record fills the form (what was typed over it stays).
+            former = selectors.form_prefill(
+                user=request.user,
+                kind=kind,
+                code=code,
+                answers=draft.answers,
+                enterprise=draft.enterprise,
+            )
+            form_data = {k: v for k, v in form_data.items() if former.get(k, object()) != v}
         draft = services.draft_save(
             applicant=request.user,
             kind=kind,
             code=code,
             answers=result.answers,
-            form_data=draft.form_data if draft is not None else {},
+            form_data=form_data,
             enterprise=agent.enterprise,
         )
     flow = _flow(request, kind, code, draft)

@@ -258,6 +258,41 @@ def test_spared_materials_say_why_and_ask_nothing(client, resident):
     assert 'name="how.child_photo" value="deferred"' in html
 
 
+def test_the_upload_button_keeps_the_file_and_stays_on_the_page(client, resident):
+    client.force_login(resident.user)
+    client.get(START)
+    response = client.post(
+        STEP + "materials/?from=check",
+        {"file.child_photo": SimpleUploadedFile("photo.png", PNG), "action": "upload"},
+    )
+    assert response["Location"] == STEP + "materials/?from=check&done=uploaded#materials"
+    assert DraftUpload.objects.get().material_code == "child_photo"
+    html = client.get(response["Location"]).content.decode()
+    assert "文件已保存" in html and '<span class="file-name">photo.png</span>' in html
+    # A file over 10MB is refused before it is read, and named.
+    big = SimpleUploadedFile("big.pdf", PDF + b"0" * (10 * 1024 * 1024))
+    response = client.post(STEP + "materials/", {"file.child_photo": big, "action": "upload"})
+    assert response.status_code == 200
+    assert "文件“big.pdf”超过10MB，请压缩后上传" in response.content.decode()
+    assert DraftUpload.objects.count() == 1
+
+
+def test_the_delivery_step_asks_for_a_choice(client, resident):
+    client.force_login(resident.user)
+    client.get(START)
+    response = client.post(STEP + "delivery/", {"action": "next"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<a href="#delivery-choice">请选择办理结果的送达方式</a>' in html
+    assert f'href="{STEP}materials/" id="back-link"' in html
+    response = client.post(STEP + "delivery/", {"delivery": "counter", "action": "next"})
+    assert response["Location"] == CHECK
+    assert draft_of(resident).delivery == "counter"
+    assert 'id="delivery-counter" name="delivery" value="counter" checked' in (
+        client.get(STEP + "delivery/").content.decode()
+    )
+
+
 # ---------------------------------------------------------------- 核对信息 and submit
 
 
@@ -406,6 +441,19 @@ def test_an_agent_chooses_the_enterprise_and_its_record_fills_the_form(client, r
     response = client.get(f"/apply/item/seal_engraving/?enterprise={others.pk}")
     assert response.status_code == 422
     assert "所选企业不在您可代办的企业之中" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.enterprise == company
+    # Saved on the step, then another enterprise chosen: the new one's record fills it.
+    client.post(
+        "/apply/item/seal_engraving/step/enterprise/",
+        {"field.enterprise.name": company.name, "field.enterprise.uscc": company.uscc},
+    )
+    assert Draft.objects.get(code="seal_engraving").form_data["enterprise.name"] == company.name
+    second = EnterpriseFactory(agents=[resident.user])
+    client.get(f"/apply/item/seal_engraving/?enterprise={second.pk}")
+    html = client.get("/apply/item/seal_engraving/step/enterprise/").content.decode()
+    assert f'name="field.enterprise.name" value="{second.name}"' in html
+    client.get(f"/apply/item/seal_engraving/?enterprise={company.pk}")
     draft.refresh_from_db()
     assert draft.enterprise == company
     with pytest.raises(NotForApplicant):
