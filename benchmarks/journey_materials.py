@@ -35,6 +35,7 @@ ACCOUNTS = {
     "enterprise_closing": ("agent1", "first"),
 }
 BIRTH = {
+    "applicant_relation": "mother",
     "parents_marital": "married",
     "born_in_city": "yes",
     "multiple_birth": "no",
@@ -56,6 +57,7 @@ def _answers(code: str) -> dict[str, str]:
         ]  # fmt: skip
         if not pending:
             return answers
+        # The demo agent founding a company is its legal representative (the first option).
         answers[pending[0].code] = pending[0].options[0].value
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from tongban.catalog import known as known_rules
 from tongban.catalog import selectors
 from tongban.catalog.errors import GuideAnswersInvalid
 from tongban.catalog.schemas import (
@@ -62,6 +63,10 @@ class GuideQuestion:
     asked_for: list[str]  # "bundle" and/or item codes whose definitions ask it
     answer: str | None = None
     error: str = ""
+    # The applicant's 一人一档 answers it (known_from): the statement shown instead of asking.
+    known: str = ""
+    # It will be answered from the profile once these answers are given (本人申请 …).
+    known_if: str = ""
 
 
 @dataclass
@@ -289,15 +294,18 @@ def guide_for_bundle(
     unknown answer. `providers` replaces the registered evidence providers (tests). KNOWN:
     the form's values so far; they say who the persons materials are about are (the
     father's 公民身份号码), so their own e-certificates can spare their documents."""
-    return _run(
-        kind="bundle",
-        code=code,
-        answers=answers,
-        applicant=applicant,
-        providers=providers,
-        enterprise=enterprise,
-        known=known,
-    )
+    with known_answers(kind="bundle", code=code, answers=answers, applicant=applicant) as k:
+        return k.mark(
+            _run(
+                kind="bundle",
+                code=code,
+                answers=k.answers,
+                applicant=applicant,
+                providers=providers,
+                enterprise=enterprise,
+                known=known,
+            )
+        )
 
 
 def guide_for_item(
@@ -311,15 +319,18 @@ def guide_for_item(
 ) -> GuideResult:
     """The exact list for one item, from its own questions (ENTERPRISE: the one the applicant
     acts for, whose own evidence then counts too; KNOWN as for guide_for_bundle)."""
-    return _run(
-        kind="item",
-        code=code,
-        answers=answers,
-        applicant=applicant,
-        providers=providers,
-        enterprise=enterprise,
-        known=known,
-    )
+    with known_answers(kind="item", code=code, answers=answers, applicant=applicant) as k:
+        return k.mark(
+            _run(
+                kind="item",
+                code=code,
+                answers=k.answers,
+                applicant=applicant,
+                providers=providers,
+                enterprise=enterprise,
+                known=known,
+            )
+        )
 
 
 def _run(
@@ -350,16 +361,89 @@ def _run(
     return result
 
 
-def bundle_questions(*, code: str, answers: dict[str, str] | None = None) -> list[GuideQuestion]:
-    """Every question a bundle may ask, marked with whether it applies to `answers`; for
-    showing the form before anything is submitted."""
-    sources = selectors.guide_sources(kind="bundle", code=code)
-    return _Guide(sources).questions(answers or {})[0]
+def applicant_person(*, kind: str, code: str, answers: dict[str, str]) -> str:
+    """Which person of the case the applicant is (mother, father, …), from the answer to the
+    service's `applicant_person_question`; "" when the service does not ask."""
+    sources = selectors.guide_sources(kind=kind, code=code)
+    definition = sources.bundle if sources.bundle is not None else sources.items.get(code)
+    question = getattr(definition, "applicant_person_question", "")
+    return answers.get(question, "") if question else ""
 
 
-def item_questions(*, code: str, answers: dict[str, str] | None = None) -> list[GuideQuestion]:
-    sources = selectors.guide_sources(kind="item", code=code)
-    return _Guide(sources).questions(answers or {})[0]
+def bundle_questions(
+    *, code: str, answers: dict[str, str] | None = None, applicant: Any = None
+) -> list[GuideQuestion]:
+    """Every question a bundle may ask, marked with whether it applies to `answers` (and, for
+    an APPLICANT, which ones the profile answers); for showing the form before anything is
+    submitted."""
+    with known_answers(kind="bundle", code=code, answers=answers or {}, applicant=applicant) as k:
+        sources = selectors.guide_sources(kind="bundle", code=code)
+        return k.mark_questions(_Guide(sources).questions(k.answers)[0])
+
+
+def item_questions(
+    *, code: str, answers: dict[str, str] | None = None, applicant: Any = None
+) -> list[GuideQuestion]:
+    with known_answers(kind="item", code=code, answers=answers or {}, applicant=applicant) as k:
+        sources = selectors.guide_sources(kind="item", code=code)
+        return k.mark_questions(_Guide(sources).questions(k.answers)[0])
+
+
+# ---------------------------------------------------------------- answers already known
+
+
+class _KnownAnswers:
+    """What the applicant's 一人一档 answers (known_from), applied around one guide run: the
+    known answers replace whatever was given for them, and every question they answer is
+    marked with its statement instead of being asked (also on GuideAnswersInvalid)."""
+
+    def __init__(self, situations: list[SituationDef], answers: dict[str, str], applicant: Any):
+        self.situations = situations
+        self.applicant = applicant
+        self.known = known_rules.known_answers(situations, answers, applicant)
+        self.answers = {**answers, **{c: k.value for c, k in self.known.items()}}
+
+    def __enter__(self) -> _KnownAnswers:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if isinstance(exc, GuideAnswersInvalid):
+            self.mark_questions(exc.questions)
+
+    def mark(self, result: GuideResult) -> GuideResult:
+        self.mark_questions(result.questions)
+        return result
+
+    def mark_questions(self, questions: list[GuideQuestion]) -> list[GuideQuestion]:
+        by_code = {s.code: s for s in self.situations}
+        for q in questions:
+            found = self.known.get(q.code)
+            if found is not None:
+                q.known, q.answer = found.statement, found.value
+            elif self.applicant is not None and by_code.get(q.code) is not None:
+                # Only rules still waiting for an answer their condition names, and that would
+                # then answer for this applicant.
+                rules = [
+                    r
+                    for r in by_code[q.code].known_from
+                    if any(k not in self.answers for k in r.when)
+                    and r.answer(known_rules.profile_fact(self.applicant, r.profile))
+                ]
+                conditions = list(dict.fromkeys(when_text(r.when, self.situations) for r in rules))
+                if conditions:
+                    q.known_if = f"如{'或'.join(conditions)}，本题无需回答，将根据您的居民档案确定"
+        return questions
+
+
+def known_answers(
+    *, kind: str, code: str, answers: dict[str, str], applicant: Any
+) -> _KnownAnswers:
+    """The answers the applicant's profile gives for this bundle or item (empty without an
+    applicant); use as a context manager around a guide run."""
+    if applicant is None:
+        return _KnownAnswers([], answers, None)
+    sources = selectors.guide_sources(kind=kind, code=code)
+    return _KnownAnswers([s for s, _o, _a in _Guide(sources)._situations], answers, applicant)
 
 
 # ---------------------------------------------------------------- the computation
@@ -516,6 +600,11 @@ class _Guide:
             applicant_considered=applicant is not None,
             produced=produced,
         )
+
+    def _role(self, answers: dict[str, str]) -> str:
+        definition = self.bundle if self.bundle is not None else next(iter(self.members.values()))
+        question = definition.applicant_person_question
+        return answers.get(question, "") if question else ""
 
     def _items(self, included: list[str]) -> list[GuideItem]:
         declared = {b.item: b.after for b in self.bundle.items} if self.bundle else {}
@@ -696,8 +785,12 @@ class _Guide:
                 continue
             el = elements.get(code)
             prefill = el.prefill if el else []
+            role = self._role(answers)
             available = applicant is not None and any(
-                p.source == "profile" and _has_value(applicant, p.field) for p in prefill
+                p.source == "profile"
+                and (not p.applicant_is or p.applicant_is == role)
+                and _has_value(applicant, p.field)
+                for p in prefill
             )
             fields.append(
                 GuideField(

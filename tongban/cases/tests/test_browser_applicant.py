@@ -69,6 +69,7 @@ def test_a_new_mother_applies_for_the_birth_bundle_on_her_phone(page):
     def answer(question: str, option: str) -> None:
         page.get_by_role("group", name=question).get_by_label(option, exact=True).check()
 
+    answer("您是新生儿的？", "母亲")
     answer("新生儿父母的婚姻状况？", "已登记结婚")
     answer("新生儿是否在本市助产机构出生？", "是")
     answer("是否为多胞胎？", "否")
@@ -115,8 +116,10 @@ def test_a_new_mother_applies_for_the_birth_bundle_on_her_phone(page):
     fill_empty(page)
     page.get_by_role("button", name="保存并继续").click()
 
-    # 关于父母: whose ID numbers let their own e-certificates spare their ID cards.
+    # 关于父母: she is the mother, so her own fields come from her 一人一档; whose ID
+    # numbers let their own e-certificates spare their ID cards.
     page.wait_for_url("**/step/parents/")
+    assert page.locator("#field-mother-id_number").input_value() == _MOTHER.id_number
     for role, person in (("mother", _MOTHER), ("father", _FATHER)):
         page.locator(f"#field-{role}-name").fill(person.name)
         page.locator(f"#field-{role}-id_number").fill(person.id_number)

@@ -18,6 +18,7 @@ from tongban.certificates.services import certificate_issue
 from tongban.certificates.tests.conftest import DEMO_TYPES, id_card_claims, license_claims
 
 BIRTH = {
+    "applicant_relation": "mother",
     "parents_marital": "married",
     "born_in_city": "yes",
     "multiple_birth": "no",
@@ -289,3 +290,56 @@ def test_the_birth_confirmation_is_the_form_itself(demo):
         "child.birth_length",
         "child.gestational_weeks",
     }
+
+
+def _married(profile, spouse):
+    return certificate_issue(
+        type_code="marriage_certificate",
+        holder_profile=profile,
+        claims={
+            "certificate_no": f"J310104-{profile.pk:08d}",
+            "holder_name": profile.name,
+            "holder_id_number": profile.id_number,
+            "spouse_name": spouse.name,
+            "spouse_id_number": spouse.id_number,
+            "registered_on": "2020-05-20",
+            "registry": "示例市徐汇区民政局婚姻登记处",
+        },
+        actor_label="system:test",
+    )
+
+
+@pytest.mark.parametrize("who", ["mother", "father"])
+def test_the_applicant_fills_their_own_persons_fields_and_the_spouse_comes_from_the_marriage(
+    demo, who
+):
+    """The mother applying is not asked her own name and number again, and her 结婚证 names
+    the father; the father applying, the other way round. Nobody's data lands in another's
+    fields, and with both identified each parent's own ID card spares their material."""
+    from tongban.cases.selectors import form_prefill
+
+    mother, mother_card, father, father_card = _parents(demo)
+    _married(mother, father)
+    _married(father, mother)
+    applicant = mother if who == "mother" else father
+    answers = {**BIRTH, "applicant_relation": who}
+    values = form_prefill(user=applicant.user, kind="bundle", code="birth", answers=answers)
+    assert (values["mother.name"], values["mother.id_number"]) == (mother.name, mother.id_number)
+    assert (values["father.name"], values["father.id_number"]) == (father.name, father.id_number)
+    guide = guide_for_bundle(code="birth", answers=answers, applicant=applicant, known=values)
+    asked = {f.code for f in guide.fields}
+    assert "mother.phone" in asked and "father.phone" not in asked
+    # Her own phone is hers to prefill; his is not on her record.
+    assert values.get("mother.phone") == (mother.phone if who == "mother" else None)
+    assert _material(guide, "mother_id_card").evidence["serial"] == mother_card.serial
+    assert _material(guide, "father_id_card").evidence["serial"] == father_card.serial
+
+
+def test_a_guardian_applying_gets_neither_parents_fields(demo):
+    from tongban.cases.selectors import form_prefill
+
+    mother, *_ = _parents(demo)
+    answers = {**BIRTH, "applicant_relation": "guardian"}
+    values = form_prefill(user=mother.user, kind="bundle", code="birth", answers=answers)
+    assert not {k for k in values if k.startswith(("mother.", "father."))}
+    assert values["applicant.name"] == mother.name
