@@ -626,11 +626,25 @@ def _check_context(request: HttpRequest, flow: Flow) -> dict[str, Any]:
         "groups": groups,
         "materials": _material_rows(flow) if materials_step else [],
         "materials_change_url": f"{flow.url(materials_step)}?from=check" if materials_step else "",
-        "errors": flow.errors,
+        "errors": _check_errors(flow),
         "idempotency_key": flow.draft.idempotency_key,
         "agent": flow.agent,
         "step_number": len(flow.steps) + 1,
     }
+
+
+def _check_errors(flow: Flow) -> list[dict[str, str]]:
+    """What stands between the check page and the submit: a step not yet opened is one line
+    (请完成「…」), a step opened with problems lists each, linked to its field."""
+    out: list[dict[str, str]] = []
+    for s in flow.steps:
+        if not s.errors:
+            continue
+        if s.state == "todo":
+            out.append({"message": f"请完成「{s.title}」", "href": flow.url(s)})
+        else:
+            out += s.errors
+    return out
 
 
 @login_required
@@ -654,7 +668,7 @@ def check_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
     if request.method == "GET":
         return render(request, "cases/apply.html", _check_context(request, flow))
 
-    if flow.errors:
+    if _check_errors(flow):
         context = _check_context(request, flow)
         return render(request, "cases/apply.html", context, status=200)
     try:

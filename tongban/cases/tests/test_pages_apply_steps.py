@@ -332,8 +332,18 @@ def test_the_check_page_holds_back_the_submit_until_every_step_is_done(client, r
     client.get(START)
     html = client.get(CHECK).content.decode()
     assert 'id="submit-application"' not in html
-    assert f'<a href="{STEP}delivery/#delivery-choice">请选择办理结果的送达方式</a>' in html
-    assert f'<a href="{STEP}materials/#material-birth_medical_certificate">' in html
+    # Steps not opened yet are one line each; the applicant's own step is complete already
+    # (her 一人一档 filled it).
+    summary = re.findall(r'<li><a href="([^"]+)">(请完成[^<]+)</a></li>', html)
+    assert summary == [
+        (f"{STEP}child/", "请完成「关于子女」"),
+        (f"{STEP}parents/", "请完成「关于父母」"),
+        (f"{STEP}materials/", "请完成「申请材料」"),
+        (f"{STEP}delivery/", "请完成「送达方式」"),
+    ]
+    # Opened and left with problems: each problem, linked to its field.
+    client.post(STEP + "child/", {"field.child.sex": "F"})
+    html = client.get(CHECK).content.decode()
     assert f'<a href="{STEP}child/#field-child-name">请填写新生儿姓名</a>' in html
     response = client.post(CHECK, {"idempotency_key": draft_of(resident).idempotency_key})
     assert response.status_code == 200
