@@ -10,6 +10,16 @@ class CaseNotFound(NotFound):
     message = "未找到该办件"
 
 
+class DraftNotFound(NotFound):
+    code = "DRAFT_NOT_FOUND"
+    message = "未找到您的草稿，请从办事指南重新开始申请"
+
+
+class DraftUploadNotFound(NotFound):
+    code = "DRAFT_UPLOAD_NOT_FOUND"
+    message = "未找到该文件"
+
+
 class TaskNotFound(NotFound):
     code = "TASK_NOT_FOUND"
     message = "未找到该任务"

@@ -34,6 +34,8 @@ AUTOCOMPLETE = {
     "applicant.mail_address": "street-address",
 }
 BOOLEAN_CHOICES = [("true", "是"), ("false", "否")]
+# What a person copies a value from when a body other than them holds it.
+SUPPLIED_FROM = {"助产机构": "出院记录"}
 
 
 def dom_id(prefix: str, code: str) -> str:
@@ -52,6 +54,15 @@ class FieldSpec:
     prefilled: bool
     errors: list[str] = field(default_factory=list)
     choices: list[tuple[str, str]] = field(default_factory=list)
+    supplied_by: str = ""  # the body that holds the true value (助产机构)
+
+    @property
+    def supplied_note(self) -> str:
+        """Hospital data, marked as such: who holds it and what to copy it from."""
+        if not self.supplied_by:
+            return ""
+        source = SUPPLIED_FROM.get(self.supplied_by, f"{self.supplied_by}出具的材料")
+        return f"由{self.supplied_by}提供：请按{source}填写"
 
     @property
     def id(self) -> str:
@@ -118,6 +129,7 @@ def field_specs(
                 prefilled=f.code in prefill and value == _as_text(prefill[f.code]) and bool(value),
                 errors=errors.get(f.code, []),
                 choices=choices,
+                supplied_by=getattr(f, "supplied_by", "") or "",
             )
         )
     return specs
@@ -137,6 +149,14 @@ def form_data_from_post(post: QueryDict, fields: list[Any]) -> dict[str, Any]:
         else:
             data[f.code] = raw
     return data
+
+
+def form_data_from_values(values: dict[str, Any], fields: list[Any]) -> dict[str, Any]:
+    """The same as `form_data_from_post`, from values kept as typed (a draft)."""
+    post = QueryDict(mutable=True)
+    for f in fields:
+        post[FIELD_PREFIX + f.code] = _as_text(values.get(f.code, ""))
+    return form_data_from_post(post, fields)
 
 
 def typed_values_from_post(post: QueryDict, fields: list[Any]) -> dict[str, str]:

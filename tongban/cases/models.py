@@ -272,6 +272,16 @@ class Draft(FormDataMixin, models.Model):
     version = models.PositiveIntegerField()
     answers = models.JSONField(default=dict)
     form_data_text = EncryptedTextField(default="", blank=True, context="cases.draft_form_data")
+    # The step-by-step form keeps everything else with the draft too: whom the agent acts
+    # for, 送达方式, how each material is satisfied (告知承诺, 容缺), which steps were seen,
+    # and the Idempotency-Key its one submit will use.
+    enterprise = models.ForeignKey(
+        "accounts.Enterprise", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    delivery = models.CharField(max_length=8, choices=Delivery.choices, blank=True)
+    material_how = models.JSONField(default=dict, blank=True)
+    steps_seen = models.JSONField(default=list, blank=True)
+    idempotency_key = models.CharField(max_length=128, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -295,3 +305,21 @@ class SupplementRequest(models.Model):
     )
     requested_at = models.DateTimeField()
     fulfilled_at = models.DateTimeField(null=True, blank=True)
+
+
+class DraftUpload(models.Model):
+    """A file chosen for a material while the form is being filled in: kept with the draft
+    (never public, under the applicant's own folder) until the case is submitted, when it
+    becomes one of the case's materials, or until the applicant removes it."""
+
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="uploads")
+    material_code = models.CharField(max_length=64)
+    file = models.FileField(upload_to="drafts/%Y/%m/")
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["draft", "material_code"], name="draftupload_code")]

@@ -34,6 +34,7 @@ from tongban.cases.models import (
     Channel,
     Delivery,
     Draft,
+    DraftUpload,
     MaterialHow,
     MaterialSubmission,
     SupplementRequest,
@@ -585,6 +586,24 @@ def draft_for(*, user: User | None, kind: str, code: str) -> Draft | None:
     if not _active(user):
         return None
     return Draft.objects.filter(applicant=user, kind=kind, code=code).first()
+
+
+def draft_uploads_for(*, draft: Draft) -> list[DraftUpload]:
+    """The files kept with a draft (the caller holds the user's own draft), oldest first."""
+    return list(draft.uploads.order_by("pk"))
+
+
+def case_receipt_for_key(*, user: User | None, idempotency_key: str) -> str | None:
+    """The receipt number of the user's own case submitted under IDEMPOTENCY_KEY, if any: a
+    second press of 提交申请 shows the case the first one made."""
+    key = (idempotency_key or "").strip()
+    if not key or not _active(user):
+        return None
+    return (
+        Application.objects.filter(applicant=user, idempotency_key=key)
+        .values_list("receipt_no", flat=True)
+        .first()
+    )
 
 
 # ---------------------------------------------------------------- intake (一口受理)

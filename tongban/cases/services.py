@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -43,6 +44,8 @@ from tongban.cases.errors import (
     CaseNotAcceptable,
     CaseNotAwaitingHandout,
     CounterHallRequired,
+    DraftNotFound,
+    DraftUploadNotFound,
     IdempotencyKeyRequired,
     IdempotencyKeyReused,
     NotAnAcceptor,
@@ -64,6 +67,7 @@ from tongban.cases.models import (
     Channel,
     Delivery,
     Draft,
+    DraftUpload,
     MaterialHow,
     MaterialSubmission,
     SupplementRequest,
@@ -144,6 +148,9 @@ class MaterialInput:
 
     how: str
     files: tuple[Upload, ...] = ()
+    # Files already kept with the applicant's own draft (DraftUpload ids), as the
+    # step-by-step form hands them over; case_submit reads them only from that draft.
+    draft_uploads: tuple[int, ...] = ()
 
 
 # ---------------------------------------------------------------- helpers
@@ -407,10 +414,11 @@ def _check_materials(
             errors.append({"field": code, "message": "提交方式不正确"})
             continue
         if given.how == MaterialHow.UPLOAD:
-            if not given.files:
+            if not given.files and not given.draft_uploads:
                 errors.append({"field": code, "message": f"请上传{m['name']}"})
                 continue
-            total_files += len(given.files)
+            # Draft files were checked when kept; case_submit reads them in as files.
+            total_files += len(given.files) + len(given.draft_uploads)
             for f in given.files:
                 if len(f.content) > MAX_UPLOAD_BYTES:
                     errors.append(
@@ -441,6 +449,16 @@ def _check_materials(
             raise UploadRefused(details=errors)
         raise CaseMaterialsInvalid(details=errors)
     return out
+
+
+def materials_check(plan: dict[str, Any], materials: dict[str, MaterialInput]) -> list[dict]:
+    """The problems case_submit would name with these materials (none: they are complete),
+    for the form's 申请材料 step and 核对信息 page to say before submitting."""
+    try:
+        _check_materials(plan, materials)
+    except (CaseMaterialsInvalid, UploadRefused) as exc:
+        return list(exc.details)
+    return []
 
 
 def _store_materials(
@@ -557,16 +575,43 @@ def plan_from_guide(guide: GuideResult) -> dict[str, Any]:
 # ---------------------------------------------------------------- drafts
 
 
+_UNCHANGED: Any = object()
+
+
 def draft_save(
-    *, applicant: User, kind: str, code: str, answers: dict[str, str], form_data: dict[str, Any]
+    *,
+    applicant: User,
+    kind: str,
+    code: str,
+    answers: dict[str, str],
+    form_data: dict[str, Any],
+    enterprise: Enterprise | None = _UNCHANGED,
+    delivery: str | None = None,
+    material_how: dict[str, str] | None = None,
+    steps_seen: list[str] | None = None,
 ) -> Draft:
-    """Keep the form as typed so far (草稿): not validated, encrypted at rest, one per service."""
+    """Keep the form as typed so far (草稿): not validated, encrypted at rest, one per service.
+    The step-by-step form also keeps whom an agent acts for, 送达方式, how each material is
+    satisfied and which steps were seen; arguments left out keep what the draft holds."""
     if kind not in CaseKind.values:
         raise InvalidInput("申请类型只能是 bundle 或 item", code="CASE_KIND_INVALID")
     if not isinstance(answers, dict) or not isinstance(form_data, dict):
         raise InvalidInput("草稿格式不正确")
-    if len(json.dumps([answers, form_data], ensure_ascii=False, default=str)) > DRAFT_MAX_CHARS:
+    extra = [material_how or {}, steps_seen or []]
+    if (
+        len(json.dumps([answers, form_data, *extra], ensure_ascii=False, default=str))
+        > DRAFT_MAX_CHARS
+    ):
         raise InvalidInput("草稿内容过长", code="DRAFT_TOO_LARGE")
+    if delivery not in (None, "", *Delivery.values):
+        raise InvalidInput("送达方式只能是 online、counter 或 post", code="DELIVERY_INVALID")
+    if material_how is not None and any(
+        v not in ("", MaterialHow.UPLOAD, MaterialHow.COMMITMENT, MaterialHow.DEFERRED)
+        for v in material_how.values()
+    ):
+        raise InvalidInput("提交方式只能是上传、告知承诺或容缺后补", code="MATERIAL_HOW_INVALID")
+    if enterprise is not _UNCHANGED and enterprise is not None:
+        _check_applicant(applicant, enterprise)
     version = _current_version(kind, code)  # also refuses an unknown service
     with transaction.atomic():
         draft, _ = Draft.objects.select_for_update().get_or_create(
@@ -575,8 +620,168 @@ def draft_save(
         draft.version = version
         draft.answers = answers
         draft.form_data = form_data
+        if enterprise is not _UNCHANGED:
+            draft.enterprise = enterprise
+        if delivery is not None:
+            draft.delivery = delivery
+        if material_how is not None:
+            draft.material_how = material_how
+        if steps_seen is not None:
+            draft.steps_seen = list(dict.fromkeys(steps_seen))
+        if not draft.idempotency_key:
+            # The one submit this draft can become; a double submit is the same case.
+            draft.idempotency_key = str(uuid.uuid4())
         draft.save()
     return draft
+
+
+@dataclass(frozen=True)
+class DraftUploadResult:
+    kept: list[DraftUpload]
+    refused: list[dict[str, str]]  # [{"field": material code, "message": why}]
+
+
+def draft_upload_add(
+    *, applicant: User, kind: str, code: str, material_code: str, files: list[Upload]
+) -> DraftUploadResult:
+    """Keep FILES for MATERIAL_CODE with the applicant's draft (it must exist), checked as a
+    case's materials are: PDF, JPG or PNG by content, at most 10MB each and 20 per draft.
+    Each good file is kept; each bad one is named in `refused` (nothing of it stored)."""
+    draft = Draft.objects.filter(applicant=applicant, kind=kind, code=code).first()
+    if draft is None:
+        raise DraftNotFound()
+    if not isinstance(material_code, str) or not re.fullmatch(r"[a-z0-9_]{1,64}", material_code):
+        raise InvalidInput("材料编码不正确", code="MATERIAL_CODE_INVALID")
+    refused: list[dict[str, str]] = []
+    kept: list[DraftUpload] = []
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            draft = Draft.objects.select_for_update().get(pk=draft.pk)
+            count = draft.uploads.count()
+            for f in files:
+                label = f.name[:60]
+                sniffed = upload_sniff(f.content)
+                if len(f.content) > MAX_UPLOAD_BYTES:
+                    refused.append(
+                        {"field": material_code, "message": f"文件“{label}”超过10MB，请压缩后上传"}
+                    )
+                    continue
+                if sniffed is None:
+                    refused.append(
+                        {"field": material_code, "message": f"文件“{label}”不是PDF、JPG或PNG格式"}
+                    )
+                    continue
+                if count >= MAX_FILES_PER_CASE:
+                    refused.append(
+                        {
+                            "field": material_code,
+                            "message": f"一次申请最多上传{MAX_FILES_PER_CASE}个文件，"
+                            f"文件“{label}”未保存",
+                        }
+                    )
+                    continue
+                content_type, ext = sniffed
+                digest = hashlib.sha256(f.content).hexdigest()
+                name = default_storage.save(
+                    f"drafts/{applicant.pk}/{draft.pk}/{material_code}-{digest[:16]}{ext}",
+                    ContentFile(f.content),
+                )
+                stored.append(name)
+                kept.append(
+                    DraftUpload.objects.create(
+                        draft=draft,
+                        material_code=material_code,
+                        file=name,
+                        original_name=(f.name or "未命名文件")[:200],
+                        content_type=content_type,
+                        size=len(f.content),
+                        sha256=digest,
+                    )
+                )
+                count += 1
+            if kept:
+                audit_record(
+                    actor=applicant,
+                    action="case.draft_upload_add",
+                    object_type="draft",
+                    object_id=draft.pk,
+                    purpose="一表申请：保存材料文件",
+                    data={"material": material_code, "files": len(kept)},
+                )
+    except BaseException:
+        _discard(stored)
+        raise
+    return DraftUploadResult(kept=kept, refused=refused)
+
+
+def draft_upload_remove(*, applicant: User, upload_id: Any) -> None:
+    """删除 one file kept with the applicant's own draft. Anyone else's is not found."""
+    try:
+        pk = int(upload_id)
+    except (TypeError, ValueError):
+        raise DraftUploadNotFound() from None
+    with transaction.atomic():
+        upload = (
+            DraftUpload.objects.select_for_update()
+            .filter(pk=pk, draft__applicant=applicant)
+            .first()
+        )
+        if upload is None:
+            raise DraftUploadNotFound()
+        name = upload.file.name
+        audit_record(
+            actor=applicant,
+            action="case.draft_upload_remove",
+            object_type="draft",
+            object_id=upload.draft_id,
+            purpose="一表申请：删除材料文件",
+            data={"material": upload.material_code},
+        )
+        upload.delete()
+        transaction.on_commit(lambda: _discard([name]))
+
+
+def _draft_discard(applicant: User, kind: str, code: str) -> None:
+    """Delete the applicant's draft of this service with its files (after commit)."""
+    names = list(
+        DraftUpload.objects.filter(
+            draft__applicant=applicant, draft__kind=kind, draft__code=code
+        ).values_list("file", flat=True)
+    )
+    Draft.objects.filter(applicant=applicant, kind=kind, code=code).delete()
+    if names:
+        transaction.on_commit(lambda: _discard(names))
+
+
+def _with_draft_files(applicant: User, kind: str, code: str, materials: Any) -> Any:
+    """Materials naming draft files, with those files read in: only files kept with this
+    applicant's own draft of this service, for that same material, are found."""
+    if not isinstance(materials, dict):
+        return materials
+    out = {}
+    for mcode, given in materials.items():
+        if not isinstance(given, MaterialInput) or not given.draft_uploads:
+            out[mcode] = given
+            continue
+        wanted = set(given.draft_uploads)
+        rows = list(
+            DraftUpload.objects.filter(
+                pk__in=wanted,
+                draft__applicant=applicant,
+                draft__kind=kind,
+                draft__code=code,
+                material_code=mcode,
+            ).order_by("pk")
+        )
+        if len(rows) != len(wanted):
+            raise DraftUploadNotFound()
+        files = list(given.files)
+        for row in rows:
+            with default_storage.open(row.file.name, "rb") as fh:
+                files.append(Upload(name=row.original_name, content=fh.read()))
+        out[mcode] = MaterialInput(how=given.how, files=tuple(files))
+    return out
 
 
 def _current_version(kind: str, code: str) -> int:
@@ -666,10 +871,11 @@ def case_submit(
     elif filed_by is not None or hall is not None:
         raise InvalidInput("网上申请不应有代办人员或大厅", code="CHANNEL_INVALID")
 
+    profile = _check_applicant(applicant, enterprise)
+    materials = _with_draft_files(applicant, kind, code, materials)
     fingerprint = _fingerprint(
         kind, code, answers, form_data, materials, delivery, enterprise.pk if enterprise else None
     )
-    profile = _check_applicant(applicant, enterprise)
     existing = Application.objects.filter(applicant=applicant, idempotency_key=key).first()
     if existing is not None:
         return _same_or_conflict(existing, fingerprint)
@@ -715,7 +921,8 @@ def case_submit(
             _store_materials(case, provided, stored)
             _store_waived(case, provided)
             # The draft has become a case; resuming it would start a second application.
-            Draft.objects.filter(applicant=applicant, kind=kind, code=code).delete()
+            # Its files are the case's now (copied above); the draft's own go with it.
+            _draft_discard(applicant, kind, code)
             _after_submit(case, actor=filed_by or applicant)
     except IntegrityError:
         _discard(stored)

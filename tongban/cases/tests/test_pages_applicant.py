@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from urllib.parse import urlencode
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -12,7 +11,6 @@ from tongban.accounts.tests.factories import EnterpriseFactory, ResidentProfileF
 from tongban.cases import services
 from tongban.cases.models import (
     Application,
-    Draft,
     MaterialSubmission,
     SupplementRequest,
 )
@@ -33,24 +31,6 @@ FIELDS = [
 ]
 
 
-def form_post(resident, *, key: str | None = None, files: bool = True, **overrides) -> dict:
-    data = {f"answer.{k}": v for k, v in BIRTH_ANSWERS.items()}
-    data.update({f"field.{k}": v for k, v in birth_form(resident).items()})
-    data.update(
-        {
-            "idempotency_key": key or str(uuid.uuid4()),
-            "delivery": "post",
-            "how.child_photo": "upload",
-            "action": "submit",
-        }
-    )
-    if files:
-        data["file.birth_medical_certificate"] = SimpleUploadedFile("出生证明.pdf", PDF)
-        data["file.child_photo"] = SimpleUploadedFile("photo.png", PNG)
-    data.update(overrides)
-    return data
-
-
 def submit(resident, *, key: str = "k-1", **kw) -> Application:
     return services.case_submit(
         applicant=resident.user,
@@ -65,33 +45,6 @@ def submit(resident, *, key: str = "k-1", **kw) -> Application:
 
 
 # ---------------------------------------------------------------- 一表申请
-
-
-def test_apply_page_asks_each_element_once_prefilled(client, resident):
-    client.force_login(resident.user)
-    response = client.get(APPLY)
-    assert response.status_code == 200
-    html = response.content.decode()
-    for code in FIELDS:
-        assert html.count(f'name="field.{code}"') == 1, code
-        assert html.count(f'for="field-{code.replace(".", "-")}"') == 1, code
-    assert re.findall(r'name="field\.([a-z_.]+)"', html) == FIELDS
-    assert f'name="field.applicant.name" value="{resident.name}"' in html
-    assert f'name="field.applicant.id_number" value="{resident.id_number}"' in html
-    assert 'name="field.child.name" value=""' in html
-    assert html.count("已从您的档案填入") == 3
-    assert '<input type="date" id="field-child-birth_date"' in html
-    assert '<input type="tel" id="field-applicant-phone"' in html
-    assert '<select id="field-child-sex" name="field.child.sex"' in html
-    # Materials: two spared (and why), one to upload, one that may follow (容缺).
-    assert html.count('class="spared"') == 2
-    assert html.count('accept=".pdf,.jpg,.jpeg,.png" multiple') == 2
-    assert 'name="how.child_photo" value="deferred"' in html
-    assert "稍后补交" in html
-    assert 'name="how.birth_medical_certificate"' not in html  # nothing but an upload
-    key = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)
-    assert uuid.UUID(key).version == 4
-    assert html.count('name="delivery"') == 3
 
 
 def test_apply_needs_answers_and_login(client, resident):
@@ -116,96 +69,6 @@ def test_guide_result_offers_to_apply(client, resident):
     html = client.get("/bundles/birth/" + query).content.decode()
     assert 'href="/apply/bundle/birth/?answered=1&amp;born_in_city=yes' in html
     assert "在线申请" in html
-
-
-def test_submit_creates_one_case_and_shows_the_receipt(client, resident):
-    client.force_login(resident.user)
-    response = client.post(APPLY, form_post(resident))
-    assert response.status_code == 302
-    case = Application.objects.get()
-    assert response["Location"] == f"/me/cases/{case.receipt_no}/"
-    assert (case.applicant, case.delivery, case.status) == (resident.user, "post", "accepted")
-    assert case.form_data["child.name"] == "张小宝"
-    # What the profile proved is recorded as waived (减材料), not silently absent.
-    assert sorted(MaterialSubmission.objects.values_list("material_code", "how")) == [
-        ("birth_medical_certificate", "upload"),
-        ("child_photo", "upload"),
-        ("household_register", "waived"),
-        ("parent_id_card", "waived"),
-    ]
-    html = client.get(response["Location"]).content.decode()
-    assert '<p class="receipt-no" id="receipt-no"' in html
-    assert receipt_display(case.receipt_no) in html
-    assert re.search(r"\d{4} \d{4} \d{4} \d", receipt_display(case.receipt_no))
-    assert '<dd id="case-status">已受理，办理中</dd>' in html
-    assert "邮寄送达" in html
-    assert '<th scope="row">出生登记</th>\n        <td data-label="办理部门">市公安局</td>' in html
-    assert "系统自动办理</strong>：自动受理" in html
-    assert "申请人</strong>：提交申请" in html
-    assert "系统自动办理</strong>：准予办理（预防接种证办理）" in html
-
-
-def test_double_submit_makes_one_case(client, resident):
-    client.force_login(resident.user)
-    first = client.post(APPLY, form_post(resident, key="same-key"))
-    second = client.post(APPLY, form_post(resident, key="same-key"))
-    assert first.status_code == second.status_code == 302
-    assert first["Location"] == second["Location"]
-    assert Application.objects.count() == 1
-    assert client.get(second["Location"]).status_code == 200
-
-
-def test_invalid_form_shows_every_error_and_keeps_input(client, resident, media):
-    client.force_login(resident.user)
-    data = form_post(
-        resident,
-        **{"field.child.name": "", "field.applicant.phone": "12345", "field.child.sex": "F"},
-    )
-    data["file.child_photo"] = SimpleUploadedFile("photo.txt", b"not an image")
-    response = client.post(APPLY, data)
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert Application.objects.count() == 0
-    assert list(media.rglob("*.*")) == []
-    assert '<a href="#field-child-name">请填写新生儿姓名</a>' in html
-    assert '<p class="error" role="alert" id="field-child-name-error">请填写新生儿姓名</p>' in html
-    assert "联系电话：请填写11位手机号码或带区号的固定电话" in html
-    assert '<a href="#material-child_photo">' in html
-    assert "不是PDF、JPG或PNG格式" in html
-    assert 'name="field.applicant.phone" value="12345"' in html
-    assert '<option value="F" selected>' in html
-    assert 'id="reselect-files"' in html
-    assert 'aria-invalid="true"' in html
-
-
-def test_missing_upload_is_named(client, resident):
-    client.force_login(resident.user)
-    response = client.post(APPLY, form_post(resident, files=False))
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert Application.objects.count() == 0
-    assert '<a href="#material-birth_medical_certificate">请提交出生医学证明</a>' in html
-    assert '<a href="#material-child_photo">请提交新生儿证件照</a>' in html
-
-
-def test_draft_is_saved_and_resumed(client, resident):
-    client.force_login(resident.user)
-    data = form_post(resident, files=False, action="draft")
-    data["field.child.name"] = "王小花"
-    data["field.applicant.phone"] = "bad"
-    response = client.post(APPLY, data)
-    assert response.status_code == 302
-    assert Application.objects.count() == 0
-    draft = Draft.objects.get()
-    assert (draft.applicant, draft.kind, draft.code) == (resident.user, "bundle", "birth")
-    assert draft.answers == BIRTH_ANSWERS
-    assert draft.form_data["child.name"] == "王小花"
-    assert "草稿已保存" in client.get(response["Location"]).content.decode()
-    # Reopened without the guide's answers: the draft's answers and values come back.
-    html = client.get("/apply/bundle/birth/").content.decode()
-    assert 'name="field.child.name" value="王小花"' in html
-    assert 'name="field.applicant.phone" value="bad"' in html
-    assert 'id="draft-resumed"' in html
 
 
 # ---------------------------------------------------------------- the case page
@@ -346,58 +209,3 @@ def test_status_notices_link_to_the_case_page(client, resident):
     case = submit(resident)
     links = set(Notice.objects.filter(recipient=resident.user).values_list("link", flat=True))
     assert links == {f"/me/cases/{case.receipt_no}/"}
-
-
-def test_an_item_without_questions_opens_its_form_directly(client, resident):
-    client.force_login(resident.user)
-    response = client.get("/apply/item/seal_engraving/")
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert re.findall(r'name="field\.([a-z_.]+)"', html) == ["enterprise.name", "enterprise.uscc"]
-    assert 'name="file.business_licence"' in html
-
-
-def test_an_agent_chooses_the_enterprise_and_its_record_fills_the_form(client, resident):
-    company = EnterpriseFactory(agents=[resident.user])
-    others = EnterpriseFactory()
-    client.force_login(resident.user)
-    html = client.get("/apply/item/seal_engraving/").content.decode()
-    assert re.findall(r'<option value="(\d*)"', html) == ["", str(company.pk)]
-
-    html = client.get(f"/apply/item/seal_engraving/?enterprise={company.pk}").content.decode()
-    assert f'name="enterprise" value="{company.pk}"' in html
-    assert f'value="{company.name}"' in html  # prefilled from 一企一档
-
-    # Someone else's enterprise is refused and nothing is filed.
-    response = client.get(f"/apply/item/seal_engraving/?enterprise={others.pk}")
-    assert response.status_code == 422
-    assert "所选企业不在您可代办的企业之中" in response.content.decode()
-    post = {
-        "idempotency_key": "agent-1",
-        "enterprise": str(others.pk),
-        "field.enterprise.name": others.name,
-        "field.enterprise.uscc": others.uscc,
-        "file.business_licence": SimpleUploadedFile("l.pdf", PDF, "application/pdf"),
-    }
-    response = client.post("/apply/item/seal_engraving/", post)
-    assert response.status_code == 422
-    assert Application.objects.count() == 0
-
-    post = {
-        **post,
-        "enterprise": str(company.pk),
-        "field.enterprise.name": company.name,
-        "field.enterprise.uscc": company.uscc,
-        "file.business_licence": SimpleUploadedFile("l.pdf", PDF, "application/pdf"),
-    }
-    response = client.post("/apply/item/seal_engraving/", post)
-    assert response.status_code == 302
-    case = Application.objects.get()
-    assert (case.enterprise_id, case.applicant_id) == (company.pk, resident.user_id)
-
-
-def test_person_services_offer_no_enterprise_choice(client, resident):
-    EnterpriseFactory(agents=[resident.user])
-    client.force_login(resident.user)
-    html = client.get("/apply/bundle/birth/?" + urlencode(BIRTH_ANSWERS)).content.decode()
-    assert 'name="enterprise"' not in html
