@@ -23,7 +23,7 @@ from tongban.accounts.models import (
     StaffRole,
     User,
 )
-from tongban.accounts.validators import mask_name
+from tongban.accounts.validators import mask_name, parse_credit_code, parse_id_number
 from tongban.cases.errors import CaseNotFound, MaterialFileNotFound, TaskNotFound
 from tongban.cases.models import (
     APPLICANT_TASK_LABELS,
@@ -49,6 +49,7 @@ from tongban.catalog.guide import (
     guide_for_item,
 )
 from tongban.catalog.selectors import element_definitions, item_definition
+from tongban.common.errors import DomainError
 from tongban.common.services import audit_record
 
 WORKBENCH_LIMIT = 200
@@ -558,10 +559,23 @@ def form_prefill(
             else:
                 holder = {"profile": profile, "enterprise": enterprise}.get(source.source)
                 value = getattr(holder, source.field, None) if holder is not None else None
-            if value not in (None, ""):
+            if value not in (None, "") and _prefill_fits(element, value):
                 values[f.code] = value.isoformat() if isinstance(value, dt.date) else value
                 break
     return values
+
+
+def _prefill_fits(element, value: Any) -> bool:
+    """A record's value offered for a field must be one the field accepts: a 结婚证 of the
+    synthetic population names no spouse (（示例）未登记), which is no 公民身份号码."""
+    parse = {"id_number": parse_id_number, "uscc": parse_credit_code}.get(element.type)
+    if parse is None:
+        return True
+    try:
+        parse(str(value))
+    except DomainError:
+        return False
+    return True
 
 
 def _certificate_claims(profile: ResidentProfile | None, elements: list) -> dict[tuple, Any]:

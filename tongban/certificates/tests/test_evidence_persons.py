@@ -358,3 +358,27 @@ def test_the_guide_counts_the_applicants_own_card_for_the_person_they_said_they_
         code="birth", answers={**BIRTH, "applicant_relation": "guardian"}, applicant=mother
     )
     assert _material(as_guardian, "mother_id_card").spared is False
+
+
+def test_a_record_value_the_field_would_refuse_is_not_offered(demo):
+    """A 结婚证 of the synthetic population names no spouse: nothing invalid is prefilled."""
+    from tongban.cases.selectors import form_prefill
+
+    mother, *_ = _parents(demo)
+    certificate_issue(
+        type_code="marriage_certificate",
+        holder_profile=mother,
+        claims={
+            "certificate_no": "J310104-00000001",
+            "holder_name": mother.name,
+            "holder_id_number": mother.id_number,
+            "spouse_name": "（示例）配偶",
+            "spouse_id_number": "（示例）未登记",
+            "registered_on": "2020-05-20",
+            "registry": "示例市徐汇区民政局婚姻登记处",
+        },
+        actor_label="system:test",
+    )
+    values = form_prefill(user=mother.user, kind="bundle", code="birth", answers=BIRTH)
+    assert values["father.name"] == "（示例）配偶"
+    assert "father.id_number" not in values
