@@ -20,6 +20,7 @@ from tongban.accounts.models import Enterprise
 from tongban.accounts.selectors import enterprises_for_agent, resident_profile_of
 from tongban.cases import forms, selectors, services
 from tongban.cases.errors import (
+    CaseDuplicateOpen,
     CaseFormInvalid,
     CaseMaterialsInvalid,
     CaseNotAcceptable,
@@ -29,6 +30,7 @@ from tongban.cases.errors import (
     UploadRefused,
 )
 from tongban.cases.models import CaseStatus, MaterialHow, TaskStatus
+from tongban.cases.receipt import receipt_display
 from tongban.catalog import guide
 from tongban.catalog.errors import BundleNotFound, GuideAnswersInvalid, ItemNotFound
 from tongban.catalog.selectors import bundle_definition, element_definitions, item_definition
@@ -275,7 +277,9 @@ def apply_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
     key = request.POST.get("idempotency_key", "")
     delivery = request.POST.get("delivery", "online")
 
-    def again(errors: list[dict[str, str]], status: int = 200) -> HttpResponse:
+    def again(
+        errors: list[dict[str, str]], status: int = 200, duplicates: list | None = None
+    ) -> HttpResponse:
         context = _apply_context(
             request,
             kind=kind,
@@ -288,6 +292,7 @@ def apply_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
             agent=agent,
             post=request.POST,
         )
+        context["duplicates"] = duplicates or []
         return render(request, "cases/apply.html", context, status=status)
 
     if agent.error:
@@ -326,6 +331,16 @@ def apply_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
             idempotency_key=key,
             delivery=delivery,
             enterprise=agent.enterprise,
+            acknowledge_duplicate=request.POST.get("acknowledge_duplicate") == "yes",
+        )
+    except CaseDuplicateOpen as exc:
+        # 重复申请: the earlier case, linked, and an explicit 仍然提交 to go on.
+        earlier = [
+            {"receipt_no": d["receipt_no"], "receipt_display": receipt_display(d["receipt_no"])}
+            for d in exc.details
+        ]
+        return again(
+            [{"message": exc.message, "href": "#duplicate-warning"}], status=409, duplicates=earlier
         )
     except (CaseFormInvalid, CaseMaterialsInvalid, UploadRefused) as exc:
         return again(exc.details or [{"field": "", "message": exc.message}])
@@ -442,6 +457,7 @@ def _case_context(request: HttpRequest, receipt_no: str) -> dict[str, Any]:
         "supplement": supplement_view,
         "deferred": deferred,
         "is_applicant": case.applicant_id == request.user.pk,
+        "answers": selectors.case_answers_for_applicant(user=request.user, case=case),
         "accept": forms.ACCEPT,
         "delivery_label": dict(forms.DELIVERY_CHOICES).get(detail["delivery"], ""),
         "outcome_label": _outcome_label(detail["outcome"]),

@@ -11,7 +11,7 @@ from django.conf import settings
 
 from tongban.accounts.models import User
 from tongban.accounts.tests.factories import ResidentProfileFactory
-from tongban.accounts.validators import make_id_number
+from tongban.accounts.validators import make_id_number, parse_id_number
 from tongban.cases import services
 from tongban.cases.models import Application, Task
 from tongban.cases.receipt import receipt_display
@@ -93,12 +93,18 @@ def test_birth_case_accepted_then_approved_by_the_police_reviewer(page):
     page.get_by_role("link", name="部门任务").click()
     page.wait_for_url("**/staff/tasks/")
     assert _wcag(page) == []
-    page.get_by_role("link", name=case.receipt_no).click()
+    page.get_by_role("link", name=receipt_display(case.receipt_no)).click()
     page.wait_for_url(f"**/staff/tasks/{task.pk}/")
     assert page.get_by_role("heading", name=task.item_name, exact=True).is_visible()
     assert _wcag(page) == []
     page.get_by_label("通过（准予）").check()
-    # 出生登记 creates the child's ID number: approving without it is refused, nothing saved.
+    # The child's ID number is offered (birth date, sex, district); the reviewer may change
+    # it. 出生登记 creates it: approving without it is refused, nothing saved.
+    offered = page.get_by_label("子女公民身份号码").input_value()
+    assert parse_id_number(offered).birth_date == dt.date.fromisoformat(
+        case.form_data["child.birth_date"]
+    )
+    page.get_by_label("子女公民身份号码").fill("")
     page.get_by_role("button", name="提交审核决定").click()
     assert page.get_by_text("准予办理时请录入子女公民身份号码").first.is_visible()
     task.refresh_from_db()

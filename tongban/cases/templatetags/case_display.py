@@ -1,0 +1,22 @@
+"""Template filters for case pages."""
+
+from django import template
+
+from tongban.cases.receipt import receipt_display
+
+register = template.Library()
+
+
+@register.filter
+def receipt(value: str) -> str:
+    """受理编号 in groups of four, as people read it aloud: 2611 2701 2345 6."""
+    return receipt_display(str(value or ""))
+
+
+_FILE_KINDS = {"application/pdf": "PDF文件", "image/jpeg": "JPG图片", "image/png": "PNG图片"}
+
+
+@register.filter
+def file_kind(content_type: str) -> str:
+    """What kind of file an upload is, in words (uploads are checked to be one of these)."""
+    return _FILE_KINDS.get(content_type or "", "文件")
