@@ -293,6 +293,8 @@ def apply_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
             post=request.POST,
         )
         context["duplicates"] = duplicates or []
+        if duplicates:  # the summary leads to the warning and its 仍然提交 choice
+            context["errors"] = [{**e, "href": "#duplicate-warning"} for e in context["errors"]]
         return render(request, "cases/apply.html", context, status=status)
 
     if agent.error:
