@@ -20,3 +20,14 @@ _FILE_KINDS = {"application/pdf": "PDF文件", "image/jpeg": "JPG图片", "image
 def file_kind(content_type: str) -> str:
     """What kind of file an upload is, in words (uploads are checked to be one of these)."""
     return _FILE_KINDS.get(content_type or "", "文件")
+
+
+@register.filter
+def file_size(size: int | None) -> str:
+    """An upload's size in Chinese units (filesizeformat says "bytes" whatever the locale)."""
+    n = int(size or 0)
+    if n < 1024:
+        return f"{n} 字节"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / 1024 / 1024:.1f} MB"

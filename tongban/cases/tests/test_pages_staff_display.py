@@ -85,7 +85,7 @@ def test_task_page_and_api_show_labels_beside_raw_values(client, resident, staff
     client.force_login(staff.reviewer["police"])
     page = client.get(f"/staff/tasks/{task.pk}/").content.decode()
     assert '<tr><th scope="row">新生儿性别</th><td>女</td></tr>' in page
-    assert "出生医学证明：上传（PDF文件，42" in page  # not application/pdf
+    assert "出生医学证明：上传（PDF文件，42 字节）" in page  # not application/pdf
     body = client.get(f"/api/v1/workbench/tasks/{task.pk}").json()
     sex = next(f for f in body["fields"] if f["code"] == "child.sex")
     assert sex == {"code": "child.sex", "label": "新生儿性别", "value": "F", "display": "女"}
