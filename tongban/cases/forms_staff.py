@@ -48,6 +48,12 @@ class RefuseForm(forms.Form):
         help_text="申请人将看到这段理由。",
     )
 
+    def __init__(self, *args, **kwargs):
+        # Shown on the intake page beside the 受理 form, whose field is also `reason`: ids
+        # of their own, so each label names its own box.
+        kwargs.setdefault("auto_id", "refuse_%s")
+        super().__init__(*args, **kwargs)
+
 
 class SupplementForm(forms.Form):
     """补正: exactly which materials and fields, by when, and why. The choices are the case's

@@ -175,6 +175,16 @@ def test_intake_uploads_are_not_for_anyone_else(client, resident, other_resident
 # ---------------------------------------------------------------- 不予受理 confirmed
 
 
+def test_each_reason_box_has_its_own_label(client, resident, staff):
+    case = submit(resident)
+    client.force_login(staff.acceptor["police"])
+    page = client.get(f"/staff/intake/{case.receipt_no}/").content.decode()
+    assert '<label for="id_reason">内部备注（选填）</label>' in page
+    assert '<label for="refuse_reason">不予受理理由</label>' in page
+    assert page.count('id="refuse_reason"') == 1
+    assert page.count('id="id_reason"') == 1
+
+
 def test_refusal_confirmation_is_not_for_anyone_else(client, resident, staff):
     case = submit(resident)
     url = f"/staff/intake/{case.receipt_no}/refuse/"
