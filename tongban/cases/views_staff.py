@@ -736,6 +736,7 @@ def counter_apply_view(request: HttpRequest, kind: str, code: str) -> HttpRespon
                     channel="counter",
                     filed_by=request.user,
                     delivery=request.POST.get("delivery") or "counter",
+                    acknowledge_duplicate=request.POST.get("acknowledge_duplicate") == "yes",
                 )
             except applicant_forms.UploadsTooLarge as exc:
                 errors = applicant_forms.errors_by_field(exc.details)
@@ -749,10 +750,15 @@ def counter_apply_view(request: HttpRequest, kind: str, code: str) -> HttpRespon
                     *[d["message"] for d in exc.details if d.get("field", "") not in codes],
                 ]
                 status = exc.http_status
+                if exc.code == "CASE_DUPLICATE_OPEN":  # 重复申请: the clerk asks the resident
+                    context["duplicates"] = [
+                        {"receipt_display": receipt_display(d["receipt_no"])} for d in exc.details
+                    ]
             except DomainError as exc:
                 return _forbidden(request, exc.message)
             else:
-                messages.success(request, f"已代为提交，受理编号 {case.receipt_no}。")
+                number = receipt_display(case.receipt_no)
+                messages.success(request, f"已代为提交，受理编号 {number}。")
                 return redirect(reverse("cases_staff:intake_case", args=[case.receipt_no]))
         context["fields"] = applicant_forms.field_specs(
             result.fields, values=values, prefill=prefill, errors=errors

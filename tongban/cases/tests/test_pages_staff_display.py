@@ -423,3 +423,37 @@ def test_a_child_born_on_another_day_is_another_child(resident, staff):
     first = submit(resident)
     later = birth_form(resident, born_days_ago=1)
     assert submit(resident, key="k2", form_data=later).subject_key != first.subject_key
+
+
+def test_the_counter_clerk_is_warned_and_asks_the_resident(client, resident, staff):
+    from django.urls import reverse
+
+    first = submit(resident)  # the resident applied online already
+    client.force_login(staff.clerk)
+    client.post("/staff/counter/", {"id_number": resident.id_number})
+    url = reverse("cases_staff:counter_apply", args=["bundle", "birth"])
+
+    def data(**extra):
+        return {
+            "answered": "1",
+            "idempotency_key": "counter-1",
+            **{f"answer.{k}": v for k, v in BIRTH_ANSWERS.items()},
+            **{f"field.{k}": v for k, v in birth_form(resident).items()},
+            "how.birth_medical_certificate": "upload",
+            "file.birth_medical_certificate": SimpleUploadedFile(
+                "出生证明.pdf", PDF, content_type="application/pdf"
+            ),
+            "how.child_photo": "deferred",
+            "delivery": "counter",
+            **extra,
+        }
+
+    response = client.post(url, data())
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert f"受理编号 {receipt_display(first.receipt_no)}。请与居民核实" in page
+    assert 'name="acknowledge_duplicate" value="yes"' in page
+    assert Application.objects.count() == 1
+    response = client.post(url, data(acknowledge_duplicate="yes"))
+    assert response.status_code == 302
+    assert Application.objects.count() == 2
