@@ -159,7 +159,9 @@ class CaseRowOut(Schema):
     kind: str
     code: str
     status: str
+    status_label: str
     outcome: str
+    outcome_label: str
     submitted_at: dt.datetime
     promised_date: dt.date | None
 

@@ -31,6 +31,7 @@ from tongban.cases.models import (
     OPEN_TASK_STATUSES,
     Application,
     CaseEvent,
+    CaseOutcome,
     CaseStatus,
     Channel,
     Delivery,
@@ -254,8 +255,11 @@ def cases_for_applicant(*, user: User | None, limit: int = 50) -> list[dict[str,
             .values(*columns)[:n]
         )
     rows.sort(key=lambda r: (r["submitted_at"], r["pk"]), reverse=True)
+    statuses, outcomes = dict(CaseStatus.choices), dict(CaseOutcome.choices)
     for row in rows:
         del row["pk"]
+        row["status_label"] = statuses.get(row["status"], "")
+        row["outcome_label"] = outcomes.get(row["outcome"], "")
         # 统一出件: a concluded case whose results wait at the window or for the post says so.
         handed_out_at, delivery = row.pop("handed_out_at"), row.pop("delivery")
         awaiting = row["status"] == CaseStatus.CONCLUDED and handed_out_at is None

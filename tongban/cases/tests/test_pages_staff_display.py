@@ -100,6 +100,8 @@ def test_task_page_and_api_show_labels_beside_raw_values(client, resident, staff
         "网上领取",
         "",
     )
+    [row] = client.get("/api/v1/me/cases").json()
+    assert (row["status"], row["status_label"]) == ("accepted", "已受理，办理中")
 
 
 def test_resident_case_page_lists_their_answers_with_labels(client, resident, staff):
