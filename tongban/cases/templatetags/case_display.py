@@ -1,5 +1,8 @@
 """Template filters for case pages."""
 
+import datetime as dt
+import re
+
 from django import template
 
 from tongban.cases.receipt import receipt_display
@@ -31,3 +34,19 @@ def file_size(size: int | None) -> str:
     if n < 1024 * 1024:
         return f"{n / 1024:.1f} KB"
     return f"{n / 1024 / 1024:.1f} MB"
+
+
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+@register.filter
+def cn_date(value) -> str:
+    """A date value (ISO text, as certificate claims carry them) as people write it:
+    2026年11月5日. Anything that is not a date is shown as given."""
+    if isinstance(value, dt.date):
+        return f"{value.year}年{value.month}月{value.day}日"
+    match = _ISO_DATE.match(str(value if value is not None else ""))
+    if not match:
+        return "" if value is None else str(value)
+    year, month, day = (int(g) for g in match.groups())
+    return f"{year}年{month}月{day}日"

@@ -70,6 +70,27 @@ def test_values_are_shown_by_their_element():
     assert element_value_display(None, "M") == "M"
 
 
+def test_template_filters_show_receipts_sizes_and_dates_as_people_read_them():
+    from tongban.cases.templatetags.case_display import cn_date, file_kind, file_size, receipt
+
+    assert receipt("2612030225824") == "2612 0302 2582 4"
+    assert (file_kind("application/pdf"), file_kind("image/png"), file_kind("")) == (
+        "PDF文件",
+        "PNG图片",
+        "文件",
+    )
+    assert (file_size(42), file_size(2048), file_size(3 * 1024 * 1024)) == (
+        "42 字节",
+        "2.0 KB",
+        "3.0 MB",
+    )
+    assert (cn_date("1994-05-12"), cn_date(dt.date(2026, 1, 2)), cn_date("汉")) == (
+        "1994年5月12日",
+        "2026年1月2日",
+        "汉",
+    )
+
+
 def test_intake_page_shows_labels_not_codes(client, resident, staff):
     case = submit(resident)
     client.force_login(staff.acceptor["police"])
