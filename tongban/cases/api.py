@@ -79,6 +79,7 @@ class EventOut(Schema):
     seq: int
     at: dt.datetime
     action: str
+    label: str  # the step in words (受理, 要求补正 …)
     from_status: str
     to_status: str
     reason: str

@@ -168,6 +168,31 @@ def _open_supplement(case: Application) -> dict[str, Any] | None:
     }
 
 
+# 办理记录: each event as the applicant reads it (pages and the API's `label`).
+EVENT_LABELS = {
+    "submitted": "提交申请",
+    "accepted": "受理",
+    "accepted_auto": "自动受理",
+    "accepted_deferred": "容缺受理",
+    "refused": "不予受理",
+    "supplement_requested": "要求补正",
+    "supplemented": "提交补正",
+    "deferred_material_submitted": "补交容缺材料",
+    "task_released": "开始办理",
+    "task_claimed": "开始审核",
+    "task_approved": "准予办理",
+    "task_denied": "不予办理",
+    "task_overdue": "超过办理期限",
+    "supplement_reminder": "补正期限提醒",
+    "supplement_expired": "逾期未补正",
+    "deferred_material_overdue": "容缺材料逾期未补交",
+    "concluded": "办结",
+    "handed_out": "出件",
+    "archived": "归档",
+    "certificates_issued": "发证",
+}
+
+
 # Staff-typed text addressed to the applicant: why the case was refused, what to supplement,
 # why an item was denied, who collected the results or the tracking number. Anything else staff
 # type (受理意见, an approval's remark) is an internal note (内部备注) for staff only: not on
@@ -197,6 +222,7 @@ def _event_view(e: CaseEvent, *, staff: bool = True) -> dict[str, Any]:
         "action": e.action,
         "from_status": e.from_status,
         "to_status": e.to_status,
+        "label": EVENT_LABELS.get(e.action, ""),
         "reason": e.reason if shown else "",
         "actor": label or ("staff" if e.actor and e.actor.kind == User.Kind.STAFF else "user"),
         "task": e.data.get("task") if isinstance(e.data, dict) else None,

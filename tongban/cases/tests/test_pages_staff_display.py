@@ -121,6 +121,10 @@ def test_task_page_and_api_show_labels_beside_raw_values(client, resident, staff
         "网上领取",
         "",
     )
+    assert [(e["action"], e["label"]) for e in detail["events"][:2]] == [
+        ("submitted", "提交申请"),
+        ("accepted_auto", "自动受理"),
+    ]
     [row] = client.get("/api/v1/me/cases").json()
     assert (row["status"], row["status_label"]) == ("accepted", "已受理，办理中")
 
