@@ -70,12 +70,15 @@ def resident_id_number_hash(id_number: str) -> str:
     return lookup_hash(id_number, context=ID_NUMBER_HASH_CONTEXT)
 
 
-def id_number_unused(*, region_code: str, birth_date, sex: str, seed: int = 0) -> str:
+def id_number_unused(
+    *, region_code: str, birth_date, sex: str, seed: int = 0, also_taken: frozenset = frozenset()
+) -> str:
     """A 公民身份号码 for a newborn that no profile holds (出生登记编制身份号码): REGION_CODE
     (six digits of the household's district), the birth date, a three-digit 顺序码 whose
     last digit is odd for a boy (SEX "M") and even for a girl, and the ISO 7064 MOD 11-2
-    check character. The 顺序码 is tried from SEED onwards, 50 at a time in one query each.
-    Empty if REGION_CODE is not six digits or every 顺序码 of that day is taken."""
+    check character. The 顺序码 is tried from SEED onwards, 50 at a time in one query each;
+    numbers in ALSO_TAKEN (given out but not yet on a profile) are skipped too. Empty if
+    REGION_CODE is not six digits or every 顺序码 of that day is taken."""
     from tongban.accounts.validators import id_number_check_char
 
     if len(region_code) != 6 or not region_code.isdigit():
@@ -97,7 +100,7 @@ def id_number_unused(*, region_code: str, birth_date, sex: str, seed: int = 0) -
             )
         )
         for h, number in hashes.items():
-            if h not in taken:
+            if h not in taken and number not in also_taken:
                 return number
     return ""
 

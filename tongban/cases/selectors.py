@@ -579,6 +579,7 @@ def produced_suggestions(case: Application, codes: list[str]) -> dict[str, str]:
     if not wanted:
         return {}
     form = case.form_data
+    given = _numbers_given_out(case, wanted)
     out: dict[str, str] = {}
     for code in wanted:
         person = code.rsplit(".", 1)[0]
@@ -596,10 +597,25 @@ def produced_suggestions(case: Application, codes: list[str]) -> dict[str, str]:
             region = case.applicant_profile.hukou_district or ""
         # The same case is offered the same number each time its page is opened.
         seed = int(hashlib.sha256(f"{case.receipt_no}:{code}".encode()).hexdigest()[:8], 16)
-        number = id_number_unused(region_code=region, birth_date=born, sex=sex, seed=seed)
+        number = id_number_unused(
+            region_code=region, birth_date=born, sex=sex, seed=seed, also_taken=given
+        )
         if number:
             out[code] = number
     return out
+
+
+def _numbers_given_out(case: Application, codes: list[str]) -> frozenset[str]:
+    """Numbers already recorded on other open cases of the same service: the person gets a
+    profile only when their case concludes, and until then the number must not be offered
+    twice. The most recent few hundred are enough: a number is offered for a birth date."""
+    others = (
+        Application.objects.filter(kind=case.kind, code=case.code, status=CaseStatus.ACCEPTED)
+        .exclude(pk=case.pk)
+        .order_by("-pk")
+        .only("form_data_text")[:500]
+    )
+    return frozenset(str(v) for other in others for c in codes if (v := other.form_data.get(c)))
 
 
 def _spared_evidence(spared_by: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -23,6 +23,7 @@ from tongban.cases.models import Application, CaseEvent, Task
 from tongban.cases.receipt import receipt_display
 from tongban.cases.selectors import task_view_for_reviewer
 from tongban.cases.tests.conftest import BIRTH_ANSWERS, PDF, PNG, birth_form, birth_materials
+from tongban.cases.tests.samples import sample_uploads
 from tongban.catalog.schemas import Choice, DataElementDef
 from tongban.catalog.selectors import element_value_display
 from tongban.catalog.services import catalog_load_directory
@@ -289,6 +290,11 @@ def test_id_number_offered_is_valid_unused_and_matches_the_child(db):
     second = id_number_unused(region_code="310104", birth_date=day, sex="F", seed=7)
     assert second != first
     assert parse_id_number(second, today=dt.date(2026, 12, 1)).sex == "F"
+    # A number given out on an open case but not yet on a profile is not offered again.
+    third = id_number_unused(
+        region_code="310104", birth_date=day, sex="F", seed=7, also_taken=frozenset({second})
+    )
+    assert third not in (first, second)
     boy = id_number_unused(region_code="310101", birth_date=day, sex="M", seed=7)
     assert parse_id_number(boy, today=dt.date(2026, 12, 1)).sex == "M"
     assert id_number_unused(region_code="31", birth_date=day, sex="M") == ""
@@ -328,6 +334,20 @@ def test_the_police_reviewer_is_offered_the_childs_id_number(client, db, media):
     )
     case.refresh_from_db()
     assert case.form_data["child.id_number"] == offer["suggested"]
+    # The number is on an open case, not yet on a profile: another case is not offered it.
+    from tongban.cases.selectors import _numbers_given_out
+
+    twin = services.case_submit(
+        applicant=resident.user,
+        kind="bundle",
+        code="birth",
+        answers=case.answers,
+        form_data={k: v for k, v in case.form_data.items() if k != "child.id_number"},
+        materials=sample_uploads(_guide),
+        idempotency_key="twin",
+        acknowledge_duplicate=True,
+    )
+    assert _numbers_given_out(twin, ["child.id_number"]) == frozenset({offer["suggested"]})
 
 
 # ---------------------------------------------------------------- 重复申请
