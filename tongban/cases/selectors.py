@@ -43,7 +43,12 @@ from tongban.cases.models import (
     TaskStatus,
 )
 from tongban.cases.receipt import receipt_display, receipt_normalise
-from tongban.catalog.guide import evidence_providers, guide_for_bundle, guide_for_item
+from tongban.catalog.guide import (
+    applicant_person,
+    evidence_providers,
+    guide_for_bundle,
+    guide_for_item,
+)
 from tongban.catalog.selectors import element_definitions, form_display, item_definition
 from tongban.common.crypto import lookup_hash
 from tongban.common.services import audit_record
@@ -679,10 +684,15 @@ def form_prefill(
     guide = run(code=code, answers=answers, applicant=profile, enterprise=enterprise)
     elements = element_definitions([f.code for f in guide.fields])
     claims = _certificate_claims(profile, [elements.get(f.code) for f in guide.fields])
+    # Which person of the case the applicant is (the mother applying): a prefill marked
+    # `applicant_is` counts only for that person, so nobody's data lands in another's fields.
+    role = applicant_person(kind=kind, code=code, answers=guide.answers)
     values: dict[str, Any] = {}
     for f in guide.fields:
         element = elements.get(f.code)
         for source in element.prefill if element else []:
+            if source.applicant_is and source.applicant_is != role:
+                continue
             if source.source == "certificate":
                 value = claims.get((source.certificate_type, source.field))
             else:

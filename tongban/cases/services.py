@@ -245,13 +245,16 @@ def _notify_applicant(case: Application, *, reason: str) -> None:
     )
 
 
-def _guide(kind: str, code: str, answers: dict[str, str], profile, enterprise=None) -> GuideResult:
-    if kind == CaseKind.BUNDLE:
-        return guide_for_bundle(
-            code=code, answers=answers, applicant=profile, enterprise=enterprise
+def _guide(
+    kind: str, code: str, answers: dict[str, str], profile, enterprise=None, known=None
+) -> GuideResult:
+    # KNOWN (the submitted form) names the persons materials are about, so only their own
+    # certificates spare their documents.
+    run = {CaseKind.BUNDLE: guide_for_bundle, CaseKind.ITEM: guide_for_item}.get(kind)
+    if run is not None:
+        return run(
+            code=code, answers=answers, applicant=profile, enterprise=enterprise, known=known
         )
-    if kind == CaseKind.ITEM:
-        return guide_for_item(code=code, answers=answers, applicant=profile, enterprise=enterprise)
     raise InvalidInput("申请类型只能是 bundle 或 item", code="CASE_KIND_INVALID")
 
 
@@ -538,6 +541,9 @@ def plan_from_guide(guide: GuideResult) -> dict[str, Any]:
                 "spared_reason": m.spared_reason,
                 # Which evidence spared it ({"kind": "certificate", "type", "serial"}), if any.
                 "spared_by": dict(m.evidence) or None,
+                # Whose document it is, and the earlier item of this case that issues it.
+                "about": m.about,
+                "produced_by": m.produced_by,
                 "required": m.required,
                 "commitment": commitments.get(m.code, ""),
             }
@@ -680,7 +686,8 @@ def case_submit(
         return _same_or_conflict(existing, fingerprint)
 
     # The enterprise's membership was checked by _check_applicant above.
-    guide = _guide(kind, code, answers, profile, enterprise)
+    known = form_data if isinstance(form_data, dict) else {}
+    guide = _guide(kind, code, answers, profile, enterprise, known)
     plan = plan_from_guide(guide)
     errors: list[dict[str, str]] = []
     clean: dict[str, Any] = {}

@@ -61,7 +61,12 @@ def _questions(kind: str, code: str) -> list[guide.GuideQuestion]:
 
 
 def _run_guide(
-    request: HttpRequest, kind: str, code: str, answers: dict[str, str], enterprise=None
+    request: HttpRequest,
+    kind: str,
+    code: str,
+    answers: dict[str, str],
+    enterprise=None,
+    known: dict[str, Any] | None = None,
 ):
     run = guide.guide_for_bundle if kind == "bundle" else guide.guide_for_item
     return run(
@@ -69,6 +74,7 @@ def _run_guide(
         answers=answers,
         applicant=resident_profile_of(request.user),
         enterprise=enterprise,
+        known=known,
     )
 
 
@@ -93,6 +99,9 @@ def _material_rows(
                 "item_names": m.item_names,
                 "spared": m.spared,
                 "spared_reason": m.spared_reason,
+                "about": m.about,
+                "about_label": m.about_label,
+                "identify_by": m.identify_by,
                 "waivers": [w.text for w in m.waivers if w.kind != "commitment"],
                 "commitment": planned["commitment"],
                 "deferrable_days": deferrable_days,
@@ -236,6 +245,9 @@ def apply_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
             asked = {f.code for f in result.fields}
             values.update({k: v for k, v in draft.form_data.items() if k in asked and v != ""})
             resumed = draft.updated_at
+        # The persons the values name (the mother is the applicant) decide whose certificates
+        # spare their documents.
+        result = _run_guide(request, kind, code, result.answers, agent.enterprise, values)
         context = _apply_context(
             request,
             kind=kind,
@@ -254,6 +266,7 @@ def apply_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
         return render(request, "cases/apply.html", context)
 
     typed = forms.typed_values_from_post(request.POST, result.fields)
+    result = _run_guide(request, kind, code, result.answers, agent.enterprise, typed)
     key = request.POST.get("idempotency_key", "")
     delivery = request.POST.get("delivery", "online")
 

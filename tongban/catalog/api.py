@@ -72,7 +72,8 @@ def items_list(
     department: str | None = None,
     subject: Literal["person", "enterprise"] | None = None,
 ):
-    return selectors.item_list(q=q, department=department, subject=subject)
+    prefer = None if subject else selectors.search_subject_for(getattr(request, "user", None))
+    return selectors.item_list(q=q, department=department, subject=subject, prefer=prefer)
 
 
 @router.get("/items/{code}", response={200: ItemDetailOut, **NOT_FOUND}, summary="办事指南")
@@ -132,4 +133,16 @@ def bundle_guide(request, code: str, body: GuideIn):
 
 @router.get("/search", response=list[selectors.SearchResult], summary="搜索事项和一件事")
 def search(request, q: str = "", limit: int = Query(20, ge=1, le=100)):
-    return selectors.catalog_search(q=q, limit=limit)
+    """Results above the relevance floor only; a resident's own services first."""
+    prefer = selectors.search_subject_for(getattr(request, "user", None))
+    return selectors.catalog_search(q=q, limit=limit, prefer=prefer)
+
+
+@router.get(
+    "/search/answer",
+    response=selectors.SearchOutcome,
+    summary="搜索并说明结果：没有结果时给出相近的服务、所属一件事和 12345 热线",
+)
+def search_answer(request, q: str = "", limit: int = Query(20, ge=1, le=100)):
+    prefer = selectors.search_subject_for(getattr(request, "user", None))
+    return selectors.catalog_search_outcome(q=q, limit=limit, prefer=prefer)

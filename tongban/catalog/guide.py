@@ -13,9 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from tongban.catalog import known as known_rules
 from tongban.catalog import selectors
 from tongban.catalog.errors import GuideAnswersInvalid
 from tongban.catalog.schemas import (
+    PERSON_ROLE_LABELS,
+    ROLE_IDENTITY,
     MaterialDef,
     SituationDef,
     Waiver,
@@ -60,6 +63,10 @@ class GuideQuestion:
     asked_for: list[str]  # "bundle" and/or item codes whose definitions ask it
     answer: str | None = None
     error: str = ""
+    # The applicant's 一人一档 answers it (known_from): the statement shown instead of asking.
+    known: str = ""
+    # It will be answered from the profile once these answers are given (本人申请 …).
+    known_if: str = ""
 
 
 @dataclass
@@ -107,9 +114,19 @@ class GuideMaterial:
     waivers: list[GuideWaiver]
     spared: bool = False
     spared_reason: str = ""
-    # What spared it, for the case to record ({"kind": "certificate", "type": …, "serial": …});
-    # empty for evidence that names nothing (the profile) and always without an applicant.
+    # What spared it, for the case to record ({"kind": "certificate", "type": …, "serial": …};
+    # {"kind": "produced", "item": …, "certificate_type": …} for what an earlier item of the
+    # same case issues); empty for evidence that names nothing (the profile).
     evidence: dict[str, Any] = field(default_factory=dict)
+    # Whose document it is (材料所属人) and, in words, whom it belongs to.
+    about: str = "applicant"
+    about_label: str = "申请人本人"
+    # An earlier item of this 一件事 issues it: never asked of the applicant.
+    produced_by: str = ""
+    produced_by_name: str = ""
+    # Not spared yet because the person it is about is not identified yet: what to fill in
+    # (e.g. 父亲公民身份号码) so their e-certificate can be checked.
+    identify_by: str = ""
 
 
 @dataclass
@@ -129,6 +146,7 @@ class GuideField:
     items: list[str]
     prefill_from: list[str]  # where a value could come from (居民档案 …)
     prefill_available: bool  # the applicant's own records hold a value for it
+    supplied_by: str = ""  # the body that holds the true value (助产机构)
 
 
 @dataclass
@@ -201,7 +219,10 @@ class EvidenceProvider(Protocol):
     per guide run with every waiver of the run, it returns the provider to ask for that run,
     so a provider can fetch all it needs in one query instead of one per material. When the
     applicant acts for an enterprise (企业经办人), `bind` also receives `enterprise=`: the
-    enterprise's own evidence (its 营业执照) then counts too."""
+    enterprise's own evidence (its 营业执照) then counts too; when the form names other
+    persons (the father's 公民身份号码 and name), it receives `persons=` ({role: {"id_number",
+    "name"}}). A provider must spare a material only with evidence held by the person or body
+    the material is about (`material.about`)."""
 
     def spares(
         self, *, waiver: Waiver, material: MaterialDef, applicant: Any
@@ -214,6 +235,8 @@ class ProfileEvidence:
 
     def spares(self, *, waiver: Waiver, material: MaterialDef, applicant: Any) -> str | None:
         if waiver.kind != "data_source" or not waiver.profile_field or applicant is None:
+            return None
+        if material.about != "applicant":  # the applicant's record says nothing of others
             return None
         if not _has_value(applicant, waiver.profile_field):
             return None
@@ -264,18 +287,25 @@ def guide_for_bundle(
     applicant: Any = None,
     providers: Sequence[EvidenceProvider] | None = None,
     enterprise: Any = None,
+    known: dict[str, Any] | None = None,
 ) -> GuideResult:
     """The exact list for a 一件事. Asks the bundle's questions and the included items' own
     (once per situation code). Raises GuideAnswersInvalid naming every missing, invalid or
-    unknown answer. `providers` replaces the registered evidence providers (tests)."""
-    return _run(
-        kind="bundle",
-        code=code,
-        answers=answers,
-        applicant=applicant,
-        providers=providers,
-        enterprise=enterprise,
-    )
+    unknown answer. `providers` replaces the registered evidence providers (tests). KNOWN:
+    the form's values so far; they say who the persons materials are about are (the
+    father's 公民身份号码), so their own e-certificates can spare their documents."""
+    with known_answers(kind="bundle", code=code, answers=answers, applicant=applicant) as k:
+        return k.mark(
+            _run(
+                kind="bundle",
+                code=code,
+                answers=k.answers,
+                applicant=applicant,
+                providers=providers,
+                enterprise=enterprise,
+                known=known,
+            )
+        )
 
 
 def guide_for_item(
@@ -285,21 +315,33 @@ def guide_for_item(
     applicant: Any = None,
     providers: Sequence[EvidenceProvider] | None = None,
     enterprise: Any = None,
+    known: dict[str, Any] | None = None,
 ) -> GuideResult:
     """The exact list for one item, from its own questions (ENTERPRISE: the one the applicant
-    acts for, whose own evidence then counts too)."""
-    return _run(
-        kind="item",
-        code=code,
-        answers=answers,
-        applicant=applicant,
-        providers=providers,
-        enterprise=enterprise,
-    )
+    acts for, whose own evidence then counts too; KNOWN as for guide_for_bundle)."""
+    with known_answers(kind="item", code=code, answers=answers, applicant=applicant) as k:
+        return k.mark(
+            _run(
+                kind="item",
+                code=code,
+                answers=k.answers,
+                applicant=applicant,
+                providers=providers,
+                enterprise=enterprise,
+                known=known,
+            )
+        )
 
 
 def _run(
-    *, kind: str, code: str, answers: dict[str, str], applicant: Any, providers, enterprise=None
+    *,
+    kind: str,
+    code: str,
+    answers: dict[str, str],
+    applicant: Any,
+    providers,
+    enterprise=None,
+    known: dict[str, Any] | None = None,
 ) -> GuideResult:
     # Without an applicant no provider is consulted, so the result depends only on the catalog
     # snapshot and the answers: most visitors browse anonymously, and the same few answer sets
@@ -309,23 +351,99 @@ def _run(
     if memo is not None and key in memo:
         return memo[key]
     result = _Guide(selectors.guide_sources(kind=kind, code=code), providers).run(
-        answers, applicant, enterprise=enterprise if applicant is not None else None
+        answers,
+        applicant,
+        enterprise=enterprise if applicant is not None else None,
+        persons=_persons(known or {}) if applicant is not None else {},
     )
     if memo is not None:
         memo[key] = result
     return result
 
 
-def bundle_questions(*, code: str, answers: dict[str, str] | None = None) -> list[GuideQuestion]:
-    """Every question a bundle may ask, marked with whether it applies to `answers`; for
-    showing the form before anything is submitted."""
-    sources = selectors.guide_sources(kind="bundle", code=code)
-    return _Guide(sources).questions(answers or {})[0]
+def applicant_person(*, kind: str, code: str, answers: dict[str, str]) -> str:
+    """Which person of the case the applicant is (mother, father, …), from the answer to the
+    service's `applicant_person_question`; "" when the service does not ask."""
+    sources = selectors.guide_sources(kind=kind, code=code)
+    definition = sources.bundle if sources.bundle is not None else sources.items.get(code)
+    question = getattr(definition, "applicant_person_question", "")
+    return answers.get(question, "") if question else ""
 
 
-def item_questions(*, code: str, answers: dict[str, str] | None = None) -> list[GuideQuestion]:
-    sources = selectors.guide_sources(kind="item", code=code)
-    return _Guide(sources).questions(answers or {})[0]
+def bundle_questions(
+    *, code: str, answers: dict[str, str] | None = None, applicant: Any = None
+) -> list[GuideQuestion]:
+    """Every question a bundle may ask, marked with whether it applies to `answers` (and, for
+    an APPLICANT, which ones the profile answers); for showing the form before anything is
+    submitted."""
+    with known_answers(kind="bundle", code=code, answers=answers or {}, applicant=applicant) as k:
+        sources = selectors.guide_sources(kind="bundle", code=code)
+        return k.mark_questions(_Guide(sources).questions(k.answers)[0])
+
+
+def item_questions(
+    *, code: str, answers: dict[str, str] | None = None, applicant: Any = None
+) -> list[GuideQuestion]:
+    with known_answers(kind="item", code=code, answers=answers or {}, applicant=applicant) as k:
+        sources = selectors.guide_sources(kind="item", code=code)
+        return k.mark_questions(_Guide(sources).questions(k.answers)[0])
+
+
+# ---------------------------------------------------------------- answers already known
+
+
+class _KnownAnswers:
+    """What the applicant's 一人一档 answers (known_from), applied around one guide run: the
+    known answers replace whatever was given for them, and every question they answer is
+    marked with its statement instead of being asked (also on GuideAnswersInvalid)."""
+
+    def __init__(self, situations: list[SituationDef], answers: dict[str, str], applicant: Any):
+        self.situations = situations
+        self.applicant = applicant
+        self.known = known_rules.known_answers(situations, answers, applicant)
+        self.answers = {**answers, **{c: k.value for c, k in self.known.items()}}
+
+    def __enter__(self) -> _KnownAnswers:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if isinstance(exc, GuideAnswersInvalid):
+            self.mark_questions(exc.questions)
+
+    def mark(self, result: GuideResult) -> GuideResult:
+        self.mark_questions(result.questions)
+        return result
+
+    def mark_questions(self, questions: list[GuideQuestion]) -> list[GuideQuestion]:
+        by_code = {s.code: s for s in self.situations}
+        for q in questions:
+            found = self.known.get(q.code)
+            if found is not None:
+                q.known, q.answer = found.statement, found.value
+            elif self.applicant is not None and by_code.get(q.code) is not None:
+                # Only rules still waiting for an answer their condition names, and that would
+                # then answer for this applicant.
+                rules = [
+                    r
+                    for r in by_code[q.code].known_from
+                    if any(k not in self.answers for k in r.when)
+                    and r.answer(known_rules.profile_fact(self.applicant, r.profile))
+                ]
+                conditions = list(dict.fromkeys(when_text(r.when, self.situations) for r in rules))
+                if conditions:
+                    q.known_if = f"如{'或'.join(conditions)}，本题无需回答，将根据您的居民档案确定"
+        return questions
+
+
+def known_answers(
+    *, kind: str, code: str, answers: dict[str, str], applicant: Any
+) -> _KnownAnswers:
+    """The answers the applicant's profile gives for this bundle or item (empty without an
+    applicant); use as a context manager around a guide run."""
+    if applicant is None:
+        return _KnownAnswers([], answers, None)
+    sources = selectors.guide_sources(kind=kind, code=code)
+    return _KnownAnswers([s for s, _o, _a in _Guide(sources)._situations], answers, applicant)
 
 
 # ---------------------------------------------------------------- the computation
@@ -413,7 +531,14 @@ class _Guide:
         parts += _when_parts(s.when, titles, labels)
         return f"仅当{'，且'.join(parts)}时回答" if parts else ""
 
-    def run(self, given: dict[str, str], applicant: Any, *, enterprise: Any = None) -> GuideResult:
+    def run(
+        self,
+        given: dict[str, str],
+        applicant: Any,
+        *,
+        enterprise: Any = None,
+        persons: dict[str, dict[str, str]] | None = None,
+    ) -> GuideResult:
         questions, answers = self.questions(given)
         known = {q.code: q for q in questions}
         details = []
@@ -437,8 +562,9 @@ class _Guide:
 
         included = self._included(answers)
         items = self._items(included)
-        materials = self._materials(included, answers, applicant, enterprise)
         fields, produced = self._fields(included, answers, applicant, items)
+        materials = self._materials(included, answers, applicant, enterprise, items, persons or {})
+        _spare_form_materials(materials, self.members, fields, included)
         critical_days, critical_path = _critical_path(items)
         channels = [
             c for c in CHANNEL_LABELS if all(c in self.members[i.code].channels for i in items)
@@ -474,6 +600,11 @@ class _Guide:
             applicant_considered=applicant is not None,
             produced=produced,
         )
+
+    def _role(self, answers: dict[str, str]) -> str:
+        definition = self.bundle if self.bundle is not None else next(iter(self.members.values()))
+        question = definition.applicant_person_question
+        return answers.get(question, "") if question else ""
 
     def _items(self, included: list[str]) -> list[GuideItem]:
         declared = {b.item: b.after for b in self.bundle.items} if self.bundle else {}
@@ -532,7 +663,13 @@ class _Guide:
         return items
 
     def _materials(
-        self, included: list[str], answers: dict[str, str], applicant: Any, enterprise: Any = None
+        self,
+        included: list[str],
+        answers: dict[str, str],
+        applicant: Any,
+        enterprise: Any = None,
+        items: list[GuideItem] | None = None,
+        persons: dict[str, dict[str, str]] | None = None,
     ) -> list[GuideMaterial]:
         providers = list(self.providers) if self.providers is not None else evidence_providers()
         by_code: dict[str, GuideMaterial] = {}
@@ -555,6 +692,8 @@ class _Guide:
                         items=[],
                         item_names=[],
                         waivers=[],
+                        about=m.about,
+                        about_label=PERSON_ROLE_LABELS[m.about],
                     )
                     sources[m.code] = []
                 # One document asked by several departments: the most demanding form of the
@@ -568,22 +707,52 @@ class _Guide:
                     waiver = _waiver(w, m)
                     if waiver not in entry.waivers:
                         entry.waivers.append(waiver)
+        # What an earlier item of this case issues is never asked of the applicant.
+        made = _made_in_case(included, self.members, items or [])
+        for code, entry in by_code.items():
+            for m in sources[code]:
+                by = next(
+                    (
+                        made[(t, m.about)]
+                        for t in m.certificate_types()
+                        if (t, m.about) in made
+                        and all(made[(t, m.about)] in _earlier(u, items or []) for u in entry.items)
+                    ),
+                    None,
+                )
+                if by is not None:
+                    t = next(t for t in m.certificate_types() if made.get((t, m.about)) == by)
+                    name = self.members[by].name
+                    entry.spared = True
+                    entry.spared_reason = f"由本次办理的「{name}」办结后生成，无需提交"
+                    entry.evidence = {"kind": "produced", "item": by, "certificate_type": t}
+                    entry.produced_by, entry.produced_by_name = by, name
+                    break
         if applicant is not None and by_code:
             waivers = [w for ms in sources.values() for m in ms for w in m.waivable_by]
-            extra = {"enterprise": enterprise} if enterprise is not None else {}
+            extra: dict[str, Any] = {"enterprise": enterprise} if enterprise is not None else {}
+            if persons:
+                extra["persons"] = persons
             providers = [
                 p.bind(applicant=applicant, waivers=waivers, **extra) if hasattr(p, "bind") else p
                 for p in providers
             ]
         for code, entry in by_code.items():
-            if applicant is None:
-                break
+            if applicant is None or entry.spared:
+                continue
             for m in sources[code]:
                 found = _spared_by(m, applicant, providers)
                 if found is not None:
                     entry.spared, entry.spared_reason = True, found.reason
                     entry.evidence = dict(found.evidence)
                     break
+        for code, entry in by_code.items():
+            identity = ROLE_IDENTITY.get(entry.about)
+            if entry.spared or identity is None or (persons or {}).get(entry.about):
+                continue
+            if any(m.certificate_types() for m in sources[code]):
+                label = selectors.element_definitions([identity[0]]).get(identity[0])
+                entry.identify_by = label.label if label else identity[0]
         return list(by_code.values())
 
     def _fields(
@@ -616,8 +785,12 @@ class _Guide:
                 continue
             el = elements.get(code)
             prefill = el.prefill if el else []
+            role = self._role(answers)
             available = applicant is not None and any(
-                p.source == "profile" and _has_value(applicant, p.field) for p in prefill
+                p.source == "profile"
+                and (not p.applicant_is or p.applicant_is == role)
+                and _has_value(applicant, p.field)
+                for p in prefill
             )
             fields.append(
                 GuideField(
@@ -630,6 +803,7 @@ class _Guide:
                     items=users,
                     prefill_from=list(dict.fromkeys(PREFILL_LABELS[p.source] for p in prefill)),
                     prefill_available=available,
+                    supplied_by=el.supplied_by if el else "",
                 )
             )
         # What an item creates is recorded at its approval even when nothing after it in this
@@ -664,6 +838,58 @@ def _producers(
         for element in members[code].produces:
             producers.setdefault(element, code)
     return producers
+
+
+def _spare_form_materials(
+    materials: list[GuideMaterial],
+    members: dict[str, Any],
+    fields: list[GuideField],
+    included: list[str],
+) -> None:
+    """A material whose content is form fields (`satisfied_by_form`) is the form itself when
+    the form asks all of them: nothing to upload."""
+    asked = {f.code: f.label for f in fields}
+    for entry in materials:
+        if entry.spared:
+            continue
+        for code in included:
+            m = next((m for m in members[code].materials if m.code == entry.code), None)
+            if m is None or not m.satisfied_by_form:
+                continue
+            if all(e in asked for e in m.satisfied_by_form):
+                labels = "、".join(asked[e] for e in m.satisfied_by_form[:4])
+                more = "等" if len(m.satisfied_by_form) > 4 else ""
+                entry.spared = True
+                entry.spared_reason = f"已在本申请表中在线填写（{labels}{more}），无需另行提交"
+                entry.evidence = {"kind": "form", "elements": list(m.satisfied_by_form)}
+                break
+
+
+def _made_in_case(
+    included: list[str], members: dict[str, Any], items: list[GuideItem]
+) -> dict[tuple[str, str], str]:
+    """(certificate type, holder role) → the included item that issues it, in a 一件事 only
+    (an item applied for alone cannot wait for another department's result)."""
+    if len(items) < 2:
+        return {}
+    made: dict[tuple[str, str], str] = {}
+    for code in included:
+        for output in members[code].outputs:
+            made.setdefault((output.certificate_type, output.holder), code)
+    return made
+
+
+def _persons(known: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Role → {"id_number", "name"} as typed on the form, for the roles it identifies."""
+    persons: dict[str, dict[str, str]] = {}
+    for role, (id_element, name_element) in ROLE_IDENTITY.items():
+        number = str(known.get(id_element) or "").strip().upper()
+        if number:
+            persons[role] = {
+                "id_number": number,
+                "name": str(known.get(name_element) or "").strip(),
+            }
+    return persons
 
 
 def _earlier(code: str, items: list[GuideItem]) -> set[str]:

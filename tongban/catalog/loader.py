@@ -432,7 +432,16 @@ def _cross_check(defs: CatalogDefinitions) -> list[DefinitionProblem]:
         for i, code in enumerate(item.produces):
             if code not in defs.elements and code not in defs.unvalidated:
                 problems.append(it.problem(("produces", i), f"数据元 {code} 未在 elements 中定义"))
+        asked = {use if isinstance(use, str) else use.code for use in item.elements}
         for i, material in enumerate(item.materials):
+            for j, code in enumerate(material.satisfied_by_form):
+                if code not in asked:
+                    problems.append(
+                        it.problem(
+                            ("materials", i, "satisfied_by_form", j),
+                            f"数据元 {code} 不在本事项的 elements 中，表单无法代替该材料",
+                        )
+                    )
             for j, waiver in enumerate(material.waivable_by):
                 base = ("materials", i, "waivable_by", j)
                 if waiver.kind == "certificate" and not waiver.certificate_type.strip():
@@ -502,6 +511,50 @@ def _cross_check(defs: CatalogDefinitions) -> list[DefinitionProblem]:
                         )
                     )
         problems.extend(_bundle_promise_problems(bu, defs))
+        problems.extend(_bundle_produced_problems(bu, defs))
+    return problems
+
+
+def _bundle_produced_problems(bu, defs: CatalogDefinitions) -> list[DefinitionProblem]:
+    """Nothing a 一件事 issues may be demanded of its applicant: an item that asks for a
+    material (about a holder) which another item of the bundle issues as a certificate to
+    that holder must come after it (`after`, directly or through others), so the certificate
+    exists when the item's reviewer needs it and the applicant is never asked for it."""
+    bundle = bu.definition
+    members = {e.item: defs.items[e.item].definition for e in bundle.items if e.item in defs.items}
+    declared = {e.item: e.after for e in bundle.items}
+
+    def earlier(code: str) -> set[str]:
+        seen: set[str] = set()
+        todo = list(declared.get(code, []))
+        while todo:
+            current = todo.pop()
+            if current not in seen:
+                seen.add(current)
+                todo.extend(declared.get(current, []))
+        return seen
+
+    issued = {
+        (o.certificate_type, o.holder): code for code, item in members.items() for o in item.outputs
+    }
+    problems: list[DefinitionProblem] = []
+    for i, entry in enumerate(bundle.items):
+        item = members.get(entry.item)
+        if item is None:
+            continue
+        for material in item.materials:
+            for ctype in material.certificate_types():
+                producer = issued.get((ctype, material.about))
+                if producer is None or producer == entry.item or producer in earlier(entry.item):
+                    continue
+                problems.append(
+                    bu.problem(
+                        ("items", i, "after"),
+                        f"事项 {entry.item} 要求的材料「{material.name}」由本一件事中的事项"
+                        f" {producer} 签发，应在 after 中排在 {producer} 之后，"
+                        "不得向申请人索要",
+                    )
+                )
     return problems
 
 

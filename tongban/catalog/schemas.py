@@ -88,6 +88,35 @@ class Choice(Strict):
         return _as_option_value(value) if isinstance(value, bool) else value
 
 
+# Whose document a material is (材料所属人). Evidence spares a material only when it belongs to
+# that very person or body: the father's ID card is never spared by the mother's.
+PersonRole = Literal[
+    "applicant", "mother", "father", "child", "spouse", "guardian", "legal_representative",
+    "enterprise", "other",
+]  # fmt: skip
+PERSON_ROLE_LABELS: dict[str, str] = {
+    "applicant": "申请人本人",
+    "mother": "母亲",
+    "father": "父亲",
+    "child": "子女",
+    "spouse": "配偶",
+    "guardian": "其他监护人",
+    "legal_representative": "法定代表人",
+    "enterprise": "企业",
+    "other": "其他人",
+}
+# The data elements that say who a person of a role is (公民身份号码, 姓名). The applicant is
+# known from their account and an enterprise from the one the agent acts for (or the credit
+# code its registration produces); "other" (e.g. each investor) is never matched.
+ROLE_IDENTITY: dict[str, tuple[str, str]] = {
+    "mother": ("mother.id_number", "mother.name"),
+    "father": ("father.id_number", "father.name"),
+    "child": ("child.id_number", "child.name"),
+    "spouse": ("spouse.id_number", "spouse.name"),
+    "legal_representative": ("enterprise.legal_rep_id_number", "enterprise.legal_representative"),
+}
+
+
 class Prefill(Strict):
     """Where a value can be taken from instead of asking. `source` names a provider: `profile`
     (the applicant's 一人一档), `enterprise` (一企一档); later `certificate` and `data_source`."""
@@ -95,6 +124,10 @@ class Prefill(Strict):
     source: Literal["profile", "enterprise", "certificate", "data_source"]
     field: str = Field(min_length=1)
     certificate_type: str = ""
+    # Only when the applicant is this person of the case (the service's `applicant_person_question`
+    # question says who they are): the mother applying fills 母亲姓名 from her own profile,
+    # and 父亲姓名 from her 结婚证; the father applying, the other way round.
+    applicant_is: PersonRole | Literal[""] = ""
 
 
 class DataElementDef(Strict):
@@ -109,6 +142,9 @@ class DataElementDef(Strict):
     choices: list[Choice] = Field(default_factory=list)
     prefill: list[Prefill] = Field(default_factory=list)
     help: str = ""
+    # Who holds the true value (e.g. 助产机构 for a birth weight): the form says so, so the
+    # applicant copies it from that body's record instead of guessing.
+    supplied_by: str = Field(default="", max_length=30)
 
     @field_validator("pattern")
     @classmethod
@@ -147,21 +183,134 @@ class SituationOption(Strict):
         return _as_option_value(value) if isinstance(value, bool) else value
 
 
+# Facts of the applicant's 一人一档 a question may be answered from, and how each can be
+# tested. `age` is whole years on the day the guide runs (from the birth date).
+NUMBER_FACTS = ("age", "disability_grade")
+YES_NO_FACTS = (
+    "hukou_is_local", "is_veteran", "is_low_income", "is_minimum_living_allowance",
+    "has_residence_permit",
+)  # fmt: skip
+TEXT_FACTS = (
+    "sex", "hukou_district", "residence_district", "marital_status", "employment_status",
+)  # fmt: skip
+ProfileFact = Literal[
+    "age", "disability_grade",
+    "hukou_is_local", "is_veteran", "is_low_income", "is_minimum_living_allowance",
+    "has_residence_permit",
+    "sex", "hukou_district", "residence_district", "marital_status", "employment_status",
+]  # fmt: skip
+
+
+class KnownFrom(Strict):
+    """An answer the platform already holds: one test on one fact of the applicant's 一人一档.
+    When the test holds the answer is `then`, otherwise `otherwise` (empty: the question is
+    asked). `when` names the answers under which the profile is the person the question is
+    about (本人申请, not a family member). `says` is what the applicant is told, per answer:
+    {yes: 年满65周岁} reads 「已根据您的居民档案确定：年满65周岁」.
+
+    Declarative on purpose: exactly one test (a number range, a value, a set of values, or
+    whether the fact is on record), never an expression."""
+
+    profile: ProfileFact
+    at_least: int | None = None
+    at_most: int | None = None
+    equals: bool | str | None = None
+    one_of: list[str] | None = None
+    is_set: bool | None = None
+    then: str = "yes"
+    otherwise: str = "no"
+    when: When = Field(default_factory=dict)
+    says: dict[str, str] = Field(min_length=1)
+
+    @field_validator("then", "otherwise", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, value: object) -> object:
+        if value is None:
+            return ""
+        return _as_option_value(value) if isinstance(value, bool) else value
+
+    @field_validator("says", mode="before")
+    @classmethod
+    def _says_keys(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {_as_option_value(k): v for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _one_test(self) -> KnownFrom:
+        numeric = self.at_least is not None or self.at_most is not None
+        tests = [numeric, self.equals is not None, self.one_of is not None, self.is_set is not None]
+        if sum(tests) != 1:
+            raise ValueError(
+                "known_from 必须且只能给出一种判断：at_least/at_most、equals、one_of 或 is_set"
+            )
+        if numeric and self.profile not in NUMBER_FACTS:
+            raise ValueError(f"档案项 {self.profile} 不是数值，不能用 at_least/at_most 判断")
+        if self.equals is not None:
+            if self.profile in NUMBER_FACTS:
+                raise ValueError(f"档案项 {self.profile} 是数值，请用 at_least/at_most 判断")
+            wanted = bool if self.profile in YES_NO_FACTS else str
+            if not isinstance(self.equals, wanted):
+                kind = "true 或 false" if wanted is bool else "文字"
+                raise ValueError(f"档案项 {self.profile} 的 equals 应为{kind}")
+        if self.one_of is not None and self.profile not in TEXT_FACTS:
+            raise ValueError(f"档案项 {self.profile} 不能用 one_of 判断")
+        for value in (self.then, self.otherwise):
+            if value and value not in self.says:
+                raise ValueError(f"says 缺少答案 {value} 的说明")
+        extra = set(self.says) - {self.then, self.otherwise}
+        if extra:
+            raise ValueError(f"says 中的答案 {'、'.join(sorted(extra))} 不会由本规则得出")
+        return self
+
+    def answer(self, value: Any) -> str:
+        """The answer this rule gives for the fact's VALUE (None when not on record); an
+        empty string means the question is asked."""
+        if self.is_set is not None:
+            holds = (value is not None and value != "") == self.is_set
+        elif value is None or value == "":
+            holds = False
+        elif self.at_least is not None or self.at_most is not None:
+            holds = (self.at_least is None or value >= self.at_least) and (
+                self.at_most is None or value <= self.at_most
+            )
+        elif self.equals is not None:
+            holds = value == self.equals
+        else:
+            holds = value in (self.one_of or [])
+        return self.then if holds else self.otherwise
+
+
+def _as_rule_list(value: Any) -> Any:
+    # One rule may be written without the list around it.
+    return [value] if isinstance(value, dict) else value
+
+
 class SituationDef(Strict):
     """A guided question. `when` makes it appear only after earlier answers (e.g. ask about
-    twins only for a birth in this city)."""
+    twins only for a birth in this city). `known_from` lets the applicant's 一人一档 answer
+    it (rules tried in order; the first that gives an answer wins)."""
 
     code: Code
     question: str = Field(min_length=2)
     help: str = ""
     options: list[SituationOption] = Field(min_length=2)
     when: When = Field(default_factory=dict)
+    known_from: Annotated[list[KnownFrom], BeforeValidator(_as_rule_list)] = Field(
+        default_factory=list
+    )
 
     @model_validator(mode="after")
     def _unique_values(self) -> SituationDef:
         values = [o.value for o in self.options]
         if len(values) != len(set(values)):
             raise ValueError(f"情形 {self.code} 的选项值重复")
+        for rule in self.known_from:
+            for value in (rule.then, rule.otherwise):
+                if value and value not in values:
+                    raise ValueError(f"情形 {self.code} 的 known_from 答案 {value} 不是它的选项")
+            if self.code in rule.when:
+                raise ValueError(f"情形 {self.code} 的 known_from 条件不能引用自身")
         return self
 
 
@@ -198,10 +347,12 @@ class Waiver(Strict):
 
 
 class MaterialDef(Strict):
-    """申请材料. `code` is shared across items for one document, so a bundle asks for it once."""
+    """申请材料. `code` is shared across items for one document, so a bundle asks for it once.
+    `about` names whose document it is; a certificate spares it only when held by them."""
 
     code: Code
     name: str = Field(min_length=2)
+    about: PersonRole = "applicant"
     form: Literal["原件", "复印件", "原件及复印件", "电子材料", "在线填写"] = "电子材料"
     copies: int = Field(default=1, ge=0, le=20)
     required: bool = True
@@ -213,6 +364,28 @@ class MaterialDef(Strict):
     # working days of acceptance.
     deferrable: bool = False
     deferrable_days: int = Field(default=10, ge=1, le=60)
+    # A material whose whole content is these form fields (在线填写 confirmations such as
+    # 新生儿出生信息确认单): the form itself is the material, nothing is uploaded.
+    satisfied_by_form: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _evidence_needs_a_person(self) -> MaterialDef:
+        if self.about == "other":
+            for i, w in enumerate(self.waivable_by):
+                if w.kind == "certificate":
+                    raise_located(
+                        [
+                            (
+                                ("waivable_by", i, "kind"),
+                                "材料不属于可识别的人（about: other），电子证照无法核验其持证人",
+                            )
+                        ],
+                        title="MaterialDef",
+                    )
+        return self
+
+    def certificate_types(self) -> list[str]:
+        return [w.certificate_type for w in self.waivable_by if w.kind == "certificate"]
 
 
 class ReviewPoint(Strict):
@@ -272,6 +445,11 @@ class ServiceItemDef(Strict):
     code: Code
     name: str = Field(min_length=2, max_length=80)
     aliases: list[str] = Field(default_factory=list, description="群众常用说法，用于搜索")
+    related_terms: list[str] = Field(
+        default_factory=list,
+        description="相关说法：不是本事项的名称或别称，但说这些话的人可能要找本事项；"
+        "搜索没有结果时作为建议",
+    )
     type: ItemType
     department: str
     subject: Literal["person", "enterprise", "both"] = "person"
@@ -290,6 +468,9 @@ class ServiceItemDef(Strict):
     situations: list[SituationDef] = Field(default_factory=list)
     elements: list[str | ElementUse] = Field(default_factory=list)
     outputs: list[OutputDef] = Field(default_factory=list)
+    # The situation whose answer says which person of the case the applicant is (its option
+    # values are roles: mother, father, …); element prefills marked `applicant_is` use it.
+    applicant_person_question: str = ""
     # Data elements this item's decision creates (出生登记 gives the child an ID number). In a
     # 一件事, items that come after it read the value instead of asking the applicant.
     produces: list[str] = Field(default_factory=list)
@@ -322,6 +503,7 @@ class ServiceItemDef(Strict):
             if isinstance(e, ElementUse)
         ]
         problems += _condition_problems(self.situations, located)
+        problems += _applicant_person_problems(self.applicant_person_question, self.situations)
         raise_located(problems, title="ServiceItemDef")
         return self
 
@@ -347,6 +529,11 @@ class BundleDef(Strict):
     code: Code
     name: str = Field(min_length=2, max_length=80)
     aliases: list[str] = Field(default_factory=list)
+    related_terms: list[str] = Field(
+        default_factory=list,
+        description="相关说法：不是本事项的名称或别称，但说这些话的人可能要找本事项；"
+        "搜索没有结果时作为建议",
+    )
     subject: Literal["person", "enterprise"] = "person"
     summary: str = ""
     lead_department: str
@@ -354,6 +541,8 @@ class BundleDef(Strict):
     situations: list[SituationDef] = Field(default_factory=list)
     items: list[BundleItem] = Field(min_length=2)
     is_example: bool = True
+    # As on an item: the situation whose answer says which person of the case the applicant is.
+    applicant_person_question: str = ""
 
     @model_validator(mode="after")
     def _consistency(self) -> BundleDef:
@@ -372,6 +561,7 @@ class BundleDef(Strict):
                 )
         located = [(("items", i, "when"), b.when) for i, b in enumerate(self.items)]
         problems += _condition_problems(self.situations, located)
+        problems += _applicant_person_problems(self.applicant_person_question, self.situations)
         raise_located(problems, title="BundleDef")
         return self
 
@@ -418,6 +608,11 @@ def _condition_problems(
     conditions = [
         *conditions,
         *((("situations", i, "when"), s.when) for i, s in enumerate(situations)),
+        *(
+            (("situations", i, "known_from", j, "when"), rule.when)
+            for i, s in enumerate(situations)
+            for j, rule in enumerate(s.known_from)
+        ),
     ]
     problems: list[Problem] = []
     for loc, when in conditions:
@@ -430,6 +625,25 @@ def _condition_problems(
                 if v not in options[key]:
                     problems.append(((*loc, key), f"情形 {key} 的取值 {v} 不是它的选项"))
     return problems
+
+
+def _applicant_person_problems(code: str, situations: list[SituationDef]) -> list[Problem]:
+    if not code:
+        return []
+    situation = next((s for s in situations if s.code == code), None)
+    if situation is None:
+        return [
+            (
+                ("applicant_person_question",),
+                f"applicant_person_question 引用了未定义的情形：{code}",
+            )
+        ]
+    roles = set(PERSON_ROLE_LABELS)
+    return [
+        (("applicant_person_question",), f"情形 {code} 的选项 {o.value} 不是人员角色")
+        for o in situation.options
+        if o.value not in roles
+    ]
 
 
 def condition_holds(when: When, answers: dict[str, str]) -> bool:

@@ -13,6 +13,7 @@ import datetime as dt
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +31,7 @@ from tongban.catalog.models import (
     ServiceItem,
 )
 from tongban.catalog.schemas import BundleDef, DataElementDef, ServiceItemDef
-from tongban.catalog.search import SearchDoc, SearchIndex
+from tongban.catalog.search import SearchDoc, SearchHit, SearchIndex
 
 Kind = DefinitionVersion.Kind
 
@@ -60,6 +61,7 @@ class ItemSummary:
     summary: str
     version: int
     is_example: bool
+    related_terms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,13 @@ class BundleSummary:
     item_names: tuple[str, ...]
     version: int
     is_example: bool
+    related_terms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BundleRef:
+    code: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,39 @@ class SearchResult:
     department_name: str
     score: float
     exact: bool
+    subject: str = ""  # "person", "enterprise" or "both"
+    subject_label: str = ""  # 个人事项, 法人事项 …
+    # For an item: the 一件事 it belongs to, where it can also be applied for.
+    bundles: tuple[BundleRef, ...] = ()
+    # For a suggestion: "related" (the definitions list the word), "pinyin" (sounds the
+    # same) or "similar" (spelt nearly the same); "" for a result.
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Hotline:
+    number: str
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """Everything a search page says about a query (其中 status: found 找到, partial 只找到与部分
+    词语相关的事项, none 没有找到, empty 没有输入).
+
+    results never hold a service below the relevance floor (see tongban.catalog.search);
+    suggestions are offered only when there is no result; the 12345 hotline comes last
+    whenever the catalog cannot fully answer."""
+
+    q: str
+    status: str
+    message: str
+    words: tuple[str, ...]  # the words a result must answer
+    missing: tuple[str, ...]  # words no result answers (公积金提取 → 提取)
+    results: list[SearchResult]
+    suggestions: list[SearchResult]
+    hotline: Hotline | None
 
 
 @dataclass(frozen=True)
@@ -145,13 +187,14 @@ class _Snapshot:
                 if self._index is None:
                     docs = [
                         SearchDoc("bundle", b.code, b.name, b.aliases, b.summary,
-                                  b.lead_department_name)
+                                  b.lead_department_name, b.subject, b.related_terms)
                         for b in self.bundles.values()
                     ]  # fmt: skip
                     docs += [
-                        SearchDoc("item", i.code, i.name, i.aliases, i.summary, i.department_name)
+                        SearchDoc("item", i.code, i.name, i.aliases, i.summary,
+                                  i.department_name, i.subject, i.related_terms)
                         for i in self.items.values()
-                    ]
+                    ]  # fmt: skip
                     self._index = SearchIndex(docs)
         return self._index
 
@@ -273,6 +316,7 @@ def _build_snapshot(key: tuple) -> _Snapshot:
             department_name=department_names.get(r[4], r[4]), handling=r[5],
             promised_days=r[6], visits=r[7], online=r[8], aliases=tuple(d.aliases),
             summary=d.summary, version=r[10], is_example=d.is_example,
+            related_terms=tuple(d.related_terms),
         )  # fmt: skip
 
     bundle_rows = list(
@@ -293,6 +337,7 @@ def _build_snapshot(key: tuple) -> _Snapshot:
             promised_days=d.promised_days, items=member_codes,
             item_names=tuple(items[c].name if c in items else c for c in member_codes),
             version=ref.version, is_example=d.is_example,
+            related_terms=tuple(d.related_terms),
         )  # fmt: skip
 
     element_refs = {
@@ -354,6 +399,15 @@ def bundle_definition(code: str, version: int | None = None) -> BundleDef:
         if ref is None:
             raise BundleNotFound(f"未找到该一件事的第 {version} 版")
     return _cached(Kind.BUNDLE, code, ref)  # type: ignore[return-value]
+
+
+def current_definitions() -> tuple[dict[str, ServiceItemDef], dict[str, BundleDef]]:
+    """Every active item and bundle as defined now (code → definition)."""
+    snap = _current()
+    return (
+        {code: item_definition(code) for code in sorted(snap.item_refs)},
+        {code: bundle_definition(code) for code in sorted(snap.bundle_refs)},
+    )
 
 
 def element_definitions(codes: list[str] | tuple[str, ...] | set[str]) -> dict[str, DataElementDef]:
@@ -443,13 +497,20 @@ def item_versions(code: str) -> list[VersionInfo]:
 
 
 def item_list(
-    *, q: str | None = None, department: str | None = None, subject: str | None = None
+    *,
+    q: str | None = None,
+    department: str | None = None,
+    subject: str | None = None,
+    prefer: str | None = None,
 ) -> list[ItemSummary]:
-    """Active items, by relevance when `q` is given, else by code. `subject` "person" or
-    "enterprise" includes items for both."""
+    """Active items, by relevance when `q` is given (only those above the relevance floor),
+    else by code. `subject` "person" or "enterprise" includes items for both; `prefer` puts
+    that subject's matches first without dropping the others."""
     snapshot = _current()
     if q and q.strip():
-        hits = snapshot.search_index().search(q, kind="item", limit=len(snapshot.items))
+        hits = snapshot.search_index().search(
+            q, kind="item", limit=len(snapshot.items), prefer=prefer
+        )
         items = [snapshot.items[h.code] for h in hits]
     else:
         items = list(snapshot.items.values())
@@ -476,19 +537,89 @@ def item_popular(*, limit: int = 8) -> list[ItemSummary]:
     return ranked[:limit]
 
 
-def catalog_search(*, q: str, limit: int = 20) -> list[SearchResult]:
-    """Items and bundles for a search box; strongly matching bundles first."""
+SUBJECT_LABELS = {"person": "个人事项", "enterprise": "法人事项", "both": "个人和法人事项"}
+HOTLINE = "12345"
+HOTLINE_NAME = "12345 政务服务便民热线"
+
+
+def _result(snapshot: _Snapshot, hit: SearchHit) -> SearchResult:
+    if hit.kind == "bundle":
+        b = snapshot.bundles[hit.code]
+        name, summary, dept, subject = b.name, b.summary, b.lead_department_name, b.subject
+        bundles: tuple[BundleRef, ...] = ()
+    else:
+        i = snapshot.items[hit.code]
+        name, summary, dept, subject = i.name, i.summary, i.department_name, i.subject
+        bundles = tuple(
+            BundleRef(b.code, b.name) for b in snapshot.bundles.values() if hit.code in b.items
+        )
+    return SearchResult(
+        hit.kind, hit.code, name, summary, dept, hit.score, hit.exact,
+        subject, SUBJECT_LABELS.get(subject, ""), bundles, hit.reason,
+    )  # fmt: skip
+
+
+def search_subject_for(user) -> str | None:
+    """Whose services a user's search puts first: a resident's own ("person"); nobody's for
+    an enterprise agent (who searches for the enterprise and for themself) or a visitor."""
+    from tongban.accounts.models import EnterpriseMembership
+    from tongban.accounts.selectors import resident_profile_of
+
+    if user is None or not user.is_authenticated or resident_profile_of(user) is None:
+        return None
+    if EnterpriseMembership.objects.filter(user=user).exists():
+        return None
+    return "person"
+
+
+def catalog_search(*, q: str, limit: int = 20, prefer: str | None = None) -> list[SearchResult]:
+    """Items and bundles for a search box, above the relevance floor; strongly matching
+    bundles first, and with `prefer` that subject's services before the others."""
+    return catalog_search_outcome(q=q, limit=limit, prefer=prefer).results
+
+
+def _quoted(words: Iterable[str]) -> str:
+    return "、".join(f"“{w}”" for w in words)
+
+
+def catalog_search_outcome(*, q: str, limit: int = 20, prefer: str | None = None) -> SearchOutcome:
+    """What a search page shows: results, or what the catalog comes closest to, and the
+    12345 hotline when the catalog cannot fully answer. Messages are plain Chinese."""
+    q = q.strip()
+    if not q:
+        return SearchOutcome(q, "empty", "", (), (), [], [], None)
     snapshot = _current()
-    results = []
-    for hit in snapshot.search_index().search(q, limit=limit):
-        if hit.kind == "bundle":
-            b = snapshot.bundles[hit.code]
-            name, summary, dept = b.name, b.summary, b.lead_department_name
+    answer = snapshot.search_index().answer(q, limit=limit, prefer=prefer)
+    results = [_result(snapshot, h) for h in answer.results]
+    suggestions = [_result(snapshot, h) for h in answer.suggestions]
+    hotline_text = f"都不是您要办的事？请拨打 {HOTLINE_NAME}咨询。"
+    if results:
+        other = prefer is not None and all(r.subject not in (prefer, "both") for r in results)
+        found = [w for w in answer.words if w not in answer.missing]
+        if answer.missing:
+            status = "partial"
+            message = f"未找到“{q}”的事项，以下事项只与{_quoted(found)}相关"
         else:
-            i = snapshot.items[hit.code]
-            name, summary, dept = i.name, i.summary, i.department_name
-        results.append(SearchResult(hit.kind, hit.code, name, summary, dept, hit.score, hit.exact))
-    return results
+            status = "found"
+            message = f"找到 {len(results)} 项结果"
+        if other:
+            theirs = SUBJECT_LABELS[results[0].subject if results[0].subject else "enterprise"]
+            mine = SUBJECT_LABELS[prefer or "person"]
+            message += f"，均为{theirs}，没有相关的{mine}"
+        message += "。"
+        hotline = (
+            Hotline(HOTLINE, HOTLINE_NAME, hotline_text) if (other or answer.missing) else None
+        )
+        return SearchOutcome(q, status, message, answer.words, answer.missing, results, [], hotline)
+    if suggestions:
+        message = f"未找到“{q}”的事项，您可能要找："
+    else:
+        message = f"未找到“{q}”的事项，也没有相近的服务。"
+        hotline_text = f"请换一种说法，或拨打 {HOTLINE_NAME}咨询。"
+    return SearchOutcome(
+        q, "none", message, answer.words, answer.missing, [], suggestions,
+        Hotline(HOTLINE, HOTLINE_NAME, hotline_text),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

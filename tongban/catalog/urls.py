@@ -10,4 +10,7 @@ urlpatterns = [
     path("search", views.search_view),
     path("items/<str:code>/", views.item_view, name="item"),
     path("bundles/<str:code>/", views.bundle_view, name="bundle"),
+    # One question per screen (长者版).
+    path("items/<str:code>/steps/", views.item_steps_view, name="item_steps"),
+    path("bundles/<str:code>/steps/", views.bundle_steps_view, name="bundle_steps"),
 ]

@@ -6,13 +6,17 @@ query string, so the result can be bookmarked, shared and reloaded.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from tongban.accounts.selectors import resident_profile_of
 from tongban.catalog import guide, selectors
+from tongban.catalog.elder import elder_home_entries
 from tongban.catalog.errors import BundleNotFound, GuideAnswersInvalid, ItemNotFound
+from tongban.portal.context import elder_mode_on
 
 SUBJECT_LABELS = {"person": "个人", "enterprise": "法人", "both": "个人和法人"}
 # A search box is not a place for essays; longer input is cut, never an error.
@@ -34,14 +38,18 @@ def _run_guide(request: HttpRequest, *, kind: str, code: str) -> dict:
     every applicable question is answered, the result."""
     questions_for = guide.bundle_questions if kind == "bundle" else guide.item_questions
     run = guide.guide_for_bundle if kind == "bundle" else guide.guide_for_item
-    questions = questions_for(code=code)
+    applicant = _applicant(request)
+    questions = questions_for(code=code, applicant=applicant)
     answers = _answers_from(request, questions)
     submitted = "answered" in request.GET or bool(answers)
     context = {"questions": questions, "result": None, "errors": [], "submitted": submitted}
+    context["asked_count"] = len(
+        [q for q in questions if q.applies and not q.known and not q.known_if]
+    )
     if not submitted and questions:
         return context
     try:
-        result = run(code=code, answers=answers, applicant=_applicant(request))
+        result = run(code=code, answers=answers, applicant=applicant)
     except GuideAnswersInvalid as exc:
         context.update(questions=exc.questions, errors=exc.details)
         return context
@@ -51,6 +59,9 @@ def _run_guide(request: HttpRequest, *, kind: str, code: str) -> dict:
 
 @require_GET
 def home_view(request: HttpRequest) -> HttpResponse:
+    # 长者版 opens on the few services older people use first; 全部服务 is one link away.
+    if elder_mode_on(request) and "full" not in request.GET:
+        return render(request, "catalog/home_elder.html", {"entries": elder_home_entries()})
     context = {
         "bundles": selectors.bundle_list(),
         "popular": selectors.item_popular(limit=8),
@@ -62,8 +73,24 @@ def home_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 def search_view(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:MAX_QUERY]
-    results = selectors.catalog_search(q=q, limit=30) if q else []
-    return render(request, "catalog/search.html", {"q": q, "results": results})
+    outcome = selectors.catalog_search_outcome(
+        q=q, limit=30, prefer=selectors.search_subject_for(request.user)
+    )
+    # An item's 一件事 is named under it unless that 一件事 is listed on the page already.
+    listed = {r.code for r in [*outcome.results, *outcome.suggestions] if r.kind == "bundle"}
+
+    def rows(results: list[selectors.SearchResult]) -> list[dict]:
+        return [
+            {"r": r, "bundles": [b for b in r.bundles if b.code not in listed]} for r in results
+        ]
+
+    context = {
+        "q": q,
+        "outcome": outcome,
+        "results": rows(outcome.results),
+        "suggestions": rows(outcome.suggestions),
+    }
+    return render(request, "catalog/search.html", context)
 
 
 @require_GET
@@ -121,3 +148,110 @@ def bundle_view(request: HttpRequest, code: str) -> HttpResponse:
     }
     context.update(_run_guide(request, kind="bundle", code=code))
     return render(request, "catalog/bundle.html", context)
+
+
+@require_GET
+def bundle_steps_view(request: HttpRequest, code: str) -> HttpResponse:
+    try:
+        name = selectors.bundle_detail(code).definition.name
+    except BundleNotFound as exc:
+        raise Http404(exc.message) from exc
+    return _steps(request, kind="bundle", code=code, name=name)
+
+
+@require_GET
+def item_steps_view(request: HttpRequest, code: str) -> HttpResponse:
+    try:
+        detail = selectors.item_detail(code)
+    except ItemNotFound as exc:
+        raise Http404(exc.message) from exc
+    if not detail.definition.situations:
+        raise Http404("该事项无需回答问题")
+    return _steps(request, kind="item", code=code, name=detail.definition.name)
+
+
+def _steps(request: HttpRequest, *, kind: str, code: str, name: str) -> HttpResponse:
+    """One question per screen (长者版, and anyone who prefers it): a GET form that carries
+    the answers so far in hidden fields, so it works without JavaScript and can be reloaded.
+    `q` shows a given question again (上一步, 修改); `at` names the question just submitted,
+    so an empty submission is an error, not a skip. Questions the applicant's 一人一档
+    answers are never shown as questions; once every other one is answered, the list."""
+    base = f"/bundles/{code}/" if kind == "bundle" else f"/items/{code}/"
+    questions_for = guide.bundle_questions if kind == "bundle" else guide.item_questions
+    applicant = _applicant(request)
+    given = _answers_from(request, questions_for(code=code, applicant=applicant))
+    questions = questions_for(code=code, answers=given, applicant=applicant)
+    known = [q for q in questions if q.applies and q.known]
+    # A question the profile will answer once another is given (本人申请) comes after it.
+    asked = sorted(
+        (q for q in questions if q.applies and not q.known), key=lambda q: bool(q.known_if)
+    )
+    valid = {
+        q.code: q.answer
+        for q in asked
+        if q.answer in {o.value for o in q.options} and given.get(q.code) == q.answer
+    }
+    codes = [q.code for q in asked]
+    current = request.GET.get("q") if request.GET.get("q") in codes else None
+    error = ""
+    at = request.GET.get("at")
+    if current is None and at in codes and at not in valid:
+        current = at
+        error = f"请选择：{asked[codes.index(at)].question}"
+    if current is None:
+        current = next((c for c in codes if c not in valid), None)
+    context = {
+        "kind": kind,
+        "code": code,
+        "name": name,
+        "base": base,
+        "known": known,
+        "asked": asked,
+        "steps_url": f"{base}steps/",
+    }
+    if current is not None:
+        n = codes.index(current)
+        previous = codes[n - 1] if n else None
+        carried = {c: v for c, v in valid.items() if c != current}
+        context.update(
+            question=asked[n],
+            number=n + 1,
+            # Questions the profile may still answer (本人申请) count once they are asked.
+            total=len([q for q in asked if not q.known_if or q.code in valid or q.code == current]),
+            error=error,
+            carried=carried,
+            chosen=valid.get(current),
+            back_url=(f"{base}steps/?{urlencode({**valid, 'q': previous})}" if previous else base),
+        )
+        return render(request, "catalog/steps.html", context, status=200)
+    run = guide.guide_for_bundle if kind == "bundle" else guide.guide_for_item
+    try:
+        result = run(code=code, answers=valid, applicant=applicant)
+    except GuideAnswersInvalid as exc:  # a definition changed under the person: ask again
+        first = exc.details[0]["field"]
+        query = urlencode({k: v for k, v in valid.items() if k != first})
+        return render(
+            request,
+            "catalog/steps.html",
+            {**context, "restart_url": f"{base}steps/?{query}"},
+            status=200,
+        )
+    query = urlencode(valid)
+    labels = {q.code: {o.value: o.label for o in q.options} for q in asked}
+    context.update(
+        result=result,
+        to_submit=[m for m in result.materials if m.required and not m.spared],
+        spared=[m for m in result.materials if m.spared],
+        answered=[
+            {
+                "question": q.question,
+                "label": labels[q.code][valid[q.code]],
+                "change_url": f"{base}steps/?{urlencode({**valid, 'q': q.code})}",
+            }
+            for q in asked
+        ],
+        apply_url=f"/apply/{kind}/{code}/?{urlencode({'answered': '1', **valid})}",
+        full_url=f"{base}?{urlencode({'answered': '1', **valid})}#guide",
+        login_url="/accounts/login/?" + urlencode({"next": f"/apply/{kind}/{code}/?{query}"}),
+    )
+    return render(request, "catalog/steps.html", context)

@@ -1,12 +1,19 @@
 """减材料 by e-certificate: a material whose waiver names a certificate type is spared when the
-applicant holds a valid certificate of that type, and the case records which one.
+person or body the material is about (`about`) holds a valid certificate of that type, and
+the case records which one.
 
-Which certificates count as the applicant's: those issued to their own profile
-(holder_profile) — not those their account holds for a child in their care (holder_user):
-which child a material is about is not known when the guide runs. An enterprise's
-certificates count only when the applicant acts for that enterprise (the guide's
-`enterprise`, an agent's membership checked by the case engine): its licence is the
-enterprise's evidence, not the person's.
+Whose certificates count, by `about`:
+- applicant: those issued to the applicant's own profile (holder_profile) — never those
+  their account holds for a child in their care (holder_user);
+- mother, father, child, spouse, legal_representative: those issued to the person the form
+  identifies by that role's 公民身份号码 (and, when the form gives one, the same name), found
+  in 一人一档 — the 核验 a department does by ID number. Until the form names the person,
+  nothing is spared. The legal representative of the enterprise an agent acts for is known
+  from its 一企一档;
+- enterprise: the enterprise's own, only when the applicant acts for it (the guide's
+  `enterprise`, an agent's membership checked by the case engine).
+So the mother's ID card never spares the father's, and an agent's own card never spares the
+legal representative's.
 
 Valid means: not revoked, not expired, and the stored signed text verifies now against this
 instance's keys and status list. The signature check is cached per process by serial and
@@ -25,14 +32,18 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
+from tongban.accounts.models import ResidentProfile
+from tongban.accounts.selectors import resident_id_number_hash
+from tongban.accounts.validators import parse_id_number
 from tongban.catalog.guide import Spared, register_evidence_provider
-from tongban.catalog.schemas import MaterialDef, Waiver
+from tongban.catalog.schemas import PERSON_ROLE_LABELS, MaterialDef, Waiver
 from tongban.certificates.models import Certificate
 from tongban.certificates.selectors import (
     certificate_state,
     certificate_type_definition,
     certificate_verify,
 )
+from tongban.common.errors import DomainError
 
 KIND = "certificate"
 
@@ -74,16 +85,35 @@ def valid_certificates(
     """Type code → the applicant's newest valid person certificate of that type, or, when
     they act for ENTERPRISE (an agent's membership is checked by the caller), the
     enterprise's own. One query (served by the holder indexes), then a signature check each."""
+    person = applicant.pk if getattr(applicant, "pk", None) is not None else None
+    enterprise_pk = getattr(enterprise, "pk", None)
+    return _valid_held(
+        profile_id=person,
+        enterprise_id=enterprise_pk if person is not None else None,
+        type_codes=type_codes,
+        at=at,
+    )
+
+
+def _valid_held(
+    *,
+    profile_id: int | None,
+    enterprise_id: int | None,
+    type_codes: Iterable[str],
+    at: dt.datetime | None = None,
+) -> dict[str, Certificate]:
     codes = sorted({c for c in type_codes if c})
-    if applicant is None or not codes or getattr(applicant, "pk", None) is None:
+    if (profile_id is None and enterprise_id is None) or not codes:
         return {}
     now = at or timezone.now()
-    # The applicant's own certificates only. Those a parent holds for a child (holder_user)
-    # do not count: the guide cannot tell which child a material is about, and an older
-    # child's 出生医学证明 must never spare the newborn's.
-    held = Q(holder_profile_id=applicant.pk, holder_enterprise__isnull=True)
-    if getattr(enterprise, "pk", None) is not None:
-        held |= Q(holder_enterprise_id=enterprise.pk)
+    # Certificates issued to the person themself only. Those a parent holds for a child
+    # (holder_user) do not count as the parent's: an older child's 出生医学证明 must never
+    # spare the newborn's.
+    held = Q(pk__in=[])
+    if profile_id is not None:
+        held |= Q(holder_profile_id=profile_id, holder_enterprise__isnull=True)
+    if enterprise_id is not None:
+        held |= Q(holder_enterprise_id=enterprise_id)
     rows = (
         Certificate.objects.filter(held, type__code__in=codes)
         .filter(revoked_at__isnull=True)
@@ -106,27 +136,52 @@ def _until(cert: Certificate) -> str:
     return f"有效期至{day.year}年{day.month}月{day.day}日"
 
 
-def spared_reason(cert: Certificate) -> str:
+def spared_reason(cert: Certificate, role: str = "applicant") -> str:
     if cert.holder_enterprise_id is not None:
         return f"企业已有电子证照「{cert.type.name}」（{_until(cert)}），无需提交"
-    return f"您已有电子证照「{cert.type.name}」（{_until(cert)}），无需提交"
+    if role == "applicant":
+        return f"您已有电子证照「{cert.type.name}」（{_until(cert)}），无需提交"
+    who = PERSON_ROLE_LABELS.get(role, "该人员")
+    return f"已按{who}的公民身份号码核验其电子证照「{cert.type.name}」（{_until(cert)}），无需提交"
+
+
+def _profile_for(person: dict[str, str]) -> ResidentProfile | None:
+    """The 一人一档 a role's 公民身份号码 names, when the name given (if any) is theirs too;
+    None for an invalid or unknown number, or a name that does not match."""
+    try:
+        number = parse_id_number(person.get("id_number", "")).number
+    except DomainError:
+        return None
+    profile = ResidentProfile.objects.filter(id_number_hash=resident_id_number_hash(number)).first()
+    if profile is None:
+        return None
+    name = (person.get("name") or "").strip()
+    if name and name != profile.name:
+        return None
+    return profile
 
 
 class _Bound:
-    """The provider for one guide run: the applicant's valid certificates, fetched once."""
+    """The provider for one guide run: each role's valid certificates, fetched once."""
 
-    def __init__(self, found: dict[str, Certificate]):
-        self.found = found
+    def __init__(self, found: dict[str, dict[str, Certificate]]):
+        self.found = found  # role → type code → certificate
 
     def spares(self, *, waiver: Waiver, material: MaterialDef, applicant: Any) -> Spared | None:
         if waiver.kind != KIND:
             return None
-        cert = self.found.get(waiver.certificate_type)
+        role = getattr(material, "about", "applicant")
+        cert = self.found.get(role, {}).get(waiver.certificate_type)
         if cert is None:
             return None
         return Spared(
-            reason=spared_reason(cert),
-            evidence={"kind": KIND, "type": cert.type.code, "serial": cert.serial},
+            reason=spared_reason(cert, role),
+            evidence={
+                "kind": KIND,
+                "type": cert.type.code,
+                "serial": cert.serial,
+                "holder_role": role,
+            },
         )
 
 
@@ -135,11 +190,42 @@ class CertificateEvidence:
 
     kind = KIND
 
-    def bind(self, *, applicant: Any, waivers: Iterable[Waiver], enterprise: Any = None) -> _Bound:
+    def bind(
+        self,
+        *,
+        applicant: Any,
+        waivers: Iterable[Waiver],
+        enterprise: Any = None,
+        persons: dict[str, dict[str, str]] | None = None,
+    ) -> _Bound:
         codes = [w.certificate_type for w in waivers if w.kind == KIND]
-        return _Bound(
-            valid_certificates(applicant=applicant, type_codes=codes, enterprise=enterprise)
-        )
+        own_id = getattr(applicant, "pk", None)
+        found: dict[str, dict[str, Certificate]] = {}
+        if own_id is None or not codes:
+            return _Bound(found)
+        found["applicant"] = _valid_held(profile_id=own_id, enterprise_id=None, type_codes=codes)
+        if getattr(enterprise, "pk", None) is not None:
+            found["enterprise"] = _valid_held(
+                profile_id=None, enterprise_id=enterprise.pk, type_codes=codes
+            )
+        named = dict(persons or {})
+        if "legal_representative" not in named and enterprise is not None:
+            number = getattr(enterprise, "legal_representative_id_number", "")
+            if number:
+                named["legal_representative"] = {
+                    "id_number": number,
+                    "name": getattr(enterprise, "legal_representative", ""),
+                }
+        for role, person in named.items():
+            profile = _profile_for(person)
+            if profile is None:
+                continue
+            found[role] = (
+                found["applicant"]
+                if profile.pk == own_id
+                else _valid_held(profile_id=profile.pk, enterprise_id=None, type_codes=codes)
+            )
+        return _Bound(found)
 
     def spares(self, *, waiver: Waiver, material: MaterialDef, applicant: Any) -> Spared | None:
         # Called without bind() only by callers that ask about one waiver at a time.

@@ -118,6 +118,25 @@ _FATHER = _Person(
     residence_address="上海市徐汇区示例路88弄8号301室", marital_status="married",
     employment_status="在职", phone="13800000002",
 )  # fmt: skip
+# Married couples among the demo people: each one's 结婚证 names the other.
+_COUPLES = ((_MOTHER, _FATHER),)
+
+
+def demo_spouses() -> dict[str, tuple[str, str]]:
+    """ID number → (spouse's name, spouse's ID number), for the demo couples."""
+    pairs: dict[str, tuple[str, str]] = {}
+    for a, b in _COUPLES:
+        pairs[a.id_number] = (b.name, b.id_number)
+        pairs[b.id_number] = (a.name, a.id_number)
+    return pairs
+
+
+def demo_people_id_numbers() -> list[str]:
+    """Every named demo person, with or without a login (王磊, resident1's husband, has none)."""
+    people = [_FATHER, *(login.person for login in (*_RESIDENTS, *_AGENTS))]
+    return [p.id_number for p in people]
+
+
 # An 80-year-old widow whose card still carries the former 闸北区 code; uses 长者版.
 _ELDER = _Person(
     name="张桂英", region="310108", birth=dt.date(1946, 2, 18), seq=904,

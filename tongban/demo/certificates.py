@@ -14,11 +14,14 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from tongban.accounts.models import Enterprise, ResidentProfile
+from tongban.accounts.selectors import resident_id_number_hash
 from tongban.certificates.models import Certificate, CertificateType
 from tongban.certificates.services import certificate_issue
+from tongban.demo.accounts import demo_people_id_numbers, demo_spouses
 
 MAX_RESIDENTS = 2000
 MAX_ENTERPRISES = 200
@@ -42,7 +45,9 @@ def _address(profile: ResidentProfile) -> str:
     return profile.residence_address or f"示例市{_district(profile)}示例路{profile.pk % 500 + 1}号"
 
 
-def _resident_plan(p: ResidentProfile) -> Iterator[tuple[str, dict, dt.datetime]]:
+def _resident_plan(
+    p: ResidentProfile, spouses: dict[str, tuple[str, str]] | None = None
+) -> Iterator[tuple[str, dict, dt.datetime]]:
     issued = _days_ago(p.pk, 30, 3600)
     yield (
         "resident_id_card",
@@ -75,14 +80,17 @@ def _resident_plan(p: ResidentProfile) -> Iterator[tuple[str, dict, dt.datetime]
         )
     if p.marital_status == ResidentProfile.MaritalStatus.MARRIED:
         married = _days_ago(p.pk + 2, 200, 9000)
+        # A demo couple's certificates name each other; the synthetic population has no
+        # spouses on record, so theirs say so.
+        spouse = (spouses or {}).get(p.id_number, ("（示例）配偶", "（示例）未登记"))
         yield (
             "marriage_certificate",
             {
                 "certificate_no": f"J{p.hukou_district or '310000'}-{p.pk:08d}",
                 "holder_name": p.name,
                 "holder_id_number": p.id_number,
-                "spouse_name": "（示例）配偶",
-                "spouse_id_number": "（示例）未登记",
+                "spouse_name": spouse[0],
+                "spouse_id_number": spouse[1],
                 "registered_on": timezone.localtime(married).date().isoformat(),
                 "registry": f"示例市{_district(p)}民政局婚姻登记处",
             },
@@ -134,9 +142,13 @@ def ensure_demo_certificates(
     active = set(CertificateType.objects.filter(is_active=True).values_list("code", flat=True))
     if not active:
         return 0  # types not loaded (a checkout without definitions): nothing to issue
-    named = ResidentProfile.objects.filter(is_synthetic=True, user__isnull=False)
+    demo_hashes = [resident_id_number_hash(n) for n in demo_people_id_numbers()]
+    named = ResidentProfile.objects.filter(is_synthetic=True).filter(
+        Q(user__isnull=False) | Q(id_number_hash__in=demo_hashes)
+    )
     first = ResidentProfile.objects.filter(is_synthetic=True).order_by("pk")[:max_residents]
-    residents = list(named) + [p for p in first if p.user_id is None]
+    residents = list({p.pk: p for p in [*named, *first]}.values())
+    spouses = demo_spouses()
     agents = Enterprise.objects.filter(is_synthetic=True, memberships__isnull=False).distinct()
     firsts = Enterprise.objects.filter(is_synthetic=True).order_by("pk")[:max_enterprises]
     enterprises = {e.pk: e for e in list(agents) + list(firsts)}.values()
@@ -147,7 +159,7 @@ def ensure_demo_certificates(
     )
     wanted: list[tuple[str, str, dict, dt.datetime, ResidentProfile | None, Enterprise | None]] = []
     for p in residents:
-        for code, claims, at in _resident_plan(p):
+        for code, claims, at in _resident_plan(p, spouses):
             wanted.append((f"demo:{code}:p{p.pk}", code, claims, at, p, None))
     for e in enterprises:
         for code, claims, at in _enterprise_plan(e):

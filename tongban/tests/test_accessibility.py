@@ -14,7 +14,7 @@ from tongban.demo.accounts import DEMO_PASSWORD, ensure_demo_accounts
 
 AXE = Path(settings.BASE_DIR) / "var" / "node" / "node_modules" / "axe-core" / "axe.min.js"
 BIRTH_ANSWERS = (
-    "parents_marital=married&born_in_city=yes&multiple_birth=no&hukou_follows=mother"
+    "applicant_relation=mother&parents_marital=married&born_in_city=yes&multiple_birth=no&hukou_follows=mother"
     "&maternity_insured=yes"
 )
 PUBLIC_PAGES = [

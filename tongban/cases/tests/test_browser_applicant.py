@@ -40,6 +40,7 @@ def test_a_new_mother_applies_for_the_birth_bundle_online(page):
     def answer(question: str, option: str) -> None:
         page.get_by_role("group", name=question).get_by_label(option, exact=True).check()
 
+    answer("您是新生儿的？", "母亲")
     answer("新生儿父母的婚姻状况？", "已登记结婚")
     answer("新生儿是否在本市助产机构出生？", "是")
     answer("是否为多胞胎？", "否")
@@ -81,6 +82,7 @@ def test_a_new_mother_applies_for_the_birth_bundle_online(page):
         "maternity-leave_start_date": born.isoformat(),
         "payment-bank_name": "示例银行",
         "payment-account_number": "6222020200112233445",
+        "vaccination-clinic": "示例社区卫生服务中心预防接种门诊",
     }
     # 出生登记 gives the child an ID number; nobody asks the parent for it.
     assert page.locator("#field-child-id_number").count() == 0
@@ -90,14 +92,20 @@ def test_a_new_mother_applies_for_the_birth_bundle_online(page):
     for select in page.locator(".apply-fields select").all():
         if not select.input_value():
             select.select_option(index=1)
-    # Every required material not spared gets a tiny PDF; the optional ones are left out.
-    for code in (
-        "mother_id_card",
-        "father_id_card",
-        "birth_record_confirmation",
-        "birth_medical_certificate",
-        "child_household_register_page",
-    ):
+    # She is the mother: her own fields come from her 一人一档.
+    assert page.locator("#field-mother-id_number").input_value() == (
+        page.locator("#field-applicant-id_number").input_value()
+    )
+    # Only what a parent really holds is uploaded: the two ID cards (no e-certificates in
+    # this test's city). What the bundle itself issues, and the birth data the form already
+    # carries, are never asked for.
+    for code in ("birth_medical_certificate", "child_household_register_page"):
+        assert "由本次办理的" in page.locator(f"#material-{code}").inner_text()
+        assert page.locator(f"#material-{code}-file").count() == 0
+    assert "已在本申请表中在线填写" in (
+        page.locator("#material-birth_record_confirmation").inner_text()
+    )
+    for code in ("mother_id_card", "father_id_card"):
         page.locator(f"#material-{code}-file").set_input_files(
             {"name": f"{code}.pdf", "mimeType": "application/pdf", "buffer": PDF}
         )

@@ -128,7 +128,12 @@ def test_guide_spares_a_material_a_valid_certificate_proves(types, resident):
     guide = guide_for_bundle(code="birth", answers=BIRTH_ANSWERS, applicant=resident)
     m = material(guide)
     assert (m.spared, m.spared_reason) == (True, expected_reason(cert))
-    assert m.evidence == {"kind": "certificate", "type": NAME, "serial": cert.serial}
+    assert m.evidence == {
+        "kind": "certificate",
+        "type": NAME,
+        "serial": cert.serial,
+        "holder_role": "applicant",
+    }
     # Expires ten years after issue, shown in Shanghai's calendar.
     assert cert.expires_at == cert.issued_at + dt.timedelta(days=3650)
     # Two items ask for it (出生登记, 预防接种证): one material, spared once.
@@ -203,7 +208,12 @@ def test_submit_records_the_certificate_and_the_counts(types, resident, staff):
         ),
     ]
     spared_by = next(m["spared_by"] for m in case.plan["materials"] if m["code"] == NAME)
-    assert spared_by == {"kind": "certificate", "type": NAME, "serial": cert.serial}
+    assert spared_by == {
+        "kind": "certificate",
+        "type": NAME,
+        "serial": cert.serial,
+        "holder_role": "applicant",
+    }
     detail = case_detail(user=resident.user, receipt_no=case.receipt_no)
     assert detail["material_counts"] == {
         "required": 4,
@@ -399,6 +409,7 @@ def test_demo_catalog_id_card_certificate_comes_before_the_profile(db):
         "kind": "certificate",
         "type": "resident_id_card",
         "serial": cert.serial,
+        "holder_role": "applicant",
     }
 
 
@@ -430,7 +441,12 @@ def test_an_agent_is_spared_what_their_enterprise_already_holds(db):
     acting = licence(company)
     assert acting.spared is True
     assert acting.spared_reason.startswith("企业已有电子证照「营业执照」")
-    assert acting.evidence == {"kind": "certificate", "type": code, "serial": cert.serial}
+    assert acting.evidence == {
+        "kind": "certificate",
+        "type": code,
+        "serial": cert.serial,
+        "holder_role": "enterprise",
+    }
     assert licence(None).spared is False
     assert licence(elsewhere).spared is False
 

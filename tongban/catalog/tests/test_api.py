@@ -247,6 +247,7 @@ def test_openapi_describes_the_catalog(db, client):
         "/api/v1/catalog/bundles/{code}",
         "/api/v1/catalog/bundles/{code}/guide",
         "/api/v1/catalog/search",
+        "/api/v1/catalog/search/answer",
     }
     guide = spec["paths"]["/api/v1/catalog/bundles/{code}/guide"]["post"]
     assert set(guide["responses"]) == {"200", "404", "422"}

@@ -68,7 +68,9 @@ def test_search_page_puts_the_bundle_first(client):
 
 @pytest.mark.usefixtures("loaded")
 def test_search_page_without_results_or_query(client):
-    assert "没有找到与“xyzzy”相关的服务" in text(client.get("/search", {"q": "xyzzy"}))
+    html = text(client.get("/search", {"q": "xyzzy"}))
+    assert "未找到“xyzzy”的事项，也没有相近的服务。" in html
+    assert "请换一种说法，或拨打 12345 政务服务便民热线咨询。" in html
     html = text(client.get("/search"))
     assert "搜索结果" not in html
     assert text(client.get("/search", {"q": "上" * 5000})).startswith("<!doctype html>")

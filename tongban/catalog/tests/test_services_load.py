@@ -456,3 +456,45 @@ def test_produced_elements_must_exist_and_not_be_asked_by_the_same_item(
         f"items/birth_registration.yaml:{line}: {message}"
     ]
     assert DefinitionVersion.objects.count() == 0
+
+
+@pytest.fixture
+def demo_dir(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    target = tmp_path / "demo"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "demo" / "definitions", target)
+    return target
+
+
+def test_a_bundle_demanding_what_its_own_item_issues_is_refused(demo_dir):
+    """出生一件事 issues the 出生医学证明 (SH-WJW-0101); 预防接种证办理 asks for it, so it must
+    come after that item or the applicant would be asked for a document the case produces."""
+    bundle = demo_dir / "bundles/birth.yaml"
+    line = "    after: [SH-WJW-0101]  # 出生医学证明由本一件事签发，预防接种证在其后办理\n"
+    edit(bundle, line, "")
+    with pytest.raises(CatalogInvalid) as caught:
+        catalog_load_directory(path=demo_dir)
+    assert [str(p) for p in caught.value.problems] == [
+        f"bundles/birth.yaml:{line_of(bundle, '- item: SH-WJW-0102')}: items[1]: "
+        "事项 SH-WJW-0102 要求的材料「出生医学证明」由本一件事中的事项 SH-WJW-0101 签发，"
+        "应在 after 中排在 SH-WJW-0101 之后，不得向申请人索要"
+    ]
+    assert DefinitionVersion.objects.count() == 0
+
+
+def test_a_certificate_cannot_spare_a_document_of_nobody_in_particular(demo_dir):
+    item = demo_dir / "items/SH-SCJ-0101.yaml"
+    edit(
+        item,
+        "      - kind: data_source\n        data_source: 公安人口库、市场主体登记库\n",
+        "      - kind: certificate\n        certificate_type: resident_id_card\n",
+    )
+    with pytest.raises(CatalogInvalid) as caught:
+        catalog_load_directory(path=demo_dir)
+    [problem] = caught.value.problems
+    assert str(problem).endswith(
+        "waivable_by[0].kind: 材料不属于可识别的人（about: other），电子证照无法核验其持证人"
+    )
+    assert str(problem).startswith("items/SH-SCJ-0101.yaml:")

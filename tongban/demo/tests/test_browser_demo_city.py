@@ -35,6 +35,7 @@ def test_a_new_mother_finds_the_birth_bundle_by_saying_上户口_and_gets_her_ex
     def answer(question: str, option: str) -> None:
         page.get_by_role("group", name=question).get_by_label(option, exact=True).check()
 
+    answer("您是新生儿的？", "母亲")
     answer("新生儿父母的婚姻状况？", "已登记结婚")
     answer("新生儿是否在本市助产机构出生？", "是")
     answer("是否为多胞胎？", "否")
@@ -65,10 +66,19 @@ def test_a_new_mother_finds_the_birth_bundle_by_saying_上户口_and_gets_her_ex
         "子女近期免冠彩色照片\n（非必需）",
         "居住证\n（非必需）",
     ]
-    # Logged in, she is spared what her 一人一档 already proves, and told why.
+    # Logged in, she is spared what her 一人一档 already proves, what the bundle itself
+    # issues, and the birth data the form carries; and told why.
     spared = result.locator("tr.is-spared th").all_inner_texts()
-    assert spared == ["申请人居民身份证", "居民户口簿", "结婚证"]
+    assert spared == [
+        "新生儿出生信息确认单",
+        "出生医学证明",
+        "申请人居民身份证",
+        "居民户口簿",
+        "结婚证",
+        "子女户口登记信息（户口簿本人页）",
+    ]
+    assert "由本次办理的「出生医学证明签发」办结后生成，无需提交" in result.inner_text()
     assert "已为您免提交：您的居民档案中已有婚姻状况，由民政婚姻登记库核验，无需提交" in (
         result.inner_text()
     )
-    assert "材料共 10 份，其中 3 份已为您免提交" in result.inner_text()
+    assert "材料共 10 份，其中 6 份已为您免提交" in result.inner_text()
