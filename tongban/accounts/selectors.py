@@ -70,6 +70,41 @@ def resident_id_number_hash(id_number: str) -> str:
     return lookup_hash(id_number, context=ID_NUMBER_HASH_CONTEXT)
 
 
+def id_number_unused(
+    *, region_code: str, birth_date, sex: str, seed: int = 0, also_taken: frozenset = frozenset()
+) -> str:
+    """A 公民身份号码 for a newborn that no profile holds (出生登记编制身份号码): REGION_CODE
+    (six digits of the household's district), the birth date, a three-digit 顺序码 whose
+    last digit is odd for a boy (SEX "M") and even for a girl, and the ISO 7064 MOD 11-2
+    check character. The 顺序码 is tried from SEED onwards, 50 at a time in one query each;
+    numbers in ALSO_TAKEN (given out but not yet on a profile) are skipped too. Empty if
+    REGION_CODE is not six digits or every 顺序码 of that day is taken."""
+    from tongban.accounts.validators import id_number_check_char
+
+    if len(region_code) != 6 or not region_code.isdigit():
+        return ""
+    parity = 1 if sex == "M" else 0
+    body = f"{region_code}{birth_date:%Y%m%d}"
+    # 顺序码 001–999 of the right parity, in a fixed order starting from SEED.
+    codes = [n for n in range(1, 1000) if n % 2 == parity]
+    start = seed % len(codes)
+    codes = codes[start:] + codes[:start]
+    for i in range(0, len(codes), 50):
+        numbers = [
+            f"{body}{n:03d}" + id_number_check_char(f"{body}{n:03d}") for n in codes[i : i + 50]
+        ]
+        hashes = {resident_id_number_hash(n): n for n in numbers}
+        taken = set(
+            ResidentProfile.objects.filter(id_number_hash__in=hashes).values_list(
+                "id_number_hash", flat=True
+            )
+        )
+        for h, number in hashes.items():
+            if h not in taken and number not in also_taken:
+                return number
+    return ""
+
+
 # --- staff ----------------------------------------------------------------------------------
 
 

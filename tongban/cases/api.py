@@ -22,6 +22,8 @@ SUBMIT_DESCRIPTION = """一表申请。请求为 multipart/form-data：
 
 - 字段 `payload`：JSON 文本 `{"kind": "bundle"|"item", "code": "...", "answers": {...},
   "form_data": {数据元编码: 值}, "materials": {材料编码: {"how": "upload"|"commitment"|"deferred"}},
+  "acknowledge_duplicate": true（可选：已有同一对象、同一事项的未办结申请时仍然提交；否则返回 409
+  CASE_DUPLICATE_OPEN，details 中给出已有申请的 receipt_no）,
   "delivery": "online"|"counter"|"post", "enterprise_id": 可选,
   "resident_id_number": 综合窗口代办时必填, "resident_name", "resident_phone":
   该居民尚无档案时必填（为其建档并开通办件账号）}`
@@ -77,6 +79,7 @@ class EventOut(Schema):
     seq: int
     at: dt.datetime
     action: str
+    label: str  # the step in words (受理, 要求补正 …)
     from_status: str
     to_status: str
     reason: str
@@ -132,8 +135,11 @@ class CaseOut(Schema):
     status: str
     status_label: str
     outcome: str
+    outcome_label: str
     channel: str
+    channel_label: str
     delivery: str
+    delivery_label: str
     lead_department: str
     submitted_at: dt.datetime
     accepted_at: dt.datetime | None
@@ -154,7 +160,9 @@ class CaseRowOut(Schema):
     kind: str
     code: str
     status: str
+    status_label: str
     outcome: str
+    outcome_label: str
     submitted_at: dt.datetime
     promised_date: dt.date | None
 
@@ -263,6 +271,8 @@ def case_submit(
         filed_by=filed_by,
         enterprise=enterprise,
         delivery=data.get("delivery") or "online",
+        # 重复申请: without it, a second open case for the same person is 409 CASE_DUPLICATE_OPEN.
+        acknowledge_duplicate=data.get("acknowledge_duplicate") is True,
     )
     viewer = request.user
     return Status(201, selectors.case_detail(user=viewer, receipt_no=case.receipt_no))
@@ -384,8 +394,18 @@ class DecisionIn(Schema):
     produced: dict[str, Any] = {}
 
 
+class FieldOut(Schema):
+    code: str
+    label: str
+    value: Any = None
+    # The value as people read it: a choice's label (男 for M), 是/否, a date in Chinese.
+    display: str
+
+
 class TaskDetailOut(TaskOut):
     form: dict[str, Any]
+    form_display: dict[str, str]
+    fields: list[FieldOut]
     materials: list[dict[str, Any]]
     spared_materials: list[dict[str, Any]]
     review_points: list[dict[str, Any]]

@@ -109,3 +109,10 @@ class NotForApplicant(PermissionDenied):
 class MaterialFileNotFound(NotFound):
     code = "MATERIAL_NOT_FOUND"
     message = "未找到该材料"
+
+
+class CaseDuplicateOpen(Conflict):
+    """重复申请: the applicant already has an open case for the same person and service."""
+
+    code = "CASE_DUPLICATE_OPEN"
+    message = "您已有一件相同的申请正在办理，如确需再次申请，请确认后提交"

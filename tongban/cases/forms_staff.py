@@ -31,7 +31,11 @@ STATUS_FILTERS = [
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(
-        label="受理意见（选填）", required=False, max_length=REASON_MAX, widget=forms.Textarea
+        label="内部备注（选填）",
+        required=False,
+        max_length=REASON_MAX,
+        widget=forms.Textarea,
+        help_text="仅工作人员可见，不告知申请人。",
     )
 
 
@@ -43,6 +47,12 @@ class RefuseForm(forms.Form):
         error_messages={"required": "请填写不予受理的理由"},
         help_text="申请人将看到这段理由。",
     )
+
+    def __init__(self, *args, **kwargs):
+        # Shown on the intake page beside the 受理 form, whose field is also `reason`: ids
+        # of their own, so each label names its own box.
+        kwargs.setdefault("auto_id", "refuse_%s")
+        super().__init__(*args, **kwargs)
 
 
 class SupplementForm(forms.Form):
@@ -101,7 +111,7 @@ class DecisionForm(forms.Form):
         required=False,
         max_length=REASON_MAX,
         widget=forms.Textarea,
-        help_text="不通过时必填，申请人将看到这段理由。",
+        help_text="不通过时必填，申请人将看到这段理由；通过时为内部备注，仅工作人员可见。",
     )
     # The version the reviewer saw: a form left open while someone else acted is refused.
     row_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
@@ -114,7 +124,14 @@ class DecisionForm(forms.Form):
                 label=p["label"],
                 required=False,
                 max_length=200,
-                help_text="准予办理时必填：本事项办结后产生，同一件事的后续事项直接使用。",
+                help_text=(
+                    "准予办理时必填：本事项办结后产生，同一件事的后续事项直接使用。"
+                    + (
+                        "已按出生日期、性别和户口所在区编制一个尚未使用的号码，请核对后登记，也可修改。"
+                        if p.get("suggested")
+                        else ""
+                    )
+                ),
             )
 
     def clean(self):

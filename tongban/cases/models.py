@@ -106,6 +106,9 @@ class Application(FormDataMixin, models.Model):
     delivery = models.CharField(max_length=8, choices=Delivery.choices, default=Delivery.ONLINE)
     idempotency_key = models.CharField(max_length=128)
     request_fingerprint = models.CharField(max_length=64)
+    # 重复申请: a keyed hash of the service and whom it is for (the person or enterprise the
+    # form is about, else the applicant). Two open cases with the same key are duplicates.
+    subject_key = models.CharField(max_length=64, blank=True, default="")
     promised_date = models.DateField("承诺办结日期", null=True, blank=True)
     submitted_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -132,6 +135,8 @@ class Application(FormDataMixin, models.Model):
             models.Index(fields=["lead_department", "status"], name="case_lead_status"),
             # 出件队列: a hall's concluded cases, oldest first.
             models.Index(fields=["status", "hall", "concluded_at"], name="case_handout_queue"),
+            # 重复申请: open cases for the same person and service.
+            models.Index(fields=["subject_key", "status"], name="case_subject_open"),
         ]
 
     def __str__(self) -> str:

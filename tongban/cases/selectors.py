@@ -10,6 +10,7 @@ that would confirm it does).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -23,6 +24,7 @@ from tongban.accounts.models import (
     StaffRole,
     User,
 )
+from tongban.accounts.selectors import id_number_unused
 from tongban.accounts.validators import mask_name, parse_credit_code, parse_id_number
 from tongban.cases.errors import CaseNotFound, MaterialFileNotFound, TaskNotFound
 from tongban.cases.models import (
@@ -30,6 +32,7 @@ from tongban.cases.models import (
     OPEN_TASK_STATUSES,
     Application,
     CaseEvent,
+    CaseOutcome,
     CaseStatus,
     Channel,
     Delivery,
@@ -48,7 +51,8 @@ from tongban.catalog.guide import (
     guide_for_bundle,
     guide_for_item,
 )
-from tongban.catalog.selectors import element_definitions, item_definition
+from tongban.catalog.selectors import element_definitions, form_display, item_definition
+from tongban.common.crypto import lookup_hash
 from tongban.common.errors import DomainError
 from tongban.common.services import audit_record
 
@@ -104,6 +108,7 @@ def case_detail(*, user: User | None, receipt_no: str) -> dict[str, Any]:
     case = case_for(user=user, receipt_no=receipt_no)
     events = list(case.events.order_by("seq"))
     tasks = list(case.tasks.select_related("department").order_by("pk"))
+    staff = _viewer_is_staff(user)
     return {
         "receipt_no": case.receipt_no,
         "receipt_display": receipt_display(case.receipt_no),
@@ -114,8 +119,11 @@ def case_detail(*, user: User | None, receipt_no: str) -> dict[str, Any]:
         "status": case.status,
         "status_label": case.get_status_display(),
         "outcome": case.outcome,
+        "outcome_label": case.get_outcome_display() if case.outcome else "",
         "channel": case.channel,
+        "channel_label": case.get_channel_display(),
         "delivery": case.delivery,
+        "delivery_label": case.get_delivery_display(),
         "lead_department": case.lead_department.name,
         "submitted_at": case.submitted_at,
         "accepted_at": case.accepted_at,
@@ -123,11 +131,34 @@ def case_detail(*, user: User | None, receipt_no: str) -> dict[str, Any]:
         "promised_date": case.promised_date,
         "hall": case.hall.name if case.hall_id else "",
         "handout": handout_state(case),
-        "events": [_event_view(e) for e in events],
-        "tasks": [_task_row(t) for t in tasks],
+        "events": [_event_view(e, staff=staff) for e in events],
+        "tasks": [_task_row(t, staff=staff) for t in tasks],
         "supplement": _open_supplement(case),
         "material_counts": material_counts(case),
     }
+
+
+def case_answers_for_applicant(*, user: User | None, case: Application) -> list[dict[str, Any]]:
+    """申请信息: what the applicant (or an agent of the enterprise) submitted, each value with
+    its label as people read it. Empty for anyone else, staff included: staff read a case's
+    data on their own, audited pages, only what their work needs."""
+    if not _active(user) or user.kind == User.Kind.STAFF:
+        return []
+    own = case.applicant_id == user.pk or (
+        case.enterprise_id is not None
+        and EnterpriseMembership.objects.filter(
+            user=user, enterprise_id=case.enterprise_id
+        ).exists()
+    )
+    if not own:
+        return []
+    form = case.form_data
+    display = form_display(form)
+    return [
+        {"code": f["code"], "label": f["label"], "display": display.get(f["code"], "")}
+        for f in case.plan.get("fields", [])
+        if display.get(f["code"])
+    ]
 
 
 def _open_supplement(case: Application) -> dict[str, Any] | None:
@@ -145,16 +176,62 @@ def _open_supplement(case: Application) -> dict[str, Any] | None:
     }
 
 
-def _event_view(e: CaseEvent) -> dict[str, Any]:
+# 办理记录: each event as the applicant reads it (pages and the API's `label`).
+EVENT_LABELS = {
+    "submitted": "提交申请",
+    "accepted": "受理",
+    "accepted_auto": "自动受理",
+    "accepted_deferred": "容缺受理",
+    "refused": "不予受理",
+    "supplement_requested": "要求补正",
+    "supplemented": "提交补正",
+    "deferred_material_submitted": "补交容缺材料",
+    "task_released": "开始办理",
+    "task_claimed": "开始审核",
+    "task_approved": "准予办理",
+    "task_denied": "不予办理",
+    "task_overdue": "超过办理期限",
+    "supplement_reminder": "补正期限提醒",
+    "supplement_expired": "逾期未补正",
+    "deferred_material_overdue": "容缺材料逾期未补交",
+    "concluded": "办结",
+    "handed_out": "出件",
+    "archived": "归档",
+    "certificates_issued": "发证",
+}
+
+
+# Staff-typed text addressed to the applicant: why the case was refused, what to supplement,
+# why an item was denied, who collected the results or the tracking number. Anything else staff
+# type (受理意见, an approval's remark) is an internal note (内部备注) for staff only: not on
+# the applicant's pages, in the API they read, or in their notices.
+_APPLICANT_REASON_ACTIONS = frozenset(
+    {"refused", "supplement_requested", "task_denied", "handed_out", "archived"}
+)
+
+
+def reason_for_applicant(*, action: str, actor_label: str) -> bool:
+    """Whether an event's reason may reach the applicant (the system's own reasons always
+    may: they are written for them)."""
+    return action in _APPLICANT_REASON_ACTIONS or actor_label.startswith("system")
+
+
+def _viewer_is_staff(user: User | None) -> bool:
+    return _active(user) and user.kind == User.Kind.STAFF
+
+
+def _event_view(e: CaseEvent, *, staff: bool = True) -> dict[str, Any]:
     # Staff names are not the applicant's business; the post is.
     label = e.actor_label if e.actor_label.startswith("system") else ""
+    shown = staff or reason_for_applicant(action=e.action, actor_label=e.actor_label)
     return {
         "seq": e.seq,
         "at": e.at,
         "action": e.action,
         "from_status": e.from_status,
         "to_status": e.to_status,
-        "reason": e.reason,
+        "label": EVENT_LABELS.get(e.action, ""),
+        "reason": e.reason if shown else "",
         "actor": label or ("staff" if e.actor and e.actor.kind == User.Kind.STAFF else "user"),
         "task": e.data.get("task") if isinstance(e.data, dict) else None,
         "post": e.data.get("post", "") if isinstance(e.data, dict) else "",
@@ -167,7 +244,9 @@ _TASK_ROW_FIELDS = (
 )  # fmt: skip
 
 
-def _task_row(t: Task) -> dict[str, Any]:
+def _task_row(t: Task, *, staff: bool = True) -> dict[str, Any]:
+    # An approval's remark is an internal note; a denial's reason is told to the applicant.
+    shown = staff or t.status == TaskStatus.DENIED or t.decided_by_label.startswith("system")
     return {
         "id": t.pk,
         "receipt_no": t.case.receipt_no if "case" in t._state.fields_cache else "",
@@ -180,7 +259,7 @@ def _task_row(t: Task) -> dict[str, Any]:
         "applicant_status_label": APPLICANT_TASK_LABELS.get(t.status, t.get_status_display()),
         "due_date": t.due_date,
         "decided_at": t.decided_at,
-        "reason": t.reason,
+        "reason": t.reason if shown else "",
         "automatic": t.decided_by_label == "system:auto",
         "row_version": t.row_version,
     }
@@ -211,8 +290,11 @@ def cases_for_applicant(*, user: User | None, limit: int = 50) -> list[dict[str,
             .values(*columns)[:n]
         )
     rows.sort(key=lambda r: (r["submitted_at"], r["pk"]), reverse=True)
+    statuses, outcomes = dict(CaseStatus.choices), dict(CaseOutcome.choices)
     for row in rows:
         del row["pk"]
+        row["status_label"] = statuses.get(row["status"], "")
+        row["outcome_label"] = outcomes.get(row["outcome"], "")
         # 统一出件: a concluded case whose results wait at the window or for the post says so.
         handed_out_at, delivery = row.pop("handed_out_at"), row.pop("delivery")
         awaiting = row["status"] == CaseStatus.CONCLUDED and handed_out_at is None
@@ -341,6 +423,35 @@ def task_material_file(*, user: User | None, task_id: int, submission_id: int):
     return submission
 
 
+def intake_material_file(*, user: User | None, receipt_no: str, submission_id: int):
+    """An uploaded material the intake desk may open: one of the case's own uploads, for
+    whoever may handle its intake (CASE_NOT_FOUND for anyone else, MATERIAL_NOT_FOUND for
+    a file not of this case). Audited against the resident like the reviewer's opening,
+    with the intake's own purpose."""
+    case = case_for_intake(user=user, receipt_no=receipt_no)
+    names = {m["code"]: m["name"] for m in case.plan.get("materials", [])}
+    submission = (
+        MaterialSubmission.objects.filter(
+            pk=submission_id if 0 < submission_id < 2**62 else 0, case=case
+        )
+        .exclude(file="")
+        .first()
+    )
+    if submission is None:
+        raise MaterialFileNotFound()
+    name = names.get(submission.material_code, submission.material_code)
+    audit_record(
+        actor=user,
+        action="personal_data.read",
+        object_type="case",
+        object_id=case.receipt_no,
+        subject_resident_id=case.applicant_profile_id,
+        purpose=f"查看材料：{name}（受理审查）",
+        data={"material": submission.material_code, "submission": submission.pk},
+    )
+    return submission
+
+
 def task_produces(*, task_id: int) -> list[dict[str, str]]:
     """Labels of the data approving this task creates (no personal data: the form's shape)."""
     if not isinstance(task_id, int) or not 0 < task_id < 2**62:
@@ -408,25 +519,38 @@ def task_view_for_reviewer(*, user: User | None, task_id: int) -> dict[str, Any]
     )
     definition = item_definition(task.item_code, task.item_version)
     produced_names = {i["code"]: i["name"] for i in case.plan.get("items", [])}
+    produced = [p for p in case.plan.get("produced", []) if p["by_item"] == task.item_code]
+    suggested = (
+        produced_suggestions(case, [p["code"] for p in produced])
+        if task.status in OPEN_TASK_STATUSES
+        else {}
+    )
     labels = {f["code"]: f["label"] for f in plan_fields}
     names = {m["code"]: m["name"] for m in case.plan.get("materials", [])}
+    display = form_display(form)
     return {
         **_task_row(task),
         "receipt_no": case.receipt_no,
         "receipt_display": receipt_display(case.receipt_no),
         "case_name": case.name,
         "form": form,
+        "form_display": display,
         # The same data as `form`, in the plan's order with the labels people read.
         "fields": [
-            {"code": f["code"], "label": f["label"], "value": form.get(f["code"])}
+            {
+                "code": f["code"],
+                "label": f["label"],
+                "value": form.get(f["code"]),
+                "display": display.get(f["code"], ""),
+            }
             for f in plan_fields
             if f["code"] in fields
         ],
-        # What approving this task must record for the items after it.
+        # What approving this task must record for the items after it, with a value the
+        # platform can offer (a newborn's 公民身份号码) where it can.
         "produces": [
-            {"code": p["code"], "label": p["label"]}
-            for p in case.plan.get("produced", [])
-            if p["by_item"] == task.item_code
+            {"code": p["code"], "label": p["label"], "suggested": suggested.get(p["code"], "")}
+            for p in produced
         ],
         "material_names": {c: names.get(c, c) for c in sorted(materials)},
         "field_labels": {c: labels.get(c, c) for c in sorted(fields)},
@@ -436,6 +560,7 @@ def task_view_for_reviewer(*, user: User | None, task_id: int) -> dict[str, Any]
                 "code": m.material_code,
                 "name": names.get(m.material_code, m.material_code),
                 "how": m.how,
+                "how_label": m.get_how_display(),
                 "content_type": m.content_type,
                 "size": m.size,
                 "sha256": m.sha256,
@@ -463,6 +588,55 @@ def task_view_for_reviewer(*, user: User | None, task_id: int) -> dict[str, Any]
         "review_points": task.auto_decision.get("rules", []),
         "conditions": list(definition.conditions),
     }
+
+
+def produced_suggestions(case: Application, codes: list[str]) -> dict[str, str]:
+    """Values the platform can offer the reviewer who records CODES: for a person's ID
+    number (出生登记 → child.id_number), one built from that person's birth date and sex on
+    the form and their household's district, that no profile holds. The reviewer checks it
+    and may change it; task_decide validates whatever is recorded."""
+    elements = element_definitions(codes)
+    wanted = [c for c in codes if getattr(elements.get(c), "type", "") == "id_number"]
+    if not wanted:
+        return {}
+    form = case.form_data
+    given = _numbers_given_out(case, wanted)
+    out: dict[str, str] = {}
+    for code in wanted:
+        person = code.rsplit(".", 1)[0]
+        sex = form.get(f"{person}.sex")
+        try:
+            born = dt.date.fromisoformat(str(form.get(f"{person}.birth_date") or ""))
+        except ValueError:
+            continue
+        if sex not in ("M", "F"):
+            continue
+        districts = (f"{person}.hukou_district", "mother.hukou_district",
+                     "applicant.hukou_district")  # fmt: skip
+        region = next((str(form[k]) for k in districts if form.get(k)), "")
+        if not region and case.applicant_profile_id:
+            region = case.applicant_profile.hukou_district or ""
+        # The same case is offered the same number each time its page is opened.
+        seed = int(hashlib.sha256(f"{case.receipt_no}:{code}".encode()).hexdigest()[:8], 16)
+        number = id_number_unused(
+            region_code=region, birth_date=born, sex=sex, seed=seed, also_taken=given
+        )
+        if number:
+            out[code] = number
+    return out
+
+
+def _numbers_given_out(case: Application, codes: list[str]) -> frozenset[str]:
+    """Numbers already recorded on other open cases of the same service: the person gets a
+    profile only when their case concludes, and until then the number must not be offered
+    twice. The most recent few hundred are enough: a number is offered for a birth date."""
+    others = (
+        Application.objects.filter(kind=case.kind, code=case.code, status=CaseStatus.ACCEPTED)
+        .exclude(pk=case.pk)
+        .order_by("-pk")
+        .only("form_data_text")[:500]
+    )
+    return frozenset(str(v) for other in others for c in codes if (v := other.form_data.get(c)))
 
 
 def _spared_evidence(spared_by: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -620,6 +794,66 @@ def case_receipt_for_key(*, user: User | None, idempotency_key: str) -> str | No
     )
 
 
+# ---------------------------------------------------------------- 重复申请
+
+OPEN_CASE_STATUSES = (CaseStatus.SUBMITTED, CaseStatus.SUPPLEMENT_REQUESTED, CaseStatus.ACCEPTED)
+SUBJECT_KEY_CONTEXT = "case.subject"
+
+
+def case_subject_key(
+    *,
+    kind: str,
+    code: str,
+    field_codes: list[str],
+    produced_codes: list[str],
+    form: dict[str, Any],
+    applicant_id: int,
+    enterprise_id: int | None,
+) -> str:
+    """Whom a case is for, as a keyed hash with its service: the person or enterprise the
+    form is about (the holder of an ID number the case produces comes first: a newborn in
+    出生一件事, a company in 企业开办), known by ID number or credit code, else by name and
+    birth date; with no such person, the enterprise acted for, else the applicant."""
+    prefixes: list[str] = []
+    for c in [*produced_codes, *field_codes]:
+        prefix = c.split(".", 1)[0]
+        if prefix != "applicant" and prefix not in prefixes:
+            prefixes.append(prefix)
+    produced_prefixes = {c.split(".", 1)[0] for c in produced_codes}
+    subject = ""
+    for prefix in prefixes:
+        number = form.get(f"{prefix}.id_number") or form.get(f"{prefix}.uscc")
+        name, born = form.get(f"{prefix}.name"), form.get(f"{prefix}.birth_date")
+        if number:
+            subject = f"{prefix}:number:{number}"
+        elif name and (born or prefix in produced_prefixes):
+            subject = f"{prefix}:name:{str(name).strip()}:{born or ''}"
+        if subject:
+            break
+    if not subject:
+        subject = f"enterprise:{enterprise_id}" if enterprise_id else f"applicant:{applicant_id}"
+    return lookup_hash(f"{kind}:{code}:{subject}", context=SUBJECT_KEY_CONTEXT)
+
+
+def open_duplicates(
+    *, subject_key: str, exclude_pk: int | None = None, applicant=None, enterprise=None
+) -> list[Application]:
+    """Open cases (submitted, awaiting 补正, accepted) with SUBJECT_KEY, oldest first. With
+    APPLICANT, only those the applicant may see (their own, or ENTERPRISE's): an applicant
+    learns nothing of another person's applications."""
+    if not subject_key:
+        return []
+    qs = Application.objects.filter(subject_key=subject_key, status__in=OPEN_CASE_STATUSES)
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    if applicant is not None:
+        mine = Q(applicant=applicant)
+        if enterprise is not None:
+            mine |= Q(enterprise=enterprise)
+        qs = qs.filter(mine)
+    return list(qs.order_by("submitted_at", "pk")[:10])
+
+
 # ---------------------------------------------------------------- intake (一口受理)
 
 
@@ -674,11 +908,14 @@ def intake_queue(*, user: User | None, limit: int = WORKBENCH_LIMIT) -> list[dic
         .select_related("lead_department", "hall")
         .order_by("submitted_at", "pk")
     )
+    cases = list(qs[: max(1, min(limit, WORKBENCH_LIMIT))])
+    duplicates = _duplicates_of(cases, mine)
     return [
         {
             "receipt_no": c.receipt_no,
             "receipt_display": receipt_display(c.receipt_no),
             "name": c.name,
+            "duplicates": duplicates.get(c.pk, []),
             "items": [i["name"] for i in c.plan.get("items", [])],
             "lead_department": c.lead_department.name,
             "channel": c.channel,
@@ -687,8 +924,36 @@ def intake_queue(*, user: User | None, limit: int = WORKBENCH_LIMIT) -> list[dic
             "submitted_at": c.submitted_at,
             "supplemented": c.supplemented,
         }
-        for c in qs[: max(1, min(limit, WORKBENCH_LIMIT))]
+        for c in cases
     ]
+
+
+def _duplicates_of(cases: list[Application], mine: Q) -> dict[int, list[dict[str, Any]]]:
+    """case pk → the other open cases for the same person and service (one query), each
+    linked only when the viewer may open its intake page (MINE, the queue's own rule)."""
+    keys = {c.subject_key for c in cases if c.subject_key}
+    if not keys:
+        return {}
+    others = list(
+        Application.objects.filter(subject_key__in=keys, status__in=OPEN_CASE_STATUSES)
+        .annotate(linkable=Exists(Application.objects.filter(mine, pk=OuterRef("pk"))))
+        .order_by("submitted_at", "pk")
+        .values("pk", "receipt_no", "subject_key", "status", "linkable")
+    )
+    labels = dict(CaseStatus.choices)
+    out: dict[int, list[dict[str, Any]]] = {}
+    for c in cases:
+        out[c.pk] = [
+            {
+                "receipt_no": o["receipt_no"],
+                "receipt_display": receipt_display(o["receipt_no"]),
+                "status_label": labels.get(o["status"], ""),
+                "linkable": o["linkable"],
+            }
+            for o in others
+            if o["subject_key"] == c.subject_key and o["pk"] != c.pk
+        ]
+    return out
 
 
 # ---------------------------------------------------------------- 统一窗口出件
@@ -838,6 +1103,7 @@ def case_intake_view(
             viewer=user, profile=case.applicant_profile, purpose="受理审查", ip_address=ip_address
         )
     form = case.form_data
+    display = form_display(form)
     submitted: dict[str, list[MaterialSubmission]] = {}
     for m in case.materials.order_by("pk"):
         submitted.setdefault(m.material_code, []).append(m)
@@ -849,6 +1115,8 @@ def case_intake_view(
                 **m,
                 "submissions": [
                     {
+                        "id": s.pk,
+                        "has_file": bool(s.file),
                         "how": s.how,
                         "how_label": s.get_how_display(),
                         "original_name": s.original_name,
@@ -868,15 +1136,21 @@ def case_intake_view(
             }
         )
     detail = case_detail(user=user, receipt_no=case.receipt_no)
+    halls, departments = intake_roles(user)
+    mine = Q(lead_department_id__in=departments) | Q(channel=Channel.COUNTER, hall_id__in=halls)
     return {
         **detail,
+        "duplicates": _duplicates_of([case], mine).get(case.pk, []),
         "applicant": applicant,
         "channel_label": case.get_channel_display(),
         "delivery_label": case.get_delivery_display(),
         "filed_by": case.filed_by.display_name if case.filed_by else "",
         "plan": case.plan,
         "items": case.plan.get("items", []),
-        "fields": [{**f, "value": form.get(f["code"])} for f in case.plan.get("fields", [])],
+        "fields": [
+            {**f, "value": form.get(f["code"]), "display": display.get(f["code"], "")}
+            for f in case.plan.get("fields", [])
+        ],
         "materials": materials,
         "has_deferred": any(m["deferred"] for m in materials),
         "can_accept": case.status == CaseStatus.SUBMITTED,

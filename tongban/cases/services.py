@@ -39,6 +39,7 @@ from tongban.appointments.models import Hall
 from tongban.cases import sla
 from tongban.cases.errors import (
     CaseAlreadyHandedOut,
+    CaseDuplicateOpen,
     CaseFormInvalid,
     CaseMaterialsInvalid,
     CaseNotAcceptable,
@@ -75,7 +76,13 @@ from tongban.cases.models import (
     TaskStatus,
 )
 from tongban.cases.receipt import receipt_display, receipt_new
-from tongban.cases.selectors import acceptor_may_handle, hand_out_may_handle
+from tongban.cases.selectors import (
+    acceptor_may_handle,
+    case_subject_key,
+    hand_out_may_handle,
+    open_duplicates,
+    reason_for_applicant,
+)
 from tongban.catalog.guide import GuideResult, guide_for_bundle, guide_for_item
 from tongban.catalog.models import Department
 from tongban.catalog.schemas import ReviewPoint
@@ -198,7 +205,8 @@ def _event(
     if to_status:
         case.status = to_status
         case.save(update_fields=["status", "outcome", "accepted_at", "concluded_at", "updated_at"])
-        _notify_applicant(case, reason=reason)
+        told = reason_for_applicant(action=action, actor_label=_actor_label(actor, actor_label))
+        _notify_applicant(case, reason=reason if told else "")
     return CaseEvent.objects.create(
         case=case,
         seq=last + 1,
@@ -842,9 +850,12 @@ def case_submit(
     enterprise: Enterprise | None = None,
     delivery: str = Delivery.ONLINE,
     hall: Hall | None = None,
+    acknowledge_duplicate: bool = False,
 ) -> Application:
     """一表申请: validate everything, then create the case in one transaction. The same
     applicant and key return the same case; a different payload under a used key is a 409.
+    A second open case for the same person and service (重复申请) is a 409 CASE_DUPLICATE_OPEN
+    naming the earlier one, unless the applicant ACKNOWLEDGE_DUPLICATE (仍然提交).
 
     A counter case (帮办) records the hall it was filed at: HALL, which must be one the
     clerk sits in, or the clerk's only hall. Its clerks accept it and hand out its results."""
@@ -899,6 +910,9 @@ def case_submit(
         provided = []
     if errors:
         raise CaseFormInvalid(details=errors)
+    subject_key = _duplicate_check(
+        kind, code, plan, clean, applicant, enterprise, acknowledged=acknowledge_duplicate
+    )
 
     stored: list[str] = []
     try:
@@ -917,6 +931,7 @@ def case_submit(
                 filed_by=filed_by,
                 delivery=delivery,
                 hall=hall,
+                subject_key=subject_key,
             )
             _store_materials(case, provided, stored)
             _store_waived(case, provided)
@@ -935,6 +950,36 @@ def case_submit(
         _discard(stored)
         raise
     return case
+
+
+def _duplicate_check(kind, code, plan, clean, applicant, enterprise, *, acknowledged) -> str:
+    """The case's subject key; refuses a second open case the applicant can see for the same
+    person and service unless they acknowledged it."""
+    key = case_subject_key(
+        kind=kind,
+        code=code,
+        field_codes=[f["code"] for f in plan["fields"]],
+        produced_codes=[p["code"] for p in plan.get("produced", [])],
+        form=clean,
+        applicant_id=applicant.pk,
+        enterprise_id=enterprise.pk if enterprise else None,
+    )
+    earlier = open_duplicates(subject_key=key, applicant=applicant, enterprise=enterprise)
+    if earlier and not acknowledged:
+        first = earlier[0]
+        raise CaseDuplicateOpen(
+            f"您已有一件相同的申请正在办理（受理编号 {receipt_display(first.receipt_no)}，"
+            f"{first.get_status_display()}），如确需再次申请，请确认后提交",
+            details=[
+                {
+                    "field": "",
+                    "receipt_no": c.receipt_no,
+                    "message": f"受理编号 {receipt_display(c.receipt_no)}",
+                }
+                for c in earlier
+            ],
+        )
+    return key
 
 
 def _discard(names: list[str]) -> None:
@@ -963,6 +1008,7 @@ def _case_create(
     filed_by,
     delivery,
     hall=None,
+    subject_key="",
 ) -> Application:
     if kind == CaseKind.BUNDLE:
         lead_code = bundle_definition(guide.code, guide.version).lead_department
@@ -993,6 +1039,7 @@ def _case_create(
         delivery=delivery,
         idempotency_key=key,
         request_fingerprint=fingerprint,
+        subject_key=subject_key,
         submitted_at=now,
     )
     case.form_data = clean

@@ -8,6 +8,11 @@ app_name = "cases_staff"
 urlpatterns = [
     path("intake/", views.intake_queue_view, name="intake_queue"),
     path("intake/<str:receipt_no>/", views.intake_case_view, name="intake_case"),
+    path(
+        "intake/<str:receipt_no>/materials/<int:submission_id>/",
+        views.intake_material_view,
+        name="intake_material",
+    ),
     path("intake/<str:receipt_no>/accept/", views.intake_accept_view, name="intake_accept"),
     path("intake/<str:receipt_no>/refuse/", views.intake_refuse_view, name="intake_refuse"),
     path(

@@ -32,28 +32,8 @@ CASES_PER_PAGE = 25
 # The selector caps one read at this many rows; 我的办件 pages through them.
 CASES_READ_LIMIT = 200
 
-ACTION_LABELS = {
-    "submitted": "提交申请",
-    "accepted": "受理",
-    "accepted_auto": "自动受理",
-    "accepted_deferred": "容缺受理",
-    "refused": "不予受理",
-    "supplement_requested": "要求补正",
-    "supplemented": "提交补正",
-    "deferred_material_submitted": "补交容缺材料",
-    "task_released": "开始办理",
-    "task_claimed": "开始审核",
-    "task_approved": "准予办理",
-    "task_denied": "不予办理",
-    "task_overdue": "超过办理期限",
-    "supplement_reminder": "补正期限提醒",
-    "supplement_expired": "逾期未补正",
-    "deferred_material_overdue": "容缺材料逾期未补交",
-    "concluded": "办结",
-    "handed_out": "出件",
-    "archived": "归档",
-    "certificates_issued": "发证",
-}
+# What each step of a case is called, for the applicant (and the API): one map, in selectors.
+ACTION_LABELS = selectors.EVENT_LABELS
 
 
 # ---------------------------------------------------------------- the case page
@@ -160,6 +140,7 @@ def _case_context(request: HttpRequest, receipt_no: str) -> dict[str, Any]:
         "supplement": supplement_view,
         "deferred": deferred,
         "is_applicant": case.applicant_id == request.user.pk,
+        "answers": selectors.case_answers_for_applicant(user=request.user, case=case),
         "accept": forms.ACCEPT,
         "delivery_label": dict(forms.DELIVERY_CHOICES).get(detail["delivery"], ""),
         "outcome_label": _outcome_label(detail["outcome"]),

@@ -20,6 +20,7 @@ from tongban.accounts.models import Enterprise
 from tongban.accounts.selectors import enterprises_for_agent, resident_profile_of
 from tongban.cases import forms, selectors, services, steps
 from tongban.cases.errors import (
+    CaseDuplicateOpen,
     CaseFormInvalid,
     CaseMaterialsInvalid,
     CaseNotFound,
@@ -682,7 +683,18 @@ def check_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
             idempotency_key=draft.idempotency_key,
             delivery=draft.delivery,
             enterprise=flow.agent.enterprise,
+            acknowledge_duplicate=request.POST.get("acknowledge_duplicate") == "yes",
         )
+    except CaseDuplicateOpen as exc:
+        # 重复申请: shown on the check page with the earlier case and an explicit choice.
+        context = _check_context(request, flow)
+        context["duplicates"] = [
+            {"receipt_no": d["receipt_no"], "receipt_display": receipt_display(d["receipt_no"])}
+            for d in exc.details or []
+            if d.get("receipt_no")
+        ]
+        context["errors"] = []
+        return render(request, "cases/apply.html", context, status=409)
     except (CaseFormInvalid, CaseMaterialsInvalid, UploadRefused, InvalidInput) as exc:
         context = _check_context(request, flow)
         context["errors"] = [

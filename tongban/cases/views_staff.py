@@ -45,6 +45,7 @@ from tongban.cases.forms_staff import (
     TaskSupplementForm,
 )
 from tongban.cases.models import MaterialHow, TaskStatus
+from tongban.cases.receipt import receipt_display
 from tongban.catalog import guide as catalog_guide
 from tongban.catalog.errors import BundleNotFound, GuideAnswersInvalid, ItemNotFound
 from tongban.catalog.selectors import bundle_list, item_definition, item_list
@@ -181,6 +182,19 @@ def intake_case_view(request: HttpRequest, receipt_no: str) -> HttpResponse:
     return _intake_page(request, receipt_no)
 
 
+@require_GET
+@staff_page
+def intake_material_view(request: HttpRequest, receipt_no: str, submission_id: int) -> HttpResponse:
+    """Open an uploaded material of a case at intake (audited in the selector)."""
+    try:
+        submission = selectors.intake_material_file(
+            user=request.user, receipt_no=receipt_no, submission_id=submission_id
+        )
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    return _material_response(submission)
+
+
 def _intake_action(request, receipt_no, call, *, forms: dict[str, Any], done: str) -> HttpResponse:
     case = _case_or_404(request, receipt_no)
     try:
@@ -222,6 +236,12 @@ def intake_refuse_view(request: HttpRequest, receipt_no: str) -> HttpResponse:
     if not form.is_valid():
         _case_or_404(request, receipt_no)
         return _intake_page(request, receipt_no, refuse_form=form, status=422)
+    if request.POST.get("confirmed") != "yes":
+        # 不予受理 ends the application: a second page shows the reason the applicant will
+        # read and asks to confirm; nothing has changed until it is confirmed.
+        case = _case_or_404(request, receipt_no)
+        context = {"case": case, "receipt_display": receipt_display(case.receipt_no), "form": form}
+        return render(request, "cases/staff/intake_refuse_confirm.html", context)
     return _intake_action(
         request,
         receipt_no,
@@ -321,6 +341,7 @@ def _task_page(
     timeline = _timeline([e for e in detail["events"] if e["task"] in (None, task["id"])])
     today = timezone.localdate()
     initial = {"row_version": task["row_version"]}
+    offered = {f"produced.{p['code']}": p["suggested"] for p in task["produces"] if p["suggested"]}
     context = {
         "task": task,
         "case_status": detail["status_label"],
@@ -330,7 +351,8 @@ def _task_page(
         "can_decide": is_open and mine,
         "claimed_by_other": task["status"] == TaskStatus.CLAIMED and not task["claimed_by_me"],
         "claim_form": RowVersionForm(initial=initial),
-        "decision_form": decision_form or DecisionForm(initial=initial, produces=task["produces"]),
+        "decision_form": decision_form
+        or DecisionForm(initial={**initial, **offered}, produces=task["produces"]),
         "supplement_form": supplement_form or _task_supplement_form(task, None, initial=initial),
         "errors": errors or [],
     }
@@ -363,6 +385,11 @@ def task_material_view(request: HttpRequest, task_id: int, submission_id: int) -
         )
     except NotFound as exc:
         raise Http404(exc.message) from exc
+    return _material_response(submission)
+
+
+def _material_response(submission) -> FileResponse:
+    """An uploaded file as staff open it, from the intake page or a task page."""
     extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}.get(
         submission.content_type, "bin"
     )
@@ -709,6 +736,7 @@ def counter_apply_view(request: HttpRequest, kind: str, code: str) -> HttpRespon
                     channel="counter",
                     filed_by=request.user,
                     delivery=request.POST.get("delivery") or "counter",
+                    acknowledge_duplicate=request.POST.get("acknowledge_duplicate") == "yes",
                 )
             except applicant_forms.UploadsTooLarge as exc:
                 errors = applicant_forms.errors_by_field(exc.details)
@@ -722,10 +750,15 @@ def counter_apply_view(request: HttpRequest, kind: str, code: str) -> HttpRespon
                     *[d["message"] for d in exc.details if d.get("field", "") not in codes],
                 ]
                 status = exc.http_status
+                if exc.code == "CASE_DUPLICATE_OPEN":  # 重复申请: the clerk asks the resident
+                    context["duplicates"] = [
+                        {"receipt_display": receipt_display(d["receipt_no"])} for d in exc.details
+                    ]
             except DomainError as exc:
                 return _forbidden(request, exc.message)
             else:
-                messages.success(request, f"已代为提交，受理编号 {case.receipt_no}。")
+                number = receipt_display(case.receipt_no)
+                messages.success(request, f"已代为提交，受理编号 {number}。")
                 return redirect(reverse("cases_staff:intake_case", args=[case.receipt_no]))
         context["fields"] = applicant_forms.field_specs(
             result.fields, values=values, prefill=prefill, errors=errors

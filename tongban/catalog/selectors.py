@@ -416,6 +416,38 @@ def element_definitions(codes: list[str] | tuple[str, ...] | set[str]) -> dict[s
     return _cached_many(Kind.ELEMENT, {c: refs[c] for c in codes if c in refs})
 
 
+def element_value_display(element: DataElementDef | None, value: Any) -> str:
+    """VALUE as people read it, by its data element: a choice's label (男, not M), a
+    district's name (徐汇区, not 310104), 是/否, a date in Chinese. Empty for no value; an
+    unknown element or a value no longer among its choices shows as given."""
+    if value is None or value == "":
+        return ""
+    kind = element.type if element is not None else ""
+    if isinstance(value, bool) or kind == "boolean":
+        return {True: "是", False: "否", "true": "是", "false": "否"}.get(value, str(value))
+    if kind == "choice":
+        return next((c.label for c in element.choices if c.value == str(value)), str(value))
+    if kind == "district":
+        from tongban.accounts.models import District
+
+        return dict(District.choices).get(str(value), str(value))
+    if kind == "date":
+        try:
+            day = dt.date.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
+        return f"{day.year}年{day.month}月{day.day}日"
+    return str(value)
+
+
+def form_display(form: dict[str, Any]) -> dict[str, str]:
+    """code → display text for every value of FORM (an application's answers), driven by the
+    current data element definitions: the one place values get their labels, for every page
+    and the API's `display` fields."""
+    elements = element_definitions(list(form))
+    return {code: element_value_display(elements.get(code), v) for code, v in form.items()}
+
+
 def item_detail(code: str, version: int | None = None) -> ItemDetail:
     snapshot = _current()
     definition = item_definition(code, version)

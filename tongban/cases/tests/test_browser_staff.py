@@ -11,7 +11,7 @@ from django.conf import settings
 
 from tongban.accounts.models import User
 from tongban.accounts.tests.factories import ResidentProfileFactory
-from tongban.accounts.validators import make_id_number
+from tongban.accounts.validators import make_id_number, parse_id_number
 from tongban.cases import services
 from tongban.cases.models import Application, Task
 from tongban.cases.receipt import receipt_display
@@ -93,12 +93,18 @@ def test_birth_case_accepted_then_approved_by_the_police_reviewer(page):
     page.get_by_role("link", name="部门任务").click()
     page.wait_for_url("**/staff/tasks/")
     assert _wcag(page) == []
-    page.get_by_role("link", name=case.receipt_no).click()
+    page.get_by_role("link", name=receipt_display(case.receipt_no)).click()
     page.wait_for_url(f"**/staff/tasks/{task.pk}/")
     assert page.get_by_role("heading", name=task.item_name, exact=True).is_visible()
     assert _wcag(page) == []
     page.get_by_label("通过（准予）").check()
-    # 出生登记 creates the child's ID number: approving without it is refused, nothing saved.
+    # The child's ID number is offered (birth date, sex, district); the reviewer may change
+    # it. 出生登记 creates it: approving without it is refused, nothing saved.
+    offered = page.get_by_label("子女公民身份号码").input_value()
+    assert parse_id_number(offered).birth_date == dt.date.fromisoformat(
+        case.form_data["child.birth_date"]
+    )
+    page.get_by_label("子女公民身份号码").fill("")
     page.get_by_role("button", name="提交审核决定").click()
     assert page.get_by_text("准予办理时请录入子女公民身份号码").first.is_visible()
     task.refresh_from_db()
@@ -151,3 +157,36 @@ def test_counter_clerk_files_for_a_walk_in_resident_without_javascript_errors(pa
     assert _wcag(page) == []
     page.get_by_role("button", name="确定情形").click()
     assert page.locator(".errorlist").first.is_visible()  # unanswered questions
+
+
+def test_intake_opens_an_upload_and_refusal_asks_for_confirmation(page):
+    """At a phone's width: the intake page links each upload (opened sandboxed, audited), and
+    不予受理 shows its reason back and changes nothing until confirmed."""
+    catalog_load_directory(path=settings.TONGBAN_CATALOG_DIR)
+    ensure_demo_accounts()
+    case = _birth_case()
+    if case.status != "submitted":
+        pytest.skip("the demo catalog accepted this case automatically")
+    page.set_viewport_size({"width": 390, "height": 844})
+    _log_in(page, "wjw_acceptor", f"/staff/intake/{case.receipt_no}/")
+    upload = case.materials.exclude(file="").order_by("pk").first()
+    link = page.get_by_role("link", name=upload.original_name)
+    href = link.get_attribute("href")
+    assert href == f"/staff/intake/{case.receipt_no}/materials/{upload.pk}/"
+    response = page.request.get(href)
+    assert response.status == 200
+    assert response.headers["content-security-policy"].startswith("sandbox")
+    page.get_by_label("不予受理理由").fill("出生医学证明与医院记录不一致")
+    page.get_by_role("button", name="不予受理（下一步确认）").click()
+    page.wait_for_url(f"**/staff/intake/{case.receipt_no}/refuse/")
+    assert page.get_by_role("heading", name="确认不予受理：出生一件事").is_visible()
+    assert page.locator("#refuse-reason").inner_text() == "出生医学证明与医院记录不一致"
+    assert _wcag(page) == []
+    case.refresh_from_db()
+    assert case.status == "submitted"
+    page.get_by_role("button", name="确认不予受理").click()
+    page.wait_for_url(f"**/staff/intake/{case.receipt_no}/")
+    assert page.locator("#case-status").inner_text() == "不予受理"
+    case.refresh_from_db()
+    assert case.status == "refused"
+    assert case.events.get(action="refused").reason == "出生医学证明与医院记录不一致"

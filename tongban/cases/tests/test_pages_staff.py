@@ -67,7 +67,8 @@ def police_task(case):
 def test_intake_queue_lists_waiting_cases_oldest_first(client, resident, other_resident, staff):
     first = submit(resident)
     second = submit(other_resident, key="k2")
-    submit(other_resident, key="k3", materials=birth_materials())  # auto-accepted: not listed
+    # Auto-accepted: not listed. The same child again, acknowledged (仍然提交).
+    submit(other_resident, key="k3", materials=birth_materials(), acknowledge_duplicate=True)
     client.force_login(staff.acceptor["police"])
     response = client.get("/staff/intake/")
     assert response.status_code == 200
@@ -85,7 +86,13 @@ def test_intake_queue_lists_waiting_cases_oldest_first(client, resident, other_r
         client.force_login(other)
         assert list(client.get("/staff/intake/").context["page"].object_list) == []
     # A case filed at the counter: the lead department and that hall's clerks, no other hall.
-    walk_in = submit(other_resident, key="k4", channel="counter", filed_by=staff.clerk)
+    walk_in = submit(
+        other_resident,
+        key="k4",
+        channel="counter",
+        filed_by=staff.clerk,
+        acknowledge_duplicate=True,
+    )
     client.force_login(staff.clerk)
     rows = client.get("/staff/intake/").context["page"].object_list
     assert [(r["receipt_no"], r["hall"]) for r in rows] == [
@@ -137,8 +144,19 @@ def test_refuse_needs_a_reason_and_then_refuses(client, submitted, staff):
     assert response.status_code == 422
     assert "请填写不予受理的理由" in response.content.decode()
     assert snapshot(submitted) == before
+    # A reason alone asks for confirmation, showing the reason back; nothing changes yet.
     response = client.post(
         f"/staff/intake/{submitted.receipt_no}/refuse/", {"reason": "非本市户籍"}
+    )
+    assert response.status_code == 200
+    assert response.templates[0].name == "cases/staff/intake_refuse_confirm.html"
+    page = response.content.decode()
+    assert '<dd id="refuse-reason">非本市户籍</dd>' in page
+    assert '<input type="hidden" name="reason" value="非本市户籍">' in page
+    assert snapshot(submitted) == before
+    response = client.post(
+        f"/staff/intake/{submitted.receipt_no}/refuse/",
+        {"reason": "非本市户籍", "confirmed": "yes"},
     )
     assert response.status_code == 302
     submitted.refresh_from_db()

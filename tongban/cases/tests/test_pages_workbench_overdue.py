@@ -26,6 +26,7 @@ def _submit(resident, key, materials=None):
         form_data=birth_form(resident),
         materials=materials or birth_materials(),
         idempotency_key=key,
+        acknowledge_duplicate=True,  # resident applies twice for the same child on purpose
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from tongban.accounts.models import StaffRole
 from tongban.accounts.tests.factories import ResidentProfileFactory, StaffFactory
-from tongban.accounts.validators import make_id_number
+from tongban.accounts.validators import make_id_number, parse_id_number
 from tongban.cases import services
 from tongban.cases.models import CaseEvent, Task
 from tongban.cases.selectors import task_view_for_reviewer
@@ -143,7 +143,12 @@ def test_the_childs_id_number_is_produced_by_birth_registration_not_asked(db, me
     assert ga.status == "pending"
     reviewer = StaffFactory(department=ga.department, role=StaffRole.REVIEWER)
     view = task_view_for_reviewer(user=reviewer, task_id=ga.pk)
-    assert view["produces"] == [{"code": "child.id_number", "label": "子女公民身份号码"}]
+    [offer] = view["produces"]
+    assert (offer["code"], offer["label"]) == ("child.id_number", "子女公民身份号码")
+    # Offered, not invented by the reviewer: the child's birth date and sex, a valid number.
+    facts = parse_id_number(offer["suggested"])
+    assert facts.birth_date.isoformat() == case.form_data["child.birth_date"]
+    assert facts.sex == case.form_data["child.sex"]
 
     # Approving without the number, with a bad one, or with data it does not produce: refused,
     # and nothing changed.
