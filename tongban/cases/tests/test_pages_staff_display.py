@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
-from urllib.parse import urlencode
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -411,21 +409,14 @@ def test_the_api_answers_409_unless_acknowledged(client, resident, staff):
     assert Application.objects.count() == 2
 
 
-def test_the_form_warns_with_a_link_and_an_explicit_choice(client, resident, staff):
+def test_the_check_page_warns_with_a_link_and_an_explicit_choice(client, resident, staff, media):
+    from tongban.cases.tests.test_pages_apply_steps import CHECK, draft_of, walk
+
     first = submit(resident)
-    url = "/apply/bundle/birth/?" + urlencode(BIRTH_ANSWERS)
-
-    def form(**extra):
-        data = {f"answer.{k}": v for k, v in BIRTH_ANSWERS.items()}
-        data.update({f"field.{k}": v for k, v in birth_form(resident).items()})
-        data.update({"idempotency_key": str(uuid.uuid4()), "delivery": "online"})
-        data.update({"how.child_photo": "upload", "action": "submit"})
-        data["file.birth_medical_certificate"] = SimpleUploadedFile("出生证明.pdf", PDF)
-        data["file.child_photo"] = SimpleUploadedFile("photo.png", PNG)
-        return {**data, **extra}
-
     client.force_login(resident.user)
-    response = client.post(url, form())
+    walk(client, resident)
+    key = draft_of(resident).idempotency_key
+    response = client.post(CHECK, {"idempotency_key": key})
     assert response.status_code == 409
     page = response.content.decode()
     link = (
@@ -433,9 +424,8 @@ def test_the_form_warns_with_a_link_and_an_explicit_choice(client, resident, sta
     )
     assert link in page
     assert 'name="acknowledge_duplicate" value="yes"' in page
-    assert '<a href="#duplicate-warning">' in page
     assert Application.objects.count() == 1
-    response = client.post(url, form(acknowledge_duplicate="yes"))
+    response = client.post(CHECK, {"idempotency_key": key, "acknowledge_duplicate": "yes"})
     assert response.status_code == 302
     assert Application.objects.count() == 2
 
