@@ -674,9 +674,10 @@ def counter_apply_view(request: HttpRequest, kind: str, code: str) -> HttpRespon
         return redirect("cases_staff:counter")
     try:
         questions = (
-            catalog_guide.bundle_questions(code=code)
+            # The resident's 一人一档 answers what it holds (known_from): the clerk asks the rest.
+            catalog_guide.bundle_questions(code=code, applicant=profile)
             if kind == "bundle"
-            else catalog_guide.item_questions(code=code)
+            else catalog_guide.item_questions(code=code, applicant=profile)
         )
     except (BundleNotFound, ItemNotFound) as exc:
         raise Http404(exc.message) from exc
