@@ -81,9 +81,10 @@ def measure() -> list[dict]:
         prefill = form_prefill(
             user=user, kind="bundle", code=bundle.code, answers=answers, enterprise=enterprise
         )
-        # Older versions of the guide (before persons were matched) take no `known`; the
-        # script measures them too, for before/after figures.
-        extra = {"known": prefill} if "known" in signature(guide_for_bundle).parameters else {}
+        # Older versions of the guide (before persons were matched) take no `form_values`;
+        # the script measures them too, for before/after figures.
+        params = signature(guide_for_bundle).parameters
+        extra = {"form_values": prefill} if "form_values" in params else {}
         guide = guide_for_bundle(
             code=bundle.code, answers=answers, applicant=profile, enterprise=enterprise, **extra
         )

@@ -253,14 +253,18 @@ def _notify_applicant(case: Application, *, reason: str) -> None:
 
 
 def _guide(
-    kind: str, code: str, answers: dict[str, str], profile, enterprise=None, known=None
+    kind: str, code: str, answers: dict[str, str], profile, enterprise=None, form_values=None
 ) -> GuideResult:
     # KNOWN (the submitted form) names the persons materials are about, so only their own
     # certificates spare their documents.
     run = {CaseKind.BUNDLE: guide_for_bundle, CaseKind.ITEM: guide_for_item}.get(kind)
     if run is not None:
         return run(
-            code=code, answers=answers, applicant=profile, enterprise=enterprise, known=known
+            code=code,
+            answers=answers,
+            applicant=profile,
+            enterprise=enterprise,
+            form_values=form_values,
         )
     raise InvalidInput("申请类型只能是 bundle 或 item", code="CASE_KIND_INVALID")
 
@@ -892,8 +896,9 @@ def case_submit(
         return _same_or_conflict(existing, fingerprint)
 
     # The enterprise's membership was checked by _check_applicant above.
-    known = form_data if isinstance(form_data, dict) else {}
-    guide = _guide(kind, code, answers, profile, enterprise, known)
+    guide = _guide(
+        kind, code, answers, profile, enterprise, form_data if isinstance(form_data, dict) else {}
+    )
     plan = plan_from_guide(guide)
     errors: list[dict[str, str]] = []
     clean: dict[str, Any] = {}

@@ -59,14 +59,16 @@ def _questions(kind: str, code: str) -> list[guide.GuideQuestion]:
         raise Http404(exc.message) from exc
 
 
-def _run_guide(request, kind, code, answers, enterprise=None, known=None) -> guide.GuideResult:
+def _run_guide(
+    request, kind, code, answers, enterprise=None, form_values=None
+) -> guide.GuideResult:
     run = guide.guide_for_bundle if kind == "bundle" else guide.guide_for_item
     return run(
         code=code,
         answers=answers,
         applicant=resident_profile_of(request.user),
         enterprise=enterprise,
-        known=known,
+        form_values=form_values,
     )
 
 

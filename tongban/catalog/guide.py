@@ -287,25 +287,22 @@ def guide_for_bundle(
     applicant: Any = None,
     providers: Sequence[EvidenceProvider] | None = None,
     enterprise: Any = None,
-    known: dict[str, Any] | None = None,
+    form_values: dict[str, Any] | None = None,
 ) -> GuideResult:
     """The exact list for a 一件事. Asks the bundle's questions and the included items' own
     (once per situation code). Raises GuideAnswersInvalid naming every missing, invalid or
-    unknown answer. `providers` replaces the registered evidence providers (tests). KNOWN:
-    the form's values so far; they say who the persons materials are about are (the
+    unknown answer. `providers` replaces the registered evidence providers (tests).
+    FORM_VALUES: the form's values so far; they say who the persons materials are about are (the
     father's 公民身份号码), so their own e-certificates can spare their documents."""
-    with known_answers(kind="bundle", code=code, answers=answers, applicant=applicant) as k:
-        return k.mark(
-            _run(
-                kind="bundle",
-                code=code,
-                answers=k.answers,
-                applicant=applicant,
-                providers=providers,
-                enterprise=enterprise,
-                known=known,
-            )
-        )
+    return _run_knowing(
+        kind="bundle",
+        code=code,
+        answers=answers,
+        applicant=applicant,
+        providers=providers,
+        enterprise=enterprise,
+        form_values=form_values,
+    )
 
 
 def guide_for_item(
@@ -315,22 +312,25 @@ def guide_for_item(
     applicant: Any = None,
     providers: Sequence[EvidenceProvider] | None = None,
     enterprise: Any = None,
-    known: dict[str, Any] | None = None,
+    form_values: dict[str, Any] | None = None,
 ) -> GuideResult:
     """The exact list for one item, from its own questions (ENTERPRISE: the one the applicant
-    acts for, whose own evidence then counts too; KNOWN as for guide_for_bundle)."""
-    with known_answers(kind="item", code=code, answers=answers, applicant=applicant) as k:
-        return k.mark(
-            _run(
-                kind="item",
-                code=code,
-                answers=k.answers,
-                applicant=applicant,
-                providers=providers,
-                enterprise=enterprise,
-                known=known,
-            )
-        )
+    acts for, whose own evidence then counts too; FORM_VALUES as for guide_for_bundle)."""
+    return _run_knowing(
+        kind="item",
+        code=code,
+        answers=answers,
+        applicant=applicant,
+        providers=providers,
+        enterprise=enterprise,
+        form_values=form_values,
+    )
+
+
+def _run_knowing(*, kind: str, code: str, answers: dict[str, str], applicant: Any, **rest):
+    """_run with what the applicant's 一人一档 already answers filled in and marked."""
+    with known_answers(kind=kind, code=code, answers=answers, applicant=applicant) as k:
+        return k.mark(_run(kind=kind, code=code, answers=k.answers, applicant=applicant, **rest))
 
 
 def _run(
@@ -341,7 +341,7 @@ def _run(
     applicant: Any,
     providers,
     enterprise=None,
-    known: dict[str, Any] | None = None,
+    form_values: dict[str, Any] | None = None,
 ) -> GuideResult:
     # Without an applicant no provider is consulted, so the result depends only on the catalog
     # snapshot and the answers: most visitors browse anonymously, and the same few answer sets
@@ -354,7 +354,7 @@ def _run(
         answers,
         applicant,
         enterprise=enterprise if applicant is not None else None,
-        persons=_persons(known or {}) if applicant is not None else {},
+        persons=_persons(form_values or {}) if applicant is not None else {},
     )
     if memo is not None:
         memo[key] = result
@@ -888,15 +888,15 @@ def _made_in_case(
     return made
 
 
-def _persons(known: dict[str, Any]) -> dict[str, dict[str, str]]:
+def _persons(form_values: dict[str, Any]) -> dict[str, dict[str, str]]:
     """Role → {"id_number", "name"} as typed on the form, for the roles it identifies."""
     persons: dict[str, dict[str, str]] = {}
     for role, (id_element, name_element) in ROLE_IDENTITY.items():
-        number = str(known.get(id_element) or "").strip().upper()
+        number = str(form_values.get(id_element) or "").strip().upper()
         if number:
             persons[role] = {
                 "id_number": number,
-                "name": str(known.get(name_element) or "").strip(),
+                "name": str(form_values.get(name_element) or "").strip(),
             }
     return persons
 

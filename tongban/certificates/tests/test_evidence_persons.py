@@ -54,7 +54,7 @@ def _parents(demo):
 def test_the_mothers_card_never_spares_the_fathers(demo):
     mother, mother_card, _father, _card = _parents(demo)
     known = {"mother.id_number": mother.id_number, "mother.name": mother.name}
-    guide = guide_for_bundle(code="birth", answers=BIRTH, applicant=mother, known=known)
+    guide = guide_for_bundle(code="birth", answers=BIRTH, applicant=mother, form_values=known)
     own, his = _material(guide, "mother_id_card"), _material(guide, "father_id_card")
     assert (own.spared, own.evidence["serial"], own.evidence["holder_role"]) == (
         True,
@@ -74,7 +74,7 @@ def test_the_fathers_own_card_spares_his_material_once_the_form_names_him(demo):
         "father.id_number": father.id_number.lower(),  # a typed lower-case x still matches
         "father.name": father.name,
     }
-    guide = guide_for_bundle(code="birth", answers=BIRTH, applicant=mother, known=known)
+    guide = guide_for_bundle(code="birth", answers=BIRTH, applicant=mother, form_values=known)
     his = _material(guide, "father_id_card")
     assert (his.spared, his.evidence["serial"], his.identify_by) == (True, father_card.serial, "")
     assert his.spared_reason.startswith("已按父亲的公民身份号码核验其电子证照「居民身份证」")
@@ -96,7 +96,7 @@ def test_a_person_not_identified_exactly_spares_nothing(demo, typed):
         "father.name": father.name,
         **typed,
     }
-    guide = guide_for_bundle(code="birth", answers=BIRTH, applicant=mother, known=known)
+    guide = guide_for_bundle(code="birth", answers=BIRTH, applicant=mother, form_values=known)
     assert _material(guide, "father_id_card").spared is False
 
 
@@ -107,7 +107,7 @@ def test_the_applicant_who_is_not_the_mother_does_not_spare_the_mothers_card(dem
         code="birth",
         answers={**BIRTH, "applicant_relation": "father"},
         applicant=father,
-        known={"father.id_number": father.id_number, "father.name": father.name},
+        form_values={"father.id_number": father.id_number, "father.name": father.name},
     )
     assert _material(guide, "mother_id_card").spared is False
     assert _material(guide, "father_id_card").spared is True
@@ -328,7 +328,7 @@ def test_the_applicant_fills_their_own_persons_fields_and_the_spouse_comes_from_
     values = form_prefill(user=applicant.user, kind="bundle", code="birth", answers=answers)
     assert (values["mother.name"], values["mother.id_number"]) == (mother.name, mother.id_number)
     assert (values["father.name"], values["father.id_number"]) == (father.name, father.id_number)
-    guide = guide_for_bundle(code="birth", answers=answers, applicant=applicant, known=values)
+    guide = guide_for_bundle(code="birth", answers=answers, applicant=applicant, form_values=values)
     asked = {f.code for f in guide.fields}
     assert "mother.phone" in asked and "father.phone" not in asked
     # Her own phone is hers to prefill; his is not on her record.
