@@ -113,6 +113,16 @@ def register_issuance_hook(hook: IssuanceHook) -> None:
         issuance_hooks.append(hook)
 
 
+# An item with outputs was approved: the certificates app issues what it can at once, so the
+# items after it in the same case can use it. Called on commit with the (open) case.
+item_approved_hooks: list[IssuanceHook] = []
+
+
+def register_item_approved_hook(hook: IssuanceHook) -> None:
+    if hook not in item_approved_hooks:
+        item_approved_hooks.append(hook)
+
+
 # 好差评 一次一评: the reviews app appends callables here; each is called on commit with a case
 # just handed out at the window, so the case engine never imports reviews.
 handout_hooks: list[IssuanceHook] = []
@@ -1769,7 +1779,7 @@ def _decide(case, task, *, actor, actor_label, decision, reason, produced=()) ->
         and item_definition(task.item_code, task.item_version).outputs
     ):
         # What the item issues exists from now on: a later item of the case can use it.
-        _issue_after_commit(case)
+        _hooks_after_commit(case, item_approved_hooks)
     _event(
         case,
         actor=actor,
@@ -1786,16 +1796,16 @@ def _decide(case, task, *, actor, actor_label, decision, reason, produced=()) ->
     )
 
 
-def _issue_after_commit(case: Application) -> None:
-    """Queue the issuance hooks (统一发证) for CASE once this transaction commits."""
+def _hooks_after_commit(case: Application, hooks: list[IssuanceHook]) -> None:
+    """Call HOOKS with CASE (as committed) once this transaction commits."""
     pk = case.pk
 
-    def issue() -> None:
+    def run() -> None:
         current = Application.objects.get(pk=pk)
-        for hook in list(issuance_hooks):
+        for hook in list(hooks):
             hook(current)
 
-    transaction.on_commit(issue)
+    transaction.on_commit(run)
 
 
 def _maybe_conclude(case: Application) -> None:
@@ -1819,7 +1829,7 @@ def _maybe_conclude(case: Application) -> None:
         to_status=CaseStatus.CONCLUDED,
         data={"outcome": case.outcome, "delivery": case.delivery},
     )
-    _issue_after_commit(case)
+    _hooks_after_commit(case, issuance_hooks)
     # 统一出件: results delivered online are in the applicant's hands now and the file is
     # closed; counter pick-up and post wait for a person at the window (case_hand_out).
     if case.delivery == Delivery.ONLINE:

@@ -189,7 +189,7 @@ def _person(form: dict, prefix: str) -> ResidentProfile:
     )
 
 
-def _enterprise(case: Application, form: dict, task) -> Enterprise:
+def _enterprise(case: Application, form: dict, task=None) -> Enterprise:
     if case.enterprise is not None:
         return case.enterprise
     uscc = form.get("enterprise.uscc")
@@ -228,7 +228,8 @@ def _enterprise(case: Application, form: dict, task) -> Enterprise:
 
 def _decided_on(task) -> dt.date:
     """The day the item was approved: its certificate's date (办结日期 of that item)."""
-    return timezone.localtime(task.decided_at or timezone.now()).date()
+    decided = getattr(task, "decided_at", None)
+    return timezone.localtime(decided or timezone.now()).date()
 
 
 def _claims(

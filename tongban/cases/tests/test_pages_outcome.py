@@ -136,6 +136,8 @@ def test_applicant_reads_task_states_in_their_own_words(client, resident, staff)
     services.case_accept(actor=staff.acceptor["police"], receipt_no=case.receipt_no)
     client.force_login(resident.user)
     html = _page(client, case)
-    statuses = re.findall(r"<td>(待办理|办理中|等待前序事项办结|待认领|审核中)", html)
+    statuses = re.findall(
+        r'<td data-label="状态">(待办理|办理中|等待前序事项办结|待认领|审核中)', html
+    )
     assert statuses and "待认领" not in html and "审核中" not in html
     assert "待办理" in statuses and set(statuses) <= {"待办理", "等待前序事项办结"}

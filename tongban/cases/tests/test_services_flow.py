@@ -163,6 +163,34 @@ def test_issuance_hook_runs_on_commit(resident, staff, django_capture_on_commit_
     assert seen == [(case.receipt_no, "approved")]
 
 
+def test_an_item_with_outputs_calls_the_item_hook_before_the_case_ends(
+    resident, staff, django_capture_on_commit_callbacks
+):
+    """出生登记 issues a certificate: its approval calls the item hooks (统一发证 item by
+    item) at once, while the case is still open; the conclusion hooks wait for the end."""
+    case = submit(resident)
+    reg = tasks_of(case)["birth_registration"]
+    items, ends = [], []
+    item_hook = lambda c: items.append((c.receipt_no, c.concluded_at))  # noqa: E731
+    end_hook = lambda c: ends.append(c.receipt_no)  # noqa: E731
+    services.register_item_approved_hook(item_hook)
+    services.register_issuance_hook(end_hook)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.task_decide(
+                reviewer=staff.reviewer["police"],
+                task_id=reg.pk,
+                decision="approved",
+                reason="",
+                expected_row_version=reg.row_version,
+            )
+    finally:
+        services.item_approved_hooks.remove(item_hook)
+        services.issuance_hooks.remove(end_hook)
+    assert items == [(case.receipt_no, None)]
+    assert ends == []
+
+
 def test_denial_of_a_prerequisite_makes_the_case_partly_approved(resident, staff):
     case = submit(resident)
     reg = tasks_of(case)["birth_registration"]

@@ -61,7 +61,7 @@ def test_scan_log_states_every_result_in_plain_chinese(client, resident, make_sc
         services.code_scan(scanner=scanner, code=code, scenario="metro")
     client.force_login(resident.user)
     html = client.get("/me/idcode/").content.decode()
-    results = re.findall(r"<td>([^<]*)</td></tr>", html)
+    results = re.findall(r'<td data-label="结果">([^<]*)</td></tr>', html)
     assert results == ["未读取：二维码已被扫描过", "已读取"]
     assert "replayed" not in html
 

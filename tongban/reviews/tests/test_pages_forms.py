@@ -115,7 +115,10 @@ def test_public_figures_are_percentages(client, resident, people):  # noqa: F811
     html = _html(client.get("/reviews/"))
     assert '满意率 <span id="total-satisfaction">66.7%</span>' in html
     assert '差评率 <span id="total-bad">33.3%</span>' in html
-    assert "<td>66.7%</td><td>33.3%</td><td>0.0%</td><td>—</td>" in html
+    assert (
+        '<td data-label="满意率">66.7%</td><td data-label="差评率">33.3%</td>'
+        '<td data-label="整改率">0.0%</td><td data-label="按期整改率">—</td>'
+    ) in html
     assert "0.6667" not in html and "0.3333" not in html
 
 
