@@ -89,14 +89,19 @@ def _birth_case(profile: ResidentProfile, key: str) -> Application:
     answers = {q.code: q.options[0].value for q in bundle_questions(code="birth")}
     answers.update(born_in_city="yes", maternity_insured="yes")
     guide = guide_for_bundle(code="birth", answers=answers, applicant=profile)
+    form = sample_form(guide)
+    # The form names the parents: the materials are those of the persons it names.
+    guide = guide_for_bundle(code="birth", answers=answers, applicant=profile, form_values=form)
     return services.case_submit(
         applicant=profile.user,
         kind="bundle",
         code="birth",
         answers=guide.answers,
-        form_data=sample_form(guide),
+        form_data=form,
         materials=sample_uploads(guide),
         idempotency_key=key,
+        # Two cases of one sample child: the second is knowingly filed again.
+        acknowledge_duplicate=True,
     )
 
 
