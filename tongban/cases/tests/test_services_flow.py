@@ -304,7 +304,7 @@ def test_a_failure_mid_submit_leaves_no_rows_and_no_files(resident, staff, monke
     def boom(case, *, actor):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "_after_submit", boom)
+    monkeypatch.setattr(services.apply, "_after_submit", boom)  # where case_submit looks it up
     with pytest.raises(RuntimeError):
         submit(resident)
     assert Application.objects.count() == 0
