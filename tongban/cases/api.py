@@ -474,7 +474,9 @@ class PrefillIn(Schema):
 )
 def form_prefill(request, body: PrefillIn):
     if body.kind not in ("bundle", "item"):
-        raise InvalidInput("申请类型只能是 bundle 或 item", code="CASE_KIND_INVALID")
+        raise InvalidInput(
+            "申请类型只能是一件事（bundle）或单个事项（item）", code="CASE_KIND_INVALID"
+        )
     enterprise = None
     if body.enterprise_id is not None and 0 < body.enterprise_id < 2**62:
         enterprise = Enterprise.objects.filter(pk=body.enterprise_id).first()

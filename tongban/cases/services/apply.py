@@ -89,7 +89,7 @@ def _guide(
             enterprise=enterprise,
             form_values=form_values,
         )
-    raise InvalidInput("申请类型只能是 bundle 或 item", code="CASE_KIND_INVALID")
+    raise InvalidInput("申请类型只能是一件事（bundle）或单个事项（item）", code="CASE_KIND_INVALID")
 
 
 # ---------------------------------------------------------------- form validation
@@ -420,7 +420,9 @@ def draft_save(
     The step-by-step form also keeps whom an agent acts for, 送达方式, how each material is
     satisfied and which steps were seen; arguments left out keep what the draft holds."""
     if kind not in CaseKind.values:
-        raise InvalidInput("申请类型只能是 bundle 或 item", code="CASE_KIND_INVALID")
+        raise InvalidInput(
+            "申请类型只能是一件事（bundle）或单个事项（item）", code="CASE_KIND_INVALID"
+        )
     if not isinstance(answers, dict) or not isinstance(form_data, dict):
         raise InvalidInput("草稿格式不正确")
     extra = [material_how or {}, steps_seen or []]
@@ -430,7 +432,10 @@ def draft_save(
     ):
         raise InvalidInput("草稿内容过长", code="DRAFT_TOO_LARGE")
     if delivery not in (None, "", *Delivery.values):
-        raise InvalidInput("送达方式只能是 online、counter 或 post", code="DELIVERY_INVALID")
+        raise InvalidInput(
+            "送达方式只能是网上领取（online）、窗口领取（counter）或邮寄（post）",
+            code="DELIVERY_INVALID",
+        )
     if material_how is not None and any(
         v not in ("", MaterialHow.UPLOAD, MaterialHow.COMMITMENT, MaterialHow.DEFERRED)
         for v in material_how.values()
@@ -683,9 +688,14 @@ def case_submit(
     if len(key) > IDEMPOTENCY_KEY_MAX or not key.isprintable():
         raise InvalidInput("Idempotency-Key 过长或含不可见字符", code="IDEMPOTENCY_KEY_INVALID")
     if delivery not in Delivery.values:
-        raise InvalidInput("送达方式只能是 online、counter 或 post", code="DELIVERY_INVALID")
+        raise InvalidInput(
+            "送达方式只能是网上领取（online）、窗口领取（counter）或邮寄（post）",
+            code="DELIVERY_INVALID",
+        )
     if channel not in Channel.values:
-        raise InvalidInput("渠道只能是 online 或 counter", code="CHANNEL_INVALID")
+        raise InvalidInput(
+            "渠道只能是网上申请（online）或窗口帮办（counter）", code="CHANNEL_INVALID"
+        )
     if not isinstance(answers, dict):
         raise InvalidInput("情形回答应为对象", code="GUIDE_ANSWERS_INVALID")
     if channel == Channel.COUNTER:
