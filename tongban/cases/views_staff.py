@@ -813,13 +813,21 @@ def _handout_page(
             purpose="统一窗口出件",
             ip_address=_ip(request),
         )
+    form = form or HandOutForm()
+    # One note, named for what the clerk writes down for this way of handing out.
+    if case.delivery == "post":
+        form.fields["note"].label = "快递单号"
+        form.fields["note"].help_text = "必填，申请人将在办件详情中看到。"
+    else:
+        form.fields["note"].label = "领取人"
+        form.fields["note"].help_text = "本人领取可不填；受托人领取请填写其姓名。"
     context = {
         "case": detail,
         "applicant": applicant,
         "outcome_label": case.get_outcome_display(),
         "delivery_label": case.get_delivery_display(),
         "can_hand_out": detail["status"] == "concluded" and case.handed_out_at is None,
-        "form": form or HandOutForm(),
+        "form": form,
         "errors": errors or [],
         "timeline": _timeline(detail["events"]),
     }
@@ -848,5 +856,5 @@ def handout_case_view(request: HttpRequest, receipt_no: str) -> HttpResponse:
     except DomainError as exc:
         # Someone who cannot hand it out learns nothing more than that it is not theirs.
         raise Http404(exc.message) from exc
-    messages.success(request, f"已出件，办件 {case.receipt_no} 已归档。")
+    messages.success(request, f"已出件，办件 {receipt_display(case.receipt_no)} 已归档。")
     return redirect("cases_staff:handout_queue")

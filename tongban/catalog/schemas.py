@@ -145,6 +145,9 @@ class DataElementDef(Strict):
     # Who holds the true value (e.g. 助产机构 for a birth weight): the form says so, so the
     # applicant copies it from that body's record instead of guessing.
     supplied_by: str = Field(default="", max_length=30)
+    # 示例值: what a real person would type here (synthetic). Demo cases, tests and
+    # benchmarks fill forms with it, so that what staff read looks like a real application.
+    example: str | int | None = None
 
     @field_validator("pattern")
     @classmethod
@@ -162,6 +165,31 @@ class DataElementDef(Strict):
             raise ValueError("type 为 choice 的数据元必须给出 choices")
         if self.type != "choice" and self.choices:
             raise ValueError("只有 type 为 choice 的数据元可以给出 choices")
+        return self
+
+    @model_validator(mode="after")
+    def _example_fits(self) -> DataElementDef:
+        value = self.example
+        if value is None:
+            return self
+        if self.type not in ("text", "integer", "decimal"):
+            raise ValueError("只有文本和数字类数据元可以给出示例值 example")
+        text = str(value)
+        if self.type in ("integer", "decimal"):
+            try:
+                number = int(text) if self.type == "integer" else float(text)
+            except ValueError:
+                raise ValueError(
+                    f"示例值 {text} 不是{'整数' if self.type == 'integer' else '数字'}"
+                ) from None
+            if self.min_value is not None and number < self.min_value:
+                raise ValueError(f"示例值 {text} 小于最小值 {self.min_value:g}")
+            if self.max_value is not None and number > self.max_value:
+                raise ValueError(f"示例值 {text} 大于最大值 {self.max_value:g}")
+        if self.max_length is not None and len(text) > self.max_length:
+            raise ValueError(f"示例值超过最大长度 {self.max_length}")
+        if self.pattern and not re.search(self.pattern, text):
+            raise ValueError(f"示例值 {text} 不符合格式 {self.pattern}")
         return self
 
 

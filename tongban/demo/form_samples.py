@@ -14,7 +14,10 @@ _PATTERNED = {r"^([01]\d|2[0-3]):[0-5]\d$": "08:30", r"^\d{12,19}$": "6222020000
 
 
 def sample_value(element: DataElementDef, *, n: int, today: dt.date) -> Any:
-    """A value ELEMENT accepts; `n` varies identity numbers so several samples do not clash."""
+    """A value ELEMENT accepts — its own 示例值 where the definition gives one; `n` varies
+    identity numbers so several samples do not clash."""
+    if element.example is not None:
+        return element.example
     if element.type == "id_number":
         return make_id_number("310104", dt.date(1990, 1, 1) + dt.timedelta(days=n), 100 + n)
     if element.type == "uscc":

@@ -50,3 +50,10 @@ def cn_date(value) -> str:
         return "" if value is None else str(value)
     year, month, day = (int(g) for g in match.groups())
     return f"{year}年{month}月{day}日"
+
+
+@register.filter
+def for_staff(text: str) -> str:
+    """A reason written to the applicant (您已有电子证照…) as staff read it (申请人已有…)."""
+    text = str(text or "")
+    return "申请人" + text[1:] if text.startswith("您") else text

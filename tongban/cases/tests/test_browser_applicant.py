@@ -8,16 +8,15 @@ import re
 
 import pytest
 from django.conf import settings
-from django.utils import timezone
 
 from tongban.cases.models import Application, MaterialSubmission
-from tongban.catalog.selectors import element_definitions
 from tongban.catalog.services import catalog_load_directory
 from tongban.certificates.services import certificate_types_load
 from tongban.demo.accounts import _FATHER, _MOTHER, DEMO_PASSWORD, ensure_demo_accounts
 from tongban.demo.certificates import ensure_demo_certificates
-from tongban.demo.form_samples import sample_value
 from tongban.tests.test_accessibility import AXE, _axe_violations
+
+from .walk import fill_empty
 
 
 def axe(page) -> list[str]:
@@ -30,22 +29,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 def no_sideways_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-
-
-def fill_empty(page) -> None:
-    """What a parent types where nothing is filled in yet, with values each field accepts."""
-    boxes = page.locator(".apply-fields input, .apply-fields select").all()
-    codes = [b.get_attribute("name")[len("field.") :] for b in boxes]
-    elements = element_definitions(codes)
-    today = timezone.localdate()
-    for n, (box, code) in enumerate(zip(boxes, codes, strict=True)):
-        if box.input_value():
-            continue
-        value = sample_value(elements[code], n=n, today=today)
-        if box.evaluate("e => e.tagName") == "SELECT":
-            box.select_option("true" if value is True else str(value))
-        else:
-            box.fill(str(value))
 
 
 @pytest.mark.browser

@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
-from django.utils import timezone
 
 from tongban.accounts.models import User
 from tongban.accounts.tests.factories import TEST_PASSWORD, ResidentProfileFactory
@@ -19,29 +18,13 @@ from tongban.cases.models import Application, Task
 from tongban.cases.receipt import receipt_display
 from tongban.cases.tests.test_browser_staff import _log_in, _wcag
 from tongban.catalog.guide import bundle_questions, guide_for_bundle
-from tongban.catalog.selectors import element_definitions
 from tongban.catalog.services import catalog_load_directory
 from tongban.demo.accounts import department_slug, ensure_demo_accounts
-from tongban.demo.form_samples import sample_value
 
 from .conftest import PDF
+from .walk import fill_empty
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
-
-
-def _fill_empty(page) -> None:
-    boxes = page.locator(".apply-fields input, .apply-fields select").all()
-    codes = [b.get_attribute("name")[len("field.") :] for b in boxes]
-    elements = element_definitions(codes)
-    today = timezone.localdate()
-    for n, (box, code) in enumerate(zip(boxes, codes, strict=True)):
-        if box.input_value():
-            continue  # prefilled from the applicant's profile
-        value = sample_value(elements[code], n=n, today=today)
-        if box.evaluate("e => e.tagName") == "SELECT":
-            box.select_option("true" if value is True else str(value))
-        else:
-            box.fill(str(value))
 
 
 def _fill_the_form(page, guide) -> None:
@@ -68,7 +51,7 @@ def _fill_the_form(page, guide) -> None:
             assert "统一社会信用代码：由「企业设立登记」办结时生成" in (
                 page.locator("#produced").inner_text()
             )
-        _fill_empty(page)
+        fill_empty(page)
         url = page.url
         page.get_by_role("button", name="保存并继续").click()
         page.wait_for_load_state()

@@ -498,3 +498,24 @@ def test_a_certificate_cannot_spare_a_document_of_nobody_in_particular(demo_dir)
         "waivable_by[0].kind: 材料不属于可识别的人（about: other），电子证照无法核验其持证人"
     )
     assert str(problem).startswith("items/SH-SCJ-0101.yaml:")
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "message"),
+    [
+        ("    example: 3350\n", "    example: 200\n", "示例值 200 小于最小值 300"),
+        ('    example: "08:30"\n', '    example: "8点半"\n', "示例值 8点半 不符合格式"),
+        ("    example: 39\n", '    example: "三十九"\n', "示例值 三十九 不是整数"),
+    ],
+)
+def test_an_example_value_the_element_itself_refuses_is_refused(demo_dir, before, after, message):
+    """Demo cases and tests type an element's 示例值; one its own rules refuse would file
+    applications no person could."""
+    elements = demo_dir / "elements/family.yaml"
+    edit(elements, before, after)
+    with pytest.raises(CatalogInvalid) as caught:
+        catalog_load_directory(path=demo_dir)
+    [problem] = caught.value.problems
+    assert str(problem).startswith("elements/family.yaml:")
+    assert message in str(problem)
+    assert DefinitionVersion.objects.count() == 0
