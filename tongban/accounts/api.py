@@ -1,4 +1,4 @@
-"""/api/v1/ endpoints for one's own profile and enterprises, and staff reading a profile.
+"""/api/v1/ endpoints for one's own profile, enterprises and 我的数据使用记录.
 
 Views are thin: authentication here, every rule in accounts.selectors.
 """
@@ -8,16 +8,16 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 from ninja.security import django_auth
 
 from tongban.accounts.errors import ResidentProfileNotFound
 from tongban.accounts.http import client_ip
 from tongban.accounts.selectors import (
+    data_access_for,
     enterprises_for_agent,
     resident_profile_for,
     resident_profile_of,
-    resident_profile_read,
 )
 from tongban.accounts.services import account_activate
 
@@ -99,17 +99,36 @@ def my_enterprises(request):
     return enterprises_for_agent(user=request.auth)
 
 
+class DataAccessOut(Schema):
+    at: dt.datetime
+    who: str
+    fields: list[str]
+    receipt_no: str
+    purpose: str
+
+
+class DataAccessPageOut(Schema):
+    count: int
+    page: int
+    pages: int
+    items: list[DataAccessOut]
+
+
 @router.get(
-    "residents/{profile_id}/profile",
-    response={200: ResidentProfileOut, **_ERRORS},
-    summary="工作人员查阅居民档案（须说明用途，留痕）",
+    "me/data-access",
+    response={200: DataAccessPageOut, **_ERRORS},
+    summary="我的数据使用记录（谁因何查阅了我的个人数据）",
 )
-def resident_profile(request, profile_id: int, purpose: str | None = None):
-    """Staff only. `purpose` (用途) is required and recorded with the read; the resident can
-    later see who read their data and why."""
-    return resident_profile_read(
-        viewer=request.auth, profile_id=profile_id, purpose=purpose, ip_address=client_ip(request)
-    )
+def my_data_access(request, page: int = Query(1, ge=1, le=100_000)):
+    """Every read of the caller's personal data by staff or the platform, newest first: the
+    reader's department and post (never a name), when, which fields, the case, the purpose."""
+    paged = data_access_for(user=request.auth, page=page)
+    return {
+        "count": paged.paginator.count,
+        "page": paged.number,
+        "pages": paged.paginator.num_pages,
+        "items": paged.object_list,
+    }
 
 
 class ActivateIn(Schema):

@@ -2,28 +2,26 @@
 
 Who sees what of a 居民档案 (one rule, used by every page and endpoint):
 
-- the resident themself (profile.user): no purpose asked, not audited; ID number, phone and
-  address masked (the page may be on a shared screen), sensitive attributes shown.
-- staff holding acceptor, counter_clerk or reviewer in any department: purpose required,
-  audited; everything in full.
-- staff holding only other posts (issuer, service_owner, city_operator, administrator):
-  purpose required, audited; ID number, phone and address masked, sensitive attributes
-  (disability, low income, ...) withheld.
+- the resident themself (profile.user): not audited; ID number, phone and address masked (the
+  page may be on a shared screen), sensitive attributes shown (`resident_profile_for`).
+- staff: only through work they hold, which the caller (the cases app) has authorised — a case
+  at their intake desk, a hand-out at their hall, a walk-in at their counter — and only for a
+  use (数据使用场景) from `DATA_USES`, which fixes the purpose shown to the resident and the
+  fields that work needs (`resident_profile_for_work`). There is no look-up of a profile by id
+  for staff. ID number and phone are in full for the posts whose daily work is checking a
+  person against their papers (acceptor, counter clerk, reviewer), masked for the others.
+  Every read is an AuditEvent (`personal_data.read`) naming the use, the fields, the case and
+  the reader's post, which the resident reads on 我的数据使用记录 (`data_access_for`).
 - another resident or enterprise agent: refused (403), nothing written.
 - anonymous: refused (401), nothing written.
-
-"Staff" means holding at least one 岗位 (StaffAssignment) in any department. Case handling is
-what needs a full ID number (checking a paper ID at the counter, matching a record), so only
-those three roles get it; everyone else works with the masked view. Staff must always say
-why they look, and every look by staff is an AuditEvent (`personal_data.read`) the resident
-can later see. Narrowing a read to "staff handling this resident's case" is the cases app's
-job when it calls this selector; this layer guarantees masking, purpose and the trail.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from django.core.paginator import Paginator
 from django.db import transaction
 
 from tongban.accounts.errors import (
@@ -32,7 +30,6 @@ from tongban.accounts.errors import (
     NotYourData,
     PurposeRequired,
     PurposeTooLong,
-    ResidentProfileNotFound,
     StaffOnly,
 )
 from tongban.accounts.models import (
@@ -54,6 +51,8 @@ from tongban.accounts.validators import (
 )
 from tongban.catalog.models import Department
 from tongban.common.crypto import lookup_hash
+from tongban.common.errors import InvalidInput
+from tongban.common.models import AuditEvent
 from tongban.common.services import audit_record
 
 # Posts whose daily work is checking a person's identity against their papers.
@@ -225,64 +224,155 @@ def _require_login(viewer: User | None) -> User:
     return viewer
 
 
-def resident_profile_for(
+def resident_profile_for(*, viewer: User | None, profile: ResidentProfile) -> dict[str, Any]:
+    """The resident's own profile, masked for a shared screen. Staff read profiles only
+    through `resident_profile_for_work`; anyone else is refused and nothing is written."""
+    viewer = _require_login(viewer)
+    if profile.user_id is None or profile.user_id != viewer.pk:
+        raise NotYourData()
+    return _resident_display(profile, full=False, attributes=True)
+
+
+@dataclass(frozen=True)
+class DataUse:
+    """数据使用场景 — a piece of staff work that needs a resident's profile: the purpose the
+    resident is shown and the profile fields that work needs (and all it gets)."""
+
+    code: str
+    purpose: str
+    fields: tuple[str, ...]
+
+
+# The fields are those the page of that work shows; adding a field here is a decision about
+# what staff may see, so it is made here, once.
+DATA_USES: dict[str, DataUse] = {
+    use.code: use
+    for use in (
+        DataUse("intake_review", "受理审查：核对申请人身份", ("name", "id_number", "phone", "sex")),
+        DataUse(
+            "counter_identify", "综合窗口帮办：核验来办群众身份", ("name", "id_number", "phone")
+        ),
+        DataUse("handout_identify", "统一窗口出件：核对领取人", ("name", "id_number", "phone")),
+    )
+}
+
+# Profile fields by the words the resident reads on 我的数据使用记录.
+PROFILE_FIELD_LABELS = {
+    "name": "姓名",
+    "id_number": "公民身份号码",
+    "phone": "联系电话",
+    "sex": "性别",
+    "birth_date": "出生日期",
+    "residence_address": "居住地址",
+}
+
+
+def staff_post_label(user: User | None, department: Department | None = None) -> str:
+    """The reader as the resident is told of them: department and post, never a name
+    (示例市公安局（审核岗）). The post in DEPARTMENT when given and held, else the first held."""
+    if user is None:
+        return ""
+    posts = StaffAssignment.objects.filter(user=user).select_related("department")
+    if department is not None and posts.filter(department=department).exists():
+        posts = posts.filter(department=department)
+    post = posts.order_by("department__code", "role").first()
+    if post is None:
+        return ""
+    return f"{post.department.name}（{post.get_role_display()}岗）"
+
+
+def resident_profile_for_work(
     *,
     viewer: User | None,
     profile: ResidentProfile,
-    purpose: str | None = None,
+    use: str,
+    receipt_no: str = "",
+    department: Department | None = None,
     ip_address: str | None = None,
 ) -> dict[str, Any]:
-    """The display of PROFILE for VIEWER, masked and audited by the rule in the module
-    docstring. Raises LOGIN_REQUIRED, PERMISSION_DENIED or PURPOSE_REQUIRED; nothing is
-    written when it raises."""
+    """What a staff member's work (USE) needs of PROFILE, audited with the use, the fields,
+    the case and the reader's post. The caller has already checked that VIEWER holds this work
+    (the cases app: intake desk, hall, counter); this layer guarantees the fields, masking
+    and the trail. Raises LOGIN_REQUIRED, STAFF_ONLY or DATA_USE_UNKNOWN; nothing is written
+    when it raises."""
     viewer = _require_login(viewer)
-    if profile.user_id is not None and profile.user_id == viewer.pk:
-        return _resident_display(profile, full=False, attributes=True)
     roles = staff_roles_of(viewer)
     if not roles:
-        raise NotYourData()
-    clean_purpose = _clean_purpose(purpose)
+        raise StaffOnly()
+    chosen = DATA_USES.get(use)
+    if chosen is None:
+        raise InvalidInput(f"数据使用场景只能是：{'、'.join(DATA_USES)}", code="DATA_USE_UNKNOWN")
     full = bool(roles & FULL_IDENTITY_ROLES)
+    shown = _resident_display(profile, full=full, attributes=False)
+    display: dict[str, Any] = {"id": profile.pk, "masked": not full, "purpose": chosen.purpose}
+    for field in chosen.fields:
+        display[field] = shown[field]
+        if f"{field}_label" in shown:
+            display[f"{field}_label"] = shown[f"{field}_label"]
     with transaction.atomic():
         audit_record(
             actor=viewer,
             action="personal_data.read",
-            object_type="resident_profile",
-            object_id=profile.pk,
+            object_type="case" if receipt_no else "resident_profile",
+            object_id=receipt_no or profile.pk,
             subject_resident_id=profile.pk,
-            purpose=clean_purpose,
+            purpose=chosen.purpose,
             ip_address=ip_address,
-            data={"view": "full" if full else "masked", "roles": sorted(roles)},
+            data={
+                "use": chosen.code,
+                "fields": list(chosen.fields),
+                "view": "full" if full else "masked",
+                "receipt_no": receipt_no,
+                "post": staff_post_label(viewer, department),
+            },
         )
-    return _resident_display(profile, full=full, attributes=full)
+    return display
 
 
-def resident_profile_read(
-    *,
-    viewer: User | None,
-    profile_id: int,
-    purpose: str | None = None,
-    ip_address: str | None = None,
-) -> dict[str, Any]:
-    """The staff look-up of a profile by id (residents read their own through
-    `resident_profile_of` + `resident_profile_for`).
-
-    Authorises before loading, so someone who may not read profiles cannot learn which ids
-    exist: non-staff get STAFF_ONLY for every id, their own included.
-    """
-    viewer = _require_login(viewer)
-    if not is_staff_member(viewer):
-        raise StaffOnly()
-    own = ResidentProfile.objects.filter(pk=profile_id, user=viewer).first()
-    if own is not None:
-        return resident_profile_for(viewer=viewer, profile=own)
-    _clean_purpose(purpose)
-    profile = ResidentProfile.objects.filter(pk=profile_id).first()
-    if profile is None:
-        raise ResidentProfileNotFound()
-    return resident_profile_for(
-        viewer=viewer, profile=profile, purpose=purpose, ip_address=ip_address
+def data_access_for(*, user: User | None, page: int | str | None = 1, per_page: int = 20):
+    """我的数据使用记录: every read of USER's personal data by staff (and the platform's own
+    processes), newest first, as the resident is shown it — who by department and post, never
+    a person's name; when; which fields; for which case; for what purpose. A Paginator page
+    whose `object_list` are dicts."""
+    user = _require_login(user)
+    profile = ResidentProfile.objects.filter(user=user).first()
+    rows = (
+        AuditEvent.objects.filter(subject_resident_id=profile.pk, action="personal_data.read")
+        .exclude(actor=user)
+        .select_related("actor")
+        .order_by("-at", "-pk")
+        if profile is not None
+        else AuditEvent.objects.none()
     )
+    paged = Paginator(rows, per_page).get_page(page)
+    paged.object_list = [_access_row(event) for event in paged.object_list]
+    return paged
+
+
+def _access_row(event: AuditEvent) -> dict[str, Any]:
+    from tongban.catalog.selectors import element_definitions
+
+    data = event.data or {}
+    codes = [str(c) for c in data.get("fields", [])]
+    elements = element_definitions([c for c in codes if "." in c])
+    fields = [
+        PROFILE_FIELD_LABELS.get(c) or (elements[c].label if c in elements else "") for c in codes
+    ]
+    if data.get("certificates"):
+        fields.append("电子证照内容")
+    if data.get("material_name"):
+        fields.append(f"申请材料「{data['material_name']}」")
+    receipt_no = data.get("receipt_no") or (event.object_id if event.object_type == "case" else "")
+    who = data.get("post") or staff_post_label(event.actor)
+    if not who:
+        who = "平台管理员" if event.actor is not None else "系统"
+    return {
+        "at": event.at,
+        "who": who,
+        "fields": [f for f in fields if f],
+        "receipt_no": receipt_no,
+        "purpose": event.purpose,
+    }
 
 
 # --- 一企一档 -------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ class FieldSpec:
     required: bool
     help: str
     value: str
-    prefilled: bool
+    prefilled: str  # where a prefilled value came from (您的档案 …); empty when typed
     errors: list[str] = field(default_factory=list)
     choices: list[tuple[str, str]] = field(default_factory=list)
     supplied_by: str = ""  # the body that holds the true value (助产机构)
@@ -126,7 +126,11 @@ def field_specs(
                 required=f.required,
                 help=f.help,
                 value=value,
-                prefilled=f.code in prefill and value == _as_text(prefill[f.code]) and bool(value),
+                prefilled=(
+                    getattr(prefill, "sources", {}).get(f.code, "您的档案")
+                    if f.code in prefill and value == _as_text(prefill[f.code]) and value
+                    else ""
+                ),
                 errors=errors.get(f.code, []),
                 choices=choices,
                 supplied_by=getattr(f, "supplied_by", "") or "",

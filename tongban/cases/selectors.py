@@ -24,7 +24,7 @@ from tongban.accounts.models import (
     StaffRole,
     User,
 )
-from tongban.accounts.selectors import id_number_unused
+from tongban.accounts.selectors import id_number_unused, staff_post_label
 from tongban.accounts.validators import mask_name, parse_credit_code, parse_id_number
 from tongban.cases.errors import CaseNotFound, MaterialFileNotFound, TaskNotFound
 from tongban.cases.models import (
@@ -418,7 +418,13 @@ def task_material_file(*, user: User | None, task_id: int, submission_id: int):
         object_id=case.receipt_no,
         subject_resident_id=case.applicant_profile_id,
         purpose=f"查看材料：{materials[submission.material_code]}（审核{task.item_name}）",
-        data={"task": task.pk, "material": submission.material_code, "submission": submission.pk},
+        data={
+            "task": task.pk,
+            "material": submission.material_code,
+            "material_name": materials[submission.material_code],
+            "submission": submission.pk,
+            "post": staff_post_label(user, task.department),
+        },
     )
     return submission
 
@@ -447,7 +453,12 @@ def intake_material_file(*, user: User | None, receipt_no: str, submission_id: i
         object_id=case.receipt_no,
         subject_resident_id=case.applicant_profile_id,
         purpose=f"查看材料：{name}（受理审查）",
-        data={"material": submission.material_code, "submission": submission.pk},
+        data={
+            "material": submission.material_code,
+            "material_name": name,
+            "submission": submission.pk,
+            "post": staff_post_label(user, case.lead_department),
+        },
     )
     return submission
 
@@ -500,7 +511,11 @@ def task_view_for_reviewer(*, user: User | None, task_id: int) -> dict[str, Any]
         for m in spared
     }
     evidence = _spared_evidence([e or {} for e in spared_by.values()])
-    read = {"task": task.pk, "fields": sorted(form)}
+    read = {
+        "task": task.pk,
+        "fields": sorted(form),
+        "post": staff_post_label(user, task.department),
+    }
     serials = sorted(
         (e or {}).get("serial", "")
         for e in spared_by.values()
@@ -722,7 +737,8 @@ def form_prefill(
     # Which person of the case the applicant is (the mother applying): a prefill marked
     # `applicant_is` counts only for that person, so nobody's data lands in another's fields.
     role = applicant_person(kind=kind, code=code, answers=guide.answers)
-    values: dict[str, Any] = {}
+    values = PrefillValues()
+    names = _certificate_type_names({t for t, _ in claims})
     for f in guide.fields:
         element = elements.get(f.code)
         for source in element.prefill if element else []:
@@ -735,8 +751,31 @@ def form_prefill(
                 value = getattr(holder, source.field, None) if holder is not None else None
             if value not in (None, "") and _prefill_fits(element, value):
                 values[f.code] = value.isoformat() if isinstance(value, dt.date) else value
+                values.sources[f.code] = (
+                    f"您的电子证照「{names.get(source.certificate_type, '')}」"
+                    if source.source == "certificate"
+                    else {"enterprise": "企业档案"}.get(source.source, "您的档案")
+                )
                 break
     return values
+
+
+class PrefillValues(dict):
+    """Prefilled values by element code; `sources` says, for each, where it came from in the
+    words the form shows (您的档案, 企业档案, 您的电子证照「结婚证」)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sources: dict[str, str] = {}
+
+
+def _certificate_type_names(codes: set[str]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for provider in evidence_providers():
+        known = getattr(provider, "type_names", None)
+        if getattr(provider, "kind", "") == "certificate" and known is not None and codes:
+            names.update(known(codes))
+    return names
 
 
 def _prefill_fits(element, value: Any) -> bool:
@@ -1094,13 +1133,18 @@ def case_intake_view(
     """What an intake desk needs to decide: the applicant (through the audited profile read,
     purpose 受理审查), the whole form, every material and how it was satisfied, the timeline.
     CASE_NOT_FOUND for anyone who may not handle this case's intake."""
-    from tongban.accounts.selectors import resident_profile_for
+    from tongban.accounts.selectors import resident_profile_for_work
 
     case = case_for_intake(user=user, receipt_no=receipt_no)
     applicant = None
     if case.applicant_profile is not None:
-        applicant = resident_profile_for(
-            viewer=user, profile=case.applicant_profile, purpose="受理审查", ip_address=ip_address
+        applicant = resident_profile_for_work(
+            viewer=user,
+            profile=case.applicant_profile,
+            use="intake_review",
+            receipt_no=case.receipt_no,
+            department=case.lead_department,
+            ip_address=ip_address,
         )
     form = case.form_data
     display = form_display(form)

@@ -25,7 +25,7 @@ from tongban.accounts.models import ResidentProfile, StaffRole
 from tongban.accounts.selectors import (
     is_staff_member,
     resident_profile_by_id_number,
-    resident_profile_for,
+    resident_profile_for_work,
     staff_roles_of,
 )
 from tongban.accounts.services import account_activation_issue
@@ -522,8 +522,8 @@ def _counter_resident(request: HttpRequest) -> ResidentProfile | None:
 
 
 def _resident_display(request: HttpRequest, profile: ResidentProfile) -> dict[str, Any]:
-    return resident_profile_for(
-        viewer=request.user, profile=profile, purpose="综合窗口帮办", ip_address=_ip(request)
+    return resident_profile_for_work(
+        viewer=request.user, profile=profile, use="counter_identify", ip_address=_ip(request)
     )
 
 
@@ -807,10 +807,11 @@ def _handout_page(
     applicant = None
     if case.applicant_profile is not None:
         # Checking who collects is a read of the resident's record, audited with its purpose.
-        applicant = resident_profile_for(
+        applicant = resident_profile_for_work(
             viewer=request.user,
             profile=case.applicant_profile,
-            purpose="统一窗口出件",
+            use="handout_identify",
+            receipt_no=case.receipt_no,
             ip_address=_ip(request),
         )
     form = form or HandOutForm()

@@ -37,7 +37,7 @@ from tongban.accounts.selectors import resident_id_number_hash
 from tongban.accounts.validators import parse_id_number
 from tongban.catalog.guide import Spared, register_evidence_provider
 from tongban.catalog.schemas import PERSON_ROLE_LABELS, MaterialDef, Waiver
-from tongban.certificates.models import Certificate
+from tongban.certificates.models import Certificate, CertificateType
 from tongban.certificates.selectors import (
     certificate_state,
     certificate_type_definition,
@@ -294,6 +294,12 @@ class CertificateEvidence:
                 if value not in (None, ""):
                     values[(type_code, claim)] = value
         return values
+
+    def type_names(self, codes: Iterable[str]) -> dict[str, str]:
+        """Certificate type code → its name, for saying where a prefilled value came from."""
+        return dict(
+            CertificateType.objects.filter(code__in=list(codes)).values_list("code", "name")
+        )
 
 
 provider = CertificateEvidence()

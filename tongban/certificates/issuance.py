@@ -222,7 +222,23 @@ def _enterprise(case: Application, form: dict, task=None) -> Enterprise:
             founded_on=_decided_on(task),
             employees=int(form.get("enterprise.employees") or 0),
         )
-        enterprise_membership_grant(actor=ACTOR, enterprise=enterprise, user=case.applicant)
+        # The founder acts for it: as its 法定代表人 when the form names them as such.
+        founder = case.applicant_profile
+        is_rep = (
+            founder is not None
+            and str(form.get("enterprise.legal_rep_id_number") or "").upper()
+            == (founder.id_number or "").upper()
+        )
+        enterprise_membership_grant(
+            actor=ACTOR,
+            enterprise=enterprise,
+            user=case.applicant,
+            role=(
+                EnterpriseMembership.Role.LEGAL_REPRESENTATIVE
+                if is_rep
+                else EnterpriseMembership.Role.AGENT
+            ),
+        )
     return enterprise
 
 

@@ -54,6 +54,9 @@ class CertificateTypeDef(Strict):
     claims: Annotated[list[ClaimDef], Field(min_length=1, max_length=40)]
     display: list[str] = Field(default_factory=list)
     disclosable: list[str] = Field(default_factory=list)
+    # 换发: a holder has one in force (a renewed 居民身份证 ends the old one). Issuing a new
+    # certificate of such a type revokes the holder's earlier ones in the same transaction.
+    replaces_earlier: bool = False
 
     @model_validator(mode="after")
     def _names_refer_to_claims(self) -> CertificateTypeDef:

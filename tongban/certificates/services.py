@@ -361,6 +361,20 @@ def certificate_issue(
                 "source": certificate.source_receipt_no,
             },
         )
+        if definition.replaces_earlier:
+            earlier = Certificate.objects.filter(
+                type=ctype,
+                holder_profile=holder_profile,
+                holder_enterprise=holder_enterprise,
+                revoked_at__isnull=True,
+                issued_at__lte=certificate.issued_at,  # a backdated card ends no newer one
+            ).exclude(pk=certificate.pk)
+            for pk in earlier.values_list("pk", flat=True):
+                _revoke(
+                    pk,
+                    reason=f"已换发新证（证照编号 {certificate.serial}）",
+                    actor_label=actor_label,
+                )
     return certificate
 
 
@@ -382,8 +396,16 @@ def certificate_revoke(*, certificate: Certificate, actor: User, reason: str) ->
         raise InvalidInput("撤销原因最多 200 个字", code="CERTIFICATE_REVOCATION_REASON_TOO_LONG")
     if not _may_revoke(actor, certificate):
         raise PermissionDenied()
+    _revoke(certificate.pk, reason=reason, actor=actor)
+    certificate.refresh_from_db()
+    return certificate
+
+
+def _revoke(pk: int, *, reason: str, actor: User | None = None, actor_label: str = "") -> None:
+    """Set certificate PK's status bit, record why and who (a person, or the system when a
+    renewal replaces it), audited; in the caller's transaction when there is one."""
     with transaction.atomic():
-        row = Certificate.objects.select_for_update().get(pk=certificate.pk)
+        row = Certificate.objects.select_for_update().get(pk=pk)
         if row.revoked_at is not None:
             raise CertificateRevoked("该证照已于此前撤销")
         status_list = StatusList.objects.select_for_update().get(pk=row.status_list_id)
@@ -396,6 +418,7 @@ def certificate_revoke(*, certificate: Certificate, actor: User, reason: str) ->
         row.save(update_fields=["revoked_at", "revocation_reason"])
         audit_record(
             actor=actor,
+            actor_label=actor_label or None,
             action="certificates.revoke",
             object_type="certificate",
             object_id=row.serial,
@@ -408,8 +431,6 @@ def certificate_revoke(*, certificate: Certificate, actor: User, reason: str) ->
             },
         )
         transaction.on_commit(status_cache_clear)
-    certificate.refresh_from_db()
-    return certificate
 
 
 # ---------------------------------------------------------------- presentations

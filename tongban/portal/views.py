@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tongban.accounts.errors import EnterpriseNotFound
 from tongban.accounts.http import safe_next
 from tongban.accounts.selectors import (
+    data_access_for,
     enterprise_for_agent,
     enterprises_for_agent,
     is_staff_member,
@@ -55,6 +56,15 @@ def me_view(request: HttpRequest) -> HttpResponse:
         "bundles": catalog_selectors.bundle_list(subject="person"),
     }
     return render(request, "portal/me.html", context)
+
+
+@require_GET
+@login_required
+def data_access_view(request: HttpRequest) -> HttpResponse:
+    """我的数据使用记录 — who (department and post) read the resident's personal data, when,
+    which fields, for which case and why."""
+    page = data_access_for(user=request.user, page=request.GET.get("page"))
+    return render(request, "portal/data_access.html", {"page": page})
 
 
 @require_GET

@@ -62,112 +62,60 @@ class TestMyProfile:
         }
 
 
-class TestStaffReadsProfile:
-    def test_anonymous_gets_401_and_nothing_is_logged(self, client, resident):
-        response = client.get(_url(resident.pk, "受理核验"))
-        assert response.status_code == 401
+class TestNoStaffLookUpById:
+    """Staff read a resident's profile only through work they hold (a case at their intake
+    desk, a hand-out at their hall, a walk-in at their counter: the cases app); there is no
+    look-up by a guessable id, whatever the purpose typed."""
+
+    def test_the_old_look_up_answers_404_to_every_staff_post_and_logs_nothing(
+        self, client, resident, department
+    ):
+        for role in ("reviewer", "acceptor", "counter_clerk", "city_operator"):
+            staff = StaffAssignmentFactory(department=department, role=role).user
+            client.force_login(staff)
+            response = client.get(_url(resident.pk, "核验"))
+            assert response.status_code == 404, role
+            assert resident.name not in response.content.decode()
         assert AuditEvent.objects.count() == 0
 
-    def test_the_resident_is_pointed_to_me_profile_not_this_endpoint(self, client, resident):
-        client.force_login(resident.user)
-        response = client.get(_url(resident.pk, "看看自己"))
-        assert response.status_code == 403
-        assert response.json()["code"] == "STAFF_ONLY"
-        assert AuditEvent.objects.count() == 0
 
-    def test_staff_reading_themself_need_no_purpose(self, client, resident, department):
-        StaffAssignmentFactory(user=resident.user, department=department)
+class TestMyDataAccess:
+    def test_anonymous_gets_401(self, client):
+        assert client.get("/api/v1/me/data-access").status_code == 401
+
+    def test_the_resident_sees_who_read_what_for_which_case_but_no_name(
+        self, client, resident, department
+    ):
+        from tongban.accounts.selectors import resident_profile_for_work
+
+        clerk = StaffAssignmentFactory(department=department, role="counter_clerk").user
+        clerk.first_name = "窗口张"
+        clerk.save()
+        resident_profile_for_work(
+            viewer=clerk, profile=resident, use="intake_review", receipt_no="2612031234567"
+        )
+        other = ResidentProfileFactory()
+        resident_profile_for_work(viewer=clerk, profile=other, use="counter_identify")
+
         client.force_login(resident.user)
-        response = client.get(_url(resident.pk))
+        response = client.get("/api/v1/me/data-access")
         assert response.status_code == 200
-        assert _subset(response.json(), MASKED) == MASKED
-        assert AuditEvent.objects.count() == 0
-
-    def test_another_resident_gets_403_and_nothing_is_logged(
-        self, client, resident, other_resident
-    ):
-        client.force_login(other_resident.user)
-        response = client.get(_url(resident.pk, "好奇"))
-        assert response.status_code == 403
-        assert response.json() == {"code": "STAFF_ONLY", "message": "仅限工作人员访问"}
-        # A missing id answers the same, so residents cannot probe which ids exist.
-        assert client.get(_url(999_999, "好奇")).json()["code"] == "STAFF_ONLY"
-        assert AuditEvent.objects.count() == 0
-
-    @pytest.mark.parametrize("purpose", [None, "", "%20%20"])
-    def test_staff_without_purpose_gets_422_and_nothing_is_logged(
-        self, client, resident, reviewer, purpose
-    ):
-        client.force_login(reviewer)
-        response = client.get(_url(resident.pk, purpose))
-        assert response.status_code == 422
-        assert response.json() == {
-            "code": "PURPOSE_REQUIRED",
-            "message": "查阅他人个人信息须说明用途",
+        body = response.json()
+        assert (body["count"], body["page"], body["pages"]) == (1, 1, 1)
+        [row] = body["items"]
+        assert {k: row[k] for k in ("who", "fields", "receipt_no", "purpose")} == {
+            "who": f"{department.name}（综合窗口岗）",
+            "fields": ["姓名", "公民身份号码", "联系电话", "性别"],
+            "receipt_no": "2612031234567",
+            "purpose": "受理审查：核对申请人身份",
         }
-        assert AuditEvent.objects.count() == 0
+        assert "窗口张" not in response.content.decode()
+        assert clerk.username not in response.content.decode()
 
-    def test_reviewer_with_purpose_sees_full_identity_and_is_logged(
-        self, client, resident, reviewer
-    ):
-        client.force_login(reviewer)
-        response = client.get(_url(resident.pk, "受理办件核验身份"), REMOTE_ADDR="10.1.2.3")
-        assert response.status_code == 200
-        body = response.json()
-        assert (body["id_number"], body["phone"], body["masked"]) == (
-            "31010419900307123X",
-            "13812345678",
-            False,
-        )
-        assert body["residence_address"] == "上海市徐汇区示例路100弄1号101室"
-        event = AuditEvent.objects.get()
-        assert (event.actor_id, event.action, event.purpose, event.subject_resident_id) == (
-            reviewer.pk,
-            "personal_data.read",
-            "受理办件核验身份",
-            resident.pk,
-        )
-        assert (event.object_type, event.object_id, event.ip_address) == (
-            "resident_profile",
-            str(resident.pk),
-            "10.1.2.3",
-        )
-        assert event.data == {"view": "full", "roles": ["reviewer"]}
-
-    def test_other_staff_roles_see_masked_without_attributes_and_are_logged(
-        self, client, resident, operator
-    ):
-        client.force_login(operator)
-        response = client.get(_url(resident.pk, "统计核对"))
-        assert response.status_code == 200
-        body = response.json()
-        assert _subset(body, MASKED) == MASKED
-        assert body["attributes"] is None
-        event = AuditEvent.objects.get()
-        assert (event.purpose, event.data) == (
-            "统计核对",
-            {"view": "masked", "roles": ["city_operator"]},
-        )
-
-    def test_staff_reading_a_missing_profile_gets_404_and_nothing_is_logged(self, client, reviewer):
-        client.force_login(reviewer)
-        response = client.get(_url(999_999, "核验"))
-        assert response.status_code == 404
-        assert response.json()["code"] == "RESIDENT_PROFILE_NOT_FOUND"
-        assert AuditEvent.objects.count() == 0
-
-    def test_overlong_purpose_is_refused(self, client, resident, reviewer):
-        client.force_login(reviewer)
-        response = client.get(_url(resident.pk, "很" * 201))
-        assert response.status_code == 422
-        assert response.json()["code"] == "PURPOSE_TOO_LONG"
-        assert AuditEvent.objects.count() == 0
-
-    def test_malformed_id_is_a_422_not_a_500(self, client, reviewer):
-        client.force_login(reviewer)
-        response = client.get("/api/v1/residents/abc/profile?purpose=x")
-        assert response.status_code == 422
-        assert response.json()["code"] == "INVALID_INPUT"
+    def test_a_page_number_out_of_range_is_a_422_not_a_500(self, client, resident):
+        client.force_login(resident.user)
+        assert client.get("/api/v1/me/data-access?page=0").status_code == 422
+        assert client.get("/api/v1/me/data-access?page=99999999999999999999").status_code == 422
 
 
 class TestMyEnterprises:
@@ -199,4 +147,5 @@ class TestMyEnterprises:
 def test_endpoints_are_in_the_openapi_document(client):
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     assert {"/api/v1/me/profile", "/api/v1/me/enterprises"} <= set(paths)
-    assert "purpose" in str(paths["/api/v1/residents/{profile_id}/profile"]["get"]["parameters"])
+    assert "/api/v1/me/data-access" in paths
+    assert not [p for p in paths if p.startswith("/api/v1/residents/")]

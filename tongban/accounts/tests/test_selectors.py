@@ -7,6 +7,7 @@ from tongban.accounts.selectors import (
     enterprise_profile_for,
     is_staff_member,
     resident_profile_for,
+    resident_profile_for_work,
     staff_departments_of,
     staff_posts_of,
     staff_roles_in,
@@ -53,20 +54,69 @@ class TestResidentProfileFor:
         assert display["masked"] is True
         assert AuditEvent.objects.count() == 0
 
-    def test_acceptor_and_counter_clerk_also_see_full(self, resident, department):
-        for role in (StaffRole.ACCEPTOR, StaffRole.COUNTER_CLERK):
-            staff = StaffFactory(department=department, role=role)
-            display = resident_profile_for(viewer=staff, profile=resident, purpose="窗口核验")
-            assert display["id_number"] == "31010419900307123X"
-        assert AuditEvent.objects.filter(action="personal_data.read").count() == 2
+    def test_nobody_else_reads_it_here_not_even_staff(self, resident, reviewer):
+        for viewer in (reviewer, UserFactory()):
+            assert _code(lambda v=viewer: resident_profile_for(viewer=v, profile=resident)) == (
+                "PERMISSION_DENIED"
+            )
+        assert AuditEvent.objects.count() == 0
 
-    def test_inactive_staff_is_not_staff(self, resident, reviewer):
+
+class TestResidentProfileForWork:
+    def test_each_use_shows_its_fields_only_and_is_logged_with_use_case_and_post(
+        self, resident, department
+    ):
+        clerk = StaffFactory(department=department, role=StaffRole.COUNTER_CLERK)
+        display = resident_profile_for_work(viewer=clerk, profile=resident, use="counter_identify")
+        assert display == {
+            "id": resident.pk,
+            "masked": False,
+            "purpose": "综合窗口帮办：核验来办群众身份",
+            "name": resident.name,
+            "id_number": "31010419900307123X",
+            "phone": resident.phone,
+        }
+        [event] = AuditEvent.objects.filter(action="personal_data.read")
+        assert (event.subject_resident_id, event.purpose, event.data) == (
+            resident.pk,
+            "综合窗口帮办：核验来办群众身份",
+            {
+                "use": "counter_identify",
+                "fields": ["name", "id_number", "phone"],
+                "view": "full",
+                "receipt_no": "",
+                "post": f"{department.name}（综合窗口岗）",
+            },
+        )
+
+    def test_posts_that_do_not_check_papers_see_masked_numbers(self, resident, department):
+        issuer = StaffFactory(department=department, role=StaffRole.ISSUER)
+        display = resident_profile_for_work(
+            viewer=issuer, profile=resident, use="handout_identify", receipt_no="2612031234567"
+        )
+        assert (display["id_number"], display["masked"]) == ("310***********123X", True)
+        assert "residence_address" not in display and "attributes" not in display
+        event = AuditEvent.objects.get(action="personal_data.read")
+        assert (event.object_type, event.object_id) == ("case", "2612031234567")
+
+    def test_an_unknown_use_or_a_non_staff_reader_is_refused_and_nothing_is_logged(
+        self, resident, reviewer
+    ):
+        assert _code(
+            lambda: resident_profile_for_work(viewer=reviewer, profile=resident, use="好奇")
+        ) == ("DATA_USE_UNKNOWN")
+        assert _code(
+            lambda: resident_profile_for_work(
+                viewer=UserFactory(), profile=resident, use="intake_review"
+            )
+        ) == ("STAFF_ONLY")
         reviewer.is_active = False
         reviewer.save()
-        assert (
-            _code(lambda: resident_profile_for(viewer=reviewer, profile=resident, purpose="x"))
-            == "AUTHENTICATION_REQUIRED"
-        )
+        assert _code(
+            lambda: resident_profile_for_work(
+                viewer=reviewer, profile=resident, use="intake_review"
+            )
+        ) == ("AUTHENTICATION_REQUIRED")
         assert AuditEvent.objects.count() == 0
 
 

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from tongban.accounts.models import ResidentProfile
+from tongban.accounts.models import EnterpriseMembership, ResidentProfile
 from tongban.cases.models import Application, MaterialSubmission, Task
 from tongban.cases.receipt import receipt_display
 from tongban.catalog.selectors import item_definition
@@ -81,15 +81,25 @@ def test_a_mother_applies_for_her_newborn_and_gets_every_certificate(page, demo_
     me.get_by_role("button", name="生成材料清单").click()
     me.locator(".guide-result").wait_for()
     walk.look(me)
+    # Her husband's card is his: the checklist says how it will be spared.
+    row = me.locator("table.materials tr", has_text="父亲居民身份证")
+    assert row.locator(".identify-by").inner_text().startswith("这是父亲的材料：申请时填写「")
     me.get_by_role("link", name="在线申请").click()
     me.wait_for_url("**/apply/bundle/birth/?*")
     answers = dict(pair.split("=", 1) for pair in me.url.split("?", 1)[1].split("&") if "=" in pair)
 
     def parents(page, step):
+        # She is the mother: her own fields come from her 一人一档, her husband's from their
+        # 结婚证 — and each says where it came from.
         if step == "parents":
-            for role, person in (("mother", _MOTHER), ("father", _FATHER)):
-                page.locator(f"#field-{role}-name").fill(person.name)
-                page.locator(f"#field-{role}-id_number").fill(person.id_number)
+            for role, person, source in (
+                ("mother", _MOTHER, "已从您的档案填入"),
+                ("father", _FATHER, "已从您的电子证照「结婚证」填入"),
+            ):
+                for field in ("name", "id_number"):
+                    box = f"#field-{role}-{field}"
+                    assert page.locator(box).input_value() == getattr(person, field)
+                    assert page.locator(f"{box}-prefilled").inner_text() == source
 
     def materials(page):
         # Nothing the bundle produces, nothing her family's e-certificates prove.
@@ -130,6 +140,11 @@ def test_a_mother_applies_for_her_newborn_and_gets_every_certificate(page, demo_
     for cert in Certificate.objects.filter(source_receipt_no=case.receipt_no):
         assert cert.holder_profile_id == child.pk
         assert cert.type.name in wallet
+
+    # She can see who looked at her data on the way, by post, never by name.
+    me.goto("/me/data-access/")
+    text = walk.look(me, axe=True)
+    assert "示例市卫生健康委员会（受理岗）" in text and "受理审查：核对申请人身份" in text
 
     walk.rate("resident1", case)
     rating = Rating.objects.get(case=case)
@@ -189,6 +204,9 @@ def test_a_founder_opens_a_company_and_its_licences_reach_the_enterprise(page, d
     assert certificates_issued(case) == due
     held = Certificate.objects.filter(source_receipt_no=case.receipt_no)
     assert {c.holder_enterprise.uscc for c in held} == {uscc}
+    # The founder now acts for the new enterprise, as the legal representative they said.
+    membership = EnterpriseMembership.objects.get(enterprise__uscc=uscc)
+    assert (membership.user.username, membership.role) == ("agent1", "legal_rep")
 
     text = walk.follow("agent1", case)
     assert "营业执照" in text
@@ -325,6 +343,13 @@ def test_a_resident_is_served_at_the_counter_and_collects_at_the_window(page, de
 
     text = walk.follow("resident3", case)
     assert "已领取" in text and "综合窗口" in text
+    # The renewed card replaces the one she had: one 居民身份证 in force.
+    cards = Certificate.objects.filter(holder_profile=walker, type__code="resident_id_card")
+    new = cards.get(source_receipt_no=case.receipt_no)
+    assert [c.revocation_reason for c in cards.exclude(pk=new.pk)] == [
+        f"已换发新证（证照编号 {new.serial}）"
+    ]
+    assert cards.filter(revoked_at__isnull=True).get() == new
     assert "居民身份证" in walk.wallet("resident3")
     walk.rate("resident3", case)
     assert Rating.objects.get(case=case).rater.username == "resident3"

@@ -242,7 +242,7 @@ def test_walk_in_with_an_account_is_filed_under_it(client, resident, staff):
     case = _apply_for(client, resident)
     assert (case.applicant, case.filed_by, case.hall) == (resident.user, staff.clerk, staff.hall)
     assert AuditEvent.objects.filter(
-        actor=staff.clerk, action="personal_data.read", purpose="综合窗口帮办"
+        actor=staff.clerk, action="personal_data.read", data__use="counter_identify"
     ).exists()
 
 
@@ -428,7 +428,7 @@ def test_counter_pick_up_waits_for_the_window_then_is_archived(
     form = client.get(f"/staff/handout/{case.receipt_no}/")
     assert form.status_code == 200 and "确认出件并归档" in form.content.decode()
     read = AuditEvent.objects.get(actor=staff.issuer, action="personal_data.read")
-    assert (read.purpose, read.subject_resident_id) == ("统一窗口出件", resident.pk)
+    assert (read.purpose, read.subject_resident_id) == ("统一窗口出件：核对领取人", resident.pk)
     response = client.post(f"/staff/handout/{case.receipt_no}/", {"note": "本人领取"})
     assert response.status_code == 302 and response["Location"] == "/staff/handout/"
     case.refresh_from_db()

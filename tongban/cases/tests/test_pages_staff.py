@@ -113,11 +113,12 @@ def test_intake_page_shows_applicant_through_the_audited_read(client, submitted,
     assert resident.id_number in body  # acceptors check papers: full per accounts rules
     assert "容缺受理" in body  # the accept button names the deferral
     assert "张小宝" in body and "沪徐结字2020-001" in body
-    audit = AuditEvent.objects.get(actor=acceptor, object_type="resident_profile")
-    assert (audit.action, audit.purpose, audit.subject_resident_id) == (
+    audit = AuditEvent.objects.get(actor=acceptor, data__use="intake_review")
+    assert (audit.action, audit.purpose, audit.subject_resident_id, audit.object_id) == (
         "personal_data.read",
-        "受理审查",
+        "受理审查：核对申请人身份",
         resident.pk,
+        submitted.receipt_no,
     )
 
 
@@ -503,7 +504,7 @@ def test_counter_identifies_the_resident_by_id_number(client, resident, staff):
     page = client.get("/staff/counter/")
     assert page.context["resident"]["name"] == resident.name
     assert "出生一件事" in page.content.decode()
-    assert AuditEvent.objects.filter(actor=staff.clerk, purpose="综合窗口帮办").count() == 1
+    assert AuditEvent.objects.filter(actor=staff.clerk, data__use="counter_identify").count() == 1
 
 
 def test_counter_files_with_channel_counter_and_filed_by(client, resident, staff):

@@ -178,7 +178,12 @@ def test_intake_opens_uploads_sandboxed_and_audited(client, resident, staff):
     )
     assert read.purpose == "查看材料：出生医学证明（受理审查）"
     assert read.subject_resident_id == resident.pk
-    assert read.data == {"material": "birth_medical_certificate", "submission": upload.pk}
+    assert read.data == {
+        "material": "birth_medical_certificate",
+        "material_name": "出生医学证明",
+        "submission": upload.pk,
+        "post": "市公安局（受理岗）",  # whose post read it, as the resident is told
+    }
 
 
 def test_intake_uploads_are_not_for_anyone_else(client, resident, other_resident, staff):

@@ -293,6 +293,7 @@ def test_reviewer_sees_the_certificate_verified_only_for_their_items_materials(
         "task": police_task.pk,
         "fields": sorted(view["form"]),
         "certificates": [cert.serial],
+        "post": "市公安局（审核岗）",
     }
 
     # 医保参保 does not need the birth certificate: its reviewer sees neither it nor its data.

@@ -8,6 +8,7 @@ import json
 import pytest
 from django.utils import timezone
 
+from tongban.accounts.tests.factories import ResidentProfileFactory
 from tongban.catalog.models import Department
 from tongban.certificates import cose, services
 from tongban.certificates import verify as v
@@ -47,10 +48,11 @@ def test_verify_valid_anonymously(client, resident):
 def test_verify_reports_every_reason(client, resident, police_issuer):
     revoked = issue(resident)
     services.certificate_revoke(certificate=revoked, actor=police_issuer, reason="遗失")
-    expired = issue(resident, issued_at=timezone.now() - dt.timedelta(days=7301))
+    # Each card its own holder's: a second card of one holder would be a renewal (换发).
+    expired = issue(ResidentProfileFactory(), issued_at=timezone.now() - dt.timedelta(days=7301))
     stranger = cose.ES256.generate()
     stranger_kid = cose.kid_for(stranger.public_key())
-    good = issue(resident)
+    good = issue(ResidentProfileFactory())
     token = v.token_from_payload(cose.sign1_decode(cose.decode_text(good.text)).payload)
     unknown = cose.encode_text(
         cose.sign1(v.token_payload(token), private_key=stranger, kid=stranger_kid)

@@ -21,7 +21,11 @@ PRODUCED = {"produced": [{"code": "enterprise.uscc", "by_item": "SH-SCJ-0101", "
 
 def _case(applicant, plan):
     return SimpleNamespace(
-        enterprise=None, plan=plan, applicant=applicant, concluded_at=timezone.now()
+        enterprise=None,
+        plan=plan,
+        applicant=applicant,
+        applicant_profile=getattr(applicant, "resident_profile", None),
+        concluded_at=timezone.now(),
     )
 
 

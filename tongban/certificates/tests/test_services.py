@@ -278,7 +278,7 @@ def test_rotation_keeps_old_certificates_valid_and_signs_new_ones_with_the_new_k
     before = issue_id_card(resident)
     old_kid = before.issuer_key.kid
     new_key = services.issuing_key_rotate(department=police, actor=None)
-    after = issue_id_card(resident)
+    after = issue_id_card(ResidentProfileFactory())  # another holder: not a renewal
     assert after.issuer_key == new_key and new_key.kid != old_kid
     assert IssuingKey.objects.get(kid=old_kid).state == "retired"
     assert selectors.certificate_verify(before.text).code == "valid"
@@ -397,3 +397,50 @@ def test_qr_is_error_correction_q():
     svg = selectors.certificate_qr_svg(text)
     assert svg.startswith("<svg") and "电子证照二维码" in svg
     assert segno.make_qr(text, error="q", boost_error=False).error == "Q"
+
+
+# ---------------------------------------------------------------- 换发
+
+
+def test_a_renewed_card_ends_the_holders_earlier_one_and_no_one_elses(resident):
+    other = ResidentProfileFactory()
+    old = issue_id_card(resident)
+    theirs = issue_id_card(other)
+    new = issue_id_card(resident, valid_from="2026-12-01")
+
+    old.refresh_from_db()
+    assert old.revoked_at is not None
+    assert old.revocation_reason == f"已换发新证（证照编号 {new.serial}）"
+    assert selectors.status_lookup_db(old.status_list_id, old.status_index) is True
+    assert selectors.certificate_verify(old.text).code == "revoked"
+    assert selectors.certificate_verify(new.text).code == "valid"
+    theirs.refresh_from_db()
+    assert theirs.revoked_at is None and new.revoked_at is None
+    [audit] = AuditEvent.objects.filter(action="certificates.revoke")
+    assert (audit.object_id, audit.actor_label, audit.subject_resident_id) == (
+        old.serial,
+        "system:test",
+        resident.pk,
+    )
+
+
+def test_a_type_a_holder_may_hold_several_of_keeps_them_all(resident):
+    spouse = ResidentProfileFactory()
+    claims = {
+        "holder_name": resident.name,
+        "holder_id_number": resident.id_number,
+        "spouse_name": spouse.name,
+        "spouse_id_number": spouse.id_number,
+        "certificate_no": "J310104-2020-000123",
+        "registered_on": "2020-05-20",
+        "registry": "示例市徐汇区民政局",
+    }
+    first = services.certificate_issue(
+        type_code="marriage_certificate", holder_profile=resident, claims=claims, actor_label="t"
+    )
+    services.certificate_issue(
+        type_code="marriage_certificate", holder_profile=resident, claims=claims, actor_label="t"
+    )
+    first.refresh_from_db()
+    assert first.revoked_at is None
+    assert not AuditEvent.objects.filter(action="certificates.revoke").exists()

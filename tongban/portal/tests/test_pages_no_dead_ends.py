@@ -29,14 +29,20 @@ def test_me_page_has_no_placeholder_and_links_what_works(client, resident):  # n
     client.force_login(resident.user)
     html = _html(client.get("/me/"))
     assert "即将上线" not in html and "upcoming" not in html
-    for href in ("/me/idcode/", "/me/cases/", "/me/certificates/", "/me/reviews/"):
+    for href in (
+        "/me/idcode/",
+        "/me/cases/",
+        "/me/certificates/",
+        "/me/reviews/",
+        "/me/data-access/",
+    ):
         assert f'href="{href}"' in html
     # The person's 一件事 can be started from here; the enterprise's are not offered.
     assert '<a href="/bundles/birth/">出生一件事</a>' in html
     assert "/bundles/enterprise_opening/" not in html
     main = html[html.index("<main") : html.index("</main>")]
     hrefs = re.findall(r'href="(/[^"#]*)"', main)
-    assert len(hrefs) == 6
+    assert len(hrefs) == 7
     for href in hrefs:
         assert client.get(href).status_code == 200, href
 
