@@ -43,7 +43,11 @@ api.add_router("/", reviews_public_router)
 
 @api.exception_handler(DomainError)
 def _domain_error(request, exc: DomainError):
-    return api.create_response(request, exc.as_dict(), status=exc.http_status)
+    response = api.create_response(request, exc.as_dict(), status=exc.http_status)
+    # A 429 says when to come back, so a client can wait instead of hammering (RFC 9110).
+    if getattr(exc, "retry_after_seconds", None):
+        response["Retry-After"] = str(exc.retry_after_seconds)
+    return response
 
 
 @api.exception_handler(NinjaValidationError)

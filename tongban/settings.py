@@ -156,9 +156,12 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# Login throttling: failures per account and per client address inside a sliding window.
-LOGIN_MAX_FAILURES = env_int("TONGBAN_LOGIN_MAX_FAILURES", 5)
-LOGIN_FAILURE_WINDOW_SECONDS = env_int("TONGBAN_LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+# Login throttling (tongban.accounts.services, "login throttling"): failed tries slow the next
+# try more and more, never lock. This is how long a failure is remembered (and when the
+# maintenance tick deletes it). It must stay several times the longest wait (15 minutes):
+# the waits grow with the number of failures remembered, so a short memory would let an
+# attacker who keeps to the longest wait fall back to the free tries.
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("TONGBAN_LOGIN_FAILURE_WINDOW_SECONDS", 24 * 3600)
 # 随申码 lifetime; tongban.idcode reads it at call time, so tests can shorten it.
 TONGBAN_IDCODE_TTL_SECONDS = env_int("TONGBAN_IDCODE_TTL_SECONDS", 300)
 # 好差评: days after conclusion / a counter service in which a rating is accepted, working

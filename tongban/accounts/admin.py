@@ -204,8 +204,8 @@ class StaffAssignmentAdmin(admin.ModelAdmin):
 
 @admin.register(LoginAttempt)
 class LoginAttemptAdmin(admin.ModelAdmin):
-    list_display = ("at", "username", "ip_address", "succeeded")
-    list_filter = ("succeeded",)
+    list_display = ("at", "username", "ip_address", "kind", "succeeded")
+    list_filter = ("kind", "succeeded")
     search_fields = ("=username", "=ip_address")
     date_hierarchy = "at"
 

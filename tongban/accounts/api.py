@@ -151,8 +151,9 @@ class ActivateOut(Schema):
 def account_activate_endpoint(request, payload: ActivateIn):
     """Public, like the page: sets the password of an account opened at the counter. Does
     not log in (no session): the client logs in with the new password. A wrong, expired or
-    used code and a non-matching ID number are all ACTIVATION_INVALID; failures are
-    throttled with the logins (ACTIVATION_THROTTLED, 429)."""
+    used code and a non-matching ID number are all ACTIVATION_INVALID; repeated failures
+    make the next try wait (ACTIVATION_THROTTLED, 429 with Retry-After in seconds), counted
+    apart from password logins."""
     user = account_activate(
         id_number=payload.id_number,
         code=payload.code,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from django.utils import timezone
 
@@ -85,20 +86,45 @@ class InvalidCredentials(DomainError):
     http_status = 401
 
 
-class LoginThrottled(TooManyRequests):
-    code = "LOGIN_THROTTLED"
-    message = "登录失败次数过多，请稍后再试"
+def _wait_phrase(retry_after_seconds: int, retry_at: dt.datetime, now: dt.datetime) -> str:
+    """How long to wait, as a person reads it: seconds for a short wait, the clock time (and
+    about how many minutes) for a longer one."""
+    if retry_after_seconds < 60:
+        return f"请{retry_after_seconds}秒后再试"
+    # Shown to the minute, rounded up: "14:05后" must not come before the retry is allowed.
+    local = timezone.localtime(retry_at)
+    if local.second or local.microsecond:
+        local = local.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    same_day = timezone.localtime(now).date() == local.date()
+    when = f"{local:%H:%M}" if same_day else f"{local:%m月%d日 %H:%M}"
+    minutes = (retry_after_seconds + 59) // 60
+    return f"请于{when}后再试（约{minutes}分钟后）"
+
+
+class _Throttled(TooManyRequests):
+    """A try refused for a while. Carries when it may be made again; the API and the pages
+    send that as Retry-After with the 429. The wait is never a lock: it ends by itself."""
+
+    lead = ""
+    tail = ""
 
     def __init__(self, *, retry_at: dt.datetime, now: dt.datetime):
         self.retry_at = retry_at
-        self.retry_after_seconds = max(1, int((retry_at - now).total_seconds() + 0.999))
-        local = timezone.localtime(retry_at)
-        same_day = timezone.localtime(now).date() == local.date()
-        when = f"{local:%H:%M}" if same_day else f"{local:%m月%d日 %H:%M}"
-        minutes = max(1, (self.retry_after_seconds + 59) // 60)
-        super().__init__(
-            f"登录失败次数过多，为保护账户安全已暂停登录，请于{when}后再试（约{minutes}分钟后）"
-        )
+        self.retry_after_seconds = max(1, math.ceil((retry_at - now).total_seconds()))
+        wait = _wait_phrase(self.retry_after_seconds, retry_at, now)
+        super().__init__(self.lead + wait + self.tail)
+
+
+class LoginThrottled(_Throttled):
+    code = "LOGIN_THROTTLED"
+    message = "登录失败次数较多，请稍后再试"
+    lead = "登录失败次数较多，为防止密码被猜测，"
+
+
+class TotpThrottled(LoginThrottled):
+    code = "TOTP_THROTTLED"
+    message = "动态验证码错误次数较多，请稍后再试"
+    lead = "动态验证码错误次数较多，为防止验证码被猜测，"
 
 
 class TotpCodeMalformed(InvalidInput):
@@ -148,18 +174,8 @@ class ActivationInvalid(InvalidInput):
     )
 
 
-class ActivationThrottled(TooManyRequests):
+class ActivationThrottled(_Throttled):
     code = "ACTIVATION_THROTTLED"
-    message = "激活失败次数过多，请稍后再试"
-
-    def __init__(self, *, retry_at: dt.datetime, now: dt.datetime):
-        self.retry_at = retry_at
-        self.retry_after_seconds = max(1, int((retry_at - now).total_seconds() + 0.999))
-        local = timezone.localtime(retry_at)
-        same_day = timezone.localtime(now).date() == local.date()
-        when = f"{local:%H:%M}" if same_day else f"{local:%m月%d日 %H:%M}"
-        minutes = max(1, (self.retry_after_seconds + 59) // 60)
-        super().__init__(
-            f"激活失败次数过多，为保护账户安全已暂停激活，请于{when}后再试（约{minutes}分钟后），"
-            "或携带身份证到综合窗口求助"
-        )
+    message = "激活失败次数较多，请稍后再试"
+    lead = "激活失败次数较多，为防止激活码被猜测，"
+    tail = "；激活码遗失或已过期的，请携带身份证到综合窗口重新开具"

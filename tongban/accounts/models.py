@@ -213,11 +213,21 @@ class StaffAssignment(models.Model):
 
 class LoginAttempt(models.Model):
     """登录尝试 — one login try, kept in the database so throttling holds across every app
-    server and worker process."""
+    server and worker process.
+
+    KIND keeps the counts apart: a mistyped activation code must not slow the same person's
+    password login, nor the reverse. A completed login is one LOGIN row with succeeded set
+    (recorded after TOTP, when there is one); TOTP rows are only the wrong codes."""
+
+    class Kind(models.TextChoices):
+        LOGIN = "login", "登录"
+        TOTP = "totp", "动态验证码"
+        ACTIVATION = "activation", "账号激活"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     username = models.CharField(max_length=150, db_index=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.LOGIN)
     succeeded = models.BooleanField(default=False)
 
     class Meta:

@@ -25,6 +25,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from tongban.accounts.errors import (
@@ -43,6 +44,7 @@ from tongban.accounts.errors import (
     TotpInvalid,
     TotpNotEnrolled,
     TotpReplayed,
+    TotpThrottled,
     UsernameTaken,
 )
 from tongban.accounts.models import (
@@ -597,6 +599,51 @@ def totp_disable(*, actor: Actor, user: User) -> User:
 
 
 # --- login throttling -----------------------------------------------------------------------
+#
+# Why growing waits instead of a lock (audit issue 10, "targeted lockout"): staff usernames are
+# predictable (<dept>_reviewer), so any count that a stranger can fill and that then refuses the
+# account everywhere is a switch that locks a department out; and a service hall sits behind one
+# NAT address, so a hard limit per address refuses the whole hall. So every count here only ever
+# delays the next try, measured from the latest failure, and each is keyed so that the person it
+# slows is the one producing the failures:
+#
+# - (account, address): the real guessing defence. Five free failures, then 1, 2, 4 … seconds up
+#   to 15 minutes. Only that pair is slowed: the owner elsewhere is untouched. A successful login
+#   from the pair starts it afresh.
+# - address: catches one address spraying many accounts. Counted over 15 minutes only and capped
+#   at one minute, because a hall's residents share the address and mistype too.
+# - account, from any address: keeps an attacker who rotates addresses slow, yet capped at a few
+#   seconds so that a stranger cannot turn it into a lock. It does not apply from an address the
+#   account logged in from inside the window, so staff at their own desks never feel it.
+# - TOTP codes, per account from any address: here a full 15-minute ceiling is safe, because only
+#   someone who already passed the password step can produce these failures.
+#
+# Activation tries (kind ACTIVATION) run the same three rules as logins on their own rows, keyed
+# by the ID number, so neither kind of failure slows the other.
+
+
+@dataclass(frozen=True)
+class ThrottleRule:
+    """FREE failures cost nothing; after that the next try waits 1, 2, 4 … seconds after the
+    latest failure, never more than CAP. WINDOW is how far back failures count (None: the
+    whole LOGIN_FAILURE_WINDOW_SECONDS)."""
+
+    free: int
+    cap: dt.timedelta
+    window: dt.timedelta | None = None
+
+    def delay(self, failures: int) -> dt.timedelta:
+        if failures < self.free:
+            return dt.timedelta(0)
+        # The exponent is bounded so a long run of failures cannot build a huge number.
+        seconds = 2 ** min(failures - self.free, 30)
+        return min(self.cap, dt.timedelta(seconds=seconds))
+
+
+PAIR_RULE = ThrottleRule(free=5, cap=dt.timedelta(minutes=15))
+ADDRESS_RULE = ThrottleRule(free=20, cap=dt.timedelta(minutes=1), window=dt.timedelta(minutes=15))
+ACCOUNT_RULE = ThrottleRule(free=10, cap=dt.timedelta(seconds=5))
+TOTP_RULE = ThrottleRule(free=5, cap=dt.timedelta(minutes=15))
 
 
 def _throttle_key(username: str) -> str:
@@ -604,55 +651,62 @@ def _throttle_key(username: str) -> str:
     return (username or "").strip().lower()[:150]
 
 
-def _retry_at(failure_times: list[dt.datetime], limit: int, window: dt.timedelta):
-    """When the count in the sliding window first drops below LIMIT again."""
-    ordered = sorted(failure_times)
-    return ordered[len(ordered) - limit] + window
+def _rule_retry_at(rule: ThrottleRule, failures, since: dt.datetime) -> dt.datetime | None:
+    """When RULE next allows a try, given the failure rows it counts (None: no wait)."""
+    found = failures.filter(at__gt=since).aggregate(n=Count("pk"), last=Max("at"))
+    wait = rule.delay(found["n"])
+    return found["last"] + wait if wait else None
 
 
 def login_attempt_check(
-    *, username: str, ip_address: str | None, now: dt.datetime | None = None
+    *,
+    username: str,
+    ip_address: str | None,
+    kind: str = LoginAttempt.Kind.LOGIN,
+    now: dt.datetime | None = None,
 ) -> None:
-    """Refuse a login try before looking at the password if this account, or this address,
-    has had LOGIN_MAX_FAILURES failures inside LOGIN_FAILURE_WINDOW_SECONDS.
-
-    A success clears the account's count (failures before it no longer matter) but not the
-    address's: otherwise an attacker holding one real account could reset the counter of the
-    address they guess other accounts from.
-    """
+    """Refuse a try before the password (code) is looked at while any rule above still asks
+    this (account, address) to wait; LoginThrottled carries when it may try again. KIND is
+    the counter: LOGIN (password step), TOTP (second step) or ACTIVATION."""
     now = now or timezone.now()
-    limit = settings.LOGIN_MAX_FAILURES
-    window = dt.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
-    since = now - window
     key = _throttle_key(username)
-    retry_candidates: list[dt.datetime] = []
-
-    last_success = (
-        LoginAttempt.objects.filter(username=key, succeeded=True, at__gt=since)
-        .order_by("-at")
-        .values_list("at", flat=True)
-        .first()
+    ip_address = ip_address or None
+    horizon = now - dt.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+    recent = LoginAttempt.objects.filter(at__gt=horizon)
+    failures = recent.filter(kind=kind, succeeded=False)
+    # A TOTP failure is made good by the login it belongs to completing.
+    success_kind = LoginAttempt.Kind.LOGIN if kind == LoginAttempt.Kind.TOTP else kind
+    last = recent.filter(username=key, kind=success_kind, succeeded=True).aggregate(
+        account=Max("at"), pair=Max("at", filter=Q(ip_address=ip_address))
     )
-    user_since = max(since, last_success) if last_success else since
-    user_failures = list(
-        LoginAttempt.objects.filter(username=key, succeeded=False, at__gt=user_since)
-        .order_by("-at")
-        .values_list("at", flat=True)[:limit]
-    )
-    if len(user_failures) >= limit:
-        retry_candidates.append(_retry_at(user_failures, limit, window))
+    account_since = max(horizon, last["account"] or horizon)
+    candidates: list[dt.datetime | None] = []
+    if kind == LoginAttempt.Kind.TOTP:
+        candidates.append(_rule_retry_at(TOTP_RULE, failures.filter(username=key), account_since))
+    else:
+        pair_since = max(horizon, last["pair"] or horizon)
+        by_pair = failures.filter(username=key, ip_address=ip_address)
+        candidates.append(_rule_retry_at(PAIR_RULE, by_pair, pair_since))
+        if ip_address:
+            # A success does not clear the address's count: one real account must not let an
+            # attacker wipe the count of the address they guess other accounts from.
+            address_since = max(horizon, now - ADDRESS_RULE.window)
+            by_address = failures.filter(ip_address=ip_address)
+            candidates.append(_rule_retry_at(ADDRESS_RULE, by_address, address_since))
+        if last["pair"] is None:
+            by_account = failures.filter(username=key)
+            candidates.append(_rule_retry_at(ACCOUNT_RULE, by_account, account_since))
+    waits = [at for at in candidates if at is not None and at > now]
+    if waits:
+        error = TotpThrottled if kind == LoginAttempt.Kind.TOTP else LoginThrottled
+        raise error(retry_at=max(waits), now=now)
 
-    if ip_address:
-        ip_failures = list(
-            LoginAttempt.objects.filter(ip_address=ip_address, succeeded=False, at__gt=since)
-            .order_by("-at")
-            .values_list("at", flat=True)[:limit]
-        )
-        if len(ip_failures) >= limit:
-            retry_candidates.append(_retry_at(ip_failures, limit, window))
 
-    if retry_candidates:
-        raise LoginThrottled(retry_at=max(retry_candidates), now=now)
+_FAILED_ACTIONS = {
+    LoginAttempt.Kind.LOGIN: "auth.login_failed",
+    LoginAttempt.Kind.TOTP: "auth.totp_failed",
+    LoginAttempt.Kind.ACTIVATION: "account_activation.failed",
+}
 
 
 def login_attempt_record(
@@ -661,21 +715,20 @@ def login_attempt_record(
     ip_address: str | None,
     succeeded: bool,
     user: User | None = None,
-    action: str = "",
+    kind: str = LoginAttempt.Kind.LOGIN,
 ) -> LoginAttempt:
-    """Count one login try. A success is the moment the person is logged in (after TOTP).
-
-    ACTION names the audit row when the try is not a login (e.g. an account activation that
-    shares the throttle); by default auth.login / auth.login_failed."""
+    """Count one try of KIND. A LOGIN success is the moment the person is logged in (after
+    TOTP); it is audited as auth.login, failures as auth.login_failed, auth.totp_failed or
+    account_activation.failed."""
     key = _throttle_key(username)
     with transaction.atomic():
         attempt = LoginAttempt.objects.create(
-            username=key, ip_address=ip_address or None, succeeded=succeeded
+            username=key, ip_address=ip_address or None, kind=kind, succeeded=succeeded
         )
         audit_record(
             actor=user if succeeded else None,
             actor_label=None if succeeded and user is not None else "anonymous",
-            action=action or ("auth.login" if succeeded else "auth.login_failed"),
+            action="auth.login" if succeeded else _FAILED_ACTIONS[kind],
             object_type="user" if user is not None else "",
             object_id=user.pk if user is not None else "",
             ip_address=ip_address or None,
@@ -725,13 +778,19 @@ def login_totp_step(
     *, user: User, code: str, ip_address: str | None, now: dt.datetime | None = None
 ) -> None:
     """Second step for accounts with TOTP. Wrong, malformed and replayed codes all count as
-    failures, so the 6-digit code cannot be guessed faster than a password."""
-    login_attempt_check(username=user.get_username(), ip_address=ip_address, now=now)
+    TOTP failures of the account, from whatever address (see TOTP_RULE), so the 6-digit code
+    cannot be guessed by spreading tries over many addresses."""
+    kind = LoginAttempt.Kind.TOTP
+    login_attempt_check(username=user.get_username(), ip_address=ip_address, kind=kind, now=now)
     try:
         totp_verify(user=user, code=code, now=now)
     except (TotpInvalid, TotpReplayed, TotpCodeMalformed):
         login_attempt_record(
-            username=user.get_username(), ip_address=ip_address, succeeded=False, user=user
+            username=user.get_username(),
+            ip_address=ip_address,
+            succeeded=False,
+            user=user,
+            kind=kind,
         )
         raise
 
@@ -812,10 +871,7 @@ def account_activation_issue(*, actor: User, profile: ResidentProfile) -> str:
 
 def _activation_failed(key: str, ip_address: str | None) -> ActivationInvalid:
     login_attempt_record(
-        username=key,
-        ip_address=ip_address,
-        succeeded=False,
-        action="account_activation.failed",
+        username=key, ip_address=ip_address, succeeded=False, kind=LoginAttempt.Kind.ACTIVATION
     )
     return ActivationInvalid()
 
@@ -832,13 +888,17 @@ def account_activate(
     """The resident sets their own password (and optionally a username) with the code they
     were handed at the counter. A wrong code, an expired, used or revoked one, an ID number
     that does not match and an account that already has a password all give one error, and
-    count against the same throttle as logins (per ID number and per address), so the code
-    cannot be guessed. Returns the activated user; the caller logs them in."""
+    count as activation failures (per ID number and address, per address, per ID number; the
+    same rules as logins but their own counts), so the code cannot be guessed and a mistyped
+    code does not slow the person's password login. Returns the activated user; the caller
+    logs them in."""
     now = now or timezone.now()
     number = (id_number or "").strip().upper()
     key = ACTIVATION_THROTTLE_PREFIX + resident_id_number_hash(number)[:32]
     try:
-        login_attempt_check(username=key, ip_address=ip_address, now=now)
+        login_attempt_check(
+            username=key, ip_address=ip_address, kind=LoginAttempt.Kind.ACTIVATION, now=now
+        )
     except LoginThrottled as exc:
         raise ActivationThrottled(retry_at=exc.retry_at, now=now) from exc
 
@@ -900,7 +960,12 @@ def account_activate(
             user.save(update_fields=["username", "password"])
             row.used_at = now
             row.save(update_fields=["used_at"])
-            LoginAttempt.objects.create(username=key, ip_address=ip_address, succeeded=True)
+            LoginAttempt.objects.create(
+                username=key,
+                ip_address=ip_address or None,
+                kind=LoginAttempt.Kind.ACTIVATION,
+                succeeded=True,
+            )
             _audit(
                 user,
                 action="account_activation.complete",

@@ -49,6 +49,14 @@ PENDING_LOGIN_KEY = "tongban_pending_login"
 PENDING_LOGIN_SECONDS = 300
 
 
+def _with_retry_after(response: HttpResponse, seconds: int | None) -> HttpResponse:
+    # The page says how long to wait in words; the header says it to browsers and scripts,
+    # as the API does with its 429s.
+    if seconds:
+        response["Retry-After"] = str(seconds)
+    return response
+
+
 def landing_url_for(user: User) -> str:
     return "/staff/" if is_staff_member(user) else "/me/"
 
@@ -74,6 +82,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST if request.method == "POST" else None)
     error = ""
     status = 200
+    retry_after = None
     if request.method == "POST" and form.is_valid():
         try:
             user = login_password_step(
@@ -83,6 +92,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             )
         except (LoginThrottled, InvalidCredentials) as exc:
             error, status = exc.message, exc.http_status
+            retry_after = getattr(exc, "retry_after_seconds", None)
         else:
             backend = getattr(user, "backend", None)
             if user.totp_enabled:
@@ -97,7 +107,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
     elif request.method == "POST":
         status = 400
     context = {"form": form, "error": error, "next": next_url}
-    return render(request, "accounts/login.html", context, status=status)
+    return _with_retry_after(
+        render(request, "accounts/login.html", context, status=status), retry_after
+    )
 
 
 def _pending_user(request: HttpRequest) -> tuple[User | None, dict]:
@@ -119,6 +131,7 @@ def login_code_view(request: HttpRequest) -> HttpResponse:
     form = TotpCodeForm(request.POST if request.method == "POST" else None)
     error = ""
     status = 200
+    retry_after = None
     if request.method == "POST" and form.is_valid():
         try:
             login_totp_step(
@@ -126,14 +139,16 @@ def login_code_view(request: HttpRequest) -> HttpResponse:
             )
         except (LoginThrottled, TotpInvalid, TotpReplayed, TotpCodeMalformed) as exc:
             error, status = exc.message, exc.http_status
+            retry_after = getattr(exc, "retry_after_seconds", None)
         else:
             request.session.pop(PENDING_LOGIN_KEY, None)
             return _finish_login(request, user, pending.get("next", ""), pending.get("backend"))
     elif request.method == "POST":
         status = 400
-    return render(
+    response = render(
         request, "accounts/login_code.html", {"form": form, "error": error}, status=status
     )
+    return _with_retry_after(response, retry_after)
 
 
 @require_POST
@@ -198,6 +213,7 @@ def activate_view(request: HttpRequest) -> HttpResponse:
     form = ActivationForm(request.POST if request.method == "POST" else None)
     error = ""
     status = 200
+    retry_after = None
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
@@ -211,6 +227,7 @@ def activate_view(request: HttpRequest) -> HttpResponse:
                 )
             except (ActivationInvalid, ActivationThrottled) as exc:
                 error, status = exc.message, exc.http_status
+                retry_after = getattr(exc, "retry_after_seconds", None)
             except InvalidInput as exc:  # weak password, bad username: told at the field
                 field = "password1" if exc.details else "username"
                 for detail in exc.details or [{"message": exc.message}]:
@@ -225,4 +242,7 @@ def activate_view(request: HttpRequest) -> HttpResponse:
                 return _finish_login(request, user, "", backend)
         else:
             status = 422
-    return render(request, "accounts/activate.html", {"form": form, "error": error}, status=status)
+    response = render(
+        request, "accounts/activate.html", {"form": form, "error": error}, status=status
+    )
+    return _with_retry_after(response, retry_after)

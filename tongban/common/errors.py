@@ -67,3 +67,5 @@ class TooManyRequests(DomainError):
     code = "TOO_MANY_REQUESTS"
     message = "操作过于频繁，请稍后再试"
     http_status = 429
+    # Whole seconds until a retry can succeed, when known; sent as the Retry-After header.
+    retry_after_seconds: int | None = None

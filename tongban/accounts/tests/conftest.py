@@ -1,4 +1,7 @@
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from tongban.accounts.models import StaffRole
 from tongban.accounts.tests.factories import (
@@ -38,3 +41,21 @@ def reviewer(department):
 @pytest.fixture
 def operator(department):
     return StaffFactory(username="operator1", department=department, role=StaffRole.CITY_OPERATOR)
+
+
+class Clock:
+    def __init__(self, at: dt.datetime):
+        self.at = at
+
+    def advance(self, seconds: float) -> None:
+        self.at += dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Holds django.utils.timezone.now at one instant, moved only by advance(), so the
+    throttle's waits seen through pages and API are exact. Rows stamped on save read the same
+    clock. Starts at the real time so TOTP codes from pyotp still match."""
+    frozen = Clock(timezone.now().replace(microsecond=0))
+    monkeypatch.setattr(timezone, "now", lambda: frozen.at)
+    return frozen

@@ -1,11 +1,13 @@
 import base64
 import re
 import time
+from datetime import timedelta
 
 import pyotp
 import pytest
 
 from tongban.accounts.models import LoginAttempt, User
+from tongban.accounts.services import login_attempt_record
 from tongban.accounts.tests.factories import TEST_PASSWORD, ResidentProfileFactory, StaffFactory
 from tongban.accounts.views import PENDING_LOGIN_KEY
 from tongban.common.models import AuditEvent
@@ -74,30 +76,43 @@ class TestPasswordLogin:
         assert "用户名或密码不正确" in response.content.decode()
         assert _logged_in_as(client) is None
 
-    def test_sixth_try_is_refused_even_with_right_password(self, client, resident, settings):
-        settings.LOGIN_MAX_FAILURES = 5
+    def test_sixth_try_waits_a_second_even_with_right_password(self, client, resident, clock):
         username = resident.user.username
         for _ in range(5):
-            assert _login(client, username, password="wrong").status_code == 401
-        response = _login(client, username)
-        html = response.content.decode()
-        assert response.status_code == 429
-        assert "登录失败次数过多，为保护账户安全已暂停登录，请于" in html
-        assert "后再试（约15分钟后）" in html
+            assert _login(client, username, password="wrong", ip="10.0.0.7").status_code == 401
+        response = _login(client, username, ip="10.0.0.7")
+        assert (response.status_code, response["Retry-After"]) == (429, "1")
+        assert "登录失败次数较多，为防止密码被猜测，请1秒后再试" in response.content.decode()
         assert _logged_in_as(client) is None
-        # The account's count follows it to another address...
-        assert _login(client, username, ip="10.9.9.9").status_code == 429
-        # ...while someone else from another address is unaffected.
-        other = ResidentProfileFactory().user
-        assert _login(client, other.username, ip="10.9.9.9").status_code == 302
         assert LoginAttempt.objects.filter(username=username, succeeded=True).count() == 0
+        clock.advance(1)
+        response = _login(client, username, ip="10.0.0.7")
+        assert (response.status_code, response["Location"]) == (302, "/me/")
+        assert not response.has_header("Retry-After")
 
-    def test_address_count_blocks_other_accounts_from_that_address(self, client, settings):
-        settings.LOGIN_MAX_FAILURES = 5
-        for i in range(5):
-            _login(client, f"guess{i}", password="wrong", ip="10.6.6.6")
+    def test_failures_from_one_address_do_not_hold_the_owner_elsewhere(
+        self, client, reviewer, clock
+    ):
+        # Someone guesses the reviewer's password fifteen times from 203.0.113.5.
+        for _ in range(15):
+            record = login_attempt_record(
+                username="reviewer1", ip_address="203.0.113.5", succeeded=False
+            )
+            LoginAttempt.objects.filter(pk=record.pk).update(at=clock.at - timedelta(seconds=5))
+        response = _login(client, "reviewer1", ip="203.0.113.5")
+        assert (response.status_code, response["Retry-After"]) == (429, "895")
+        assert "请于" in response.content.decode() and "（约15分钟后）" in response.content.decode()
+        # The reviewer, at their desk, is not held for a moment.
+        response = _login(client, "reviewer1", ip="10.1.1.1")
+        assert (response.status_code, response["Location"]) == (302, "/staff/")
+
+    def test_address_count_slows_other_accounts_from_that_address_only(self, client, clock):
+        for i in range(25):
+            login_attempt_record(username=f"guess{i}", ip_address="10.6.6.6", succeeded=False)
         victim = ResidentProfileFactory().user
-        assert _login(client, victim.username, ip="10.6.6.6").status_code == 429
+        response = _login(client, victim.username, ip="10.6.6.6")
+        assert (response.status_code, response["Retry-After"]) == (429, "32")
+        assert "请32秒后再试" in response.content.decode()
         assert _login(client, victim.username, ip="10.6.6.7").status_code == 302
 
     def test_empty_form_is_a_400_with_messages(self, client):
@@ -160,6 +175,22 @@ class TestTotpLogin:
         assert response.status_code == 401
         assert "该动态验证码已使用过" in response.content.decode()
         assert _logged_in_as(client) is None
+
+    def test_wrong_codes_make_the_next_wait_with_retry_after(self, client, staff, clock):
+        totp = pyotp.TOTP(staff.totp_secret)
+        good = totp.at(clock.at)
+        wrong = f"{(int(good) + 1) % 1_000_000:06d}"
+        _login(client, "totpstaff")
+        for _ in range(5):
+            assert client.post(CODE, {"code": wrong}).status_code == 401
+        response = client.post(CODE, {"code": good})
+        assert (response.status_code, response["Retry-After"]) == (429, "1")
+        html = response.content.decode()
+        assert "动态验证码错误次数较多，为防止验证码被猜测，请1秒后再试" in html
+        assert _logged_in_as(client) is None
+        clock.advance(1)
+        assert client.post(CODE, {"code": good})["Location"] == "/staff/"
+        assert _logged_in_as(client) == str(staff.pk)
 
     def test_code_page_without_password_step_sends_back_to_login(self, client, staff):
         response = client.post(CODE, {"code": "123456"})

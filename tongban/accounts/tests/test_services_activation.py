@@ -160,21 +160,40 @@ def test_issuing_again_invalidates_the_first_code(clerk, walk_in):
     assert _activate(second).check_password(NEW_PASSWORD)
 
 
-def test_throttled_after_max_failures(clerk, walk_in, settings):
-    settings.LOGIN_MAX_FAILURES = 3
+def test_failures_make_the_next_try_wait_per_id_and_address(clerk, walk_in, clock):
     code = account_activation_issue(actor=clerk, profile=walk_in)
     wrong = ("B" if code[0] != "B" else "C") + code[1:]
-    for i in range(3):
+    for _ in range(5):
         with pytest.raises(ActivationInvalid):
-            _activate(wrong, ip=f"10.0.0.{i + 1}")  # a new address each time: the ID counts
+            _activate(wrong, ip="10.0.0.1")
+    clock.advance(1)  # five failures ask for 1 s
+    with pytest.raises(ActivationInvalid):
+        _activate(wrong, ip="10.0.0.1")
     with pytest.raises(ActivationThrottled) as info:
-        _activate(code, ip="10.0.0.9")  # even the right code is refused while throttled
-    assert info.value.http_status == 429
-    assert "激活失败次数过多" in info.value.message
+        _activate(code, ip="10.0.0.1")  # even the right code waits: 2 s after the sixth
+    assert (info.value.http_status, info.value.retry_after_seconds) == (429, 2)
     _assert_unchanged(walk_in)
-    # The window passes: the right code works again.
-    later = timezone.now() + dt.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS + 1)
-    assert _activate(code, ip="10.0.0.9", now=later).check_password(NEW_PASSWORD)
+    # Activation rows are their own kind: the ID's count does not touch password logins.
+    assert set(LoginAttempt.objects.values_list("kind", flat=True)) == {"activation"}
+    # From another address only the ID-wide rule applies, and six is under its ten free.
+    assert _activate(code, ip="10.0.0.9").check_password(NEW_PASSWORD)
+
+
+def test_rotating_addresses_waits_seconds_not_a_lock(clerk, walk_in, clock):
+    code = account_activation_issue(actor=clerk, profile=walk_in)
+    wrong = ("B" if code[0] != "B" else "C") + code[1:]
+    for i in range(10):
+        with pytest.raises(ActivationInvalid):
+            _activate(wrong, ip=f"10.0.1.{i}")
+    clock.advance(1)  # ten failures for the ID ask for 1 s
+    with pytest.raises(ActivationInvalid):
+        _activate(wrong, ip="10.0.1.10")
+    with pytest.raises(ActivationThrottled) as info:
+        _activate(code, ip="10.0.0.9")
+    assert info.value.retry_after_seconds == 2  # eleven: 2 s, never more than 5
+    _assert_unchanged(walk_in)
+    clock.advance(2)
+    assert _activate(code, ip="10.0.0.9").check_password(NEW_PASSWORD)
 
 
 @pytest.mark.parametrize("who", ["resident", "reviewer", "anonymous", "inactive_clerk"])
