@@ -20,13 +20,9 @@ from tongban.accounts.selectors import (
     resident_profile_of,
 )
 from tongban.accounts.services import account_activate
+from tongban.common.api_schemas import ErrorOut
 
 router = Router(tags=["accounts"], auth=django_auth)
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
 
 
 class ResidentAttributesOut(Schema):

@@ -14,6 +14,7 @@ from tongban.cases import selectors, services
 from tongban.cases.errors import CaseNotFound, NotForApplicant
 from tongban.cases.receipt import receipt_normalise
 from tongban.cases.services import MAX_UPLOAD_BYTES, MaterialInput, Upload, UploadRefused
+from tongban.common.api_schemas import ErrorOut
 from tongban.common.errors import InvalidInput, NotFound
 
 router = Router(tags=["cases"], auth=django_auth)
@@ -165,11 +166,6 @@ class CaseRowOut(Schema):
     outcome_label: str
     submitted_at: dt.datetime
     promised_date: dt.date | None
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
 
 
 def _uploads(request) -> dict[str, list[Upload]]:
@@ -386,7 +382,7 @@ class ClaimIn(Schema):
     row_version: int | None = None
 
 
-class DecisionIn(Schema):
+class TaskDecisionIn(Schema):
     decision: str
     reason: str = ""
     row_version: int
@@ -441,7 +437,7 @@ def task_claim(request, task_id: int, body: ClaimIn | None = None):
     response={200: TaskOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="审核决定",
 )
-def task_decision(request, task_id: int, body: DecisionIn):
+def task_decision(request, task_id: int, body: TaskDecisionIn):
     task = services.task_decide(
         reviewer=request.user,
         task_id=task_id,

@@ -7,7 +7,7 @@ used, when present, to say which materials they are spared.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
@@ -15,14 +15,9 @@ from pydantic import ConfigDict
 from tongban.accounts.selectors import resident_profile_of
 from tongban.catalog import guide, selectors
 from tongban.catalog.schemas import BundleDef, ServiceItemDef
+from tongban.common.api_schemas import ErrorOut
 
 router = Router(tags=["catalog"], auth=None)
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    details: list[dict[str, Any]] | None = None
 
 
 class ItemDetailOut(ServiceItemDef):

@@ -18,7 +18,7 @@ router = Router(tags=["certificates"])
 MAX_BODY_TEXT = 2 * MAX_TEXT_CHARS
 
 
-class VerifyIn(Schema):
+class CertificateVerifyIn(Schema):
     text: str = Field(..., max_length=MAX_BODY_TEXT, description="扫码所得文本，以 TB1: 开头")
 
 
@@ -60,7 +60,7 @@ def verification_body(result: v.VerificationResult) -> dict[str, Any]:
     + "、".join(v.REASON_CODES)
     + "。只有签名可信时才返回证照内容。",
 )
-def verify_certificate(request, payload: VerifyIn):
+def verify_certificate(request, payload: CertificateVerifyIn):
     return verification_body(selectors.certificate_verify(payload.text.strip()))
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from ninja import Field, Router, Schema, Status
 from ninja.security import HttpBearer, django_auth
 
+from tongban.common.api_schemas import ErrorOut
 from tongban.idcode import selectors, services
 from tongban.idcode import token as t
 
@@ -20,11 +21,6 @@ class ScannerAuth(HttpBearer):
 
     def authenticate(self, request, token):
         return selectors.scanner_for_key(token)
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
 
 
 class CodeOut(Schema):

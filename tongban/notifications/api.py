@@ -8,6 +8,7 @@ from ninja import Query, Router, Schema
 from ninja.security import django_auth
 from pydantic import Field
 
+from tongban.common.api_schemas import ErrorOut
 from tongban.notifications.models import Group
 from tongban.notifications.selectors import notices_for, preferences_for, unread_count
 from tongban.notifications.services import (
@@ -17,11 +18,6 @@ from tongban.notifications.services import (
 )
 
 router = Router(tags=["notifications"], auth=django_auth)
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
 
 
 class NoticeOut(Schema):

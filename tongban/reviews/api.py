@@ -13,6 +13,7 @@ from ninja import Path, Query, Router, Schema, Status
 from ninja.security import django_auth
 from pydantic import Field
 
+from tongban.common.api_schemas import ErrorOut
 from tongban.reviews import selectors, services
 from tongban.reviews.errors import OrderNotFound
 
@@ -20,11 +21,6 @@ router = Router(tags=["reviews"], auth=django_auth)
 public = Router(tags=["reviews"], auth=None)
 
 PK = Path(..., ge=1, le=2**31 - 1)
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
 
 
 class RateIn(Schema):
@@ -83,7 +79,7 @@ class OrderOut(Schema):
     closed_on_time: bool | None
 
 
-class VerifyIn(Schema):
+class OrderVerifyIn(Schema):
     classification: str = Field(..., max_length=20)
     finding: str = Field(..., max_length=5000)
 
@@ -107,7 +103,7 @@ class AppealOut(Schema):
     status: str
 
 
-class DecisionIn(Schema):
+class AppealDecisionIn(Schema):
     approve: bool
     reason: str = Field(..., max_length=5000)
 
@@ -240,7 +236,7 @@ ORDER_RESPONSES = {
 
 
 @router.post("/reviews/orders/{order_id}/verify", response=ORDER_RESPONSES, summary="核实")
-def order_verify(request, payload: VerifyIn, order_id: int = PK):
+def order_verify(request, payload: OrderVerifyIn, order_id: int = PK):
     services.order_verify(
         actor=request.user,
         order_id=order_id,
@@ -299,7 +295,7 @@ def appeal(request, payload: AppealIn, rating_id: int = PK):
     },
     summary="申诉复核（城市运营）",
 )
-def appeal_decision(request, payload: DecisionIn, appeal_id: int = PK):
+def appeal_decision(request, payload: AppealDecisionIn, appeal_id: int = PK):
     a = services.appeal_decide(
         actor=request.user, appeal_id=appeal_id, approve=payload.approve, reason=payload.reason
     )
