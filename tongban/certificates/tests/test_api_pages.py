@@ -89,6 +89,13 @@ def test_verify_bounds_the_body(client, db):
     assert client.post(URL, "not json", content_type="application/json").status_code in (400, 422)
 
 
+def test_a_text_holding_percent_zero_zero_reaches_the_verifier(client, db):
+    # "%", "0" are Base45 characters: several certificate texts in a thousand hold "%00".
+    response = post(client, "TB1:%00")
+    assert response.status_code == 200
+    assert response.json()["result"] == "malformed"
+
+
 def test_verification_page(client, resident):
     page = client.get("/certificates/verify/")
     assert page.status_code == 200
