@@ -397,3 +397,33 @@ def test_qr_is_error_correction_q():
     svg = selectors.certificate_qr_svg(text)
     assert svg.startswith("<svg") and "电子证照二维码" in svg
     assert segno.make_qr(text, error="q", boost_error=False).error == "Q"
+
+
+# ---------------------------------------------------------------- one certificate, one text
+
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def _canonical_and_low_s(text: str) -> None:
+    body = cose.decode_text(text)  # the deflate choice and stream checked
+    sign1 = cose.sign1_decode(body)  # tag 18, deterministic CBOR, signature form checked
+    assert cose.encode_text(body) == text
+    assert len(sign1.signature) == 64
+    assert int.from_bytes(sign1.signature[32:], "big") <= P256_ORDER // 2
+
+
+def test_every_certificate_and_presentation_issued_is_canonical_and_low_s(resident):
+    # A signer that does not normalise S writes a high S about half the time: 50 in a row
+    # low would happen by chance once in 2^50.
+    for _ in range(50):
+        cert = issue_id_card(resident)
+        _canonical_and_low_s(cert.text)
+        assert selectors.certificate_verify(cert.text).code == "valid"
+    for _ in range(10):
+        shown = services.presentation_create(
+            certificate=cert, holder_user=resident.user, claims=["name"], ttl_seconds=60
+        )
+        _canonical_and_low_s(shown.text)
+    services.root_key_ensure()
+    status = selectors.status_list_token(cert.status_list_id).body
+    assert int.from_bytes(cose.sign1_decode(status).signature[32:], "big") <= P256_ORDER // 2
