@@ -61,7 +61,7 @@ def verification_body(result: v.VerificationResult) -> dict[str, Any]:
     + "。只有签名可信时才返回证照内容。",
 )
 def verify_certificate(request, payload: CertificateVerifyIn):
-    return verification_body(selectors.certificate_verify(payload.text.strip()))
+    return verification_body(selectors.certificate_verify(payload.text))
 
 
 # ---------------------------------------------------------------- the wallet (我的证照)

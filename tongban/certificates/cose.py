@@ -8,6 +8,12 @@ Text form (docs/formats.md): "TB1:" + Base45(body), where body is the tagged COS
 its zlib (RFC 1950) deflation when that is shorter. A zlib stream always starts with 0x78 and
 a tagged COSE_Sign1 with 0xD2, so the first byte tells a decoder which it holds.
 
+One certificate has exactly one text: the decoder refuses every other encoding of the same
+signed bytes (untagged or 55799-wrapped COSE, non-minimal or indefinite-length CBOR heads, a
+high-S or wrongly sized signature, a deflate stream other than the one zlib level 9 writes,
+a deflated body where the plain one is no longer, and the reverse). A text that could be
+rewritten without the key would let one certificate be shown, logged or counted as two.
+
 Everything that reads untrusted input raises Malformed and nothing else; decompression and
 sizes are bounded before any work is spent on them.
 """
@@ -49,6 +55,11 @@ MAX_COSE_BYTES = 16 * 1024
 # What zlib writes at level 9 (CMF 0x78: deflate, 32 KiB window; FLG 0xDA). Other valid
 # headers decode to the same bytes, so accepting them would let a byte change go unnoticed.
 ZLIB_HEADER = b"\x78\xda"
+ZLIB_LEVEL = 9
+# The order n of the P-256 base point (SEC 2 §2.4.2). (r, s) and (r, n - s) are both valid
+# ECDSA signatures of the same message; only s <= n / 2 ("low S") is the canonical one.
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+P256_HALF_ORDER = P256_ORDER // 2
 
 BASE45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _BASE45_TEXT = re.compile(r"[0-9A-Z $%*+\-./:]*")
@@ -77,6 +88,9 @@ class Algorithm:
     verify: Callable[[Any, bytes, bytes], bool]
     # The public key as a JWK (RFC 7517) for the trust list.
     jwk: Callable[[Any], dict[str, str]]
+    # Whether a signature is in the one form this algorithm's signer writes; the decoder
+    # refuses any other as malformed, before any key is looked up.
+    signature_canonical: Callable[[bytes], bool]
 
 
 ALGORITHMS: dict[int, Algorithm] = {}
@@ -87,11 +101,26 @@ def register_algorithm(algorithm: Algorithm) -> None:
 
 
 def _es256_sign(private_key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
+    """Raw r || s with s normalised to the lower half of the group order, since the decoder
+    accepts only that one of the two equivalent signatures."""
     r, s = decode_dss_signature(private_key.sign(data, ec.ECDSA(hashes.SHA256())))
+    if s > P256_HALF_ORDER:
+        s = P256_ORDER - s
     return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
+def _es256_canonical(signature: bytes) -> bool:
+    """Exactly 64 bytes of r || s with 0 < r < n and 0 < s <= n / 2."""
+    if len(signature) != 64:
+        return False
+    r = int.from_bytes(signature[:32], "big")
+    s = int.from_bytes(signature[32:], "big")
+    return 0 < r < P256_ORDER and 0 < s <= P256_HALF_ORDER
+
+
 def _es256_verify(public_key: ec.EllipticCurvePublicKey, signature: bytes, data: bytes) -> bool:
+    """The mathematics only, either S: the trust list's JWS from another instance may have
+    been signed before signers normalised S. Token decoders check the form separately."""
     if len(signature) != 64:
         return False
     der = encode_dss_signature(
@@ -125,6 +154,7 @@ ES256 = Algorithm(
     sign=_es256_sign,
     verify=_es256_verify,
     jwk=_ec_jwk,
+    signature_canonical=_es256_canonical,
 )
 register_algorithm(ES256)
 ALGORITHMS_BY_NAME = {a.name: a for a in ALGORITHMS.values()}
@@ -219,13 +249,32 @@ def cbor_loads_exact(data: bytes) -> Any:
     return value
 
 
+def require_deterministic(data: bytes, value: Any, what: str) -> None:
+    """DATA must be the deterministic encoding (RFC 8949 §4.2.1: shortest heads, definite
+    lengths, sorted map keys, no duplicate keys) of the VALUE decoded from it. One re-encoding
+    does it: any other encoding of the same value comes out different. (cbor2's canonical
+    order sorts keys by length first; for the keys this format allows, all integers of one
+    width or all text, that is the same order as RFC 8949's bytewise one.)"""
+    try:
+        again = cbor2.dumps(value, canonical=True)
+    except Exception as exc:  # values cbor2 decodes but cannot encode are not ours either
+        raise Malformed(f"{what} 无法重新编码") from exc
+    if again != data:
+        raise Malformed(f"{what} 不是确定性编码")
+
+
 def sign1_decode(data: bytes) -> Sign1:
-    """Parse a COSE_Sign1 (tagged 18 or untagged) with the header shape this format uses."""
+    """Parse a COSE_Sign1 with the header shape this format uses, in its one encoding:
+    tag 18 (no other tag, no untagged form), deterministic CBOR, the signature in its
+    algorithm's canonical form."""
     value = cbor_loads_exact(data)
-    if isinstance(value, cbor2.CBORTag):
-        if value.tag != COSE_SIGN1_TAG:
-            raise Malformed("不是 COSE_Sign1 标签")
-        value = value.value
+    # cbor2 strips a self-describe tag (55799) while decoding, so the first byte is what
+    # tells a tagged COSE_Sign1 from one wrapped in anything else.
+    if data[:1] != b"\xd2" or not isinstance(value, cbor2.CBORTag):
+        raise Malformed("不是带标签 18 的 COSE_Sign1")
+    if value.tag != COSE_SIGN1_TAG:
+        raise Malformed("不是 COSE_Sign1 标签")
+    value = value.value
     if not isinstance(value, list) or len(value) != 4:
         raise Malformed("COSE_Sign1 应为四元素数组")
     protected, unprotected, payload, signature = value
@@ -238,21 +287,33 @@ def sign1_decode(data: bytes) -> Sign1:
         raise Malformed("COSE_Sign1 元素类型不正确")
     if unprotected:
         raise Malformed("不接受非保护头部")
+    # The envelope rebuilt from its parts: copies the payload bytes, does not re-encode them.
+    if cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, signature])) != data:
+        raise Malformed("COSE_Sign1 不是确定性编码")
     header = cbor_loads_exact(protected)
     if not isinstance(header, dict) or set(header) != {HEADER_ALG, HEADER_KID}:
         raise Malformed("保护头部应只含 alg 与 kid")
     alg, kid = header[HEADER_ALG], header[HEADER_KID]
     if type(alg) is not int or not isinstance(kid, bytes) or len(kid) != KID_BYTES:
         raise Malformed("alg 或 kid 格式不正确")
+    require_deterministic(protected, header, "保护头部")
+    algorithm = ALGORITHMS.get(alg)
+    # An algorithm this code does not know is left to the key check (bad_signature).
+    if algorithm is not None and not algorithm.signature_canonical(signature):
+        raise Malformed("签名格式不规范")
     return Sign1(protected, alg, kid, payload, signature)
 
 
 # ---------------------------------------------------------------- text form
 
 
+def _deflate(cose: bytes) -> bytes:
+    return zlib.compress(cose, ZLIB_LEVEL)
+
+
 def encode_text(cose: bytes) -> str:
-    """TB1 text of a COSE_Sign1: deflated only where that makes it shorter."""
-    deflated = zlib.compress(cose, 9)
+    """TB1 text of a COSE_Sign1: deflated only where that makes it strictly shorter."""
+    deflated = _deflate(cose)
     body = deflated if len(deflated) < len(cose) else cose
     return PREFIX + base45.b45encode(body).decode("ascii")
 
@@ -282,6 +343,9 @@ def base45_decode(text: str) -> bytes:
 
 
 def _inflate(body: bytes) -> bytes:
+    """The COSE_Sign1 inside a deflated body, which must be byte for byte what `_deflate`
+    writes for it and shorter than it. Re-deflating once covers the header, the block
+    choices, the padding bits and trailing bytes together."""
     if body[:2] != ZLIB_HEADER:
         raise Malformed("zlib 头部不正确")
     inflater = zlib.decompressobj()
@@ -293,28 +357,16 @@ def _inflate(body: bytes) -> bytes:
         raise Malformed("解压后超过大小上限")
     if not inflater.eof or inflater.unused_data:
         raise Malformed("压缩数据不完整或有多余字节")
-    _refuse_padding_bits(body, out)
+    if len(body) >= len(out):
+        raise Malformed("压缩后并未更短，应不压缩")
+    if _deflate(out) != body:
+        raise Malformed("压缩数据不是规范形式")
     return out
 
 
-def _refuse_padding_bits(body: bytes, out: bytes) -> None:
-    """Deflate ignores the bits that pad its last byte, so flipping one would change the
-    text without changing what it decodes to. zlib writes them as zero; a set bit that makes
-    no difference to the output is refused."""
-    at = len(body) - 5  # the last deflate byte, before the 4-byte Adler-32
-    last = body[at]
-    for bit in range(8):
-        if last & (1 << bit):
-            probe = body[:at] + bytes((last ^ (1 << bit),)) + body[at + 1 :]
-            try:
-                if zlib.decompress(probe, bufsize=len(out) + 1) == out:
-                    raise Malformed("压缩数据含非零填充位")
-            except zlib.error:
-                continue
-
-
 def decode_text(text: str) -> bytes:
-    """The COSE_Sign1 bytes inside a TB1 text. Raises Malformed."""
+    """The COSE_Sign1 bytes inside a TB1 text, exactly as written: no whitespace is trimmed.
+    Raises Malformed."""
     if not isinstance(text, str):
         raise Malformed("输入不是文本")
     if len(text) > MAX_TEXT_CHARS:
@@ -326,4 +378,8 @@ def decode_text(text: str) -> bytes:
         raise Malformed("内容为空")
     if body[0] == 0x78:
         return _inflate(body)
+    if body[0] != 0xD2:
+        raise Malformed("内容既不是 COSE_Sign1 也不是 zlib 流")
+    if len(_deflate(body)) < len(body):
+        raise Malformed("压缩后更短，应压缩")
     return body

@@ -122,7 +122,8 @@ def _text(value: Any, what: str, limit: int = 64) -> str:
 
 
 def token_from_payload(payload: bytes) -> CertificateToken:
-    """Parse and check the shape of a CWT claims set. Raises Malformed."""
+    """Parse and check the shape and the deterministic encoding of a CWT claims set. Raises
+    Malformed."""
     claims = cose.cbor_loads_exact(payload)
     if not isinstance(claims, dict):
         raise Malformed("CWT 应为映射")
@@ -163,6 +164,8 @@ def token_from_payload(payload: bytes) -> CertificateToken:
         raise Malformed("出示引用格式不正确")
     expires_at = claims.get(CLAIM_EXP)
     not_before = claims.get(CLAIM_NBF)
+    # Last, once the shape is known to be ours: the payload's one re-encoding per verification.
+    cose.require_deterministic(payload, claims, "CWT")
     return CertificateToken(
         issuer=_text(claims[CLAIM_ISS], "iss"),
         issued_at=_uint(claims[CLAIM_IAT], "iat"),

@@ -84,9 +84,7 @@ def enterprise_idcode(request, enterprise_id: int):
     + "。只返回该场景登记可见的属性；每次扫码均留痕。每个码只能成功扫描一次。",
 )
 def scan(request, payload: ScanIn):
-    outcome = services.code_scan(
-        scanner=request.auth, code=payload.code.strip(), scenario=payload.scenario
-    )
+    outcome = services.code_scan(scanner=request.auth, code=payload.code, scenario=payload.scenario)
     body = {"result": outcome.result, "message": outcome.message, "attributes": outcome.attributes}
     if outcome.result == t.SCENARIO_NOT_ALLOWED:
         return Status(403, {"code": "IDCODE_SCENARIO_NOT_ALLOWED", **body})

@@ -120,15 +120,10 @@ def decode_cose(text: Any) -> cose.Sign1:
     if not text.startswith(PREFIX):
         raise Malformed("缺少 SSM1: 前缀")
     data = cose.base45_decode(text[len(PREFIX) :])
-    if not data or data[0] != 0xD2:  # tag 18, COSE_Sign1
+    if not data or data[0] != 0xD2:  # tag 18, COSE_Sign1; a code is never deflated
         raise Malformed("不是带标签的 COSE_Sign1")
-    sign1 = cose.sign1_decode(data)
-    rebuilt = cbor2.dumps(
-        cbor2.CBORTag(cose.COSE_SIGN1_TAG, [sign1.protected, {}, sign1.payload, sign1.signature])
-    )
-    if rebuilt != data:
-        raise Malformed("COSE 编码不规范")
-    return sign1
+    # Tag 18 only, deterministic CBOR, a low-S 64-byte signature: one code, one text.
+    return cose.sign1_decode(data)
 
 
 def _int(value: Any) -> bool:
@@ -139,8 +134,7 @@ def parse_payload(payload: bytes) -> Claims:
     value = cose.cbor_loads_exact(payload)
     if not isinstance(value, dict) or set(value) != CLAIM_KEYS:
         raise Malformed("声明集合不正确")
-    if payload != cbor2.dumps(value, canonical=True):
-        raise Malformed("声明编码不规范")
+    cose.require_deterministic(payload, value, "声明")
     sub, exp, iat, cti = value[CLAIM_SUB], value[CLAIM_EXP], value[CLAIM_IAT], value[CLAIM_CTI]
     if value[CLAIM_ISS] != ISSUER:
         raise Malformed("签发者不正确")

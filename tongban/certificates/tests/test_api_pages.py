@@ -33,7 +33,7 @@ def post(client, text):
 
 def test_verify_valid_anonymously(client, resident):
     cert = issue(resident)
-    response = post(client, cert.text + "\n")
+    response = post(client, cert.text)
     assert response.status_code == 200
     body = response.json()
     assert body["result"] == "valid"
@@ -89,6 +89,28 @@ def test_verify_bounds_the_body(client, db):
     response = post(client, "TB1:" + "0" * 5000)
     assert response.json()["result"] == "malformed"
     assert client.post(URL, "not json", content_type="application/json").status_code in (400, 422)
+
+
+def test_a_text_holding_percent_zero_zero_reaches_the_verifier(client, db):
+    # "%", "0" are Base45 characters: several certificate texts in a thousand hold "%00".
+    response = post(client, "TB1:%00")
+    assert response.status_code == 200
+    assert response.json()["result"] == "malformed"
+
+
+@pytest.mark.parametrize("padded", ["{}\n", " {}", "\t{}\r\n"])
+def test_the_api_takes_the_text_exactly_as_sent(client, resident, padded):
+    cert = issue(resident)
+    body = post(client, padded.format(cert.text)).json()
+    assert (body["result"], body["message"]) == ("malformed", v.MESSAGES["malformed"])
+    assert body["claims"] is None
+    assert post(client, cert.text).json()["result"] == "valid"
+
+
+def test_the_page_trims_what_a_person_pastes_before_verifying(client, resident):
+    cert = issue(resident)
+    pasted = client.post("/certificates/verify/", {"text": f"  {cert.text}\r\n"})
+    assert 'data-result="valid"' in pasted.content.decode()
 
 
 def test_verification_page(client, resident):

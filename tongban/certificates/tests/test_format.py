@@ -385,3 +385,206 @@ def test_a_failing_status_source_means_status_unavailable():
         raise ConnectionError("status list server down")
 
     assert check(ISSUER.text(), status=broken).code == "status_unavailable"
+
+
+# ---------------------------------------------------------------- one certificate, one text
+
+# The order of the P-256 group, written out here rather than taken from the code under test.
+N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+SIGNED = ISSUER.cose()
+PROTECTED, _, PAYLOAD, SIGNATURE = cbor2.loads(SIGNED).value
+
+
+def head(major: int, value: int, width: int) -> bytes:
+    """A CBOR head whose argument takes WIDTH bytes (1, 2, 4 or 8), needed or not."""
+    code = {1: 24, 2: 25, 4: 26, 8: 27}[width]
+    return bytes((major << 5 | code,)) + value.to_bytes(width, "big")
+
+
+def bstr(data: bytes, width: int = 0) -> bytes:
+    if width:
+        return head(2, len(data), width) + data
+    return cbor2.dumps(data)
+
+
+def envelope(
+    *,
+    tag=b"\xd2",
+    array=b"\x84",
+    protected=None,
+    unprotected=b"\xa0",
+    payload=None,
+    signature=None,
+    end=b"",
+) -> bytes:
+    return (
+        tag
+        + array
+        + (protected if protected is not None else bstr(PROTECTED))
+        + unprotected
+        + (payload if payload is not None else bstr(PAYLOAD))
+        + (signature if signature is not None else bstr(SIGNATURE))
+        + end
+    )
+
+
+def high_s(signature: bytes) -> bytes:
+    s = int.from_bytes(signature[32:], "big")
+    return signature[:32] + (N - s).to_bytes(32, "big")
+
+
+def test_the_canonical_envelope_is_what_the_helpers_rebuild():
+    assert envelope() == SIGNED
+    assert check(cose.encode_text(SIGNED)).code == "valid"
+    text = ISSUER.text()
+    assert cose.encode_text(cose.decode_text(text)) == text
+
+
+NON_CANONICAL_ENVELOPES = {
+    "untagged": lambda: SIGNED[1:],
+    "self-describe 55799 around tag 18": lambda: b"\xd9\xd9\xf7" + SIGNED,
+    "tag 18 in a two-byte head": lambda: envelope(tag=b"\xd8\x12"),
+    "array length in a two-byte head": lambda: envelope(array=b"\x98\x04"),
+    "protected length in a wider head": lambda: envelope(protected=bstr(PROTECTED, 2)),
+    "payload length in a wider head": lambda: envelope(payload=bstr(PAYLOAD, 4)),
+    "signature length in a wider head": lambda: envelope(signature=bstr(SIGNATURE, 2)),
+    "indefinite-length array": lambda: envelope(array=b"\x9f", end=b"\xff"),
+    "indefinite-length unprotected map": lambda: envelope(unprotected=b"\xbf\xff"),
+    "payload as indefinite-length chunks": lambda: envelope(
+        payload=b"\x5f" + bstr(PAYLOAD[:100]) + bstr(PAYLOAD[100:]) + b"\xff"
+    ),
+    "signature with s replaced by n - s": lambda: envelope(signature=bstr(high_s(SIGNATURE))),
+    "trailing byte": lambda: SIGNED + b"\x00",
+}
+
+
+@pytest.mark.parametrize("variant", sorted(NON_CANONICAL_ENVELOPES))
+def test_another_encoding_of_the_same_signed_bytes_is_malformed(variant):
+    body = NON_CANONICAL_ENVELOPES[variant]()
+    assert body != SIGNED
+    # Each variant still carries the same signed bytes; a lenient decoder would accept it.
+    assert cbor2.loads(body[3:] if variant.startswith("self") else body) is not None
+    # encode_text makes the right deflate choice for these bytes, so only the CBOR is at fault.
+    result = check(cose.encode_text(body))
+    assert result.code == "malformed", result.detail
+    assert result.token is None
+
+
+def test_high_s_copy_verifies_mathematically_but_is_malformed():
+    twin = high_s(SIGNATURE)
+    sign1 = cose.Sign1(PROTECTED, -7, ISSUER.kid, PAYLOAD, twin)
+    assert sign1.verify(ISSUER.private.public_key())  # the bypass the rule closes
+    result = check(cose.encode_text(envelope(signature=bstr(twin))))
+    assert (result.code, result.detail) == ("malformed", "签名格式不规范")
+
+
+def _resigned(protected: bytes, payload: bytes) -> bytes:
+    sig = cose.ES256.sign(ISSUER.private, cose.sig_structure(protected, payload))
+    return cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, sig]))
+
+
+def test_signed_but_non_deterministic_protected_header_or_claims_are_malformed():
+    reversed_header = b"\xa2\x04" + bstr(ISSUER.kid) + b"\x01\x26"  # {4: kid, 1: -7}
+    assert cbor2.loads(reversed_header) == cbor2.loads(PROTECTED)
+    wide_alg = b"\xa2\x01\x38\x06\x04" + bstr(ISSUER.kid)  # -7 as 0x38 0x06
+    assert cbor2.loads(wide_alg) == cbor2.loads(PROTECTED)
+    claims = cbor2.loads(PAYLOAD)
+    unsorted = cbor2.dumps(dict(reversed(list(claims.items()))))
+    assert unsorted != PAYLOAD and cbor2.loads(unsorted) == claims
+    for protected, payload in [
+        (reversed_header, PAYLOAD),
+        (wide_alg, PAYLOAD),
+        (PROTECTED, unsorted),
+    ]:
+        result = check(cose.encode_text(_resigned(protected, payload)))
+        assert result.code == "malformed", result.detail
+    assert check(cose.encode_text(_resigned(PROTECTED, PAYLOAD))).code == "valid"
+
+
+def _with_signature(signature: bytes) -> str:
+    return cose.encode_text(envelope(signature=bstr(signature)))
+
+
+def test_signature_of_any_other_length_or_range_is_malformed_not_bad_signature():
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    der = ISSUER.private.sign(cose.sig_structure(PROTECTED, PAYLOAD), ec.ECDSA(hashes.SHA256()))
+    assert 68 <= len(der) <= 72 and der[0] == 0x30
+    r = SIGNATURE[:32]
+    for signature in [
+        der,
+        SIGNATURE[:63],
+        SIGNATURE + b"\x00",
+        b"\x00" + SIGNATURE,
+        bytes(32) + SIGNATURE[32:],  # r = 0
+        N.to_bytes(32, "big") + SIGNATURE[32:],  # r = n
+        r + bytes(32),  # s = 0
+        r + (N // 2 + 1).to_bytes(32, "big"),  # smallest high s
+    ]:
+        assert check(_with_signature(signature)).code == "malformed", signature.hex()
+    # A well-formed signature that does not verify is still bad_signature.
+    wrong = r + (N // 2).to_bytes(32, "big")
+    assert check(_with_signature(wrong)).code == "bad_signature"
+
+
+def test_signer_writes_low_s_only():
+    key = cose.ES256.generate()
+    for i in range(200):
+        data = i.to_bytes(2, "big")
+        signature = cose.ES256.sign(key, data)
+        assert len(signature) == 64
+        assert 0 < int.from_bytes(signature[32:], "big") <= N // 2, i
+        assert cose.ES256.verify(key.public_key(), signature, data)
+
+
+@pytest.mark.parametrize("padded", [" {}", "{} ", "{}\n", "\t{}", "{}\r\n", "\ufeff{}", "{}\x00"])
+def test_verifier_takes_the_text_exactly_as_given(padded):
+    text = ISSUER.text()
+    assert check(text).code == "valid"
+    assert check(padded.format(text)).code == "malformed"
+
+
+def test_deflating_a_body_that_does_not_shrink_is_malformed():
+    assert len(zlib.compress(SIGNED, 9)) >= len(SIGNED)
+    result = check(raw_text(zlib.compress(SIGNED, 9)))
+    assert (result.code, result.detail) == ("malformed", "压缩后并未更短，应不压缩")
+
+
+def test_leaving_plain_a_body_that_deflate_shortens_is_malformed():
+    signed = ISSUER.cose(claims={"note": "示例" * 100})
+    assert len(zlib.compress(signed, 9)) < len(signed)
+    assert check(raw_text(zlib.compress(signed, 9))).code == "valid"
+    result = check(raw_text(signed))
+    assert (result.code, result.detail) == ("malformed", "压缩后更短，应压缩")
+
+
+def _stream(signed: bytes, how: str) -> bytes:
+    if how == "level 1":
+        return zlib.compress(signed, 1)
+    if how == "two blocks":
+        packer = zlib.compressobj(9)
+        return (
+            packer.compress(signed[:100])
+            + packer.flush(zlib.Z_FULL_FLUSH)
+            + (packer.compress(signed[100:]) + packer.flush())
+        )
+    memory, strategy = {"memLevel 1": (1, 0), "Huffman only": (9, zlib.Z_HUFFMAN_ONLY)}[how]
+    packer = zlib.compressobj(9, zlib.DEFLATED, 15, memory, strategy)
+    return packer.compress(signed) + packer.flush()
+
+
+@pytest.mark.parametrize("how", ["level 1", "two blocks", "memLevel 1", "Huffman only"])
+def test_another_deflate_stream_of_the_same_bytes_is_malformed(how):
+    signed = ISSUER.cose(claims={"note": "示例" * 100})
+    # The expected header in front, so only the deflate data differs from zlib level 9's.
+    body = b"\x78\xda" + _stream(signed, how)[2:]
+    assert body[:2] == b"\x78\xda" and zlib.decompress(body) == signed
+    assert body != zlib.compress(signed, 9) and len(body) < len(signed)
+    result = check(raw_text(body))
+    assert (result.code, result.detail) == ("malformed", "压缩数据不是规范形式")
+
+
+def test_a_body_that_is_neither_cose_nor_zlib_is_malformed():
+    result = check(raw_text(b"\x84" + SIGNED[2:]))
+    assert result.code == "malformed"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import zlib
 
 import pytest
 from django.utils import timezone
@@ -444,3 +445,66 @@ def test_a_type_a_holder_may_hold_several_of_keeps_them_all(resident):
     first.refresh_from_db()
     assert first.revoked_at is None
     assert not AuditEvent.objects.filter(action="certificates.revoke").exists()
+
+
+# ---------------------------------------------------------------- one certificate, one text
+
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def _canonical_and_low_s(text: str) -> None:
+    body = cose.decode_text(text)  # the deflate choice and stream checked
+    sign1 = cose.sign1_decode(body)  # tag 18, deterministic CBOR, signature form checked
+    assert cose.encode_text(body) == text
+    assert len(sign1.signature) == 64
+    assert int.from_bytes(sign1.signature[32:], "big") <= P256_ORDER // 2
+
+
+def test_every_certificate_and_presentation_issued_is_canonical_and_low_s(resident):
+    # A signer that does not normalise S writes a high S about half the time: 50 in a row
+    # low would happen by chance once in 2^50.
+    for _ in range(50):
+        cert = issue_id_card(resident)
+        _canonical_and_low_s(cert.text)
+        assert selectors.certificate_verify(cert.text).code == "valid"
+    for _ in range(10):
+        shown = services.presentation_create(
+            certificate=cert, holder_user=resident.user, claims=["name"], ttl_seconds=60
+        )
+        _canonical_and_low_s(shown.text)
+    services.root_key_ensure()
+    status = selectors.status_list_token(cert.status_list_id).body
+    assert int.from_bytes(cose.sign1_decode(status).signature[32:], "big") <= P256_ORDER // 2
+
+
+def test_the_migration_rewrites_stored_high_s_texts_to_the_canonical_form(resident):
+    import importlib
+
+    import base45
+    import cbor2
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "tongban.certificates.migrations.0003_certificate_text_low_s"
+    )
+    cert = issue_id_card(resident)
+    body = cose.decode_text(cert.text)
+    protected, _, payload, signature = cbor2.loads(body).value
+    high = signature[:32] + (P256_ORDER - int.from_bytes(signature[32:], "big")).to_bytes(32, "big")
+    old_cose = cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, high]))
+    deflated = zlib.compress(old_cose, 9)  # what the old encoder wrote, its deflate choice too
+    old_body = deflated if len(deflated) < len(old_cose) else old_cose
+    Certificate.objects.filter(pk=cert.pk).update(text="TB1:" + base45.b45encode(old_body).decode())
+    cert.refresh_from_db()
+    assert selectors.certificate_verify(cert.text).code == "malformed"
+    untouched = issue_id_card(resident)
+
+    migration.certificates_low_s(apps, None)
+
+    cert.refresh_from_db()
+    _canonical_and_low_s(cert.text)
+    assert selectors.certificate_verify(cert.text).code == "valid"
+    assert cose.sign1_decode(cose.decode_text(cert.text)).payload == payload
+    assert Certificate.objects.get(pk=untouched.pk).text == untouched.text
+    event = AuditEvent.objects.get(action="certificates.texts_canonicalised")
+    assert (event.actor_label, event.data) == ("system:migration", {"changed": 1, "unreadable": 0})

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import base45
+import cbor2
 import pytest
 from django.utils import timezone
 
 from tongban.accounts.tests.factories import ResidentProfileFactory, UserFactory
 from tongban.idcode import services
+from tongban.idcode import token as t
 from tongban.idcode.models import Pseudonym, ScanLog
 from tongban.idcode.tests.conftest import scan
 
@@ -112,6 +115,51 @@ def test_second_scan_of_one_code_is_a_replay_for_any_scanner(client, resident, m
         "replayed",
         "replayed",
     ]
+
+
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def _high_s_copy(code: str) -> str:
+    """The same signed code with s replaced by n - s: a second valid ECDSA signature that
+    anyone holding the code can compute, no key needed."""
+    raw = base45.b45decode(code[len(t.PREFIX) :])
+    tag = cbor2.loads(raw)
+    protected, unprotected, payload, signature = tag.value
+    s = int.from_bytes(signature[32:], "big")
+    twin = signature[:32] + (P256_ORDER - s).to_bytes(32, "big")
+    copy = cbor2.dumps(cbor2.CBORTag(18, [protected, unprotected, payload, twin]))
+    return t.PREFIX + base45.b45encode(copy).decode()
+
+
+def test_a_high_s_copy_of_an_unused_code_does_not_scan_and_does_not_use_it_up(
+    client, resident, make_scanner
+):
+    _, key = make_scanner()
+    code = _code(client, resident.user)
+    copy = _high_s_copy(code)
+    assert copy != code
+    assert scan(client, key, copy, "hall_checkin").json() == {
+        "result": "malformed",
+        "message": "无法识别：这不是一个完整的随申码。",
+        "attributes": {},
+    }
+    assert scan(client, key, code, "hall_checkin").json()["result"] == "ok"
+    # Whatever form of the code comes next, the signed cti it carries was already used.
+    assert scan(client, key, code, "metro").json()["result"] == "replayed"
+    assert scan(client, key, copy, "metro").json()["result"] == "malformed"
+    results = list(ScanLog.objects.order_by("id").values_list("result", "cti"))
+    cti = results[1][1]
+    assert len(cti) == 32
+    assert results == [("malformed", ""), ("ok", cti), ("replayed", cti), ("malformed", "")]
+
+
+@pytest.mark.parametrize("padded", ["{}\n", " {}", "{}\r\n"])
+def test_the_scan_api_takes_the_code_exactly_as_sent(client, resident, make_scanner, padded):
+    _, key = make_scanner()
+    code = _code(client, resident.user)
+    assert scan(client, key, padded.format(code), "metro").json()["result"] == "malformed"
+    assert scan(client, key, code, "metro").json()["result"] == "ok"
 
 
 def test_expired_code(client, resident, make_scanner):

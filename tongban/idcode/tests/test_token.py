@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 
 import base45
+import cbor2
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -69,6 +71,47 @@ def test_changing_any_character_of_the_text_is_detected():
             if text[i] != c:
                 changed = text[:i] + c + text[i + 1 :]
                 assert t.verify(changed, public_key_for=_keys, now=NOW).result != t.OK
+
+
+N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def _variants(text: str) -> dict[str, str]:
+    """Other encodings of the same signed code, each of which a lenient decoder accepts."""
+    raw = base45.b45decode(text[len(t.PREFIX) :])
+    protected, _, payload, signature = cbor2.loads(raw).value
+    twin = signature[:32] + (N - int.from_bytes(signature[32:], "big")).to_bytes(32, "big")
+    wide_payload = b"\x59" + len(payload).to_bytes(2, "big") + payload
+    bodies = {
+        "high S": cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, twin])),
+        "untagged": raw[1:],
+        "self-describe 55799": b"\xd9\xd9\xf7" + raw,
+        "payload length in a wider head": raw[:2]
+        + cbor2.dumps(protected)
+        + b"\xa0"
+        + wide_payload
+        + cbor2.dumps(signature),
+        "indefinite-length array": b"\xd2\x9f" + raw[2:] + b"\xff",
+        "deflated": zlib.compress(raw, 9),
+        "trailing byte": raw + b"\x00",
+    }
+    out = {name: t.PREFIX + base45.b45encode(body).decode() for name, body in bodies.items()}
+    out.update({"leading space": " " + text, "trailing newline": text + "\n"})
+    return out
+
+
+def test_every_other_encoding_of_a_code_is_malformed():
+    text = _text()
+    for name, variant in _variants(text).items():
+        assert variant != text
+        assert t.verify(variant, public_key_for=_keys, now=NOW).result == t.MALFORMED, name
+    assert t.verify(text, public_key_for=_keys, now=NOW).result == t.OK
+
+
+def test_codes_are_signed_with_low_s():
+    for _ in range(50):
+        raw = base45.b45decode(_text()[len(t.PREFIX) :])
+        assert int.from_bytes(cbor2.loads(raw).value[3][32:], "big") <= N // 2
 
 
 @settings(max_examples=300, deadline=None)
