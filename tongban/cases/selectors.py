@@ -24,7 +24,7 @@ from tongban.accounts.models import (
     StaffRole,
     User,
 )
-from tongban.accounts.selectors import id_number_unused, staff_post_label
+from tongban.accounts.selectors import enterprise_profile_for, id_number_unused, staff_post_label
 from tongban.accounts.validators import mask_name, parse_credit_code, parse_id_number
 from tongban.cases.errors import CaseNotFound, MaterialFileNotFound, TaskNotFound
 from tongban.cases.models import (
@@ -739,6 +739,9 @@ def form_prefill(
     role = applicant_person(kind=kind, code=code, answers=guide.answers)
     values = PrefillValues()
     names = _certificate_type_names({t for t, _ in claims})
+    # What the member may see of the enterprise, by the one rule of 一企一档 (a plain 经办人
+    # sees the legal representative's name masked): a masked value is not offered at all.
+    shown = enterprise_profile_for(viewer=user, enterprise=enterprise) if enterprise else {}
     for f in guide.fields:
         element = elements.get(f.code)
         for source in element.prefill if element else []:
@@ -749,6 +752,8 @@ def form_prefill(
             else:
                 holder = {"profile": profile, "enterprise": enterprise}.get(source.source)
                 value = getattr(holder, source.field, None) if holder is not None else None
+                if holder is enterprise and source.field in shown and shown[source.field] != value:
+                    value = None
             if value not in (None, "") and _prefill_fits(element, value):
                 values[f.code] = value.isoformat() if isinstance(value, dt.date) else value
                 values.sources[f.code] = (

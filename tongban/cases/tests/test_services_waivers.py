@@ -460,3 +460,31 @@ def test_a_certificate_held_for_an_older_child_never_spares_the_newborns(types, 
     Certificate.objects.filter(pk=cert.pk).update(holder_user=resident.user)
     guide = guide_for_bundle(code="birth", answers=BIRTH_ANSWERS, applicant=resident)
     assert material(guide).spared is False
+
+
+def test_prefill_offers_an_agent_only_what_the_enterprise_page_shows_them(db):
+    """一企一档 has one rule: a plain 经办人 sees the legal representative's name masked, so
+    the form does not hand it to them in full either; the legal representative gets it."""
+    from tongban.accounts.models import EnterpriseMembership
+    from tongban.accounts.tests.factories import EnterpriseFactory
+    from tongban.catalog.guide import item_questions
+    from tongban.certificates.tests.conftest import DEMO_TYPES
+
+    catalog_load_directory(path=DEMO_TYPES.parent)
+    agent = ResidentProfileFactory()
+    rep = ResidentProfileFactory()
+    company = EnterpriseFactory(agents=[agent.user], legal_representative="张三丰")
+    EnterpriseMembership.objects.create(
+        user=rep.user, enterprise=company, role=EnterpriseMembership.Role.LEGAL_REPRESENTATIVE
+    )
+    answers = {q.code: q.options[0].value for q in item_questions(code="SH-SCJ-0102")}
+
+    def prefill(who):
+        return form_prefill(
+            user=who.user, kind="item", code="SH-SCJ-0102", answers=answers, enterprise=company
+        )
+
+    as_agent = prefill(agent)
+    assert as_agent["enterprise.name"] == company.name
+    assert "enterprise.legal_representative" not in as_agent
+    assert prefill(rep)["enterprise.legal_representative"] == "张三丰"
