@@ -502,6 +502,9 @@ class ServiceItemDef(Strict):
     # Data elements this item's decision creates (出生登记 gives the child an ID number). In a
     # 一件事, items that come after it read the value instead of asking the applicant.
     produces: list[str] = Field(default_factory=list)
+    # 登记状态 the case's enterprise takes when this item is approved (企业注销登记 → 注销), in
+    # the decision's own transaction: its 一企一档 and 一企一码 follow the registration.
+    enterprise_status_on_approval: Literal["deregistered", "suspended", "revoked"] | None = None
     is_example: bool = Field(default=True, description="示例: demo content, not a real guide")
     # A case is accepted automatically only when every included item declares intake checks
     # and all of them are machine-verifiable; an item declaring none needs a person at intake.

@@ -13,6 +13,12 @@ class EnterpriseNotFound(NotFound):
     message = "未找到该企业，或您不是该企业的经办人。"
 
 
+class EnterpriseNotActive(InvalidInput):
+    code = "IDCODE_ENTERPRISE_NOT_ACTIVE"
+    message = "该企业已注销或不在存续状态，不再签发一企一码。"
+    http_status = 409
+
+
 class UnknownScenario(InvalidInput):
     code = "IDCODE_UNKNOWN_SCENARIO"
     message = "场景代码不在登记表中。"

@@ -20,7 +20,7 @@ from tongban.common.services import audit_record
 from tongban.idcode import keys
 from tongban.idcode import token as t
 from tongban.idcode.attributes import attributes_for
-from tongban.idcode.errors import EnterpriseNotFound, NoResidentProfile
+from tongban.idcode.errors import EnterpriseNotActive, EnterpriseNotFound, NoResidentProfile
 from tongban.idcode.models import Pseudonym, ScanLog, Scanner
 from tongban.idcode.registry import scenarios
 from tongban.idcode.selectors import scanner_key_hash
@@ -121,6 +121,8 @@ def enterprise_idcode_issue(
 ) -> IssuedCode:
     """一企一码, for an agent of the enterprise; anyone else is told it does not exist."""
     enterprise = enterprise_for_agent(user=user, enterprise_id=enterprise_id)
+    if enterprise.status != Enterprise.Status.ACTIVE:
+        raise EnterpriseNotActive()
     return _issue(kind=Pseudonym.Kind.ENTERPRISE, user=user, enterprise=enterprise, now=now)
 
 

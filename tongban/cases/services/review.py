@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tongban.accounts.models import StaffAssignment, StaffRole, User
+from tongban.accounts.services import enterprise_update
 from tongban.cases import sla
 from tongban.cases.errors import (
     CaseFormInvalid,
@@ -307,10 +308,18 @@ def _decide(case, task, *, actor, actor_label, decision, reason, produced=()) ->
     task.decided_at = _now()
     task.row_version += 1
     task.save()
+    definition = item_definition(task.item_code, task.item_version)
     if (
         decision == TaskStatus.APPROVED
-        and item_definition(task.item_code, task.item_version).outputs
+        and definition.enterprise_status_on_approval
+        and case.enterprise is not None
     ):
+        enterprise_update(
+            actor=actor or actor_label,
+            enterprise=case.enterprise,
+            changes={"status": definition.enterprise_status_on_approval},
+        )
+    if decision == TaskStatus.APPROVED and definition.outputs:
         # What the item issues exists from now on: a later item of the case can use it.
         _hooks_after_commit(case, item_approved_hooks)
     _event(

@@ -215,3 +215,52 @@ def test_a_denial_produces_nothing(db, media):
     assert exc.value.code == "PRODUCED_INVALID"
     ga.refresh_from_db()
     assert ga.status == "pending"
+
+
+def test_an_approved_deregistration_closes_the_enterprise_and_its_code(db, media):
+    """企业注销登记 approved: the enterprise's 一企一档 says 注销 in that same decision, with an
+    audit row naming the reviewer, and its 一企一码 is no longer issued."""
+    from tongban.accounts.models import Enterprise
+    from tongban.accounts.tests.factories import EnterpriseFactory
+    from tongban.catalog.guide import guide_for_item, item_questions
+    from tongban.common.models import AuditEvent
+    from tongban.idcode.errors import EnterpriseNotActive
+    from tongban.idcode.services import enterprise_idcode_issue
+
+    catalog_load_directory(path=DEMO)
+    agent = ResidentProfileFactory()
+    company = EnterpriseFactory(agents=[agent.user])
+    enterprise_idcode_issue(user=agent.user, enterprise_id=company.pk)  # while it exists
+    answers = {q.code: q.options[0].value for q in item_questions(code="SH-SCJ-0102")}
+    guide = guide_for_item(code="SH-SCJ-0102", answers=answers, applicant=agent, enterprise=company)
+    case = services.case_submit(
+        applicant=agent.user,
+        kind="item",
+        code="SH-SCJ-0102",
+        answers=guide.answers,
+        form_data=sample_form(guide),
+        materials=sample_uploads(guide),
+        idempotency_key="closing",
+        enterprise=company,
+    )
+    market = Department.objects.get(code="SH-SCJ")
+    if case.status == "submitted":
+        acceptor = StaffFactory(department=market, role=StaffRole.ACCEPTOR)
+        services.case_accept(actor=acceptor, receipt_no=case.receipt_no)
+    task = Task.objects.get(case=case)
+    reviewer = StaffFactory(department=market, role=StaffRole.REVIEWER)
+    company.refresh_from_db()
+    assert company.status == Enterprise.Status.ACTIVE  # nothing before the decision
+    services.task_decide(
+        reviewer=reviewer,
+        task_id=task.pk,
+        decision="approved",
+        reason="",
+        expected_row_version=task.row_version,
+    )
+    company.refresh_from_db()
+    assert company.status == Enterprise.Status.DEREGISTERED
+    change = AuditEvent.objects.get(action="enterprise.update", object_id=str(company.pk))
+    assert change.actor_id == reviewer.pk
+    with pytest.raises(EnterpriseNotActive):
+        enterprise_idcode_issue(user=agent.user, enterprise_id=company.pk)
