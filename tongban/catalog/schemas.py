@@ -516,6 +516,19 @@ class ServiceItemDef(Strict):
         problems: list[Problem] = []
         if self.handling == "instant" and self.time_limit.promised_days != 0:
             problems.append((("time_limit", "promised_days"), "即办件的承诺时限应为0个工作日"))
+        # 即办件 is a promise to conclude on the spot: only the platform can keep it, so what
+        # is checked at intake and at review must be checkable by the platform.
+        if self.handling == "instant" and (
+            not self.intake_checks or not all(c.machine for c in self.intake_checks)
+        ):
+            problems.append(
+                (
+                    ("intake_checks",),
+                    "即办件的受理条件须全部可由平台核验（machine: true），才能提交即办结",
+                )
+            )
+        if self.handling == "instant" and not self.review_points:
+            problems.append((("review_points",), "即办件须声明审查要点，全部满足的提交即办结"))
         problems += _duplicates("materials", [m.code for m in self.materials], "code", "材料编码")
         element_codes = [e if isinstance(e, str) else e.code for e in self.elements]
         problems += _duplicates("elements", element_codes, None, "数据元")

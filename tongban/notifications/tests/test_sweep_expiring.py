@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from tongban.accounts.tests.factories import ResidentProfileFactory
 from tongban.cases.schedule import _registered_sweeps
 from tongban.certificates.models import Certificate
 from tongban.certificates.services import certificate_issue
@@ -39,8 +40,9 @@ def test_the_sweep_is_registered_with_the_maintenance_tick():
 
 def test_holders_are_told_once_within_the_window(types, resident):  # noqa: F811
     soon = _card(resident, NOW + dt.timedelta(days=10))
-    _card(resident, NOW + dt.timedelta(days=31))  # outside the 30 days
-    _card(resident, NOW - dt.timedelta(days=1))  # already expired
+    # Other people's cards (one person holds one 居民身份证 in force: a second would replace it).
+    _card(ResidentProfileFactory(), NOW + dt.timedelta(days=31))  # outside the 30 days
+    _card(ResidentProfileFactory(), NOW - dt.timedelta(days=1))  # already expired
     assert _sweep() == {"notified": 1}
     notice = Notice.objects.get(recipient=resident.user, category="certificate_expiring")
     assert notice.title == "您的居民身份证将于2026年11月11日到期"
