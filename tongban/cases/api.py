@@ -15,6 +15,7 @@ from tongban.cases.errors import CaseNotFound, NotForApplicant
 from tongban.cases.receipt import receipt_normalise
 from tongban.cases.services import MAX_UPLOAD_BYTES, MaterialInput, Upload, UploadRefused
 from tongban.common.api_schemas import ErrorOut
+from tongban.common.apitypes import Id
 from tongban.common.errors import InvalidInput, NotFound
 
 router = Router(tags=["cases"], auth=django_auth)
@@ -414,7 +415,7 @@ class TaskDetailOut(TaskOut):
     response={200: TaskDetailOut, 404: ErrorOut},
     summary="任务详情（仅本事项所需数据）",
 )
-def task_get(request, task_id: int):
+def task_get(request, task_id: Id):
     return selectors.task_view_for_reviewer(user=request.user, task_id=task_id)
 
 
@@ -423,7 +424,7 @@ def task_get(request, task_id: int):
     response={200: TaskOut, 404: ErrorOut, 409: ErrorOut},
     summary="认领任务",
 )
-def task_claim(request, task_id: int, body: ClaimIn | None = None):
+def task_claim(request, task_id: Id, body: ClaimIn | None = None):
     task = services.task_claim(
         reviewer=request.user,
         task_id=task_id,
@@ -437,7 +438,7 @@ def task_claim(request, task_id: int, body: ClaimIn | None = None):
     response={200: TaskOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="审核决定",
 )
-def task_decision(request, task_id: int, body: TaskDecisionIn):
+def task_decision(request, task_id: Id, body: TaskDecisionIn):
     task = services.task_decide(
         reviewer=request.user,
         task_id=task_id,
@@ -449,7 +450,7 @@ def task_decision(request, task_id: int, body: TaskDecisionIn):
     return _task_out(request, task.pk)
 
 
-def _task_out(request, task_id: int) -> dict[str, Any]:
+def _task_out(request, task_id: Id) -> dict[str, Any]:
     from tongban.cases.models import Task
 
     task = Task.objects.select_related("case", "department").get(pk=task_id)
@@ -535,7 +536,7 @@ class TaskSupplementIn(Schema):
     response={200: TaskOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="审核中要求补正（仅限本事项所需材料和字段）",
 )
-def task_supplement_request(request, task_id: int, body: TaskSupplementIn):
+def task_supplement_request(request, task_id: Id, body: TaskSupplementIn):
     services.task_request_supplement(
         reviewer=request.user,
         task_id=task_id,
