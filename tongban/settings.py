@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tongban.common.middleware.SecurityHeadersMiddleware",
+    "tongban.common.middleware.PrivateResponsesMiddleware",
 ]
 
 ROOT_URLCONF = "tongban.urls"

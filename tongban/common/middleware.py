@@ -24,6 +24,38 @@ class SecurityHeadersMiddleware:
         return response
 
 
+class PrivateResponsesMiddleware:
+    """`Cache-Control: no-store, private` on every answer to a logged-in person or to a caller
+    with credentials (a scanner's API key), unless the view chose its own caching.
+
+    Such answers carry personal data (档案, 办件, 证照, 随申码); a shared or browser cache must not
+    keep them for the next user of a hall kiosk or a family tablet. One rule here instead of a
+    decorator on each view, so a new page is covered without anyone remembering. Static files
+    never get here: WhiteNoise answers them earlier in the chain.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Cache-Control" not in response.headers and self._personal(request):
+            response.headers["Cache-Control"] = "no-store, private"
+        return response
+
+    @staticmethod
+    def _personal(request) -> bool:
+        from django.conf import settings
+
+        if "HTTP_AUTHORIZATION" in request.META:
+            return True
+        # Without a session cookie nobody is logged in: no session load, no Vary: Cookie.
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return False
+        user = getattr(request, "user", None)
+        return user is not None and user.is_authenticated
+
+
 class RefuseNulInputMiddleware:
     """Refuse input that carries a NUL character, before any view or query sees it.
 
