@@ -8,6 +8,7 @@ from typing import Any
 from ninja import Field, Router, Schema
 from ninja.security import django_auth
 
+from tongban.accounts.apiauth import staff_auth
 from tongban.certificates import selectors, services
 from tongban.certificates import verify as v
 from tongban.certificates.cose import MAX_TEXT_CHARS
@@ -145,7 +146,7 @@ def my_certificate_present(request, certificate_id: Id, payload: PresentationIn)
 @router.post(
     "/certificates/{serial}/revoke",
     response=CertificateSummaryOut,
-    auth=django_auth,
+    auth=staff_auth,
     summary="撤销证照（工作人员）",
     description="仅签发部门的发证或负责人岗位可撤销；须写明原因。",
 )

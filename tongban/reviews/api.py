@@ -13,6 +13,7 @@ from ninja import Query, Router, Schema, Status
 from ninja.security import django_auth
 from pydantic import Field
 
+from tongban.accounts.apiauth import staff_auth
 from tongban.common.api_schemas import ErrorOut
 from tongban.common.apitypes import Id
 from tongban.reviews import selectors, services
@@ -208,6 +209,7 @@ def stats(request, filters: Query[StatsFilter]):
 
 @router.get(
     "/reviews/orders",
+    auth=staff_auth,
     response={200: list[OrderOut], 401: ErrorOut},
     summary="整改工单（本部门；城市运营可见全部）",
 )
@@ -217,6 +219,7 @@ def orders(request):
 
 @router.get(
     "/reviews/orders/{order_id}",
+    auth=staff_auth,
     response={200: OrderOut, 401: ErrorOut, 404: ErrorOut},
     summary="整改工单详情",
 )
@@ -234,7 +237,9 @@ ORDER_RESPONSES = {
 }
 
 
-@router.post("/reviews/orders/{order_id}/verify", response=ORDER_RESPONSES, summary="核实")
+@router.post(
+    "/reviews/orders/{order_id}/verify", response=ORDER_RESPONSES, summary="核实", auth=staff_auth
+)
 def order_verify(request, payload: OrderVerifyIn, order_id: Id):
     services.order_verify(
         actor=request.user,
@@ -245,19 +250,28 @@ def order_verify(request, payload: OrderVerifyIn, order_id: Id):
     return _order(request.user, order_id)
 
 
-@router.post("/reviews/orders/{order_id}/rectify", response=ORDER_RESPONSES, summary="整改")
+@router.post(
+    "/reviews/orders/{order_id}/rectify", response=ORDER_RESPONSES, summary="整改", auth=staff_auth
+)
 def order_rectify(request, payload: RectifyIn, order_id: Id):
     services.order_rectify(actor=request.user, order_id=order_id, measures=payload.measures)
     return _order(request.user, order_id)
 
 
-@router.post("/reviews/orders/{order_id}/reply", response=ORDER_RESPONSES, summary="回复评价人")
+@router.post(
+    "/reviews/orders/{order_id}/reply",
+    response=ORDER_RESPONSES,
+    summary="回复评价人",
+    auth=staff_auth,
+)
 def order_reply(request, payload: ReplyIn, order_id: Id):
     services.order_reply(actor=request.user, order_id=order_id, reply=payload.reply)
     return _order(request.user, order_id)
 
 
-@router.post("/reviews/orders/{order_id}/close", response=ORDER_RESPONSES, summary="办结")
+@router.post(
+    "/reviews/orders/{order_id}/close", response=ORDER_RESPONSES, summary="办结", auth=staff_auth
+)
 def order_close(request, order_id: Id):
     services.order_close(actor=request.user, order_id=order_id)
     return _order(request.user, order_id)
@@ -265,6 +279,7 @@ def order_close(request, order_id: Id):
 
 @router.post(
     "/reviews/ratings/{rating_id}/appeal",
+    auth=staff_auth,
     response={
         201: AppealOut,
         401: ErrorOut,
@@ -284,6 +299,7 @@ def appeal(request, payload: AppealIn, rating_id: Id):
 
 @router.post(
     "/reviews/appeals/{appeal_id}/decision",
+    auth=staff_auth,
     response={
         200: AppealOut,
         401: ErrorOut,
