@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Listed so /api/v1/docs renders Swagger UI from ninja's own static files, not a CDN.
+    "ninja",
     "tongban.common",
     "tongban.accounts",
     "tongban.appointments",
