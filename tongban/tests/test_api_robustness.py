@@ -159,9 +159,12 @@ OUT_OF_RANGE = [str(2**63), "-1"]
     ],
 )  # fmt: skip
 def test_out_of_range_integers_are_a_coded_422(client, method, url, value):
-    from tongban.accounts.tests.factories import ResidentProfileFactory
+    from tongban.accounts.tests.factories import ResidentProfileFactory, StaffFactory
 
-    client.force_login(ResidentProfileFactory().user)
+    # A reviewer who is also a resident passes every endpoint's login and staff check.
+    user = StaffFactory(role="reviewer")
+    ResidentProfileFactory(user=user)
+    client.force_login(user)
     body = {"data": {}, "content_type": "application/json"} if method == "post" else {}
     response = getattr(client, method)(url.format(value), **body)
     assert response.status_code == 422, response.content
