@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Listed so /api/v1/docs renders Swagger UI from ninja's own static files, not a CDN.
+    "ninja",
     "tongban.common",
     "tongban.accounts",
     "tongban.appointments",
@@ -68,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tongban.common.middleware.SecurityHeadersMiddleware",
+    "tongban.common.middleware.PrivateResponsesMiddleware",
 ]
 
 ROOT_URLCONF = "tongban.urls"

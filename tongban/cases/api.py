@@ -9,12 +9,14 @@ from typing import Any
 from ninja import Form, Header, Router, Schema, Status
 from ninja.security import django_auth
 
+from tongban.accounts.apiauth import staff_auth
 from tongban.accounts.models import Enterprise
 from tongban.cases import selectors, services
 from tongban.cases.errors import CaseNotFound, NotForApplicant
 from tongban.cases.receipt import receipt_normalise
 from tongban.cases.services import MAX_UPLOAD_BYTES, MaterialInput, Upload, UploadRefused
 from tongban.common.api_schemas import ErrorOut
+from tongban.common.apitypes import Id
 from tongban.common.errors import InvalidInput, NotFound
 
 router = Router(tags=["cases"], auth=django_auth)
@@ -302,6 +304,7 @@ class ReasonIn(Schema):
 
 @router.post(
     "/cases/{receipt_no}/accept",
+    auth=staff_auth,
     response={200: CaseOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="受理",
 )
@@ -313,6 +316,7 @@ def case_accept(request, receipt_no: str, body: ReasonIn | None = None):
 
 @router.post(
     "/cases/{receipt_no}/refuse",
+    auth=staff_auth,
     response={200: CaseOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="不予受理",
 )
@@ -331,6 +335,7 @@ class SupplementRequestIn(Schema):
 
 @router.post(
     "/cases/{receipt_no}/supplement-request",
+    auth=staff_auth,
     response={200: CaseOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="要求补正",
 )
@@ -365,7 +370,7 @@ def case_supplement(request, receipt_no: str, payload: Form[str]):
     return selectors.case_detail(user=request.user, receipt_no=number)
 
 
-@router.get("/workbench/tasks", response=list[TaskOut], summary="部门任务队列")
+@router.get("/workbench/tasks", response=list[TaskOut], summary="部门任务队列", auth=staff_auth)
 def workbench(
     request,
     status: str | None = None,
@@ -411,19 +416,21 @@ class TaskDetailOut(TaskOut):
 
 @router.get(
     "/workbench/tasks/{task_id}",
+    auth=staff_auth,
     response={200: TaskDetailOut, 404: ErrorOut},
     summary="任务详情（仅本事项所需数据）",
 )
-def task_get(request, task_id: int):
+def task_get(request, task_id: Id):
     return selectors.task_view_for_reviewer(user=request.user, task_id=task_id)
 
 
 @router.post(
     "/workbench/tasks/{task_id}/claim",
+    auth=staff_auth,
     response={200: TaskOut, 404: ErrorOut, 409: ErrorOut},
     summary="认领任务",
 )
-def task_claim(request, task_id: int, body: ClaimIn | None = None):
+def task_claim(request, task_id: Id, body: ClaimIn | None = None):
     task = services.task_claim(
         reviewer=request.user,
         task_id=task_id,
@@ -434,10 +441,11 @@ def task_claim(request, task_id: int, body: ClaimIn | None = None):
 
 @router.post(
     "/workbench/tasks/{task_id}/decision",
+    auth=staff_auth,
     response={200: TaskOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="审核决定",
 )
-def task_decision(request, task_id: int, body: TaskDecisionIn):
+def task_decision(request, task_id: Id, body: TaskDecisionIn):
     task = services.task_decide(
         reviewer=request.user,
         task_id=task_id,
@@ -449,7 +457,7 @@ def task_decision(request, task_id: int, body: TaskDecisionIn):
     return _task_out(request, task.pk)
 
 
-def _task_out(request, task_id: int) -> dict[str, Any]:
+def _task_out(request, task_id: Id) -> dict[str, Any]:
     from tongban.cases.models import Task
 
     task = Task.objects.select_related("case", "department").get(pk=task_id)
@@ -532,10 +540,11 @@ class TaskSupplementIn(Schema):
 
 @router.post(
     "/workbench/tasks/{task_id}/supplement-request",
+    auth=staff_auth,
     response={200: TaskOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="审核中要求补正（仅限本事项所需材料和字段）",
 )
-def task_supplement_request(request, task_id: int, body: TaskSupplementIn):
+def task_supplement_request(request, task_id: Id, body: TaskSupplementIn):
     services.task_request_supplement(
         reviewer=request.user,
         task_id=task_id,
@@ -576,7 +585,12 @@ class HandoutRowOut(Schema):
     concluded_at: dt.datetime | None
 
 
-@router.get("/handout/cases", response=list[HandoutRowOut], summary="出件队列（统一窗口出件）")
+@router.get(
+    "/handout/cases",
+    response=list[HandoutRowOut],
+    summary="出件队列（统一窗口出件）",
+    auth=staff_auth,
+)
 def handout_cases(request):
     return selectors.handout_queue(user=request.user)
 
@@ -587,6 +601,7 @@ class HandOutIn(Schema):
 
 @router.post(
     "/cases/{receipt_no}/handout",
+    auth=staff_auth,
     response={200: CaseOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="出件（窗口领取登记领取人；邮寄送达须填快递单号）",
 )

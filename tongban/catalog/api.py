@@ -16,6 +16,7 @@ from tongban.accounts.selectors import resident_profile_of
 from tongban.catalog import guide, selectors
 from tongban.catalog.schemas import BundleDef, ServiceItemDef
 from tongban.common.api_schemas import ErrorOut
+from tongban.common.apitypes import Version
 
 router = Router(tags=["catalog"], auth=None)
 
@@ -72,7 +73,7 @@ def items_list(
 
 
 @router.get("/items/{code}", response={200: ItemDetailOut, **NOT_FOUND}, summary="办事指南")
-def item_detail(request, code: str, version: int | None = Query(None, ge=1)):
+def item_detail(request, code: str, version: Version | None = None):
     detail = selectors.item_detail(code, version)
     return {
         **detail.definition.model_dump(mode="json"),

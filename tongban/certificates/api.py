@@ -8,9 +8,11 @@ from typing import Any
 from ninja import Field, Router, Schema
 from ninja.security import django_auth
 
+from tongban.accounts.apiauth import staff_auth
 from tongban.certificates import selectors, services
 from tongban.certificates import verify as v
 from tongban.certificates.cose import MAX_TEXT_CHARS
+from tongban.common.apitypes import Id
 
 router = Router(tags=["certificates"])
 
@@ -117,7 +119,7 @@ def my_certificates(request):
     summary="证照详情",
     description="他人的证照按不存在处理（404）。",
 )
-def my_certificate(request, certificate_id: int):
+def my_certificate(request, certificate_id: Id):
     return selectors.certificate_json(
         selectors.certificate_for(user=request.user, pk=certificate_id)
     )
@@ -130,7 +132,7 @@ def my_certificate(request, certificate_id: int):
     summary="选择性出示",
     description="只含所选声明的短时有效出示码；不可单独出示的声明被拒绝（422）。",
 )
-def my_certificate_present(request, certificate_id: int, payload: PresentationIn):
+def my_certificate_present(request, certificate_id: Id, payload: PresentationIn):
     cert = selectors.certificate_for(user=request.user, pk=certificate_id)
     shown = services.presentation_create(
         certificate=cert,
@@ -144,7 +146,7 @@ def my_certificate_present(request, certificate_id: int, payload: PresentationIn
 @router.post(
     "/certificates/{serial}/revoke",
     response=CertificateSummaryOut,
-    auth=django_auth,
+    auth=staff_auth,
     summary="撤销证照（工作人员）",
     description="仅签发部门的发证或负责人岗位可撤销；须写明原因。",
 )

@@ -10,6 +10,7 @@ from ninja import Field, Router, Schema, Status
 from ninja.security import HttpBearer, django_auth
 
 from tongban.common.api_schemas import ErrorOut
+from tongban.common.apitypes import Id
 from tongban.idcode import selectors, services
 from tongban.idcode import token as t
 
@@ -68,7 +69,7 @@ def my_idcode(request):
     response={200: CodeOut, **_ERRORS},
     summary="企业随申码（一企一码）",
 )
-def enterprise_idcode(request, enterprise_id: int):
+def enterprise_idcode(request, enterprise_id: Id):
     return _code_body(
         services.enterprise_idcode_issue(user=request.auth, enterprise_id=enterprise_id)
     )

@@ -9,6 +9,7 @@ from ninja.security import django_auth
 from pydantic import Field
 
 from tongban.common.api_schemas import ErrorOut
+from tongban.common.apitypes import Id, Offset
 from tongban.notifications.models import Group
 from tongban.notifications.selectors import notices_for, preferences_for, unread_count
 from tongban.notifications.services import (
@@ -41,7 +42,7 @@ class NoticeFilter(Schema):
     unread_only: bool = False  # the first name of `unread`, kept for existing clients
     group: Group | None = None
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
 
 
 class UnreadCountOut(Schema):
@@ -124,5 +125,5 @@ def set_my_notice_preferences(request, payload: PreferencesIO):
     response={200: NoticeOut, 401: ErrorOut, 404: ErrorOut},
     summary="标记消息为已读",
 )
-def mark_my_notice_read(request, notice_id: int):
+def mark_my_notice_read(request, notice_id: Id):
     return notice_mark_read(user=request.user, notice_id=notice_id)

@@ -9,18 +9,18 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
-from ninja import Path, Query, Router, Schema, Status
+from ninja import Query, Router, Schema, Status
 from ninja.security import django_auth
 from pydantic import Field
 
+from tongban.accounts.apiauth import staff_auth
 from tongban.common.api_schemas import ErrorOut
+from tongban.common.apitypes import Id
 from tongban.reviews import selectors, services
 from tongban.reviews.errors import OrderNotFound
 
 router = Router(tags=["reviews"], auth=django_auth)
 public = Router(tags=["reviews"], auth=None)
-
-PK = Path(..., ge=1, le=2**31 - 1)
 
 
 class RateIn(Schema):
@@ -182,7 +182,7 @@ def my_reviews(request):
     response={200: OrderOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="对整改回复表态（满意/不满意）",
 )
-def verdict(request, payload: VerdictIn, rating_id: int = PK):
+def verdict(request, payload: VerdictIn, rating_id: Id):
     order = services.order_verdict(rater=request.user, rating_id=rating_id, verdict=payload.verdict)
     # The rater sees their own order in the staff shape minus nothing sensitive: it is theirs.
     return _order(request.user, order.pk, rater=True)
@@ -209,6 +209,7 @@ def stats(request, filters: Query[StatsFilter]):
 
 @router.get(
     "/reviews/orders",
+    auth=staff_auth,
     response={200: list[OrderOut], 401: ErrorOut},
     summary="整改工单（本部门；城市运营可见全部）",
 )
@@ -218,10 +219,11 @@ def orders(request):
 
 @router.get(
     "/reviews/orders/{order_id}",
+    auth=staff_auth,
     response={200: OrderOut, 401: ErrorOut, 404: ErrorOut},
     summary="整改工单详情",
 )
-def order_get(request, order_id: int = PK):
+def order_get(request, order_id: Id):
     return _order(request.user, order_id)
 
 
@@ -235,8 +237,10 @@ ORDER_RESPONSES = {
 }
 
 
-@router.post("/reviews/orders/{order_id}/verify", response=ORDER_RESPONSES, summary="核实")
-def order_verify(request, payload: OrderVerifyIn, order_id: int = PK):
+@router.post(
+    "/reviews/orders/{order_id}/verify", response=ORDER_RESPONSES, summary="核实", auth=staff_auth
+)
+def order_verify(request, payload: OrderVerifyIn, order_id: Id):
     services.order_verify(
         actor=request.user,
         order_id=order_id,
@@ -246,26 +250,36 @@ def order_verify(request, payload: OrderVerifyIn, order_id: int = PK):
     return _order(request.user, order_id)
 
 
-@router.post("/reviews/orders/{order_id}/rectify", response=ORDER_RESPONSES, summary="整改")
-def order_rectify(request, payload: RectifyIn, order_id: int = PK):
+@router.post(
+    "/reviews/orders/{order_id}/rectify", response=ORDER_RESPONSES, summary="整改", auth=staff_auth
+)
+def order_rectify(request, payload: RectifyIn, order_id: Id):
     services.order_rectify(actor=request.user, order_id=order_id, measures=payload.measures)
     return _order(request.user, order_id)
 
 
-@router.post("/reviews/orders/{order_id}/reply", response=ORDER_RESPONSES, summary="回复评价人")
-def order_reply(request, payload: ReplyIn, order_id: int = PK):
+@router.post(
+    "/reviews/orders/{order_id}/reply",
+    response=ORDER_RESPONSES,
+    summary="回复评价人",
+    auth=staff_auth,
+)
+def order_reply(request, payload: ReplyIn, order_id: Id):
     services.order_reply(actor=request.user, order_id=order_id, reply=payload.reply)
     return _order(request.user, order_id)
 
 
-@router.post("/reviews/orders/{order_id}/close", response=ORDER_RESPONSES, summary="办结")
-def order_close(request, order_id: int = PK):
+@router.post(
+    "/reviews/orders/{order_id}/close", response=ORDER_RESPONSES, summary="办结", auth=staff_auth
+)
+def order_close(request, order_id: Id):
     services.order_close(actor=request.user, order_id=order_id)
     return _order(request.user, order_id)
 
 
 @router.post(
     "/reviews/ratings/{rating_id}/appeal",
+    auth=staff_auth,
     response={
         201: AppealOut,
         401: ErrorOut,
@@ -276,7 +290,7 @@ def order_close(request, order_id: int = PK):
     },
     summary="申诉（误评、恶意差评）",
 )
-def appeal(request, payload: AppealIn, rating_id: int = PK):
+def appeal(request, payload: AppealIn, rating_id: Id):
     a = services.appeal_file(
         actor=request.user, rating_id=rating_id, reason=payload.reason, statement=payload.statement
     )
@@ -285,6 +299,7 @@ def appeal(request, payload: AppealIn, rating_id: int = PK):
 
 @router.post(
     "/reviews/appeals/{appeal_id}/decision",
+    auth=staff_auth,
     response={
         200: AppealOut,
         401: ErrorOut,
@@ -295,7 +310,7 @@ def appeal(request, payload: AppealIn, rating_id: int = PK):
     },
     summary="申诉复核（城市运营）",
 )
-def appeal_decision(request, payload: AppealDecisionIn, appeal_id: int = PK):
+def appeal_decision(request, payload: AppealDecisionIn, appeal_id: Id):
     a = services.appeal_decide(
         actor=request.user, appeal_id=appeal_id, approve=payload.approve, reason=payload.reason
     )

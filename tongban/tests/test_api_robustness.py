@@ -107,3 +107,66 @@ def test_no_operation_answers_5xx_to_hostile_input(client, user_kind):
             for body in HOSTILE_BODIES:
                 response = call(url, data=body, content_type="application/json")
                 _assert_coded_4xx_or_ok(response, f"{method.upper()} {url} body={body[:30]!r}")
+
+
+def _integer_parameters(spec: dict) -> list[tuple[str, str, str, dict]]:
+    found = []
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                options = schema.get("anyOf", [schema])
+                for option in options:
+                    if option.get("type") == "integer":
+                        found.append((method, path, parameter["name"], option))
+    return found
+
+
+@pytest.mark.django_db
+def test_every_integer_path_and_query_parameter_is_bounded(client):
+    """An unbounded integer reaches the database, which cannot bind 2**63 (a 500). The bounded
+    types in tongban.common.apitypes carry the limits; this holds every endpoint to them."""
+    spec = client.get("/api/v1/openapi.json").json()
+    parameters = _integer_parameters(spec)
+    assert len(parameters) >= 10
+    unbounded = [
+        f"{method.upper()} {path} {name}"
+        for method, path, name, schema in parameters
+        if "minimum" not in schema or schema.get("maximum", 2**63) > 2**63 - 1
+    ]
+    assert unbounded == []
+
+
+OUT_OF_RANGE = [str(2**63), "-1"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", OUT_OF_RANGE)
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", "/api/v1/me/notices?offset={}"),
+        ("get", "/api/v1/me/notices?limit={}"),
+        ("post", "/api/v1/me/notices/{}/read"),
+        ("get", "/api/v1/me/certificates/{}"),
+        ("get", "/api/v1/workbench/tasks/{}"),
+        ("post", "/api/v1/workbench/tasks/{}/claim"),
+        ("get", "/api/v1/me/data-access?page={}"),
+        ("get", "/api/v1/enterprises/{}/idcode"),
+        ("get", "/api/v1/reviews/orders/{}"),
+        ("get", "/api/v1/catalog/items/x?version={}"),
+        ("get", "/api/v1/catalog/search?limit={}"),
+    ],
+)  # fmt: skip
+def test_out_of_range_integers_are_a_coded_422(client, method, url, value):
+    from tongban.accounts.tests.factories import ResidentProfileFactory, StaffFactory
+
+    # A reviewer who is also a resident passes every endpoint's login and staff check.
+    user = StaffFactory(role="reviewer")
+    ResidentProfileFactory(user=user)
+    client.force_login(user)
+    body = {"data": {}, "content_type": "application/json"} if method == "post" else {}
+    response = getattr(client, method)(url.format(value), **body)
+    assert response.status_code == 422, response.content
+    body = response.json()
+    assert (body["code"], body["message"]) == ("INVALID_INPUT", "请求格式不正确")

@@ -250,9 +250,9 @@ def test_enterprise_agent_sees_their_enterprise_case(client, staff, catalog):
     ("who", "status"),
     [
         ("anonymous", 401),
-        ("applicant", 404),
-        ("other_resident", 404),
-        ("agent_of_other_enterprise", 404),
+        ("applicant", 403),  # STAFF_ONLY: residents never reach the workbench
+        ("other_resident", 403),
+        ("agent_of_other_enterprise", 403),
         ("reviewer_other_department", 404),
         ("acceptor_of_the_department", 404),
         ("reviewer_department", 200),
@@ -397,7 +397,8 @@ def test_workbench_queries_stay_flat_with_more_cases(
             acknowledge_duplicate=True,  # the same child on purpose: a queue of many
         )
     client.force_login(staff.reviewer["police"])
-    with django_assert_max_num_queries(6) as few:
+    # One of these is the endpoint's staff check (StaffSessionAuth); the count stays flat.
+    with django_assert_max_num_queries(7) as few:
         assert len(client.get("/api/v1/workbench/tasks").json()) == 3
     for i in range(3, 9):
         services.case_submit(
@@ -432,3 +433,27 @@ def test_counter_clerk_files_by_api_for_a_resident_identified_at_the_counter(
     )
     assert response.status_code == 403
     assert Application.objects.count() == 1
+
+
+def test_a_resident_is_refused_the_queue_that_holds_their_own_task(client, resident, staff):
+    client.force_login(resident.user)
+    receipt = post_case(client, payload(resident)).json()["receipt_no"]
+    task = Task.objects.get(case__receipt_no=receipt, item_code="birth_registration")
+    before = (task.status, task.row_version, task.claimed_by_id)
+    assert before[0] == "pending"
+    events = CaseEvent.objects.count()
+    refused = {"code": "STAFF_ONLY", "message": "仅限工作人员访问"}
+    for method, url in (
+        ("get", "/api/v1/workbench/tasks"),
+        ("get", "/api/v1/handout/cases"),
+        ("get", f"/api/v1/workbench/tasks/{task.pk}"),
+        ("post", f"/api/v1/workbench/tasks/{task.pk}/claim"),
+        ("post", f"/api/v1/cases/{receipt}/accept"),
+    ):
+        response = getattr(client, method)(url, content_type="application/json")
+        assert (response.status_code, response.json()) == (403, refused), url
+    task.refresh_from_db()
+    assert (task.status, task.row_version, task.claimed_by_id) == before
+    assert CaseEvent.objects.count() == events
+    client.force_login(staff.reviewer["police"])
+    assert [t["id"] for t in client.get("/api/v1/workbench/tasks").json()] == [task.pk]

@@ -161,3 +161,29 @@ def test_openapi_describes_verify(client, db):
     spec = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/certificates/verify" in spec["paths"]
     json.dumps(spec)
+
+
+def _signed_again_until(cert, needle: str) -> str:
+    """The certificate's own token signed again by its issuing key until the text holds NEEDLE.
+    ECDSA signatures are randomised, so each signing is a different, equally valid text; about
+    one text in 250 holds `%00`, as any issued certificate may."""
+    from tongban.certificates.keys import signing_key
+
+    token = v.token_from_payload(cose.sign1_decode(cose.decode_text(cert.text)).payload)
+    private = signing_key(cert.issuer_key)
+    kid = bytes.fromhex(cert.issuer_key.kid)
+    for _ in range(100_000):
+        text = cose.encode_text(cose.sign1(v.token_payload(token), private_key=private, kid=kid))
+        if needle in text:
+            return text
+    raise AssertionError(f"no signing produced {needle!r}")
+
+
+def test_a_certificate_whose_text_holds_percent_00_verifies_on_api_and_page(client, resident):
+    text = _signed_again_until(issue(resident), "%00")
+    response = post(client, text)
+    assert response.status_code == 200
+    assert response.json()["result"] == "valid"
+    assert response.json()["claims"]["name"] == "张三"
+    page = client.post("/certificates/verify/", {"text": text}).content.decode()
+    assert 'data-result="valid"' in page

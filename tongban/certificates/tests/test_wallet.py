@@ -167,3 +167,18 @@ def test_staff_revocation_api(client, resident, card, police_issuer, stranger):
     done = client.post(url, {"reason": "证件遗失"}, content_type="application/json")
     assert (done.status_code, done.json()["state"]) == (200, "revoked")
     assert Certificate.objects.get(pk=card.pk).revocation_reason == "证件遗失"
+
+
+def test_the_holders_certificate_pages_and_api_are_not_stored_by_caches(client, resident, card):
+    client.force_login(resident.user)
+    for path in (
+        f"/me/certificates/{card.pk}/",
+        f"/me/certificates/{card.pk}/pdf",
+        "/me/certificates/",
+        f"/api/v1/me/certificates/{card.pk}",
+        "/api/v1/me/certificates",
+    ):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        directives = {d.strip() for d in response["Cache-Control"].split(",")}
+        assert directives == {"no-store", "private"}, path  # the PDF sets its own, the same
