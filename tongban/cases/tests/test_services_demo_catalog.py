@@ -264,3 +264,35 @@ def test_an_approved_deregistration_closes_the_enterprise_and_its_code(db, media
     assert change.actor_id == reviewer.pk
     with pytest.raises(EnterpriseNotActive):
         enterprise_idcode_issue(user=agent.user, enterprise_id=company.pk)
+
+
+def test_an_instant_item_whose_review_points_hold_concludes_at_submission(db, media):
+    """即办件: 公积金账户注销 applied for alone by the enterprise's agent is accepted and decided
+    by the platform within the submission, and the guide's 当场办结 is what happens."""
+    from tongban.accounts.tests.factories import EnterpriseFactory
+    from tongban.catalog.guide import guide_for_item, item_questions
+
+    catalog_load_directory(path=DEMO)
+    agent = ResidentProfileFactory()
+    company = EnterpriseFactory(agents=[agent.user])
+    answers = {q.code: q.options[0].value for q in item_questions(code="SH-GJJ-0102")}
+    guide = guide_for_item(code="SH-GJJ-0102", answers=answers, applicant=agent, enterprise=company)
+    assert [i.handling for i in guide.items] == ["instant"]
+    case = services.case_submit(
+        applicant=agent.user,
+        kind="item",
+        code="SH-GJJ-0102",
+        answers=guide.answers,
+        form_data=sample_form(guide),
+        materials=sample_uploads(guide),
+        idempotency_key="instant",
+        enterprise=company,
+    )
+    case.refresh_from_db()
+    assert (case.status, case.outcome) == ("archived", "approved")
+    task = Task.objects.get(case=case)
+    assert (task.status, task.decided_by_label) == ("approved", "system:auto")
+    actions = list(
+        CaseEvent.objects.filter(case=case).order_by("pk").values_list("action", flat=True)
+    )
+    assert actions[:2] == ["submitted", "accepted_auto"] and "concluded" in actions
