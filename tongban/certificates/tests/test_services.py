@@ -214,7 +214,7 @@ def test_backdated_certificate_can_be_issued_already_expired(resident):
         holder_profile=resident,
         claims=id_card_claims(resident),
         actor_label="system:demo",
-        issued_at=long_ago,
+        valid_from=long_ago,
     )
     assert selectors.certificate_verify(cert.text).code == "expired"
     assert selectors.certificate_json(cert)["state"] == "expired"
@@ -497,7 +497,7 @@ def test_the_migration_rewrites_stored_high_s_texts_to_the_canonical_form(reside
     Certificate.objects.filter(pk=cert.pk).update(text="TB1:" + base45.b45encode(old_body).decode())
     cert.refresh_from_db()
     assert selectors.certificate_verify(cert.text).code == "malformed"
-    untouched = issue_id_card(resident)
+    untouched = issue_id_card(ResidentProfileFactory())  # another holder: not a renewal
 
     migration.certificates_low_s(apps, None)
 
