@@ -216,6 +216,9 @@ TONGBAN_SMS_ADAPTER = (
 )
 # Holders are told this many days before a certificate expires (once per certificate).
 TONGBAN_CERTIFICATE_EXPIRY_NOTICE_DAYS = env_int("TONGBAN_CERTIFICATE_EXPIRY_NOTICE_DAYS", 30)
+# The published trust list expires this many days after it is signed; the platform signs a new
+# edition once half of that has passed (docs/formats.md §4.1).
+TONGBAN_TRUST_LIST_DAYS = env_int("TONGBAN_TRUST_LIST_DAYS", 7)
 
 LOGGING = {
     "version": 1,

@@ -60,7 +60,9 @@ class CertificateType(models.Model):
 
 class IssuingKey(models.Model):
     """电子印章 — a signing key of an issuing department, or the root key that signs the trust
-    list and status lists (department empty). Retired keys stay for verification."""
+    list and status lists (department empty). Retired keys stay for verification; a
+    compromised (泄露) key stays listed so verifiers know to refuse what it signed from
+    `compromised_at` on (docs/formats.md §4.2)."""
 
     class Role(models.TextChoices):
         ISSUER = "issuer", "签发印章"
@@ -69,6 +71,7 @@ class IssuingKey(models.Model):
     class State(models.TextChoices):
         ACTIVE = "active", "在用"
         RETIRED = "retired", "已停用"
+        COMPROMISED = "compromised", "已泄露"
 
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.ISSUER)
     department = models.ForeignKey(
@@ -83,9 +86,11 @@ class IssuingKey(models.Model):
     alg = models.SmallIntegerField(default=-7)
     public_key_pem = models.TextField()
     private_key_pem = EncryptedTextField(context="certificates.issuing_key")
-    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
     retired_at = models.DateTimeField(null=True, blank=True)
+    # The cut-off: the earliest moment the private key may have been in other hands.
+    compromised_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "电子印章"
@@ -106,6 +111,29 @@ class IssuingKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kid} ({self.get_state_display()})"
+
+
+class TrustListIssue(models.Model):
+    """信任列表 — one signed edition of the published trust list. `sequence` grows by one with
+    every edition (a key made, rotated, retired or marked compromised; a status list added; a
+    re-signing before expiry), so a verifier can tell a newer list from an older one; the
+    newest row is what /.well-known/tongban/trust-list serves, byte for byte."""
+
+    sequence = models.PositiveBigIntegerField(unique=True)
+    # SHA-256 of the JCS content without sequence and times, and the root kid: what changed.
+    content_sha256 = models.CharField(max_length=64)
+    root_kid = models.CharField(max_length=16)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    body = models.BinaryField()
+
+    class Meta:
+        verbose_name = "信任列表"
+        verbose_name_plural = "信任列表"
+        ordering = ["-sequence"]
+
+    def __str__(self) -> str:
+        return f"trust list #{self.sequence}"
 
 
 class StatusList(models.Model):
@@ -157,7 +185,11 @@ class Certificate(models.Model):
     issuer_key = models.ForeignKey(IssuingKey, on_delete=models.PROTECT, related_name="+")
     # Hex of the CWT cti (16 random bytes): the certificate's serial number.
     serial = models.CharField(max_length=64, unique=True)
+    # The moment of signing: the token's iat.
     issued_at = models.DateTimeField()
+    # The day validity counts from (expires_at = valid_from + the type's validity): issued_at,
+    # or for a paper certificate that existed before the platform (存量证照) its first issue.
+    valid_from = models.DateTimeField()
     expires_at = models.DateTimeField(null=True, blank=True)
     status_list = models.ForeignKey(StatusList, on_delete=models.PROTECT, related_name="+")
     status_index = models.PositiveIntegerField()

@@ -29,8 +29,10 @@ from tongban.certificates.models import (
     CertificateTypeVersion,
     IssuingKey,
     StatusList,
+    TrustListIssue,
 )
 from tongban.certificates.schemas import CertificateTypeDef
+from tongban.idcode.models import IdCodeKey
 
 TRUST_LIST_PATH = "/.well-known/tongban/trust-list"
 ROOT_KEY_PATH = "/.well-known/tongban/root-key"
@@ -179,9 +181,13 @@ def certificate_qr_version(text: str) -> int:
 
 
 class _TrustCache:
-    """The TrustList built from the database, kept per process. Rotation in this process
-    clears it; a kid it does not know makes it reload (at most once a second), so a key made
-    by another process is trusted without a restart."""
+    """The newest published trust list, checked as any verifier checks it, kept per process.
+    Key changes in this process clear it; a kid it does not know makes it reload (at most
+    once a second), so a key made by another process is trusted without a restart; past half
+    its life it is reloaded (a new edition signed if need be). A reload never replaces the
+    list held by an older edition (a lagging replica, a restored backup): the verifier does
+    not go back in sequence. Only clear() — after this process's own key change, and between
+    tests — forgets the sequence seen."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -190,12 +196,17 @@ class _TrustCache:
 
     def get(self) -> v.TrustList:
         trust = self.trust
-        if trust is None:
+        if trust is None or _past_half_life(trust):
             trust = self.reload()
         return trust
 
     def reload(self) -> v.TrustList:
-        trust = _trust_list_from_db()
+        held = self.trust
+        try:
+            trust = _trust_list_from_db(seen_sequence=held.sequence if held else 0)
+        except v.StaleTrustList:
+            assert held is not None
+            trust = held
         with self.lock:
             self.trust, self.loaded_at = trust, time.monotonic()
         return trust
@@ -223,21 +234,23 @@ def status_cache_clear() -> None:
     _status_tokens.clear()
 
 
-def _trusted_key(key: IssuingKey) -> v.TrustedKey:
-    return v.TrustedKey(
-        kid=bytes.fromhex(key.kid),
-        alg=key.alg,
-        public_key=cose.load_public_pem(key.public_key_pem),
-        issuer=key.department.code if key.department_id else v.ROOT_ISSUER,
-        issuer_name=key.department.name if key.department_id else "根密钥",
-        valid_from=int(key.created_at.timestamp()),
-        retired_at=int(key.retired_at.timestamp()) if key.retired_at else None,
+def _past_half_life(trust: v.TrustList) -> bool:
+    if trust.issued_at is None or trust.expires_at is None:
+        return False
+    return time.time() >= (trust.issued_at + trust.expires_at) / 2
+
+
+def _trust_list_from_db(*, seen_sequence: int = 0) -> v.TrustList:
+    """The newest edition, read back through its signature like any verifier reads it. The
+    platform signs a new edition first when keys changed or the newest is past half its life
+    (a write, hence the late import: services import this module)."""
+    from tongban.certificates.services import trust_list_publish
+
+    row = trust_list_publish()
+    root = IssuingKey.objects.get(kid=row.root_kid)
+    return v.trust_list_from_document(
+        bytes(row.body), cose.load_public_pem(root.public_key_pem), seen_sequence=seen_sequence
     )
-
-
-def _trust_list_from_db() -> v.TrustList:
-    keys = IssuingKey.objects.select_related("department").order_by("id")
-    return v.TrustList.of([_trusted_key(k) for k in keys])
 
 
 def trust_list_current() -> v.TrustList:
@@ -262,15 +275,20 @@ def status_lookup_db(list_id: int, index: int) -> bool | None:
     return v.StatusBits(bytes(row[0])).is_set(index & 7)
 
 
+def issued_by_db(kid: bytes, cti: bytes) -> bool:
+    """This instance's register: did key KID sign the certificate with serial CTI?"""
+    return Certificate.objects.filter(serial=cti.hex(), issuer_key__kid=kid.hex()).exists()
+
+
 def certificate_verify(text: Any, *, at: dt.datetime | None = None) -> v.VerificationResult:
-    """Verify TEXT against this instance's keys and status lists (the API and the public
-    verification page)."""
+    """Verify TEXT against this instance's published trust list, status lists and register
+    (the API and the public verification page)."""
     moment = at or timezone.now()
-    result = v.verify_text(text, trust_list_current(), moment, status_lookup_db)
+    result = v.verify_text(text, trust_list_current(), moment, status_lookup_db, issued_by_db)
     if result.code == v.UNKNOWN_ISSUER and result.kid and result.kid not in _trust_cache.get().keys:
         fresh = _trust_cache.reload_if_stale()
         if fresh is not None:
-            result = v.verify_text(text, fresh, moment, status_lookup_db)
+            result = v.verify_text(text, fresh, moment, status_lookup_db, issued_by_db)
     return result
 
 
@@ -289,17 +307,41 @@ _published: dict[str, Published] = {}
 _status_tokens: dict[tuple[int, str], tuple[float, Published]] = {}
 
 
+# What the trust list says each key may be used for (docs/formats.md §4).
+ROLE_ISSUER, ROLE_ROOT, ROLE_IDCODE = "issuer", "root", "idcode"
+IDCODE_ISSUER = "tongban-idcode"
+
+
 def _key_entry(key: IssuingKey) -> dict[str, Any]:
     public = cose.load_public_pem(key.public_key_pem)
     return {
         "kid": key.kid,
         "alg": cose.ALGORITHMS[key.alg].name,
+        "role": ROLE_ROOT if key.role == IssuingKey.Role.ROOT else ROLE_ISSUER,
         "issuer": key.department.code if key.department_id else v.ROOT_ISSUER,
         "issuer_name": key.department.name if key.department_id else "根密钥",
         "public_key_spki": base64.b64encode(cose.public_key_spki(public)).decode("ascii"),
         "jwk": cose.ALGORITHMS[key.alg].jwk(public),
         "valid_from": _iso(key.created_at),
         "retired_at": _iso(key.retired_at),
+        "compromised_at": _iso(key.compromised_at),
+        "state": key.state,
+    }
+
+
+def _idcode_key_entry(key: IdCodeKey) -> dict[str, Any]:
+    public = cose.load_public_pem(key.public_key_pem)
+    return {
+        "kid": key.kid,
+        "alg": cose.ALGORITHMS[key.alg].name,
+        "role": ROLE_IDCODE,
+        "issuer": IDCODE_ISSUER,
+        "issuer_name": "随申码",
+        "public_key_spki": base64.b64encode(cose.public_key_spki(public)).decode("ascii"),
+        "jwk": cose.ALGORITHMS[key.alg].jwk(public),
+        "valid_from": _iso(key.created_at),
+        "retired_at": None,
+        "compromised_at": None,
         "state": key.state,
     }
 
@@ -311,16 +353,15 @@ def root_key_active() -> IssuingKey | None:
 
 
 def trust_list_content() -> dict[str, Any]:
+    """The keys and status lists the trust list states, without its edition (sequence and
+    times), which the service that signs it adds."""
     keys = IssuingKey.objects.select_related("department").order_by("id")
-    issuers = [_key_entry(k) for k in keys if k.role == IssuingKey.Role.ISSUER]
-    roots = [_key_entry(k) for k in keys if k.role == IssuingKey.Role.ROOT]
-    changes = [k.created_at for k in keys] + [k.retired_at for k in keys if k.retired_at]
     return {
         "format": "tongban-trust-list",
-        "version": 1,
-        "updated_at": _iso(max(changes)) if changes else None,
-        "issuer_keys": issuers,
-        "root_keys": roots,
+        "version": 2,
+        "issuer_keys": [_key_entry(k) for k in keys if k.role == IssuingKey.Role.ISSUER],
+        "root_keys": [_key_entry(k) for k in keys if k.role == IssuingKey.Role.ROOT],
+        "idcode_keys": [_idcode_key_entry(k) for k in IdCodeKey.objects.order_by("id")],
         "status_lists": [
             {"id": pk, "path": STATUS_LIST_PATH.format(id=pk), "size": size}
             for pk, size in StatusList.objects.order_by("id").values_list("pk", "size")
@@ -328,25 +369,29 @@ def trust_list_content() -> dict[str, Any]:
     }
 
 
+def trust_list_content_sha256(content: dict[str, Any], root_kid: str) -> str:
+    return hashlib.sha256(v.canonical_json(content) + root_kid.encode()).hexdigest()
+
+
+def trust_list_issue_latest() -> TrustListIssue | None:
+    return TrustListIssue.objects.order_by("-sequence").first()
+
+
 def trust_list_document() -> Published | None:
-    """The trust list, signed with the root key as a detached JWS over its JCS form. None
-    while there is no root key. The same content is served as the same bytes (one
-    signature), so ETags and caches work."""
-    root = root_key_active()
-    if root is None:
+    """The newest signed edition of the trust list, as stored: every process serves the same
+    bytes, so ETags and caches work. None before the first edition is signed."""
+    row = trust_list_issue_latest()
+    if row is None:
         return None
-    content = trust_list_content()
-    canonical = v.canonical_json(content)
-    etag = hashlib.sha256(canonical + root.kid.encode()).hexdigest()[:32]
-    found = _published.get(etag)
+    # Keyed by content too: a rolled-back test database hands the same sequence out again.
+    edition = f"{row.sequence}:{row.content_sha256}:{row.issued_at.isoformat()}"
+    found = _published.get(edition)
     if found is None:
-        signature = v.jws_detached_sign(
-            canonical, private_key=signing_key(root), kid=bytes.fromhex(root.kid)
-        )
-        body = v.canonical_json({"signature": signature, "trust_list": content})
+        body = bytes(row.body)
+        etag = hashlib.sha256(body).hexdigest()[:32]
         found = Published(body, f'"{etag}"', "application/json", TRUST_LIST_MAX_AGE)
         _published.clear()  # only the newest is ever served
-        _published[etag] = found
+        _published[edition] = found
     return found
 
 

@@ -38,13 +38,18 @@ from tongban.certificates.models import (
     CertificateTypeVersion,
     IssuingKey,
     StatusList,
+    TrustListIssue,
 )
 from tongban.certificates.schemas import claims_problems
 from tongban.certificates.selectors import (
     certificate_for,
     certificate_type_definition,
+    iso_time,
     status_cache_clear,
     trust_list_cache_clear,
+    trust_list_content,
+    trust_list_content_sha256,
+    trust_list_issue_latest,
 )
 from tongban.common.errors import InvalidInput, PermissionDenied
 from tongban.common.services import actor_label_for, audit_record
@@ -163,9 +168,13 @@ def _key_create(*, role: str, department: Department | None) -> IssuingKey:
     )
 
 
-def _active_key(*, role: str, department: Department | None, actor_label: str) -> IssuingKey:
-    """The active key, made on first use. Two processes making it at once: the unique
-    constraint lets one win and the other reads the winner's."""
+def _active_key(
+    *, role: str, department: Department | None, actor_label: str, publish: bool = True
+) -> IssuingKey:
+    """The active key, made on first use — and with it a new edition of the trust list, in
+    the same transaction, so no certificate it signs is ever unknown to the list. Two
+    processes making it at once: the unique constraint lets one win and the other reads the
+    winner's."""
     filters = {"role": role, "state": IssuingKey.State.ACTIVE}
     if role == IssuingKey.Role.ISSUER:
         filters["department"] = department
@@ -182,6 +191,8 @@ def _active_key(*, role: str, department: Department | None, actor_label: str) -
                 object_id=key.kid,
                 data={"role": role, "department": department.code if department else ""},
             )
+            if publish:
+                trust_list_publish(actor_label=actor_label)
     except IntegrityError:
         return IssuingKey.objects.get(**filters)
     trust_list_cache_clear()
@@ -215,6 +226,17 @@ def issuing_key_rotate(*, department: Department | None, actor: User | None) -> 
     role = IssuingKey.Role.ROOT if department is None else IssuingKey.Role.ISSUER
     label = actor_label_for(actor) if actor is not None else "system"
     with transaction.atomic():
+        new = _rotate(role=role, department=department, actor=actor, label=label)
+        trust_list_publish(actor_label=label)
+        trust_list_cache_clear()  # this process, at once; on_commit again after commit
+        transaction.on_commit(trust_list_cache_clear)
+    return new
+
+
+def _rotate(
+    *, role: str, department: Department | None, actor: User | None, label: str
+) -> IssuingKey:
+    with transaction.atomic():
         old = (
             IssuingKey.objects.select_for_update()
             .filter(role=role, department=department, state=IssuingKey.State.ACTIVE)
@@ -237,9 +259,127 @@ def issuing_key_rotate(*, department: Department | None, actor: User | None) -> 
                 "retired": old.kid if old else "",
             },
         )
-        trust_list_cache_clear()  # this process, at once; on_commit again after commit
-        transaction.on_commit(trust_list_cache_clear)
     return new
+
+
+def issuing_key_mark_compromised(
+    *, key: IssuingKey, cut_off: dt.datetime, actor: User | None, reason: str = ""
+) -> IssuingKey:
+    """泄露: KEY's private half may be in other hands since CUT_OFF. From the next trust list
+    edition on (signed here, in the same transaction) every verifier refuses what KEY signed
+    at or after CUT_OFF, and offline verifiers refuse all of it (docs/formats.md §4.2); this
+    platform still accepts a certificate signed before CUT_OFF that its register holds. The
+    department (or the root) gets a new active key at once. For those who may rotate keys."""
+    if not _may_manage_keys(actor, key.department):
+        raise PermissionDenied()
+    now = timezone.now()
+    if cut_off > now:
+        raise InvalidInput("泄露时点不能晚于现在", code="CERTIFICATE_KEY_CUT_OFF_IN_FUTURE")
+    if key.role == IssuingKey.Role.ROOT and key.state == IssuingKey.State.ACTIVE:
+        # The root signs the trust list itself: replacing it is the city's out-of-band step
+        # (a new pinned root), not something the old root can announce.
+        raise InvalidInput(
+            "根密钥泄露须更换根密钥并重新分发", code="CERTIFICATE_ROOT_KEY_COMPROMISE"
+        )
+    label = actor_label_for(actor) if actor is not None else "system"
+    with transaction.atomic():
+        row = IssuingKey.objects.select_for_update().get(pk=key.pk)
+        if row.state == IssuingKey.State.COMPROMISED:
+            raise InvalidInput("该印章已标记为泄露", code="CERTIFICATE_KEY_ALREADY_COMPROMISED")
+        replacement = None
+        if row.state == IssuingKey.State.ACTIVE:
+            replacement = _rotate(
+                role=row.role, department=row.department, actor=actor, label=label
+            )
+        row.refresh_from_db()
+        row.state = IssuingKey.State.COMPROMISED
+        row.compromised_at = cut_off
+        row.retired_at = row.retired_at or now
+        row.save(update_fields=["state", "compromised_at", "retired_at"])
+        audit_record(
+            actor=actor,
+            actor_label=label,
+            action="certificates.key_compromised",
+            object_type="issuing_key",
+            object_id=row.kid,
+            purpose=reason[:200],
+            data={
+                "department": row.department.code if row.department_id else "",
+                "cut_off": iso_time(row.compromised_at),
+                "replacement": replacement.kid if replacement else "",
+            },
+        )
+        trust_list_publish(actor_label=label)
+        trust_list_cache_clear()
+        transaction.on_commit(trust_list_cache_clear)
+    return row
+
+
+# ---------------------------------------------------------------- the trust list
+
+
+def _trust_list_lifetime() -> dt.timedelta:
+    return dt.timedelta(days=max(1, int(settings.TONGBAN_TRUST_LIST_DAYS)))
+
+
+def trust_list_publish(
+    *, now: dt.datetime | None = None, actor_label: str = "system"
+) -> TrustListIssue:
+    """The newest edition of the trust list, signing a new one (sequence + 1) when the keys,
+    key states, status lists or root changed since, or when half its life has passed — so a
+    list fetched at any time has at least half its life ahead. Called by every key change
+    (same transaction), by serving the list, by the platform's own verifier when it loads
+    the list, and by the maintenance tick."""
+    now = now or timezone.now()
+    root = _active_key(
+        role=IssuingKey.Role.ROOT, department=None, actor_label=actor_label, publish=False
+    )
+    content = trust_list_content()
+    digest = trust_list_content_sha256(content, root.kid)
+    for _ in range(3):  # another process may take the next sequence first: read and retry
+        latest = trust_list_issue_latest()
+        if (
+            latest is not None
+            and latest.content_sha256 == digest
+            and latest.root_kid == root.kid
+            and now < latest.issued_at + (latest.expires_at - latest.issued_at) / 2
+        ):
+            return latest
+        sequence = (latest.sequence if latest else 0) + 1
+        issued = now.replace(microsecond=0)
+        expires = issued + _trust_list_lifetime()
+        edition = {
+            **content,
+            "sequence": sequence,
+            "issued_at": iso_time(issued),
+            "expires_at": iso_time(expires),
+        }
+        canonical = v.canonical_json(edition)
+        signature = v.jws_detached_sign(
+            canonical, private_key=signing_key(root), kid=bytes.fromhex(root.kid)
+        )
+        body = v.canonical_json({"signature": signature, "trust_list": edition})
+        try:
+            with transaction.atomic():
+                row = TrustListIssue.objects.create(
+                    sequence=sequence,
+                    content_sha256=digest,
+                    root_kid=root.kid,
+                    issued_at=issued,
+                    expires_at=expires,
+                    body=body,
+                )
+                audit_record(
+                    actor_label=actor_label,
+                    action="certificates.trust_list_publish",
+                    object_type="trust_list",
+                    object_id=str(sequence),
+                    data={"sequence": sequence, "expires_at": iso_time(expires)},
+                )
+        except IntegrityError:
+            continue
+        return row
+    raise RuntimeError("trust list sequence contended three times")
 
 
 # ---------------------------------------------------------------- status lists
@@ -290,10 +430,12 @@ def certificate_issue(
     claims: dict[str, Any],
     actor_label: str,
     source_case: Any = None,
-    issued_at: dt.datetime | None = None,
+    valid_from: dt.datetime | None = None,
 ) -> Certificate:
-    """Sign and store one certificate of TYPE_CODE. `issued_at` backdates certificates that
-    existed before the platform (their validity counts from it)."""
+    """Sign and store one certificate of TYPE_CODE. The token's `iat` is always the moment of
+    signing (a key vouches for nothing before it existed, docs/formats.md §4). VALID_FROM is
+    for a certificate that existed on paper before the platform (存量证照): its validity
+    (`exp`) counts from that day, which the claims state in the type's own date claim."""
     ctype = (
         CertificateType.objects.select_related("current", "department")
         .filter(code=type_code, is_active=True)
@@ -311,8 +453,12 @@ def certificate_issue(
     if problems:
         raise ClaimsInvalid(details=problems)
     clean = {k: val for k, val in claims.items() if val is not None and val != ""}
-    issued = _epoch(issued_at or timezone.now())
-    expires = issued + definition.validity_days * 86400 if definition.validity_days else None
+    now = timezone.now()
+    if valid_from is not None and valid_from > now:
+        raise InvalidInput("有效期起始不能晚于签发时间", code="CERTIFICATE_VALID_FROM_IN_FUTURE")
+    issued = _epoch(now)
+    starts = _epoch(valid_from) if valid_from is not None else issued
+    expires = starts + definition.validity_days * 86400 if definition.validity_days else None
     with transaction.atomic():
         key = issuing_key_for(department=ctype.department, actor_label=actor_label)
         status_list, index = _status_entry()
@@ -341,6 +487,7 @@ def certificate_issue(
             issuer_key=key,
             serial=cti.hex(),
             issued_at=_at(issued),
+            valid_from=_at(starts),
             expires_at=_at(expires) if expires else None,
             status_list=status_list,
             status_index=index,
@@ -367,7 +514,8 @@ def certificate_issue(
                 holder_profile=holder_profile,
                 holder_enterprise=holder_enterprise,
                 revoked_at__isnull=True,
-                issued_at__lte=certificate.issued_at,  # a backdated card ends no newer one
+                # A card in force from an earlier day (a paper one brought in) ends no newer one.
+                valid_from__lte=certificate.valid_from,
             ).exclude(pk=certificate.pk)
             for pk in earlier.values_list("pk", flat=True):
                 _revoke(

@@ -47,6 +47,8 @@ NOT_YET_VALID = "not_yet_valid"
 REVOKED = "revoked"
 STATUS_UNAVAILABLE = "status_unavailable"
 MALFORMED = "malformed"
+KEY_COMPROMISED = "key_compromised"
+TRUST_LIST_EXPIRED = "trust_list_expired"
 
 MESSAGES = {
     VALID: "证照有效：签名正确，在有效期内，未被撤销。",
@@ -57,6 +59,8 @@ MESSAGES = {
     REVOKED: "证照已被撤销。",
     STATUS_UNAVAILABLE: "暂时无法取得撤销状态，不能确认证照有效，请稍后再试。",
     MALFORMED: "无法识别：这不是一份完整的电子证照。",
+    KEY_COMPROMISED: "签发印章已报告泄露，该证照不能再凭此印章确认，请向签发机构申请换发。",
+    TRUST_LIST_EXPIRED: "信任列表已过期，暂时无法核验证照，请更新信任列表后再试。",
 }
 REASON_CODES = tuple(MESSAGES)
 
@@ -193,6 +197,8 @@ class TrustedKey:
     issuer_name: str
     valid_from: int
     retired_at: int | None = None
+    # Set when the key is marked compromised: the cut-off (docs/formats.md §4.2).
+    compromised_at: int | None = None
 
     @property
     def is_root(self) -> bool:
@@ -202,10 +208,22 @@ class TrustedKey:
 @dataclass(frozen=True)
 class TrustList:
     keys: Mapping[bytes, TrustedKey] = field(default_factory=dict)
+    # The edition (docs/formats.md §4.1): higher is newer; a list is refused from expires_at
+    # on. A list built in code for a test or a benchmark has neither.
+    sequence: int = 0
+    issued_at: int | None = None
+    expires_at: int | None = None
 
     @classmethod
-    def of(cls, keys: list[TrustedKey]) -> TrustList:
-        return cls({k.kid: k for k in keys})
+    def of(
+        cls,
+        keys: list[TrustedKey],
+        *,
+        sequence: int = 0,
+        issued_at: int | None = None,
+        expires_at: int | None = None,
+    ) -> TrustList:
+        return cls({k.kid: k for k in keys}, sequence, issued_at, expires_at)
 
 
 def canonical_json(value: Any) -> bytes:
@@ -248,14 +266,27 @@ def _epoch(iso: str | None) -> int | None:
     return int(dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
 
 
-def trust_list_from_document(document: bytes, root_public_key: Any) -> TrustList:
+class StaleTrustList(ValueError):
+    """A trust list older than one the verifier has already accepted."""
+
+
+def trust_list_from_document(
+    document: bytes, root_public_key: Any, *, seen_sequence: int = 0
+) -> TrustList:
     """Check a published trust list against the root key and build the TrustList from it.
-    Raises ValueError when the signature does not hold."""
+    Raises ValueError when the signature does not hold, StaleTrustList when its sequence is
+    lower than SEEN_SEQUENCE (the highest the caller has accepted). Expiry is checked at
+    verification time (`verify_text`), against the moment verified."""
     outer = json.loads(document)
     inner = outer["trust_list"]
     if not jws_detached_verify(outer["signature"], canonical_json(inner), root_public_key):
         raise ValueError("trust list signature does not verify")
+    sequence = inner["sequence"]
+    if not _is_int(sequence) or sequence < seen_sequence:
+        raise StaleTrustList(f"trust list {sequence} is older than {seen_sequence}")
     keys = []
+    # Certificate keys only: a 随申码 key (idcode_keys) signs nothing a certificate verifier
+    # may accept.
     for entry in inner["issuer_keys"] + inner["root_keys"]:
         spki = base64.b64decode(entry["public_key_spki"])
         keys.append(
@@ -267,14 +298,23 @@ def trust_list_from_document(document: bytes, root_public_key: Any) -> TrustList
                 issuer_name=entry["issuer_name"],
                 valid_from=_epoch(entry["valid_from"]) or 0,
                 retired_at=_epoch(entry.get("retired_at")),
+                compromised_at=_epoch(entry.get("compromised_at")),
             )
         )
-    return TrustList.of(keys)
+    return TrustList.of(
+        keys,
+        sequence=sequence,
+        issued_at=_epoch(inner["issued_at"]),
+        expires_at=_epoch(inner["expires_at"]),
+    )
 
 
 # ---------------------------------------------------------------- status lists
 
 StatusLookup = Callable[[int, int], bool | None]
+# (kid, cti) → whether the issuer's own register holds that certificate as signed by that key.
+# Only the issuing platform has one; an offline verifier passes None.
+IssuedLookup = Callable[[bytes, bytes], bool]
 
 
 class StatusBits:
@@ -378,25 +418,43 @@ def _seconds(at: dt.datetime | int | float) -> int:
 
 
 def verify_text(
-    text: Any, trust: TrustList, at: dt.datetime | int, status: StatusLookup
+    text: Any,
+    trust: TrustList,
+    at: dt.datetime | int,
+    status: StatusLookup,
+    issued: IssuedLookup | None = None,
 ) -> VerificationResult:
     """Verify one TB1 text at time AT. Never raises: every outcome is a reason code.
 
-    Order (docs/formats.md §7): well-formed → issuer known → signature → issuer claim matches
-    the key → revocation → validity period.
+    Order (docs/formats.md §7): well-formed → trust list current → issuer known → signature →
+    issuer claim and signing time fit the key → key not compromised → revocation → validity
+    period. ISSUED is the issuer's register (the platform's own verifier only): with it, a
+    certificate a compromised key signed before the cut-off stays valid when the register
+    holds it; without it, nothing a compromised key signed is accepted.
     """
     try:
-        return _verify(text, trust, _seconds(at), status)
+        return _verify(text, trust, _seconds(at), status, issued)
     except Exception as exc:  # the decoder's contract is a result for any input, whatever it is
         return VerificationResult(MALFORMED, detail=type(exc).__name__)
 
 
-def _verify(text: Any, trust: TrustList, now: int, status: StatusLookup) -> VerificationResult:
+def _registered(issued: IssuedLookup, kid: bytes, cti: bytes) -> bool:
+    try:
+        return bool(issued(kid, cti))
+    except Exception:  # a register that cannot answer vouches for nothing
+        return False
+
+
+def _verify(
+    text: Any, trust: TrustList, now: int, status: StatusLookup, issued: IssuedLookup | None
+) -> VerificationResult:
     try:
         sign1 = cose.sign1_decode(cose.decode_text(text))
         token = token_from_payload(sign1.payload)
     except Malformed as exc:
         return VerificationResult(MALFORMED, detail=str(exc))
+    if trust.expires_at is not None and now >= trust.expires_at:
+        return VerificationResult(TRUST_LIST_EXPIRED, kid=sign1.kid)
     key = trust.keys.get(sign1.kid)
     if key is None or key.is_root:
         return VerificationResult(UNKNOWN_ISSUER, kid=sign1.kid, issuer=token.issuer)
@@ -405,8 +463,20 @@ def _verify(text: Any, trust: TrustList, now: int, status: StatusLookup) -> Veri
         return VerificationResult(BAD_SIGNATURE, **known)
     if token.issuer != key.issuer:
         return VerificationResult(UNKNOWN_ISSUER, detail="iss 与印章所属机构不符", **known)
+    if token.issued_at < key.valid_from - CLOCK_SKEW_SECONDS:
+        return VerificationResult(UNKNOWN_ISSUER, detail="印章启用前签发", **known)
     if key.retired_at is not None and token.issued_at > key.retired_at + CLOCK_SKEW_SECONDS:
         return VerificationResult(UNKNOWN_ISSUER, detail="印章停用后签发", **known)
+    if key.compromised_at is not None and (
+        # Whoever holds a stolen key can write any iat, so an iat before the cut-off proves
+        # nothing by itself: only the issuer's register can vouch for such a certificate, and
+        # a presentation (never registered) is never vouched for.
+        token.issued_at >= key.compromised_at
+        or issued is None
+        or token.presented_cti is not None
+        or not _registered(issued, sign1.kid, token.cti)
+    ):
+        return VerificationResult(KEY_COMPROMISED, detail="印章已泄露", **known)
     try:
         revoked = status(token.status_list, token.status_index)
     except Exception:  # a status source that fails is a status not known, not a bad token

@@ -35,7 +35,8 @@ def _published(request: HttpRequest, doc: selectors.Published | None) -> HttpRes
 
 @require_GET
 def trust_list_view(request: HttpRequest) -> HttpResponse:
-    services.root_key_ensure()
+    # Signs a new edition first when the keys changed or the newest is past half its life.
+    services.trust_list_publish()
     return _published(request, selectors.trust_list_document())
 
 

@@ -1,10 +1,13 @@
 """示例 — certificates the demo population already held before the platform (存量证照).
 
 Every resident gets a 居民身份证 and, with a local hukou, a 户口簿; the married a 结婚证, the
-disabled a 残疾人证; every enterprise a 营业执照. All backdated (`issued_at`) and signed like
-any other certificate. Signing costs about 2 ms each on SQLite, so only the demo accounts' people
-and enterprises plus the first MAX_RESIDENTS residents and MAX_ENTERPRISES enterprises (by id)
-get them: the rest of a large synthetic population holds none. Each certificate's
+disabled a 残疾人证; every enterprise a 营业执照. Each is signed now, like any other certificate
+(its `iat` is the real signing time: a key vouches for nothing before it existed); the day the
+paper certificate was first issued is the type's own date claim (有效期起始日期, 登记日期,
+发证日期, 成立日期), and validity counts from that day (`valid_from`). Signing costs about 2 ms
+each on SQLite, so only the demo accounts' people and enterprises plus the first MAX_RESIDENTS
+residents and MAX_ENTERPRISES enterprises (by id) get them: the rest of a large synthetic
+population holds none. Each certificate's
 `issuance_key` ("demo:<type>:<holder>") makes a second run issue nothing.
 """
 
@@ -176,7 +179,7 @@ def ensure_demo_certificates(
                     holder_enterprise=enterprise,
                     claims=claims,
                     actor_label=ACTOR,
-                    issued_at=at,
+                    valid_from=at,
                 )
                 Certificate.objects.filter(pk=cert.pk).update(issuance_key=key)
                 issued += 1

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from tongban.certificates import cose
+from tongban.certificates.services import trust_list_publish
 from tongban.common.services import audit_record
 from tongban.idcode.models import IdCodeKey
 
@@ -39,6 +40,9 @@ def active_key() -> IdCodeKey:
                 object_type="idcode_key",
                 object_id=key.kid,
             )
+            # Its public half is published in the trust list (idcode_keys), so scanners can
+            # check a code's signature offline.
+            trust_list_publish(actor_label="system")
     except IntegrityError:
         return IdCodeKey.objects.get(state=IdCodeKey.State.ACTIVE)
     return key

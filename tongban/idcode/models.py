@@ -7,8 +7,9 @@ from tongban.common.fields import EncryptedTextField
 
 class IdCodeKey(models.Model):
     """随申码签名密钥 — signs codes. Its own table rather than a certificates IssuingKey role:
-    a 随申码 key signs nothing a certificate verifier should trust, so it is not on the
-    certificate trust list. Retired keys stay so codes signed just before a rotation verify."""
+    a 随申码 key signs nothing a certificate verifier should trust, so the trust list
+    publishes it apart, under `idcode_keys` (role `idcode`), for scanners only. Retired keys
+    stay so codes signed just before a rotation verify."""
 
     class State(models.TextChoices):
         ACTIVE = "active", "在用"

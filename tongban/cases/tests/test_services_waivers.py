@@ -84,7 +84,7 @@ def issue(profile, *, days_ago: int = 0):
         holder_profile=profile,
         claims=claims,
         actor_label="system:test",
-        issued_at=timezone.now() - dt.timedelta(days=days_ago),
+        valid_from=timezone.now() - dt.timedelta(days=days_ago) if days_ago else None,
     )
 
 

@@ -49,7 +49,7 @@ def test_verify_reports_every_reason(client, resident, police_issuer):
     revoked = issue(resident)
     services.certificate_revoke(certificate=revoked, actor=police_issuer, reason="遗失")
     # Each card its own holder's: a second card of one holder would be a renewal (换发).
-    expired = issue(ResidentProfileFactory(), issued_at=timezone.now() - dt.timedelta(days=7301))
+    expired = issue(ResidentProfileFactory(), valid_from=timezone.now() - dt.timedelta(days=7301))
     stranger = cose.ES256.generate()
     stranger_kid = cose.kid_for(stranger.public_key())
     good = issue(ResidentProfileFactory())

@@ -214,7 +214,7 @@ def test_backdated_certificate_can_be_issued_already_expired(resident):
         holder_profile=resident,
         claims=id_card_claims(resident),
         actor_label="system:demo",
-        issued_at=long_ago,
+        valid_from=long_ago,
     )
     assert selectors.certificate_verify(cert.text).code == "expired"
     assert selectors.certificate_json(cert)["state"] == "expired"
