@@ -78,7 +78,7 @@ def certificate_pdf(cert: Certificate, *, verify_url: str, compress: bool = True
     state = certificate_state(cert)
     rows = [("持证人", body["holder"]["name"])]
     rows += [labels[n] for n in shown if n in labels]
-    issued = timezone.localtime(cert.issued_at).date().isoformat()
+    issued = timezone.localtime(cert.valid_from).date().isoformat()
     expires = timezone.localtime(cert.expires_at).date().isoformat() if cert.expires_at else "长期"
     rows += [
         ("签发机构", body["issuer"]["name"]),

@@ -103,7 +103,9 @@ def _row(cert: Certificate) -> dict:
         "issuer": cert.type.department.name,
         "state": state,
         "state_label": STATE_LABELS.get(state, state),
-        "issued_on": timezone.localtime(cert.issued_at).date(),
+        # The document's own date: a card that existed on paper before the platform signed it
+        # keeps its date (valid_from); the signing time is in the token.
+        "issued_on": timezone.localtime(cert.valid_from).date(),
         "expires_on": timezone.localtime(cert.expires_at).date() if cert.expires_at else None,
     }
 
