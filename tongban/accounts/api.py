@@ -20,7 +20,7 @@ from tongban.accounts.selectors import (
     resident_profile_of,
 )
 from tongban.accounts.services import account_activate
-from tongban.common.api_schemas import ErrorOut
+from tongban.common.api_schemas import errors
 
 router = Router(tags=["accounts"], auth=django_auth)
 
@@ -75,12 +75,9 @@ class EnterpriseOut(Schema):
     my_role_label: str
 
 
-_ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
-
-
 @router.get(
     "me/profile",
-    response={200: ResidentProfileOut, **_ERRORS},
+    response={200: ResidentProfileOut, **errors(401, 404)},
     summary="我的居民档案（脱敏）",
 )
 def my_profile(request):
@@ -90,7 +87,9 @@ def my_profile(request):
     return resident_profile_for(viewer=request.auth, profile=profile)
 
 
-@router.get("me/enterprises", response={200: list[EnterpriseOut], **_ERRORS}, summary="我的企业")
+@router.get(
+    "me/enterprises", response={200: list[EnterpriseOut], **errors(401)}, summary="我的企业"
+)
 def my_enterprises(request):
     return enterprises_for_agent(user=request.auth)
 
@@ -112,7 +111,7 @@ class DataAccessPageOut(Schema):
 
 @router.get(
     "me/data-access",
-    response={200: DataAccessPageOut, **_ERRORS},
+    response={200: DataAccessPageOut, **errors(400, 401, 422)},
     summary="我的数据使用记录（谁因何查阅了我的个人数据）",
 )
 def my_data_access(request, page: int = Query(1, ge=1, le=100_000)):
@@ -141,7 +140,7 @@ class ActivateOut(Schema):
 @router.post(
     "accounts/activate",
     auth=None,
-    response={200: ActivateOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    response={200: ActivateOut, **errors(400, 409, 422, 429)},
     summary="账号激活（用综合窗口开具的激活码设置密码）",
 )
 def account_activate_endpoint(request, payload: ActivateIn):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import Any, Literal
 
 from ninja import Form, Header, Router, Schema, Status
 from ninja.security import django_auth
@@ -13,13 +13,20 @@ from tongban.accounts.apiauth import staff_auth
 from tongban.accounts.models import Enterprise
 from tongban.cases import selectors, services
 from tongban.cases.errors import CaseNotFound, NotForApplicant
+from tongban.cases.models import CaseKind, CaseStatus, Channel, Delivery, TaskStatus
 from tongban.cases.receipt import receipt_normalise
 from tongban.cases.services import MAX_UPLOAD_BYTES, MaterialInput, Upload, UploadRefused
-from tongban.common.api_schemas import ErrorOut
+from tongban.common.api_schemas import errors
 from tongban.common.apitypes import Id
 from tongban.common.errors import InvalidInput, NotFound
 
 router = Router(tags=["cases"], auth=django_auth)
+
+# The values the models allow, so the document lists them and a client learns them there.
+Kind = Literal[*CaseKind.values]
+CaseState = Literal[*CaseStatus.values]
+TaskState = Literal[*TaskStatus.values]
+Decision = Literal[TaskStatus.APPROVED.value, TaskStatus.DENIED.value]
 
 SUBMIT_DESCRIPTION = """一表申请。请求为 multipart/form-data：
 
@@ -96,7 +103,7 @@ class TaskOut(Schema):
     item_name: str
     department: str
     department_name: str
-    status: str
+    status: TaskState
     status_label: str
     due_date: dt.date | None
     decided_at: dt.datetime | None
@@ -131,17 +138,17 @@ class MaterialCountsOut(Schema):
 class CaseOut(Schema):
     receipt_no: str
     receipt_display: str
-    kind: str
+    kind: Kind
     code: str
     version: int
     name: str
-    status: str
+    status: CaseState
     status_label: str
     outcome: str
     outcome_label: str
-    channel: str
+    channel: Literal[*Channel.values]
     channel_label: str
-    delivery: str
+    delivery: Literal[*Delivery.values]
     delivery_label: str
     lead_department: str
     submitted_at: dt.datetime
@@ -160,9 +167,9 @@ class CaseOut(Schema):
 class CaseRowOut(Schema):
     receipt_no: str
     name: str
-    kind: str
+    kind: Kind
     code: str
-    status: str
+    status: CaseState
     status_label: str
     outcome: str
     outcome_label: str
@@ -220,7 +227,7 @@ def _payload(text: str) -> dict[str, Any]:
     summary="提交申请（一表申请）",
     description=SUBMIT_DESCRIPTION,
     openapi_extra=MULTIPART_BODY,
-    response={201: CaseOut, 400: ErrorOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={201: CaseOut, **errors(400, 401, 403, 404, 409, 422, 503)},
 )
 def case_submit(
     request,
@@ -276,12 +283,14 @@ def case_submit(
     return Status(201, selectors.case_detail(user=viewer, receipt_no=case.receipt_no))
 
 
-@router.get("/cases/{receipt_no}", response={200: CaseOut, 404: ErrorOut}, summary="办件详情")
+@router.get(
+    "/cases/{receipt_no}", response={200: CaseOut, **errors(400, 401, 404)}, summary="办件详情"
+)
 def case_get(request, receipt_no: str):
     return selectors.case_detail(user=request.user, receipt_no=receipt_no)
 
 
-@router.get("/me/cases", response=list[CaseRowOut], summary="我的办件")
+@router.get("/me/cases", response={200: list[CaseRowOut], **errors(401)}, summary="我的办件")
 def my_cases(request):
     return selectors.cases_for_applicant(user=request.user)
 
@@ -305,7 +314,7 @@ class ReasonIn(Schema):
 @router.post(
     "/cases/{receipt_no}/accept",
     auth=staff_auth,
-    response={200: CaseOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={200: CaseOut, **errors(400, 401, 403, 404, 409, 422, 503)},
     summary="受理",
 )
 def case_accept(request, receipt_no: str, body: ReasonIn | None = None):
@@ -317,7 +326,7 @@ def case_accept(request, receipt_no: str, body: ReasonIn | None = None):
 @router.post(
     "/cases/{receipt_no}/refuse",
     auth=staff_auth,
-    response={200: CaseOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={200: CaseOut, **errors(400, 401, 403, 404, 409, 422)},
     summary="不予受理",
 )
 def case_refuse(request, receipt_no: str, body: ReasonIn):
@@ -336,7 +345,7 @@ class SupplementRequestIn(Schema):
 @router.post(
     "/cases/{receipt_no}/supplement-request",
     auth=staff_auth,
-    response={200: CaseOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={200: CaseOut, **errors(400, 401, 403, 404, 409, 422, 503)},
     summary="要求补正",
 )
 def case_supplement_request(request, receipt_no: str, body: SupplementRequestIn):
@@ -354,7 +363,7 @@ def case_supplement_request(request, receipt_no: str, body: SupplementRequestIn)
 
 @router.post(
     "/cases/{receipt_no}/supplement",
-    response={200: CaseOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={200: CaseOut, **errors(400, 401, 403, 404, 409, 422, 503)},
     summary="补正（multipart：payload 为 {form_data, materials}，文件字段 material.<编码>）",
     openapi_extra=MULTIPART_BODY,
 )
@@ -370,10 +379,15 @@ def case_supplement(request, receipt_no: str, payload: Form[str]):
     return selectors.case_detail(user=request.user, receipt_no=number)
 
 
-@router.get("/workbench/tasks", response=list[TaskOut], summary="部门任务队列", auth=staff_auth)
+@router.get(
+    "/workbench/tasks",
+    response={200: list[TaskOut], **errors(400, 401, 403, 422)},
+    summary="部门任务队列",
+    auth=staff_auth,
+)
 def workbench(
     request,
-    status: str | None = None,
+    status: TaskState | None = None,
     due_before: dt.date | None = None,
     item: str | None = None,
     overdue: bool = False,
@@ -388,7 +402,7 @@ class ClaimIn(Schema):
 
 
 class TaskDecisionIn(Schema):
-    decision: str
+    decision: Decision
     reason: str = ""
     row_version: int
     # Approving an item that creates data for later items (e.g. child.id_number) records it.
@@ -417,7 +431,7 @@ class TaskDetailOut(TaskOut):
 @router.get(
     "/workbench/tasks/{task_id}",
     auth=staff_auth,
-    response={200: TaskDetailOut, 404: ErrorOut},
+    response={200: TaskDetailOut, **errors(400, 401, 403, 404, 422)},
     summary="任务详情（仅本事项所需数据）",
 )
 def task_get(request, task_id: Id):
@@ -427,7 +441,7 @@ def task_get(request, task_id: Id):
 @router.post(
     "/workbench/tasks/{task_id}/claim",
     auth=staff_auth,
-    response={200: TaskOut, 404: ErrorOut, 409: ErrorOut},
+    response={200: TaskOut, **errors(400, 401, 403, 404, 409, 422)},
     summary="认领任务",
 )
 def task_claim(request, task_id: Id, body: ClaimIn | None = None):
@@ -442,7 +456,7 @@ def task_claim(request, task_id: Id, body: ClaimIn | None = None):
 @router.post(
     "/workbench/tasks/{task_id}/decision",
     auth=staff_auth,
-    response={200: TaskOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={200: TaskOut, **errors(400, 401, 403, 404, 409, 422, 503)},
     summary="审核决定",
 )
 def task_decision(request, task_id: Id, body: TaskDecisionIn):
@@ -465,7 +479,7 @@ def _task_out(request, task_id: Id) -> dict[str, Any]:
 
 
 class PrefillIn(Schema):
-    kind: str
+    kind: Kind
     code: str
     answers: dict[str, str] = {}
     enterprise_id: int | None = None
@@ -473,14 +487,10 @@ class PrefillIn(Schema):
 
 @router.post(
     "/me/form-prefill",
-    response={200: dict[str, Any], 404: ErrorOut, 422: ErrorOut},
+    response={200: dict[str, Any], **errors(400, 401, 403, 404, 422)},
     summary="表单预填（来自居民档案、企业档案）",
 )
 def form_prefill(request, body: PrefillIn):
-    if body.kind not in ("bundle", "item"):
-        raise InvalidInput(
-            "申请类型只能是一件事（bundle）或单个事项（item）", code="CASE_KIND_INVALID"
-        )
     enterprise = None
     if body.enterprise_id is not None and 0 < body.enterprise_id < 2**62:
         enterprise = Enterprise.objects.filter(pk=body.enterprise_id).first()
@@ -494,14 +504,14 @@ def form_prefill(request, body: PrefillIn):
 
 
 class DraftIn(Schema):
-    kind: str
+    kind: Kind
     code: str
     answers: dict[str, str] = {}
     form_data: dict[str, Any] = {}
 
 
 class DraftOut(Schema):
-    kind: str
+    kind: Kind
     code: str
     version: int
     answers: dict[str, Any]
@@ -510,7 +520,7 @@ class DraftOut(Schema):
 
 
 @router.put(
-    "/me/drafts", response={200: DraftOut, 404: ErrorOut, 422: ErrorOut}, summary="保存草稿"
+    "/me/drafts", response={200: DraftOut, **errors(400, 401, 403, 404, 422)}, summary="保存草稿"
 )
 def draft_put(request, body: DraftIn):
     return services.draft_save(
@@ -522,8 +532,12 @@ def draft_put(request, body: DraftIn):
     )
 
 
-@router.get("/me/drafts/{kind}/{code}", response={200: DraftOut, 404: ErrorOut}, summary="读取草稿")
-def draft_get(request, kind: str, code: str):
+@router.get(
+    "/me/drafts/{kind}/{code}",
+    response={200: DraftOut, **errors(400, 401, 404, 422)},
+    summary="读取草稿",
+)
+def draft_get(request, kind: Kind, code: str):
     draft = selectors.draft_for(user=request.user, kind=kind, code=code)
     if draft is None:
         raise NotFound("没有该事项的草稿", code="DRAFT_NOT_FOUND")
@@ -541,7 +555,7 @@ class TaskSupplementIn(Schema):
 @router.post(
     "/workbench/tasks/{task_id}/supplement-request",
     auth=staff_auth,
-    response={200: TaskOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={200: TaskOut, **errors(400, 401, 403, 404, 409, 422, 503)},
     summary="审核中要求补正（仅限本事项所需材料和字段）",
 )
 def task_supplement_request(request, task_id: Id, body: TaskSupplementIn):
@@ -559,7 +573,7 @@ def task_supplement_request(request, task_id: Id, body: TaskSupplementIn):
 
 @router.post(
     "/cases/{receipt_no}/deferred-materials/{material_code}",
-    response={200: CaseOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={200: CaseOut, **errors(400, 401, 403, 404, 409, 422)},
     summary="容缺材料后补（multipart：文件字段 material.<编码>）",
     openapi_extra=FILES_ONLY_BODY,
 )
@@ -579,7 +593,7 @@ class HandoutRowOut(Schema):
     applicant: str
     outcome: str
     outcome_label: str
-    delivery: str
+    delivery: Literal[*Delivery.values]
     delivery_label: str
     hall: str
     concluded_at: dt.datetime | None
@@ -587,7 +601,7 @@ class HandoutRowOut(Schema):
 
 @router.get(
     "/handout/cases",
-    response=list[HandoutRowOut],
+    response={200: list[HandoutRowOut], **errors(401, 403)},
     summary="出件队列（统一窗口出件）",
     auth=staff_auth,
 )
@@ -602,7 +616,7 @@ class HandOutIn(Schema):
 @router.post(
     "/cases/{receipt_no}/handout",
     auth=staff_auth,
-    response={200: CaseOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={200: CaseOut, **errors(400, 401, 403, 404, 409, 422)},
     summary="出件（窗口领取登记领取人；邮寄送达须填快递单号）",
 )
 def case_hand_out(request, receipt_no: str, body: HandOutIn | None = None):

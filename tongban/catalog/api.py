@@ -15,7 +15,7 @@ from pydantic import ConfigDict
 from tongban.accounts.selectors import resident_profile_of
 from tongban.catalog import guide, selectors
 from tongban.catalog.schemas import BundleDef, ServiceItemDef
-from tongban.common.api_schemas import ErrorOut
+from tongban.common.api_schemas import errors
 from tongban.common.apitypes import Version
 
 router = Router(tags=["catalog"], auth=None)
@@ -46,9 +46,6 @@ class GuideIn(Schema):
     )
 
 
-NOT_FOUND = {404: ErrorOut}
-
-
 def _answers(body: GuideIn) -> dict[str, str]:
     # A JSON client may send true/false for a yes/no question; the option values are words.
     return {
@@ -61,7 +58,11 @@ def _applicant(request):
     return resident_profile_of(user) if user is not None and user.is_authenticated else None
 
 
-@router.get("/items", response=list[selectors.ItemSummary], summary="事项列表与搜索")
+@router.get(
+    "/items",
+    response={200: list[selectors.ItemSummary], **errors(400, 422)},
+    summary="事项列表与搜索",
+)
 def items_list(
     request,
     q: str | None = None,
@@ -72,7 +73,9 @@ def items_list(
     return selectors.item_list(q=q, department=department, subject=subject, prefer=prefer)
 
 
-@router.get("/items/{code}", response={200: ItemDetailOut, **NOT_FOUND}, summary="办事指南")
+@router.get(
+    "/items/{code}", response={200: ItemDetailOut, **errors(400, 404, 422)}, summary="办事指南"
+)
 def item_detail(request, code: str, version: Version | None = None):
     detail = selectors.item_detail(code, version)
     return {
@@ -86,7 +89,7 @@ def item_detail(request, code: str, version: Version | None = None):
 
 @router.get(
     "/items/{code}/versions",
-    response={200: list[selectors.VersionInfo], **NOT_FOUND},
+    response={200: list[selectors.VersionInfo], **errors(400, 404)},
     summary="事项的历史版本",
 )
 def item_versions(request, code: str):
@@ -95,7 +98,7 @@ def item_versions(request, code: str):
 
 @router.post(
     "/items/{code}/guide",
-    response={200: guide.GuideResult, 404: ErrorOut, 422: ErrorOut},
+    response={200: guide.GuideResult, **errors(400, 404, 422)},
     summary="单个事项的一次告知",
 )
 def item_guide(request, code: str, body: GuideIn):
@@ -107,7 +110,9 @@ def bundles_list(request):
     return selectors.bundle_list()
 
 
-@router.get("/bundles/{code}", response={200: BundleDetailOut, **NOT_FOUND}, summary="一件事")
+@router.get(
+    "/bundles/{code}", response={200: BundleDetailOut, **errors(400, 404)}, summary="一件事"
+)
 def bundle_detail(request, code: str):
     detail = selectors.bundle_detail(code)
     return {
@@ -120,14 +125,18 @@ def bundle_detail(request, code: str):
 
 @router.post(
     "/bundles/{code}/guide",
-    response={200: guide.GuideResult, 404: ErrorOut, 422: ErrorOut},
+    response={200: guide.GuideResult, **errors(400, 404, 422)},
     summary="一件事的一次告知：按回答给出确切的事项、材料和表单",
 )
 def bundle_guide(request, code: str, body: GuideIn):
     return guide.guide_for_bundle(code=code, answers=_answers(body), applicant=_applicant(request))
 
 
-@router.get("/search", response=list[selectors.SearchResult], summary="搜索事项和一件事")
+@router.get(
+    "/search",
+    response={200: list[selectors.SearchResult], **errors(400, 422)},
+    summary="搜索事项和一件事",
+)
 def search(request, q: str = "", limit: int = Query(20, ge=1, le=100)):
     """Results above the relevance floor only; a resident's own services first."""
     prefer = selectors.search_subject_for(getattr(request, "user", None))
@@ -136,7 +145,7 @@ def search(request, q: str = "", limit: int = Query(20, ge=1, le=100)):
 
 @router.get(
     "/search/answer",
-    response=selectors.SearchOutcome,
+    response={200: selectors.SearchOutcome, **errors(400, 422)},
     summary="搜索并说明结果：没有结果时给出相近的服务、所属一件事和 12345 热线",
 )
 def search_answer(request, q: str = "", limit: int = Query(20, ge=1, le=100)):

@@ -12,6 +12,7 @@ from tongban.accounts.apiauth import staff_auth
 from tongban.certificates import selectors, services
 from tongban.certificates import verify as v
 from tongban.certificates.cose import MAX_TEXT_CHARS
+from tongban.common.api_schemas import errors
 from tongban.common.apitypes import Id
 
 router = Router(tags=["certificates"])
@@ -55,7 +56,7 @@ def verification_body(result: v.VerificationResult) -> dict[str, Any]:
 
 @router.post(
     "/certificates/verify",
-    response=VerifyOut,
+    response={200: VerifyOut, **errors(400, 422)},
     auth=None,
     summary="核验电子证照",
     description="对扫码所得文本核验签名、签发机构、有效期与撤销状态。结果为以下之一："
@@ -97,7 +98,7 @@ class RevokeIn(Schema):
 
 @router.get(
     "/me/certificates",
-    response=list[CertificateSummaryOut],
+    response={200: list[CertificateSummaryOut], **errors(401)},
     auth=django_auth,
     summary="我的证照",
     description="本人、由本人监护的未成年人及本人经办企业的电子证照。",
@@ -115,6 +116,7 @@ def my_certificates(request):
 
 @router.get(
     "/me/certificates/{certificate_id}",
+    response={200: dict[str, Any], **errors(400, 401, 404, 422)},
     auth=django_auth,
     summary="证照详情",
     description="他人的证照按不存在处理（404）。",
@@ -127,7 +129,7 @@ def my_certificate(request, certificate_id: Id):
 
 @router.post(
     "/me/certificates/{certificate_id}/presentations",
-    response=PresentationOut,
+    response={200: PresentationOut, **errors(400, 401, 403, 404, 422)},
     auth=django_auth,
     summary="选择性出示",
     description="只含所选声明的短时有效出示码；不可单独出示的声明被拒绝（422）。",
@@ -145,7 +147,7 @@ def my_certificate_present(request, certificate_id: Id, payload: PresentationIn)
 
 @router.post(
     "/certificates/{serial}/revoke",
-    response=CertificateSummaryOut,
+    response={200: CertificateSummaryOut, **errors(400, 401, 403, 404, 409, 422)},
     auth=staff_auth,
     summary="撤销证照（工作人员）",
     description="仅签发部门的发证或负责人岗位可撤销；须写明原因。",

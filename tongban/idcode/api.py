@@ -9,7 +9,7 @@ from typing import Any
 from ninja import Field, Router, Schema, Status
 from ninja.security import HttpBearer, django_auth
 
-from tongban.common.api_schemas import ErrorOut
+from tongban.common.api_schemas import errors
 from tongban.common.apitypes import Id
 from tongban.idcode import selectors, services
 from tongban.idcode import token as t
@@ -46,9 +46,6 @@ class RefusedOut(ScanOut):
     code: str
 
 
-_ERRORS = {401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
-
-
 def _code_body(issued: services.IssuedCode) -> dict[str, Any]:
     return {
         "text": issued.text,
@@ -58,7 +55,9 @@ def _code_body(issued: services.IssuedCode) -> dict[str, Any]:
     }
 
 
-@router.get("me/idcode", auth=django_auth, response={200: CodeOut, **_ERRORS}, summary="我的随申码")
+@router.get(
+    "me/idcode", auth=django_auth, response={200: CodeOut, **errors(401, 404)}, summary="我的随申码"
+)
 def my_idcode(request):
     return _code_body(services.idcode_issue(user=request.auth))
 
@@ -66,7 +65,7 @@ def my_idcode(request):
 @router.get(
     "enterprises/{enterprise_id}/idcode",
     auth=django_auth,
-    response={200: CodeOut, **_ERRORS},
+    response={200: CodeOut, **errors(400, 401, 404, 409, 422)},
     summary="企业随申码（一企一码）",
 )
 def enterprise_idcode(request, enterprise_id: Id):
@@ -78,7 +77,7 @@ def enterprise_idcode(request, enterprise_id: Id):
 @router.post(
     "idcode/scan",
     auth=ScannerAuth(),
-    response={200: ScanOut, 403: RefusedOut, 401: ErrorOut, 422: ErrorOut},
+    response={200: ScanOut, 403: RefusedOut, **errors(400, 401, 422)},
     summary="扫描随申码",
     description="已登记的扫码终端凭 API 密钥（Authorization: Bearer）调用。结果为以下之一："
     + "、".join(t.RESULT_CODES)

@@ -8,7 +8,7 @@ from ninja import Query, Router, Schema
 from ninja.security import django_auth
 from pydantic import Field
 
-from tongban.common.api_schemas import ErrorOut
+from tongban.common.api_schemas import errors
 from tongban.common.apitypes import Id, Offset
 from tongban.notifications.models import Group
 from tongban.notifications.selectors import notices_for, preferences_for, unread_count
@@ -70,7 +70,7 @@ class PreferencesIO(Schema):
 
 @router.get(
     "/me/notices",
-    response={200: NoticeListOut, 401: ErrorOut},
+    response={200: NoticeListOut, **errors(400, 401, 422)},
     summary="我的消息（最新在前）",
 )
 def list_my_notices(request, filters: Query[NoticeFilter]):
@@ -85,7 +85,7 @@ def list_my_notices(request, filters: Query[NoticeFilter]):
 
 @router.get(
     "/me/notices/unread-count",
-    response={200: UnreadCountOut, 401: ErrorOut},
+    response={200: UnreadCountOut, **errors(401)},
     summary="未读消息数",
 )
 def my_unread_count(request):
@@ -94,7 +94,7 @@ def my_unread_count(request):
 
 @router.post(
     "/me/notices/read-all",
-    response={200: ReadAllOut, 401: ErrorOut},
+    response={200: ReadAllOut, **errors(401, 403)},
     summary="全部标为已读",
 )
 def mark_all_my_notices_read(request):
@@ -104,7 +104,7 @@ def mark_all_my_notices_read(request):
 
 @router.get(
     "/me/notice-preferences",
-    response={200: PreferencesIO, 401: ErrorOut},
+    response={200: PreferencesIO, **errors(401)},
     summary="消息订阅设置",
 )
 def my_notice_preferences(request):
@@ -113,7 +113,7 @@ def my_notice_preferences(request):
 
 @router.put(
     "/me/notice-preferences",
-    response={200: PreferencesIO, 401: ErrorOut, 422: ErrorOut},
+    response={200: PreferencesIO, **errors(400, 401, 403, 422)},
     summary="修改消息订阅设置",
 )
 def set_my_notice_preferences(request, payload: PreferencesIO):
@@ -122,7 +122,7 @@ def set_my_notice_preferences(request, payload: PreferencesIO):
 
 @router.post(
     "/me/notices/{notice_id}/read",
-    response={200: NoticeOut, 401: ErrorOut, 404: ErrorOut},
+    response={200: NoticeOut, **errors(400, 401, 403, 404, 422)},
     summary="标记消息为已读",
 )
 def mark_my_notice_read(request, notice_id: Id):

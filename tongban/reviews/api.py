@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
@@ -14,26 +14,37 @@ from ninja.security import django_auth
 from pydantic import Field
 
 from tongban.accounts.apiauth import staff_auth
-from tongban.common.api_schemas import ErrorOut
+from tongban.common.api_schemas import errors
 from tongban.common.apitypes import Id
 from tongban.reviews import selectors, services
 from tongban.reviews.errors import OrderNotFound
+from tongban.reviews.models import (
+    AppealReason,
+    AppealStatus,
+    Classification,
+    OrderStatus,
+    RatingChannel,
+    Verdict,
+)
 
 router = Router(tags=["reviews"], auth=django_auth)
 public = Router(tags=["reviews"], auth=None)
 
+# The values the services accept, so the document lists them and a client learns them there.
+Subject = Literal[*services.SUBJECTS]
+
 
 class RateIn(Schema):
     receipt_no: str = Field(..., max_length=40)
-    subject: str = Field("online", max_length=20, description="online | filing | handout")
-    level: int = Field(..., description="1 非常不满意 … 5 非常满意")
+    subject: Subject = "online"
+    level: int = Field(..., ge=1, le=5, description="1 非常不满意 … 5 非常满意")
     indicators: dict[str, int] = Field(default_factory=dict)
     comment: str = Field("", max_length=2000)
 
 
 class RatingOut(Schema):
     id: int
-    channel: str
+    channel: Literal[*RatingChannel.values]
     level: int
     order_id: int | None
 
@@ -42,7 +53,7 @@ class MyRatingOut(Schema):
     id: int
     receipt_no: str
     case_name: str
-    subject: str
+    subject: Subject
     level: int
     level_label: str
     comment: str
@@ -55,7 +66,7 @@ class MyRatingOut(Schema):
 
 
 class VerdictIn(Schema):
-    verdict: str = Field(..., max_length=20, description="satisfied | unsatisfied")
+    verdict: Literal[*Verdict.values]
 
 
 class OrderOut(Schema):
@@ -63,7 +74,7 @@ class OrderOut(Schema):
     rating_id: int
     department: str
     department_code: str
-    status: str
+    status: Literal[*OrderStatus.values]
     level: int
     channel_label: str
     comment: str
@@ -80,7 +91,7 @@ class OrderOut(Schema):
 
 
 class OrderVerifyIn(Schema):
-    classification: str = Field(..., max_length=20)
+    classification: Literal[*Classification.values]
     finding: str = Field(..., max_length=5000)
 
 
@@ -93,14 +104,14 @@ class ReplyIn(Schema):
 
 
 class AppealIn(Schema):
-    reason: str = Field(..., max_length=20, description="mistaken | malicious")
+    reason: Literal[*AppealReason.values]
     statement: str = Field(..., max_length=5000)
 
 
 class AppealOut(Schema):
     id: int
     rating_id: int
-    status: str
+    status: Literal[*AppealStatus.values]
 
 
 class AppealDecisionIn(Schema):
@@ -109,8 +120,8 @@ class AppealDecisionIn(Schema):
 
 
 class StatsFilter(Schema):
-    by: str = Field("department", max_length=20)
-    period: str = Field("all", max_length=20)
+    by: Literal[*selectors.DIMENSIONS] = "department"
+    period: str = Field("all", max_length=20, pattern=r"^(all|\d{4}(-\d{2})?)?$")
     code: str = Field("", max_length=64)
 
 
@@ -138,7 +149,7 @@ class ReplyOut(Schema):
 
 
 class StatsOut(Schema):
-    by: str
+    by: Literal[*selectors.DIMENSIONS]
     period: str
     total: StatsRow
     rows: list[StatsRow]
@@ -157,7 +168,7 @@ def _rating_out(rating) -> dict[str, Any]:
 
 @router.post(
     "/reviews",
-    response={201: RatingOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={201: RatingOut, **errors(400, 401, 403, 404, 409, 422, 503)},
     summary="评价（一事一评、一次一评）",
 )
 def rate(request, payload: RateIn):
@@ -172,14 +183,14 @@ def rate(request, payload: RateIn):
     return Status(201, _rating_out(rating))
 
 
-@router.get("/me/reviews", response={200: list[MyRatingOut], 401: ErrorOut}, summary="我的评价")
+@router.get("/me/reviews", response={200: list[MyRatingOut], **errors(401)}, summary="我的评价")
 def my_reviews(request):
     return selectors.my_ratings(user=request.user)
 
 
 @router.post(
     "/me/reviews/{rating_id}/verdict",
-    response={200: OrderOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={200: OrderOut, **errors(400, 401, 403, 404, 409, 422)},
     summary="对整改回复表态（满意/不满意）",
 )
 def verdict(request, payload: VerdictIn, rating_id: Id):
@@ -200,7 +211,7 @@ def _order(user, order_id: int, *, rater: bool = False) -> dict[str, Any]:
 
 @public.get(
     "/reviews/stats",
-    response={200: StatsOut, 422: ErrorOut},
+    response={200: StatsOut, **errors(400, 422)},
     summary="好差评公开统计（按事项、部门、大厅，按月或年）",
 )
 def stats(request, filters: Query[StatsFilter]):
@@ -210,7 +221,7 @@ def stats(request, filters: Query[StatsFilter]):
 @router.get(
     "/reviews/orders",
     auth=staff_auth,
-    response={200: list[OrderOut], 401: ErrorOut},
+    response={200: list[OrderOut], **errors(401, 403)},
     summary="整改工单（本部门；城市运营可见全部）",
 )
 def orders(request):
@@ -220,21 +231,14 @@ def orders(request):
 @router.get(
     "/reviews/orders/{order_id}",
     auth=staff_auth,
-    response={200: OrderOut, 401: ErrorOut, 404: ErrorOut},
+    response={200: OrderOut, **errors(400, 401, 403, 404, 422)},
     summary="整改工单详情",
 )
 def order_get(request, order_id: Id):
     return _order(request.user, order_id)
 
 
-ORDER_RESPONSES = {
-    200: OrderOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    422: ErrorOut,
-}
+ORDER_RESPONSES = {200: OrderOut, **errors(400, 401, 403, 404, 409, 422)}
 
 
 @router.post(
@@ -280,14 +284,7 @@ def order_close(request, order_id: Id):
 @router.post(
     "/reviews/ratings/{rating_id}/appeal",
     auth=staff_auth,
-    response={
-        201: AppealOut,
-        401: ErrorOut,
-        403: ErrorOut,
-        404: ErrorOut,
-        409: ErrorOut,
-        422: ErrorOut,
-    },
+    response={201: AppealOut, **errors(400, 401, 403, 404, 409, 422)},
     summary="申诉（误评、恶意差评）",
 )
 def appeal(request, payload: AppealIn, rating_id: Id):
@@ -300,14 +297,7 @@ def appeal(request, payload: AppealIn, rating_id: Id):
 @router.post(
     "/reviews/appeals/{appeal_id}/decision",
     auth=staff_auth,
-    response={
-        200: AppealOut,
-        401: ErrorOut,
-        403: ErrorOut,
-        404: ErrorOut,
-        409: ErrorOut,
-        422: ErrorOut,
-    },
+    response={200: AppealOut, **errors(400, 401, 403, 404, 409, 422)},
     summary="申诉复核（城市运营）",
 )
 def appeal_decision(request, payload: AppealDecisionIn, appeal_id: Id):

@@ -250,7 +250,7 @@ def test_openapi_describes_the_catalog(db, client):
         "/api/v1/catalog/search/answer",
     }
     guide = spec["paths"]["/api/v1/catalog/bundles/{code}/guide"]["post"]
-    assert set(guide["responses"]) == {"200", "404", "422"}
+    assert set(guide["responses"]) == {"200", "400", "404", "422"}
     result = spec["components"]["schemas"]["GuideResult"]["properties"]
     assert {"items", "materials", "fields", "critical_path_days", "materials_spared"} <= set(result)
     assert "department_name" in spec["components"]["schemas"]["ItemDetailOut"]["properties"]
