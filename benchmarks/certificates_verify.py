@@ -16,10 +16,12 @@ hundred synthetic residents and enterprises (tongban.demo.population).
 - verify_text: the full offline check of the same certificate's TB1 text: Base45, inflate
   when deflated, CBOR, COSE_Sign1, trust-list look-up, signature, status-list bit, validity.
   The status list is the decoded published one (what a verifier holds), not a database read.
-- certificate_verify: what POST /api/v1/certificates/verify runs in process: verify_text plus
-  one database read of the status bits.
-Raw and verify_text alternate for ROUNDS rounds of SECONDS each, so both see the same machine
-state; the best round of each is reported, and their ratio is the figure to watch (aim ≥ 0.5).
+- certificate_verify: what POST /api/v1/certificates/verify runs in process: verify_text with
+  the revocation check against this instance's status lists — the process's copy of the bits,
+  whose version is read from the database at most every TONGBAN_STATUS_REFRESH_SECONDS.
+Raw, verify_text and certificate_verify alternate for ROUNDS rounds of SECONDS each, so all
+see the same machine state; the best round of each is reported. The ratios to watch:
+verify_text to raw (aim ≥ 0.5) and certificate_verify to verify_text (aim ≥ 0.8).
 
 Writes benchmarks/results/certificates-verify-<db>.json.
 """
@@ -177,11 +179,14 @@ def main() -> None:
     def full():
         v.verify_text(text, trust, now, status)
 
-    raws, fulls = [], []
+    def in_process():
+        selectors.certificate_verify(text)
+
+    raws, fulls, dbs = [], [], []
     for _ in range(args.rounds):
         raws.append(rate(raw, args.seconds))
         fulls.append(rate(full, args.seconds))
-    in_process = rate(lambda: selectors.certificate_verify(text), args.seconds)
+        dbs.append(rate(in_process, args.seconds))
 
     result = {
         "benchmark": "certificates-verify",
@@ -194,7 +199,9 @@ def main() -> None:
         "ratio_verify_text_to_raw": round(max(fulls) / max(raws), 3),
         "rounds_raw": [round(x) for x in raws],
         "rounds_verify_text": [round(x) for x in fulls],
-        "certificate_verify_with_db_status_per_second": round(in_process),
+        "certificate_verify_with_db_status_per_second": round(max(dbs)),
+        "rounds_certificate_verify": [round(x) for x in dbs],
+        "ratio_certificate_verify_to_verify_text": round(max(dbs) / max(fulls), 3),
         "issued": len(certs),
         "issue_per_second": round(len(certs) / issue_seconds, 1),
         "resident_id_card": size_figures(text),
@@ -209,7 +216,10 @@ def main() -> None:
         f"verify_text (full)      {result['verify_text_per_second']:>8}/s  "
         f"ratio {result['ratio_verify_text_to_raw']}"
     )
-    print(f"certificate_verify (DB) {result['certificate_verify_with_db_status_per_second']:>8}/s")
+    print(
+        f"certificate_verify (DB) {result['certificate_verify_with_db_status_per_second']:>8}/s  "
+        f"ratio to verify_text {result['ratio_certificate_verify_to_verify_text']}"
+    )
     print(f"certificate_issue       {result['issue_per_second']:>8}/s  ({len(certs)} issued)")
     for kind in ("resident_id_card", "business_license"):
         s = result[kind]
