@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import secrets
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from typing import Any
 
 import segno
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from tongban.accounts.models import Enterprise, EnterpriseMembership, User
@@ -23,7 +24,7 @@ from tongban.idcode.attributes import attributes_for
 from tongban.idcode.errors import EnterpriseNotActive, EnterpriseNotFound, NoResidentProfile
 from tongban.idcode.models import Pseudonym, ScanLog, Scanner
 from tongban.idcode.registry import scenarios
-from tongban.idcode.selectors import scanner_key_hash
+from tongban.idcode.selectors import holder_of, scanner_key_hash
 
 DEFAULT_TTL_SECONDS = 300
 # The page asks for a new code this long before the old one expires (half the lifetime for
@@ -190,9 +191,14 @@ class ScanResult:
         return t.MESSAGES[self.result]
 
 
-def _log(scanner, scenario, result, now, pseudonym=None, cti="") -> None:
+def _log(scanner, scenario, result, now, pseudonym_id=None, cti="") -> None:
     ScanLog.objects.create(
-        scanner=scanner, scenario=scenario[:40], result=result, at=now, pseudonym=pseudonym, cti=cti
+        scanner=scanner,
+        scenario=scenario[:40],
+        result=result,
+        at=now,
+        pseudonym_id=pseudonym_id,
+        cti=cti,
     )
 
 
@@ -214,28 +220,50 @@ def code_scan(
         _log(scanner, scenario, verified.result, now, cti=_cti(verified))
         return ScanResult(verified.result)
     claims = verified.claims
-    pseudonym = (
-        Pseudonym.objects.select_related("profile", "enterprise")
-        .filter(value=claims.subject)
-        .first()
-    )
-    if pseudonym is None or (pseudonym.profile is None and pseudonym.enterprise is None):
-        _log(scanner, scenario, t.SUBJECT_UNKNOWN, now, cti=claims.cti.hex())
+    cti = claims.cti.hex()
+    holder = holder_of(claims.subject)
+    if holder is None or holder.subject is None:
+        _log(scanner, scenario, t.SUBJECT_UNKNOWN, now, cti=cti)
         return ScanResult(t.SUBJECT_UNKNOWN)
-    is_enterprise = pseudonym.kind == Pseudonym.Kind.ENTERPRISE
+    is_enterprise = holder.kind == Pseudonym.Kind.ENTERPRISE
     names = spec.enterprise if is_enterprise else spec.person
     if not names:
-        _log(scanner, scenario, t.NOT_APPLICABLE, now, pseudonym, claims.cti.hex())
+        _log(scanner, scenario, t.NOT_APPLICABLE, now, holder.pseudonym_id, cti)
         return ScanResult(t.NOT_APPLICABLE)
-    try:
-        with transaction.atomic():
-            _log(scanner, scenario, t.OK, now, pseudonym, claims.cti.hex())
-    except IntegrityError:
-        _log(scanner, scenario, t.REPLAYED, now, pseudonym, claims.cti.hex())
+    if not _log_first_ok(scanner, scenario, now, holder.pseudonym_id, cti):
+        _log(scanner, scenario, t.REPLAYED, now, holder.pseudonym_id, cti)
         return ScanResult(t.REPLAYED)
-    subject = pseudonym.enterprise if is_enterprise else pseudonym.profile
     today = timezone.localdate(now)
-    return ScanResult(t.OK, attributes_for(subject, names, enterprise=is_enterprise, today=today))
+    attributes = attributes_for(holder.subject, names, enterprise=is_enterprise, today=today)
+    return ScanResult(t.OK, attributes)
+
+
+@functools.cache
+def _first_ok_sql() -> str:
+    table = ScanLog._meta.db_table
+    return (
+        f"INSERT INTO {table} (scanner_id, scenario, result, at, pseudonym_id, cti)"  # noqa: S608
+        " VALUES (%s, %s, %s, %s, %s, %s)"
+        f" ON CONFLICT (cti) WHERE result = '{t.OK}' DO NOTHING RETURNING id"
+    )
+
+
+def _log_first_ok(scanner, scenario, now, pseudonym_id, cti) -> bool:
+    """Log an ok scan unless the code already has one; True when this scan is the first.
+    One statement, so outside a transaction it commits by itself (no BEGIN/COMMIT round
+    trips), and inside one a replay does not break it: the unique index on ok scans' cti
+    decides, and a racing second scan waits for the first to commit and then does nothing."""
+    params = [
+        scanner.pk,
+        scenario[:40],
+        t.OK,
+        connection.ops.adapt_datetimefield_value(now),
+        pseudonym_id,
+        cti,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_first_ok_sql(), params)
+        return cursor.fetchone() is not None
 
 
 def _cti(verified: t.Verified) -> str:
