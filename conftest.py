@@ -41,6 +41,14 @@ def _status_bits_fresh():
     status_cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def _idcode_key_fresh():
+    # The active 随申码 key is kept for a minute per process; a rolled-back test's key with it.
+    from tongban.idcode import keys
+
+    keys.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def _playwright_browser():
     if not shutil.which(CHROMIUM):
