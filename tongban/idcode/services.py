@@ -13,8 +13,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from tongban.accounts.models import Enterprise, EnterpriseMembership, User
-from tongban.accounts.selectors import resident_profile_of
+from tongban.accounts.models import Enterprise, EnterpriseMembership, ResidentProfile, User
 from tongban.common.errors import InvalidInput
 from tongban.common.services import audit_record
 from tongban.idcode import keys, qr
@@ -59,7 +58,7 @@ def qr_version(text: str) -> int:
     return segno.make_qr(text, error="q", boost_error=False).version
 
 
-def _issue(*, kind: str, user: User, profile=None, enterprise=None, now=None) -> IssuedCode:
+def _issue(*, kind: str, user: User, profile_id=None, enterprise_id=None, now=None) -> IssuedCode:
     now = now or timezone.now()
     ttl = ttl_seconds()
     iat = int(now.timestamp())
@@ -67,8 +66,8 @@ def _issue(*, kind: str, user: User, profile=None, enterprise=None, now=None) ->
     key = keys.active_key()
     Pseudonym.objects.create(
         kind=kind,
-        profile=profile,
-        enterprise=enterprise,
+        profile_id=profile_id,
+        enterprise_id=enterprise_id,
         requested_by=user,
         value=subject,
         created_at=now,
@@ -93,10 +92,15 @@ def _issue(*, kind: str, user: User, profile=None, enterprise=None, now=None) ->
 def idcode_issue(*, user: User, now: dt.datetime | None = None) -> IssuedCode:
     """A fresh personal 随申码. The Pseudonym row is the record of issue; no audit row per code,
     since the page asks for one every few minutes."""
-    profile = resident_profile_of(user)
-    if profile is None:
+    # The profile's id only: the whole row would be read and its encrypted fields decrypted,
+    # the largest cost of issuing a code.
+    profile_id = None
+    if user is not None and user.is_authenticated:
+        found = ResidentProfile.objects.filter(user=user).values_list("pk", flat=True)
+        profile_id = found.first()
+    if profile_id is None:
         raise NoResidentProfile()
-    return _issue(kind=Pseudonym.Kind.PERSON, user=user, profile=profile, now=now)
+    return _issue(kind=Pseudonym.Kind.PERSON, user=user, profile_id=profile_id, now=now)
 
 
 def enterprise_for_agent(*, user: User, enterprise_id: int) -> Enterprise:
@@ -119,7 +123,7 @@ def enterprise_idcode_issue(
     enterprise = enterprise_for_agent(user=user, enterprise_id=enterprise_id)
     if enterprise.status != Enterprise.Status.ACTIVE:
         raise EnterpriseNotActive()
-    return _issue(kind=Pseudonym.Kind.ENTERPRISE, user=user, enterprise=enterprise, now=now)
+    return _issue(kind=Pseudonym.Kind.ENTERPRISE, user=user, enterprise_id=enterprise.pk, now=now)
 
 
 # ---------------------------------------------------------------- scanners
