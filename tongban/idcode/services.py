@@ -22,7 +22,13 @@ from tongban.idcode.attributes import attributes_for
 from tongban.idcode.errors import EnterpriseNotActive, EnterpriseNotFound, NoResidentProfile
 from tongban.idcode.models import Pseudonym, ScanLog, Scanner
 from tongban.idcode.registry import scenarios
-from tongban.idcode.selectors import holder_of, scanner_key_hash
+from tongban.idcode.selectors import (
+    Holder,
+    holder_from_row,
+    holder_of,
+    holder_query,
+    scanner_key_hash,
+)
 
 DEFAULT_TTL_SECONDS = 300
 # The page asks for a new code this long before the old one expires (half the lifetime for
@@ -220,16 +226,17 @@ def code_scan(
         return ScanResult(verified.result)
     claims = verified.claims
     cti = claims.cti.hex()
-    holder = holder_of(claims.subject)
+    kinds = [k for k, names in ((PERSON, spec.person), (ENTERPRISE, spec.enterprise)) if names]
+    holder, first = _holder_and_first_ok(scanner, scenario, now, claims.subject, cti, kinds)
     if holder is None or holder.subject is None:
         _log(scanner, scenario, t.SUBJECT_UNKNOWN, now, cti=cti)
         return ScanResult(t.SUBJECT_UNKNOWN)
-    is_enterprise = holder.kind == Pseudonym.Kind.ENTERPRISE
+    is_enterprise = holder.kind == ENTERPRISE
     names = spec.enterprise if is_enterprise else spec.person
     if not names:
         _log(scanner, scenario, t.NOT_APPLICABLE, now, holder.pseudonym_id, cti)
         return ScanResult(t.NOT_APPLICABLE)
-    if not _log_first_ok(scanner, scenario, now, holder.pseudonym_id, cti):
+    if not first:
         _log(scanner, scenario, t.REPLAYED, now, holder.pseudonym_id, cti)
         return ScanResult(t.REPLAYED)
     today = timezone.localdate(now)
@@ -237,32 +244,58 @@ def code_scan(
     return ScanResult(t.OK, attributes)
 
 
+PERSON, ENTERPRISE = Pseudonym.Kind.PERSON.value, Pseudonym.Kind.ENTERPRISE.value
+_INSERT_OK = (
+    "INSERT INTO {table} (scanner_id, scenario, result, at, pseudonym_id, cti) {values}"
+    " ON CONFLICT (cti) WHERE result = 'ok' DO NOTHING RETURNING 1"
+)
+
+
 @functools.cache
 def _first_ok_sql() -> str:
-    table = ScanLog._meta.db_table
-    return (
-        f"INSERT INTO {table} (scanner_id, scenario, result, at, pseudonym_id, cti)"  # noqa: S608
-        " VALUES (%s, %s, %s, %s, %s, %s)"
-        f" ON CONFLICT (cti) WHERE result = '{t.OK}' DO NOTHING RETURNING id"
+    return _INSERT_OK.format(
+        table=ScanLog._meta.db_table, values="VALUES (%s, %s, 'ok', %s, %s, %s)"
     )
 
 
-def _log_first_ok(scanner, scenario, now, pseudonym_id, cti) -> bool:
-    """Log an ok scan unless the code already has one; True when this scan is the first.
-    One statement, so outside a transaction it commits by itself (no BEGIN/COMMIT round
-    trips), and inside one a replay does not break it: the unique index on ok scans' cti
-    decides, and a racing second scan waits for the first to commit and then does nothing."""
-    params = [
-        scanner.pk,
-        scenario[:40],
-        t.OK,
-        connection.ops.adapt_datetimefield_value(now),
-        pseudonym_id,
-        cti,
-    ]
+@functools.cache
+def _holder_and_first_ok_sql() -> str:
+    """PostgreSQL: the holder and the ok row in one statement (a data-modifying WITH), so a
+    scan is one round trip; the row is written only for a holder of a kind in the scenario."""
+    insert = _INSERT_OK.format(
+        table=ScanLog._meta.db_table,
+        values=(
+            "SELECT %s, %s, 'ok', %s, h.ps_id, %s FROM h WHERE h.kind = ANY(%s)"
+            " AND (h.pr_id IS NOT NULL OR h.en_id IS NOT NULL)"
+        ),
+    )
+    holder = holder_query()[0]
+    return (
+        f"WITH h AS ({holder}), ins AS ({insert})"  # noqa: S608 (names from _meta)
+        " SELECT h.*, (SELECT count(*) FROM ins) FROM h"
+    )
+
+
+def _holder_and_first_ok(
+    scanner, scenario, now, pseudonym, cti, kinds
+) -> tuple[Holder | None, bool]:
+    """Who holds the code, and whether this scan logged its first ok scan (only for a holder
+    whose kind the scenario serves). The unique index on ok scans' cti decides: a racing
+    second scan waits for the first to commit, then does nothing. One statement per write,
+    so outside a transaction each commits by itself (no BEGIN/COMMIT round trips), and inside
+    one a replay does not break it."""
+    at = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        cursor.execute(_first_ok_sql(), params)
-        return cursor.fetchone() is not None
+        if connection.vendor == "postgresql":
+            sql = _holder_and_first_ok_sql()
+            cursor.execute(sql, [pseudonym, scanner.pk, scenario[:40], at, cti, kinds])
+            row = cursor.fetchone()
+            return (None, False) if row is None else (holder_from_row(row), row[-1] > 0)
+        holder = holder_of(pseudonym)
+        if holder is None or holder.subject is None or holder.kind not in kinds:
+            return holder, False
+        cursor.execute(_first_ok_sql(), [scanner.pk, scenario[:40], at, holder.pseudonym_id, cti])
+        return holder, cursor.fetchone() is not None
 
 
 def _cti(verified: t.Verified) -> str:
