@@ -32,6 +32,23 @@ def _catalog_checked_every_call(settings):
     settings.TONGBAN_CATALOG_REFRESH_SECONDS = 0
 
 
+@pytest.fixture(autouse=True)
+def _status_bits_fresh():
+    # Status list ids come round again after a rollback, with version 0 again: bits cached by
+    # one test must not answer for the next.
+    from tongban.certificates.selectors import status_cache_clear
+
+    status_cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _idcode_key_fresh():
+    # The active 随申码 key is kept for a minute per process; a rolled-back test's key with it.
+    from tongban.idcode import keys
+
+    keys.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def _playwright_browser():
     if not shutil.which(CHROMIUM):

@@ -182,6 +182,9 @@ if _redis:
 
 # How often a process asks the database whether the catalog changed (seconds).
 TONGBAN_CATALOG_REFRESH_SECONDS = float(env_str("TONGBAN_CATALOG_REFRESH_SECONDS", "1"))
+# How often a process asks the database whether a status list it holds changed (seconds): a
+# revocation made by another process is seen by verification in this process that much later.
+TONGBAN_STATUS_REFRESH_SECONDS = float(env_str("TONGBAN_STATUS_REFRESH_SECONDS", "1"))
 
 TONGBAN_CATALOG_DIR = Path(
     env_str("TONGBAN_CATALOG_DIR", str(BASE_DIR / "tongban" / "demo" / "definitions"))

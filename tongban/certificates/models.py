@@ -145,6 +145,16 @@ class StatusList(models.Model):
     bits = models.BinaryField()
     allocated = models.BinaryField()
     allocated_count = models.PositiveIntegerField(default=0)
+    # Bumped with every change of `bits` (not of `allocated`): verifiers in other processes
+    # compare it to the one their copy of the bits was read at.
+    version = models.PositiveBigIntegerField(default=0)
+    # The published token, signed once per version (and root key, and half-life) and served
+    # as these bytes by every process, so its ETag is the same whichever worker answers.
+    token = models.BinaryField(default=b"")
+    token_etag = models.CharField(max_length=80, blank=True)
+    token_version = models.PositiveBigIntegerField(null=True, blank=True)
+    token_kid = models.CharField(max_length=16, blank=True)
+    token_issued_at = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

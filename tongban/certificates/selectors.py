@@ -14,7 +14,6 @@ from typing import Any
 
 import segno
 from django.conf import settings
-from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -22,7 +21,6 @@ from tongban.accounts.models import User
 from tongban.certificates import cose
 from tongban.certificates import verify as v
 from tongban.certificates.errors import CertificateNotFound
-from tongban.certificates.keys import signing_key
 from tongban.certificates.models import (
     Certificate,
     CertificateType,
@@ -231,7 +229,7 @@ def trust_list_cache_clear() -> None:
 
 
 def status_cache_clear() -> None:
-    _status_tokens.clear()
+    _status_bits.clear()
 
 
 def _past_half_life(trust: v.TrustList) -> bool:
@@ -257,22 +255,61 @@ def trust_list_current() -> v.TrustList:
     return _trust_cache.get()
 
 
+class _StatusBitsCache:
+    """Each status list's bits as this process last read them, with the list's version then.
+    Verification looks bits up here, not in the database. At most every
+    TONGBAN_STATUS_REFRESH_SECONDS one query reads the versions of the lists held and drops
+    those that changed, so a revocation made by another process is seen within that time; the
+    process that revokes clears it at once (services._revoke)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.lists: dict[int, tuple[int, v.StatusBits, int]] = {}  # id → (version, bits, size)
+        self.checked_at = 0.0
+
+    def get(self, list_id: int) -> tuple[int, v.StatusBits, int] | None:
+        now = time.monotonic()
+        if now - self.checked_at >= settings.TONGBAN_STATUS_REFRESH_SECONDS:
+            self._drop_changed(now)
+        held = self.lists.get(list_id)
+        if held is None:
+            row = StatusList.objects.filter(pk=list_id).values_list("version", "bits", "size")
+            found = row.first()
+            if found is None:
+                return None
+            held = (found[0], v.StatusBits(bytes(found[1])), found[2])
+            with self.lock:
+                self.lists[list_id] = held
+        return held
+
+    def _drop_changed(self, now: float) -> None:
+        held = dict(self.lists)
+        if held:
+            current = dict(StatusList.objects.filter(pk__in=held).values_list("pk", "version"))
+            with self.lock:
+                for pk, (version, _bits, _size) in held.items():
+                    if current.get(pk) != version:
+                        self.lists.pop(pk, None)
+        self.checked_at = now
+
+    def clear(self) -> None:
+        with self.lock:
+            self.lists.clear()
+            self.checked_at = 0.0
+
+
+_status_bits = _StatusBitsCache()
+
+
 def status_lookup_db(list_id: int, index: int) -> bool | None:
-    """This instance's own revocation bits, read at the moment of verification."""
-    if not 0 <= index < 2**31:
+    """This instance's own revocation bits: the process's copy of the list, at most
+    TONGBAN_STATUS_REFRESH_SECONDS behind a revocation made by another process."""
+    if not 0 <= index < 2**31 or not 0 < list_id < 2**31:
         return None
-    # One byte of the 16 KiB list, not the list: substr works on SQLite blobs and PostgreSQL
-    # bytea alike (1-based).
-    table = StatusList._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT substr(bits, %s, 1), size FROM {table} WHERE id = %s",  # noqa: S608
-            [(index >> 3) + 1, list_id],
-        )
-        row = cursor.fetchone()
-    if row is None or index >= row[1]:
+    held = _status_bits.get(list_id)
+    if held is None or index >= held[2]:
         return None
-    return v.StatusBits(bytes(row[0])).is_set(index & 7)
+    return held[1].is_set(index)
 
 
 def issued_by_db(kid: bytes, cti: bytes) -> bool:
@@ -304,7 +341,6 @@ class Published:
 
 
 _published: dict[str, Published] = {}
-_status_tokens: dict[tuple[int, str], tuple[float, Published]] = {}
 
 
 # What the trust list says each key may be used for (docs/formats.md §4).
@@ -404,26 +440,24 @@ def root_key_document() -> dict[str, Any] | None:
     return entry
 
 
-def status_list_token(list_id: int) -> Published | None:
-    """The status list as a COSE_Sign1 (signed by the root key) holding the deflated bits.
-    Re-signed when the bits change or the token is past half its life."""
-    row = StatusList.objects.filter(pk=list_id).values_list("bits", flat=True).first()
-    root = root_key_active()
-    if row is None or root is None:
-        return None
-    bits = bytes(row)
-    digest = hashlib.sha256(bits + root.kid.encode()).hexdigest()[:32]
-    cached = _status_tokens.get((list_id, digest))
-    now = time.time()
-    if cached is not None and now - cached[0] < STATUS_TOKEN_SECONDS / 2:
-        return cached[1]
-    issued = int(now)
-    payload = v.status_list_payload(
-        list_id=list_id, bits=bits, issued_at=issued, expires_at=issued + STATUS_TOKEN_SECONDS
+def status_token_stored(list_id: int, *, root_kid: str, now: int) -> Published | None:
+    """The status list's token as stored, when it was signed for the list's current bits, by
+    the current root key, and is not past half its life; else None (services signs anew)."""
+    row = (
+        StatusList.objects.filter(pk=list_id)
+        .values("version", "token", "token_etag", "token_version", "token_kid", "token_issued_at")
+        .first()
     )
-    body = cose.sign1(payload, private_key=signing_key(root), kid=bytes.fromhex(root.kid))
-    published = Published(body, f'"{digest}-{issued}"', "application/cwt", STATUS_MAX_AGE)
-    for key in [k for k in _status_tokens if k[0] == list_id]:
-        del _status_tokens[key]
-    _status_tokens[(list_id, digest)] = (now, published)
-    return published
+    return _status_token_of(row, root_kid=root_kid, now=now) if row else None
+
+
+def _status_token_of(row: dict[str, Any], *, root_kid: str, now: int) -> Published | None:
+    fresh = (
+        row["token"]
+        and row["token_version"] == row["version"]
+        and row["token_kid"] == root_kid
+        and now - (row["token_issued_at"] or 0) < STATUS_TOKEN_SECONDS // 2
+    )
+    if not fresh:
+        return None
+    return Published(bytes(row["token"]), row["token_etag"], "application/cwt", STATUS_MAX_AGE)

@@ -4,8 +4,10 @@ issuance, revocation and presentations."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,10 +44,15 @@ from tongban.certificates.models import (
 )
 from tongban.certificates.schemas import claims_problems
 from tongban.certificates.selectors import (
+    STATUS_MAX_AGE,
+    STATUS_TOKEN_SECONDS,
+    Published,
     certificate_for,
     certificate_type_definition,
     iso_time,
+    root_key_active,
     status_cache_clear,
+    status_token_stored,
     trust_list_cache_clear,
     trust_list_content,
     trust_list_content_sha256,
@@ -560,7 +567,8 @@ def _revoke(pk: int, *, reason: str, actor: User | None = None, actor_label: str
         bits = bytearray(status_list.bits)
         v.set_bit(bits, row.status_index)
         status_list.bits = bytes(bits)
-        status_list.save(update_fields=["bits", "updated_at"])
+        status_list.version += 1
+        status_list.save(update_fields=["bits", "version", "updated_at"])
         row.revoked_at = timezone.now()
         row.revocation_reason = reason
         row.save(update_fields=["revoked_at", "revocation_reason"])
@@ -578,7 +586,50 @@ def _revoke(pk: int, *, reason: str, actor: User | None = None, actor_label: str
                 "status": [status_list.pk, row.status_index],
             },
         )
+        # This process sees the revocation at once (its own transaction reads its own write);
+        # after the commit, once more, in case a verification in between cached the old bits.
+        status_cache_clear()
         transaction.on_commit(status_cache_clear)
+
+
+def status_list_token(*, list_id: int) -> Published | None:
+    """The status list as published: a COSE_Sign1 (signed by the root key) holding the
+    deflated bits. Signed once per version of the bits, root key and half-life, and stored with
+    the list, so every process serves the same bytes and the same ETag; the row lock makes two
+    processes that find it stale at once sign it once. None without the list or a root key."""
+    if not 0 < list_id < 2**31:
+        return None
+    root = root_key_active()
+    if root is None:
+        return None
+    now = int(time.time())
+    found = status_token_stored(list_id, root_kid=root.kid, now=now)
+    if found is not None:
+        return found
+    with transaction.atomic():
+        row = StatusList.objects.select_for_update().filter(pk=list_id).first()
+        if row is None:
+            return None
+        found = status_token_stored(list_id, root_kid=root.kid, now=now)
+        if found is not None:  # signed by another process while this one waited for the lock
+            return found
+        payload = v.status_list_payload(
+            list_id=list_id,
+            bits=bytes(row.bits),
+            issued_at=now,
+            expires_at=now + STATUS_TOKEN_SECONDS,
+        )
+        body = cose.sign1(payload, private_key=signing_key(root), kid=bytes.fromhex(root.kid))
+        etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+        # update(), not save(): updated_at and the bits stay as they were.
+        StatusList.objects.filter(pk=list_id).update(
+            token=body,
+            token_etag=etag,
+            token_version=row.version,
+            token_kid=root.kid,
+            token_issued_at=now,
+        )
+    return Published(body, etag, "application/cwt", STATUS_MAX_AGE)
 
 
 # ---------------------------------------------------------------- presentations

@@ -55,7 +55,7 @@ def root_key_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 def status_list_view(request: HttpRequest, list_id: int) -> HttpResponse:
     services.root_key_ensure()
-    return _published(request, selectors.status_list_token(list_id))
+    return _published(request, services.status_list_token(list_id=list_id))
 
 
 @require_http_methods(["GET", "POST"])

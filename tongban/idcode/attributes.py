@@ -22,6 +22,11 @@ def _is_resident(p) -> bool:
     return bool(p.hukou_is_local or p.has_residence_permit)
 
 
+# The columns the functions below read: a scan loads these and nothing else (not the
+# encrypted ones). A function that reads another field still works, with one more query.
+PERSON_FIELDS = ("name", "hukou_is_local", "has_residence_permit", "is_veteran", "birth_date")
+ENTERPRISE_FIELDS = ("name", "status")
+
 PERSON_ATTRIBUTES: dict[str, Callable[[Any, dt.date], Any]] = {
     "display_name": lambda p, today: p.name,
     "display_name_masked": lambda p, today: mask_name(p.name),

@@ -4,6 +4,7 @@ PEM costs more than the signature it is used for."""
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -13,6 +14,10 @@ from tongban.certificates.services import trust_list_publish
 from tongban.common.services import audit_record
 from tongban.idcode.models import IdCodeKey
 
+# A code is valid for minutes; a key that stops being the active one may sign this much longer.
+ACTIVE_KEY_SECONDS = 60.0
+
+_active: tuple[float, IdCodeKey] | None = None
 _private: dict[str, Any] = {}
 _public: dict[bytes, Any] = {}
 _lock = threading.Lock()
@@ -20,9 +25,15 @@ _lock = threading.Lock()
 
 def active_key() -> IdCodeKey:
     """The active key, made on first use; two processes racing let the unique constraint pick
-    one and the other reads the winner's."""
+    one and the other reads the winner's. Read from the database at most every
+    ACTIVE_KEY_SECONDS: a key retired elsewhere signs a little longer here, which is harmless,
+    since codes of retired keys still verify."""
+    global _active
+    if _active is not None and time.monotonic() - _active[0] < ACTIVE_KEY_SECONDS:
+        return _active[1]
     key = IdCodeKey.objects.filter(state=IdCodeKey.State.ACTIVE).first()
     if key is not None:
+        _active = (time.monotonic(), key)
         return key
     private = cose.ES256.generate()
     public = private.public_key()
@@ -73,6 +84,8 @@ def public_key_for(kid: bytes) -> Any | None:
 
 
 def cache_clear() -> None:
+    global _active
     with _lock:
+        _active = None
         _private.clear()
         _public.clear()

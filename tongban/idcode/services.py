@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
+import functools
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
 import segno
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from tongban.accounts.models import Enterprise, EnterpriseMembership, User
-from tongban.accounts.selectors import resident_profile_of
+from tongban.accounts.models import Enterprise, EnterpriseMembership, ResidentProfile, User
 from tongban.common.errors import InvalidInput
 from tongban.common.services import audit_record
-from tongban.idcode import keys
+from tongban.idcode import keys, qr
 from tongban.idcode import token as t
 from tongban.idcode.attributes import attributes_for
 from tongban.idcode.errors import EnterpriseNotActive, EnterpriseNotFound, NoResidentProfile
 from tongban.idcode.models import Pseudonym, ScanLog, Scanner
 from tongban.idcode.registry import scenarios
-from tongban.idcode.selectors import scanner_key_hash
+from tongban.idcode.selectors import (
+    Holder,
+    holder_from_row,
+    holder_of,
+    holder_query,
+    scanner_key_hash,
+)
 
 DEFAULT_TTL_SECONDS = 300
 # The page asks for a new code this long before the old one expires (half the lifetime for
@@ -47,23 +52,19 @@ class IssuedCode:
 
 
 def code_svg(text: str) -> str:
-    """Level Q (a quarter of the symbol may be lost to glare or a cracked screen)."""
-    qr = segno.make_qr(text, error="q", boost_error=False)
-    out = io.BytesIO()
-    qr.save(out, kind="svg", scale=8, xmldecl=False, svgns=True, title="随申码", border=4)
-    # The page sizes the code to the screen; the viewBox makes it scale, quiet zone included,
-    # instead of being cropped.
-    width, height = qr.symbol_size(scale=8, border=4)
-    return (
-        out.getvalue().decode("utf-8").replace("<svg ", f'<svg viewBox="0 0 {width} {height}" ', 1)
-    )
+    """Level Q (a quarter of the symbol may be lost to glare or a cracked screen), version 11,
+    a fixed mask, a 4-module quiet zone; the viewBox lets the page size the code to the screen
+    instead of cropping it. See tongban.idcode.qr for why it is not segno's own drawing."""
+    return qr.svg(text, scale=8, title="随申码")
 
 
 def qr_version(text: str) -> int:
+    if qr.fits(text):
+        return qr.VERSION
     return segno.make_qr(text, error="q", boost_error=False).version
 
 
-def _issue(*, kind: str, user: User, profile=None, enterprise=None, now=None) -> IssuedCode:
+def _issue(*, kind: str, user: User, profile_id=None, enterprise_id=None, now=None) -> IssuedCode:
     now = now or timezone.now()
     ttl = ttl_seconds()
     iat = int(now.timestamp())
@@ -71,8 +72,8 @@ def _issue(*, kind: str, user: User, profile=None, enterprise=None, now=None) ->
     key = keys.active_key()
     Pseudonym.objects.create(
         kind=kind,
-        profile=profile,
-        enterprise=enterprise,
+        profile_id=profile_id,
+        enterprise_id=enterprise_id,
         requested_by=user,
         value=subject,
         created_at=now,
@@ -97,10 +98,15 @@ def _issue(*, kind: str, user: User, profile=None, enterprise=None, now=None) ->
 def idcode_issue(*, user: User, now: dt.datetime | None = None) -> IssuedCode:
     """A fresh personal 随申码. The Pseudonym row is the record of issue; no audit row per code,
     since the page asks for one every few minutes."""
-    profile = resident_profile_of(user)
-    if profile is None:
+    # The profile's id only: the whole row would be read and its encrypted fields decrypted,
+    # the largest cost of issuing a code.
+    profile_id = None
+    if user is not None and user.is_authenticated:
+        found = ResidentProfile.objects.filter(user=user).values_list("pk", flat=True)
+        profile_id = found.first()
+    if profile_id is None:
         raise NoResidentProfile()
-    return _issue(kind=Pseudonym.Kind.PERSON, user=user, profile=profile, now=now)
+    return _issue(kind=Pseudonym.Kind.PERSON, user=user, profile_id=profile_id, now=now)
 
 
 def enterprise_for_agent(*, user: User, enterprise_id: int) -> Enterprise:
@@ -123,7 +129,7 @@ def enterprise_idcode_issue(
     enterprise = enterprise_for_agent(user=user, enterprise_id=enterprise_id)
     if enterprise.status != Enterprise.Status.ACTIVE:
         raise EnterpriseNotActive()
-    return _issue(kind=Pseudonym.Kind.ENTERPRISE, user=user, enterprise=enterprise, now=now)
+    return _issue(kind=Pseudonym.Kind.ENTERPRISE, user=user, enterprise_id=enterprise.pk, now=now)
 
 
 # ---------------------------------------------------------------- scanners
@@ -190,9 +196,14 @@ class ScanResult:
         return t.MESSAGES[self.result]
 
 
-def _log(scanner, scenario, result, now, pseudonym=None, cti="") -> None:
+def _log(scanner, scenario, result, now, pseudonym_id=None, cti="") -> None:
     ScanLog.objects.create(
-        scanner=scanner, scenario=scenario[:40], result=result, at=now, pseudonym=pseudonym, cti=cti
+        scanner=scanner,
+        scenario=scenario[:40],
+        result=result,
+        at=now,
+        pseudonym_id=pseudonym_id,
+        cti=cti,
     )
 
 
@@ -214,28 +225,77 @@ def code_scan(
         _log(scanner, scenario, verified.result, now, cti=_cti(verified))
         return ScanResult(verified.result)
     claims = verified.claims
-    pseudonym = (
-        Pseudonym.objects.select_related("profile", "enterprise")
-        .filter(value=claims.subject)
-        .first()
-    )
-    if pseudonym is None or (pseudonym.profile is None and pseudonym.enterprise is None):
-        _log(scanner, scenario, t.SUBJECT_UNKNOWN, now, cti=claims.cti.hex())
+    cti = claims.cti.hex()
+    kinds = [k for k, names in ((PERSON, spec.person), (ENTERPRISE, spec.enterprise)) if names]
+    holder, first = _holder_and_first_ok(scanner, scenario, now, claims.subject, cti, kinds)
+    if holder is None or holder.subject is None:
+        _log(scanner, scenario, t.SUBJECT_UNKNOWN, now, cti=cti)
         return ScanResult(t.SUBJECT_UNKNOWN)
-    is_enterprise = pseudonym.kind == Pseudonym.Kind.ENTERPRISE
+    is_enterprise = holder.kind == ENTERPRISE
     names = spec.enterprise if is_enterprise else spec.person
     if not names:
-        _log(scanner, scenario, t.NOT_APPLICABLE, now, pseudonym, claims.cti.hex())
+        _log(scanner, scenario, t.NOT_APPLICABLE, now, holder.pseudonym_id, cti)
         return ScanResult(t.NOT_APPLICABLE)
-    try:
-        with transaction.atomic():
-            _log(scanner, scenario, t.OK, now, pseudonym, claims.cti.hex())
-    except IntegrityError:
-        _log(scanner, scenario, t.REPLAYED, now, pseudonym, claims.cti.hex())
+    if not first:
+        _log(scanner, scenario, t.REPLAYED, now, holder.pseudonym_id, cti)
         return ScanResult(t.REPLAYED)
-    subject = pseudonym.enterprise if is_enterprise else pseudonym.profile
     today = timezone.localdate(now)
-    return ScanResult(t.OK, attributes_for(subject, names, enterprise=is_enterprise, today=today))
+    attributes = attributes_for(holder.subject, names, enterprise=is_enterprise, today=today)
+    return ScanResult(t.OK, attributes)
+
+
+PERSON, ENTERPRISE = Pseudonym.Kind.PERSON.value, Pseudonym.Kind.ENTERPRISE.value
+_INSERT_OK = (
+    "INSERT INTO {table} (scanner_id, scenario, result, at, pseudonym_id, cti) {values}"
+    " ON CONFLICT (cti) WHERE result = 'ok' DO NOTHING RETURNING 1"
+)
+
+
+@functools.cache
+def _first_ok_sql() -> str:
+    return _INSERT_OK.format(
+        table=ScanLog._meta.db_table, values="VALUES (%s, %s, 'ok', %s, %s, %s)"
+    )
+
+
+@functools.cache
+def _holder_and_first_ok_sql() -> str:
+    """PostgreSQL: the holder and the ok row in one statement (a data-modifying WITH), so a
+    scan is one round trip; the row is written only for a holder of a kind in the scenario."""
+    insert = _INSERT_OK.format(
+        table=ScanLog._meta.db_table,
+        values=(
+            "SELECT %s, %s, 'ok', %s, h.ps_id, %s FROM h WHERE h.kind = ANY(%s)"
+            " AND (h.pr_id IS NOT NULL OR h.en_id IS NOT NULL)"
+        ),
+    )
+    holder = holder_query()[0]
+    return (
+        f"WITH h AS ({holder}), ins AS ({insert})"  # noqa: S608 (names from _meta)
+        " SELECT h.*, (SELECT count(*) FROM ins) FROM h"
+    )
+
+
+def _holder_and_first_ok(
+    scanner, scenario, now, pseudonym, cti, kinds
+) -> tuple[Holder | None, bool]:
+    """Who holds the code, and whether this scan logged its first ok scan (only for a holder
+    whose kind the scenario serves). The unique index on ok scans' cti decides: a racing
+    second scan waits for the first to commit, then does nothing. One statement per write,
+    so outside a transaction each commits by itself (no BEGIN/COMMIT round trips), and inside
+    one a replay does not break it."""
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            sql = _holder_and_first_ok_sql()
+            cursor.execute(sql, [pseudonym, scanner.pk, scenario[:40], at, cti, kinds])
+            row = cursor.fetchone()
+            return (None, False) if row is None else (holder_from_row(row), row[-1] > 0)
+        holder = holder_of(pseudonym)
+        if holder is None or holder.subject is None or holder.kind not in kinds:
+            return holder, False
+        cursor.execute(_first_ok_sql(), [scanner.pk, scenario[:40], at, holder.pseudonym_id, cti])
+        return holder, cursor.fetchone() is not None
 
 
 def _cti(verified: t.Verified) -> str:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 
 import pytest
 from django.utils import timezone
 
 from tongban.accounts.tests.factories import ResidentProfileFactory
 from tongban.catalog.models import Department
-from tongban.certificates import cose, services
+from tongban.certificates import cose, selectors, services
 from tongban.certificates import verify as v
+from tongban.certificates.models import StatusList
 from tongban.certificates.tests.conftest import id_card_claims
 
 URL = "/api/v1/certificates/verify"
@@ -150,6 +152,34 @@ def test_trust_list_endpoint_is_cacheable_and_verifies(client, resident):
     # A rotation changes the list and its ETag.
     services.issuing_key_rotate(department=Department.objects.get(code="SH-GA"), actor=None)
     assert client.get("/.well-known/tongban/trust-list")["ETag"] != etag
+
+
+def test_status_list_is_signed_once_per_change_and_served_alike_by_every_process(
+    client, resident, police_issuer
+):
+    cert = issue(resident)
+    path = f"/.well-known/tongban/status/{cert.status_list_id}"
+    first = client.get(path)
+    # Another worker: nothing of this process's caches, the same bytes and ETag from the row.
+    selectors.trust_list_cache_clear()
+    selectors.status_cache_clear()
+    second = client.get(path)
+    assert first.status_code == second.status_code == 200
+    assert second.content == first.content and second["ETag"] == first["ETag"]
+    not_modified = client.get(path, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    assert not_modified["ETag"] == first["ETag"]
+
+    services.certificate_revoke(certificate=cert, actor=police_issuer, reason="注销")
+    selectors.status_cache_clear()
+    changed = client.get(path, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert changed.status_code == 200 and changed["ETag"] != first["ETag"]
+    trust = selectors.trust_list_current()
+    _, bits = v.status_list_from_token(changed.content, trust, at=int(time.time()))
+    assert bits.is_set(cert.status_index) is True
+    assert client.get(path).content == changed.content
+    row = StatusList.objects.get(pk=cert.status_list_id)
+    assert (row.version, row.token_version, bytes(row.token)) == (1, 1, changed.content)
 
 
 @pytest.mark.parametrize("path", ["/.well-known/tongban/trust-list"])

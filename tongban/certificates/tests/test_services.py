@@ -340,7 +340,7 @@ def test_status_list_token_carries_the_revocation(resident, police_issuer):
     services.root_key_ensure()
     services.certificate_revoke(certificate=cert, actor=police_issuer, reason="注销")
     selectors.status_cache_clear()
-    token = selectors.status_list_token(cert.status_list_id)
+    token = services.status_list_token(list_id=cert.status_list_id)
     trust = selectors.trust_list_current()
     list_id, bits = v.status_list_from_token(token.body, trust, at=int(timezone.now().timestamp()))
     assert list_id == cert.status_list_id
@@ -398,6 +398,36 @@ def test_qr_is_error_correction_q():
     svg = selectors.certificate_qr_svg(text)
     assert svg.startswith("<svg") and "电子证照二维码" in svg
     assert segno.make_qr(text, error="q", boost_error=False).error == "Q"
+
+
+def test_verification_keeps_the_status_bits_in_process_and_rereads_them_by_version(
+    resident, settings, django_assert_num_queries
+):
+    settings.TONGBAN_STATUS_REFRESH_SECONDS = 3600
+    cert = issue_id_card(resident)
+    assert selectors.certificate_verify(cert.text).code == "valid"
+    with django_assert_num_queries(0):
+        assert selectors.certificate_verify(cert.text).code == "valid"
+    # Another process revokes: the bits and the version change in the database, not here.
+    row = StatusList.objects.get(pk=cert.status_list_id)
+    bits = bytearray(row.bits)
+    v.set_bit(bits, cert.status_index)
+    StatusList.objects.filter(pk=row.pk).update(bits=bytes(bits), version=row.version + 1)
+    assert selectors.certificate_verify(cert.text).code == "valid"  # until the next check
+    settings.TONGBAN_STATUS_REFRESH_SECONDS = 0
+    with django_assert_num_queries(2):  # the versions held, then the changed list
+        assert selectors.certificate_verify(cert.text).code == "revoked"
+    with django_assert_num_queries(1):  # unchanged: the versions only
+        assert selectors.certificate_verify(cert.text).code == "revoked"
+
+
+def test_the_revoking_process_sees_its_revocation_at_once(resident, police_issuer, settings):
+    settings.TONGBAN_STATUS_REFRESH_SECONDS = 3600
+    cert = issue_id_card(resident)
+    assert selectors.certificate_verify(cert.text).code == "valid"
+    services.certificate_revoke(certificate=cert, actor=police_issuer, reason="注销")
+    assert selectors.certificate_verify(cert.text).code == "revoked"
+    assert StatusList.objects.get(pk=cert.status_list_id).version == 1
 
 
 # ---------------------------------------------------------------- 换发
@@ -473,7 +503,7 @@ def test_every_certificate_and_presentation_issued_is_canonical_and_low_s(reside
         )
         _canonical_and_low_s(shown.text)
     services.root_key_ensure()
-    status = selectors.status_list_token(cert.status_list_id).body
+    status = services.status_list_token(list_id=cert.status_list_id).body
     assert int.from_bytes(cose.sign1_decode(status).signature[32:], "big") <= P256_ORDER // 2
 
 

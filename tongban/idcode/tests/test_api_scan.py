@@ -74,6 +74,27 @@ def test_attribute_values_follow_the_profile(client, veteran_senior, make_scanne
     }
 
 
+def test_a_scan_is_two_queries_and_reads_no_encrypted_column(
+    resident, make_scanner, django_assert_num_queries
+):
+    scanner, _ = make_scanner(["hall_checkin"])
+    warm = services.idcode_issue(user=resident.user).text  # the key's public half, cached
+    assert services.code_scan(scanner=scanner, code=warm, scenario="hall_checkin").result == "ok"
+    code = services.idcode_issue(user=resident.user).text
+    with django_assert_num_queries(2) as queries:  # who the holder is; the ok log row
+        result = services.code_scan(scanner=scanner, code=code, scenario="hall_checkin")
+    assert (result.result, result.attributes) == ("ok", EXPECTED["hall_checkin"])
+    assert "id_number" not in queries.captured_queries[0]["sql"]
+    assert "phone" not in queries.captured_queries[0]["sql"]
+    again = services.code_scan(scanner=scanner, code=code, scenario="hall_checkin")
+    assert (again.result, again.attributes) == ("replayed", {})
+    assert list(ScanLog.objects.order_by("id").values_list("result", flat=True)) == [
+        "ok",
+        "ok",
+        "replayed",
+    ]
+
+
 def test_a_scenario_the_scanner_is_not_allowed_is_refused_and_logged(
     client, resident, make_scanner
 ):
