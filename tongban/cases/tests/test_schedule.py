@@ -73,6 +73,8 @@ def test_the_worker_runs_a_tick_which_queues_exactly_one_successor(transactional
         "idcode_pseudonyms_deleted": 0,
         "certificates_expiring_notified": 0,
         "reviews_overdue_flagged": 0,
+        # No trust list was published yet: the tick signs the first edition.
+        "trust_list_sequence": 1,
     }
     # The successor is not due yet: another worker pass runs nothing and adds nothing.
     _worker()
