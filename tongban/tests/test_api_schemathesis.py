@@ -32,8 +32,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tongban.accounts.tests.factories import ResidentProfileFactory, StaffFactory
-from tongban.cases import services as case_services
-from tongban.cases.tests.conftest import BIRTH_ANSWERS, birth_form, birth_materials
+from tongban.cases.tests.conftest import birth_case
 from tongban.catalog.services import catalog_load_directory
 from tongban.catalog.tests.conftest import FIXTURES
 from tongban.idcode import services as idcode_services
@@ -127,15 +126,7 @@ def _run_operation(operation, *, headers, cookies, known, seen) -> list[str]:
 def test_generated_requests_get_documented_answers(client, who):
     catalog_load_directory(path=FIXTURES)
     resident = ResidentProfileFactory()
-    case = case_services.case_submit(
-        applicant=resident.user,
-        kind="bundle",
-        code="birth",
-        answers=BIRTH_ANSWERS,
-        form_data=birth_form(resident),
-        materials=birth_materials(),
-        idempotency_key="schemathesis",
-    )
+    case = birth_case(resident, key="schemathesis")
     if who == "resident":
         user = resident.user
     else:

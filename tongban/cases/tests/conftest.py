@@ -112,3 +112,18 @@ def birth_materials(*, photo: str = "upload") -> dict:
     else:
         materials["child_photo"] = MaterialInput(how=photo)
     return materials
+
+
+def birth_case(resident, *, key: str = "birth"):
+    """RESIDENT's fixture 出生一件事, submitted with the form and materials above."""
+    from tongban.cases.services import case_submit
+
+    return case_submit(
+        applicant=resident.user,
+        kind="bundle",
+        code="birth",
+        answers=BIRTH_ANSWERS,
+        form_data=birth_form(resident),
+        materials=birth_materials(),
+        idempotency_key=key,
+    )

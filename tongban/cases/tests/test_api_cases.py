@@ -171,18 +171,9 @@ def test_form_errors_come_back_per_field(client, resident, staff):
 
 
 def _case(resident):
-    from tongban.cases import services
-    from tongban.cases.tests.conftest import birth_materials
+    from tongban.cases.tests.conftest import birth_case
 
-    return services.case_submit(
-        applicant=resident.user,
-        kind="bundle",
-        code="birth",
-        answers=BIRTH_ANSWERS,
-        form_data=birth_form(resident),
-        materials=birth_materials(),
-        idempotency_key="m",
-    )
+    return birth_case(resident, key="m")
 
 
 @pytest.mark.parametrize(

@@ -24,8 +24,7 @@ from tongban.demo.accounts import DEMO_PASSWORD, demo_totp_secret, department_sl
 from tongban.demo.form_samples import sample_value
 from tongban.tests.test_accessibility import AXE, _axe_violations
 
-PDF = b"%PDF-1.4\n% test\n1 0 obj\n<<>>\nendobj\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+from .conftest import PDF
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
