@@ -43,10 +43,12 @@ def _status_bits_fresh():
 
 @pytest.fixture(autouse=True)
 def _idcode_key_fresh():
-    # The active 随申码 key is kept for a minute per process; a rolled-back test's key with it.
-    from tongban.idcode import keys
+    # The active 随申码 key is kept for a minute per process, and each account's profile id for
+    # a few: a rolled-back test's key and ids with them.
+    from tongban.idcode import keys, services
 
     keys.cache_clear()
+    services.profile_id_cache_clear()
 
 
 @pytest.fixture(scope="session")

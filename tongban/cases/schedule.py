@@ -111,8 +111,8 @@ class TickResult:
     failed: tuple[str, ...]
 
 
-# Sweeps of other apps (好差评 overdue work orders, certificates expiring soon, 随申码
-# pseudonyms …), registered from their AppConfig.ready() so the case engine never imports
+# Sweeps of other apps (好差评 overdue work orders, certificates expiring soon, the trust
+# list …), registered from their AppConfig.ready() so the case engine never imports
 # them. Each takes (now, today) and returns a dict of counts; it must be idempotent.
 MaintenanceSweep = Callable[[dt.datetime, dt.date], dict[str, int]]
 _registered_sweeps: dict[str, MaintenanceSweep] = {}

@@ -29,7 +29,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import base45
 import cbor2
 import numpy as np
 from cryptography.exceptions import InvalidSignature
@@ -67,6 +66,7 @@ _BASE45_VALUE = np.full(256, 255, dtype=np.uint8)
 for _i, _c in enumerate(BASE45_ALPHABET):
     _BASE45_VALUE[ord(_c)] = _i
 _BASE45_WEIGHTS = np.array([1, 45, 45 * 45], dtype=np.uint32)
+_BASE45_CHARS = np.frombuffer(BASE45_ALPHABET.encode("ascii"), dtype=np.uint8)
 
 
 class Malformed(Exception):
@@ -315,7 +315,23 @@ def encode_text(cose: bytes) -> str:
     """TB1 text of a COSE_Sign1: deflated only where that makes it strictly shorter."""
     deflated = _deflate(cose)
     body = deflated if len(deflated) < len(cose) else cose
-    return PREFIX + base45.b45encode(body).decode("ascii")
+    return PREFIX + base45_encode(body)
+
+
+def base45_encode(data: bytes) -> str:
+    """RFC 9285 encoding; the same output as the `base45` package, vectorised because a
+    随申码 is encoded every time a resident opens it and the package's loop cost a fifth of
+    issuing one."""
+    whole = len(data) - len(data) % 2
+    groups = np.frombuffer(data[:whole], dtype=">u2").astype(np.uint32)
+    digits = np.empty((len(groups), 3), dtype=np.uint32)
+    digits[:, 0] = groups % 45
+    digits[:, 1] = groups // 45 % 45
+    digits[:, 2] = groups // 2025
+    out = _BASE45_CHARS[digits.ravel()].tobytes()
+    if len(data) % 2:
+        out += _BASE45_CHARS[[data[-1] % 45, data[-1] // 45]].tobytes()
+    return out.decode("ascii")
 
 
 def base45_decode(text: str) -> bytes:

@@ -61,3 +61,16 @@ def lookup_hash(value: str, *, context: str) -> str:
         _lookup_key(settings.LOOKUP_HASH_KEY), f"{context}\x00{value}".encode(), hashlib.sha256
     )
     return digest.hexdigest()
+
+
+@lru_cache(maxsize=16)
+def _derived_key(secret: str, label: str) -> bytes:
+    return hashlib.sha256(
+        b"tongban-derived\x00" + label.encode() + b"\x00" + secret.encode()
+    ).digest()
+
+
+def derived_key(label: str) -> bytes:
+    """A 256-bit key of its own for LABEL, from the field-encryption secret: one secret to
+    keep, and a key used for one purpose only."""
+    return _derived_key(settings.FIELD_ENCRYPTION_KEY, label)

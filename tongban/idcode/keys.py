@@ -55,7 +55,8 @@ def active_key() -> IdCodeKey:
             # check a code's signature offline.
             trust_list_publish(actor_label="system")
     except IntegrityError:
-        return IdCodeKey.objects.get(state=IdCodeKey.State.ACTIVE)
+        key = IdCodeKey.objects.get(state=IdCodeKey.State.ACTIVE)
+    _active = (time.monotonic(), key)
     return key
 
 

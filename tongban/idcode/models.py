@@ -35,47 +35,6 @@ class IdCodeKey(models.Model):
         return self.kid
 
 
-class Pseudonym(models.Model):
-    """随申码假名 — the opaque subject of one code. A fresh one per code, so two scans of two
-    codes cannot be linked by anyone without this table."""
-
-    class Kind(models.TextChoices):
-        PERSON = "person", "个人"
-        ENTERPRISE = "enterprise", "企业"
-
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    profile = models.ForeignKey(
-        "accounts.ResidentProfile",
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="+",
-    )
-    enterprise = models.ForeignKey(
-        "accounts.Enterprise", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    # Who asked for the code (the resident, or the enterprise's agent).
-    requested_by = models.ForeignKey(
-        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    value = models.CharField(max_length=32, unique=True)
-    created_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
-
-    class Meta:
-        verbose_name = "随申码假名"
-        verbose_name_plural = "随申码假名"
-        constraints = [
-            models.CheckConstraint(
-                condition=(
-                    models.Q(kind="person", profile__isnull=False, enterprise__isnull=True)
-                    | models.Q(kind="enterprise", profile__isnull=True, enterprise__isnull=False)
-                ),
-                name="pseudonym_has_one_subject",
-            )
-        ]
-
-
 class Scanner(models.Model):
     """扫码终端 — a connected system allowed to scan 随申码 for the listed scenarios. Its API key
     is shown once at creation; only a keyed hash of it is stored."""
@@ -107,8 +66,21 @@ class ScanLog(models.Model):
     scenario = models.CharField(max_length=40)
     result = models.CharField(max_length=24)
     at = models.DateTimeField(db_index=True)
-    pseudonym = models.ForeignKey(
-        Pseudonym, null=True, blank=True, on_delete=models.SET_NULL, related_name="scans"
+    # Whose code it was, when the code could be opened: the resident's own page lists these.
+    # A deleted holder leaves the row, linked to no one.
+    profile = models.ForeignKey(
+        "accounts.ResidentProfile",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    enterprise = models.ForeignKey(
+        "accounts.Enterprise", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Who showed it: the resident, or the enterprise's agent who asked for the code.
+    requested_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     cti = models.CharField(max_length=32, blank=True)
 

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q
 
-from tongban.accounts.models import Enterprise, ResidentProfile, User
+from tongban.accounts.models import Enterprise, EnterpriseMembership, ResidentProfile, User
 from tongban.common.crypto import lookup_hash
 from tongban.idcode.attributes import ENTERPRISE_FIELDS, PERSON_FIELDS
-from tongban.idcode.models import Pseudonym, ScanLog, Scanner
+from tongban.idcode.models import ScanLog, Scanner
 from tongban.idcode.registry import scenarios
 from tongban.idcode.token import RESULT_LABELS
 
@@ -21,11 +20,24 @@ SCANNER_KEY_CONTEXT = "idcode.scanner_key"
 
 @dataclass(frozen=True)
 class Holder:
-    """Whom a pseudonym stands for, with just the fields the scenario attributes read."""
+    """Whom a code stands for, with just the fields the scenario attributes read."""
 
-    pseudonym_id: int
-    kind: str
-    subject: ResidentProfile | Enterprise | None
+    kind: str  # "person" or "enterprise"
+    subject: ResidentProfile | Enterprise
+    requested_by_id: int
+
+    @property
+    def log_ids(self) -> dict[str, int | None]:
+        """The ScanLog columns naming this holder."""
+        is_person = self.kind == PERSON
+        return {
+            "profile_id": self.subject.pk if is_person else None,
+            "enterprise_id": None if is_person else self.subject.pk,
+            "requested_by_id": self.requested_by_id,
+        }
+
+
+PERSON, ENTERPRISE = "person", "enterprise"
 
 
 def _loaded(model, names: tuple[str, ...]) -> tuple[str, ...]:
@@ -34,53 +46,44 @@ def _loaded(model, names: tuple[str, ...]) -> tuple[str, ...]:
 
 
 @functools.cache
-def holder_query() -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-    """The SELECT of a pseudonym's holder (one parameter: the pseudonym), its columns named
-    ps_id, kind, pr_id, en_id and c0, c1, … for the rest; and the fields loaded of each."""
-    person = _loaded(ResidentProfile, PERSON_FIELDS)
-    enterprise = _loaded(Enterprise, ENTERPRISE_FIELDS)
-    names = iter(range(len(person) + len(enterprise)))
-
-    def columns(model, alias, fields):
-        return [
-            f"{alias}.{model._meta.get_field(n).column} AS "
-            + (f"{alias}_id" if n == "id" else f"c{next(names)}")
-            for n in fields
-        ]
-
-    person_columns = columns(ResidentProfile, "pr", person)
-    enterprise_columns = columns(Enterprise, "en", enterprise)
-    selected = ", ".join(
-        ["ps.id AS ps_id", "ps.kind AS kind", *person_columns, *enterprise_columns]
+def holder_query(kind: str) -> tuple[str, tuple[str, ...]]:
+    """The SELECT of a code's holder, with two parameters: the holder's id and the id of the
+    account that asked for the code, which must still be the profile's own account (or an
+    agent of the enterprise). Returns the SQL and the fields it loads, in column order."""
+    model, wanted = (
+        (ResidentProfile, PERSON_FIELDS) if kind == PERSON else (Enterprise, ENTERPRISE_FIELDS)
     )
-    sql = (
-        f"SELECT {selected} FROM {Pseudonym._meta.db_table} ps"  # noqa: S608 (names from _meta)
-        f" LEFT JOIN {ResidentProfile._meta.db_table} pr ON pr.id = ps.profile_id"
-        f" LEFT JOIN {Enterprise._meta.db_table} en ON en.id = ps.enterprise_id"
-        " WHERE ps.value = %s"
-    )
-    return sql, person, enterprise
+    fields = _loaded(model, wanted)
+    columns = ", ".join(f"h.{model._meta.get_field(n).column}" for n in fields)
+    table = model._meta.db_table
+    if kind == PERSON:
+        owner = f"h.{ResidentProfile._meta.get_field('user').column} = %s"
+    else:
+        membership = EnterpriseMembership._meta
+        owner = (
+            f"EXISTS (SELECT 1 FROM {membership.db_table} m"  # noqa: S608 (names from _meta)
+            f" WHERE m.{membership.get_field('enterprise').column} = h.id"
+            f" AND m.{membership.get_field('user').column} = %s)"
+        )
+    sql = f"SELECT {columns} FROM {table} h WHERE h.id = %s AND {owner}"  # noqa: S608
+    return sql, fields
 
 
-def holder_from_row(row: tuple) -> Holder:
-    """A Holder from the first columns of a row of holder_query()."""
-    _, person, enterprise = holder_query()
-    values = row[2 : 2 + len(person) + len(enterprise)]
-    subject: ResidentProfile | Enterprise | None = None
-    if values[person.index("id")] is not None:
-        subject = ResidentProfile.from_db(connection.alias, person, values[: len(person)])
-    elif values[len(person) + enterprise.index("id")] is not None:
-        subject = Enterprise.from_db(connection.alias, enterprise, values[len(person) :])
-    return Holder(pseudonym_id=row[0], kind=row[1], subject=subject)
+def holder_from_row(kind: str, row: tuple, requested_by_id: int) -> Holder:
+    """A Holder from the first columns of a row of holder_query(KIND)."""
+    _, fields = holder_query(kind)
+    model = ResidentProfile if kind == PERSON else Enterprise
+    instance = model.from_db(connection.alias, fields, row[: len(fields)])
+    return Holder(kind=kind, subject=instance, requested_by_id=requested_by_id)
 
 
-def holder_of(pseudonym: str) -> Holder | None:
-    """One query: the ORM's select_related would load (and decrypt) every column of the
-    profile and cost more to build than the query takes to run."""
+def holder_of(kind: str, holder_id: int, requested_by_id: int) -> Holder | None:
+    """One query: the ORM would load (and decrypt) every column of the profile and cost more
+    to build than the query takes to run."""
     with connection.cursor() as cursor:
-        cursor.execute(holder_query()[0], [pseudonym])
+        cursor.execute(holder_query(kind)[0], [holder_id, requested_by_id])
         row = cursor.fetchone()
-    return None if row is None else holder_from_row(row)
+    return None if row is None else holder_from_row(kind, row, requested_by_id)
 
 
 def scanner_key_hash(key: str) -> str:
@@ -111,7 +114,7 @@ def _rows(logs) -> list[dict[str, Any]]:
 def scans_of_resident(*, user: User, limit: int = 20) -> list[dict[str, Any]]:
     """Who scanned this resident's codes: the DESIGN's "sees who read their data"."""
     logs = (
-        ScanLog.objects.filter(pseudonym__profile__user=user)
+        ScanLog.objects.filter(profile__user=user)
         .select_related("scanner")
         .order_by("-at", "-id")[:limit]
     )
@@ -120,7 +123,7 @@ def scans_of_resident(*, user: User, limit: int = 20) -> list[dict[str, Any]]:
 
 def scans_of_enterprise(*, enterprise_id: int, limit: int = 20) -> list[dict[str, Any]]:
     logs = (
-        ScanLog.objects.filter(Q(pseudonym__enterprise_id=enterprise_id))
+        ScanLog.objects.filter(enterprise_id=enterprise_id)
         .select_related("scanner")
         .order_by("-at", "-id")[:limit]
     )

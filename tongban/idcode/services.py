@@ -5,24 +5,28 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import segno
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from tongban.accounts.models import Enterprise, EnterpriseMembership, ResidentProfile, User
+from tongban.common.crypto import derived_key
 from tongban.common.errors import InvalidInput
 from tongban.common.services import audit_record
-from tongban.idcode import keys, qr
+from tongban.idcode import keys, qr, subject
 from tongban.idcode import token as t
 from tongban.idcode.attributes import attributes_for
 from tongban.idcode.errors import EnterpriseNotActive, EnterpriseNotFound, NoResidentProfile
-from tongban.idcode.models import Pseudonym, ScanLog, Scanner
+from tongban.idcode.models import ScanLog, Scanner
 from tongban.idcode.registry import scenarios
 from tongban.idcode.selectors import (
+    ENTERPRISE,
+    PERSON,
     Holder,
     holder_from_row,
     holder_of,
@@ -64,27 +68,26 @@ def qr_version(text: str) -> int:
     return segno.make_qr(text, error="q", boost_error=False).version
 
 
-def _issue(*, kind: str, user: User, profile_id=None, enterprise_id=None, now=None) -> IssuedCode:
+SUBJECT_KEY_LABEL = "idcode.subject"
+# How long a resident's account → profile link is trusted without reading it again. Safe to
+# keep: the scan checks that the profile still belongs to the account that asked for the code.
+PROFILE_ID_CACHE_SECONDS = 300
+_profile_ids: dict[int, tuple[int, float]] = {}
+_PROFILE_ID_CACHE_MAX = 100_000
+
+
+def _issue(*, kind: int, user: User, holder_id: int, now: dt.datetime | None = None) -> IssuedCode:
+    """Sign a code for HOLDER_ID. Writes nothing: the holder travels sealed in the code (see
+    tongban.idcode.subject), so a code shown and never scanned leaves no trace."""
     now = now or timezone.now()
     ttl = ttl_seconds()
     iat = int(now.timestamp())
-    subject = t.subject_text(secrets.token_bytes(t.SUBJECT_BYTES))
+    cti = secrets.token_bytes(t.NONCE_BYTES)
+    sealed = subject.seal(
+        subject.Subject(kind, holder_id, user.pk), cti=cti, key=derived_key(SUBJECT_KEY_LABEL)
+    )
     key = keys.active_key()
-    Pseudonym.objects.create(
-        kind=kind,
-        profile_id=profile_id,
-        enterprise_id=enterprise_id,
-        requested_by=user,
-        value=subject,
-        created_at=now,
-        expires_at=now + dt.timedelta(seconds=ttl),
-    )
-    claims = t.Claims(
-        subject=subject,
-        issued_at=iat,
-        expires_at=iat + ttl,
-        cti=secrets.token_bytes(t.NONCE_BYTES),
-    )
+    claims = t.Claims(subject=t.subject_text(sealed), issued_at=iat, expires_at=iat + ttl, cti=cti)
     text = t.encode(claims, private_key=keys.private_key_of(key), kid=bytes.fromhex(key.kid))
     lead = min(REFRESH_LEAD_SECONDS, ttl // 2)
     return IssuedCode(
@@ -95,18 +98,35 @@ def _issue(*, kind: str, user: User, profile_id=None, enterprise_id=None, now=No
     )
 
 
+def _profile_id_of(user: User) -> int | None:
+    """The id of USER's 一人一档, remembered for a few minutes: a resident with the code open
+    asks every few minutes, and the link does not change once made."""
+    clock = time.monotonic()
+    cached = _profile_ids.get(user.pk)
+    if cached is not None and clock - cached[1] < PROFILE_ID_CACHE_SECONDS:
+        return cached[0]
+    # The id only: the whole row would be read and its encrypted fields decrypted.
+    found = ResidentProfile.objects.filter(user=user).values_list("pk", flat=True).first()
+    if found is not None:  # not remembered when absent: a profile may be opened any minute
+        if len(_profile_ids) >= _PROFILE_ID_CACHE_MAX:
+            _profile_ids.clear()
+        _profile_ids[user.pk] = (found, clock)
+    return found
+
+
+def profile_id_cache_clear() -> None:
+    _profile_ids.clear()
+
+
 def idcode_issue(*, user: User, now: dt.datetime | None = None) -> IssuedCode:
-    """A fresh personal 随申码. The Pseudonym row is the record of issue; no audit row per code,
-    since the page asks for one every few minutes."""
-    # The profile's id only: the whole row would be read and its encrypted fields decrypted,
-    # the largest cost of issuing a code.
+    """A fresh personal 随申码. No audit row per code, since the page asks for one every few
+    minutes; what is recorded is every scan (ScanLog), which is when data is released."""
     profile_id = None
     if user is not None and user.is_authenticated:
-        found = ResidentProfile.objects.filter(user=user).values_list("pk", flat=True)
-        profile_id = found.first()
+        profile_id = _profile_id_of(user)
     if profile_id is None:
         raise NoResidentProfile()
-    return _issue(kind=Pseudonym.Kind.PERSON, user=user, profile_id=profile_id, now=now)
+    return _issue(kind=subject.PERSON, user=user, holder_id=profile_id, now=now)
 
 
 def enterprise_for_agent(*, user: User, enterprise_id: int) -> Enterprise:
@@ -129,7 +149,7 @@ def enterprise_idcode_issue(
     enterprise = enterprise_for_agent(user=user, enterprise_id=enterprise_id)
     if enterprise.status != Enterprise.Status.ACTIVE:
         raise EnterpriseNotActive()
-    return _issue(kind=Pseudonym.Kind.ENTERPRISE, user=user, enterprise_id=enterprise.pk, now=now)
+    return _issue(kind=subject.ENTERPRISE, user=user, holder_id=enterprise.pk, now=now)
 
 
 # ---------------------------------------------------------------- scanners
@@ -196,14 +216,14 @@ class ScanResult:
         return t.MESSAGES[self.result]
 
 
-def _log(scanner, scenario, result, now, pseudonym_id=None, cti="") -> None:
+def _log(scanner, scenario, result, now, holder: Holder | None = None, cti="") -> None:
     ScanLog.objects.create(
         scanner=scanner,
         scenario=scenario[:40],
         result=result,
         at=now,
-        pseudonym_id=pseudonym_id,
         cti=cti,
+        **(holder.log_ids if holder else {}),
     )
 
 
@@ -226,27 +246,35 @@ def code_scan(
         return ScanResult(verified.result)
     claims = verified.claims
     cti = claims.cti.hex()
-    kinds = [k for k, names in ((PERSON, spec.person), (ENTERPRISE, spec.enterprise)) if names]
-    holder, first = _holder_and_first_ok(scanner, scenario, now, claims.subject, cti, kinds)
-    if holder is None or holder.subject is None:
+    sealed = subject.unseal(
+        t.subject_bytes(claims.subject), cti=claims.cti, key=derived_key(SUBJECT_KEY_LABEL)
+    )
+    if sealed is None:
         _log(scanner, scenario, t.SUBJECT_UNKNOWN, now, cti=cti)
         return ScanResult(t.SUBJECT_UNKNOWN)
-    is_enterprise = holder.kind == ENTERPRISE
-    names = spec.enterprise if is_enterprise else spec.person
+    kind = subject.KINDS[sealed.kind]
+    names = spec.enterprise if kind == ENTERPRISE else spec.person
+    if names:
+        holder, first = _holder_and_first_ok(scanner, scenario, now, sealed, cti)
+    else:
+        holder, first = holder_of(kind, sealed.holder_id, sealed.requested_by_id), False
+    if holder is None:
+        _log(scanner, scenario, t.SUBJECT_UNKNOWN, now, cti=cti)
+        return ScanResult(t.SUBJECT_UNKNOWN)
     if not names:
-        _log(scanner, scenario, t.NOT_APPLICABLE, now, holder.pseudonym_id, cti)
+        _log(scanner, scenario, t.NOT_APPLICABLE, now, holder, cti)
         return ScanResult(t.NOT_APPLICABLE)
     if not first:
-        _log(scanner, scenario, t.REPLAYED, now, holder.pseudonym_id, cti)
+        _log(scanner, scenario, t.REPLAYED, now, holder, cti)
         return ScanResult(t.REPLAYED)
     today = timezone.localdate(now)
-    attributes = attributes_for(holder.subject, names, enterprise=is_enterprise, today=today)
+    attributes = attributes_for(holder.subject, names, enterprise=kind == ENTERPRISE, today=today)
     return ScanResult(t.OK, attributes)
 
 
-PERSON, ENTERPRISE = Pseudonym.Kind.PERSON.value, Pseudonym.Kind.ENTERPRISE.value
 _INSERT_OK = (
-    "INSERT INTO {table} (scanner_id, scenario, result, at, pseudonym_id, cti) {values}"
+    "INSERT INTO {table} (scanner_id, scenario, result, at, cti,"
+    " profile_id, enterprise_id, requested_by_id) {values}"
     " ON CONFLICT (cti) WHERE result = 'ok' DO NOTHING RETURNING 1"
 )
 
@@ -254,22 +282,20 @@ _INSERT_OK = (
 @functools.cache
 def _first_ok_sql() -> str:
     return _INSERT_OK.format(
-        table=ScanLog._meta.db_table, values="VALUES (%s, %s, 'ok', %s, %s, %s)"
+        table=ScanLog._meta.db_table, values="VALUES (%s, %s, 'ok', %s, %s, %s, %s, %s)"
     )
 
 
 @functools.cache
-def _holder_and_first_ok_sql() -> str:
+def _holder_and_first_ok_sql(kind: str) -> str:
     """PostgreSQL: the holder and the ok row in one statement (a data-modifying WITH), so a
-    scan is one round trip; the row is written only for a holder of a kind in the scenario."""
+    scan is one round trip; the row is written only if the holder is found."""
+    holder = holder_query(kind)[0]
+    ids = "h.id, NULL" if kind == PERSON else "NULL, h.id"
     insert = _INSERT_OK.format(
         table=ScanLog._meta.db_table,
-        values=(
-            "SELECT %s, %s, 'ok', %s, h.ps_id, %s FROM h WHERE h.kind = ANY(%s)"
-            " AND (h.pr_id IS NOT NULL OR h.en_id IS NOT NULL)"
-        ),
+        values=f"SELECT %s, %s, 'ok', %s, %s, {ids}, %s FROM h",  # noqa: S608 (no input)
     )
-    holder = holder_query()[0]
     return (
         f"WITH h AS ({holder}), ins AS ({insert})"  # noqa: S608 (names from _meta)
         " SELECT h.*, (SELECT count(*) FROM ins) FROM h"
@@ -277,40 +303,32 @@ def _holder_and_first_ok_sql() -> str:
 
 
 def _holder_and_first_ok(
-    scanner, scenario, now, pseudonym, cti, kinds
+    scanner, scenario, now, sealed: subject.Subject, cti: str
 ) -> tuple[Holder | None, bool]:
-    """Who holds the code, and whether this scan logged its first ok scan (only for a holder
-    whose kind the scenario serves). The unique index on ok scans' cti decides: a racing
-    second scan waits for the first to commit, then does nothing. One statement per write,
-    so outside a transaction each commits by itself (no BEGIN/COMMIT round trips), and inside
-    one a replay does not break it."""
-    at = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            sql = _holder_and_first_ok_sql()
-            cursor.execute(sql, [pseudonym, scanner.pk, scenario[:40], at, cti, kinds])
+    """Who holds the code, and whether this scan logged its first ok scan. The unique index
+    on ok scans' cti decides: a racing second scan waits for the first to commit, then does
+    nothing. One statement per write, so outside a transaction each commits by itself (no
+    BEGIN/COMMIT round trips), and inside one a replay does not break it."""
+    kind = subject.KINDS[sealed.kind]
+    db = connections[DEFAULT_DB_ALIAS]  # one look-up of the thread's connection, not five
+    by = sealed.requested_by_id
+    if db.vendor == "postgresql":
+        params = [sealed.holder_id, by, scanner.pk, scenario[:40], now, cti, by]
+        with db.cursor() as cursor:
+            cursor.execute(_holder_and_first_ok_sql(kind), params)
             row = cursor.fetchone()
-            return (None, False) if row is None else (holder_from_row(row), row[-1] > 0)
-        holder = holder_of(pseudonym)
-        if holder is None or holder.subject is None or holder.kind not in kinds:
-            return holder, False
-        cursor.execute(_first_ok_sql(), [scanner.pk, scenario[:40], at, holder.pseudonym_id, cti])
+        return (None, False) if row is None else (holder_from_row(kind, row, by), row[-1] > 0)
+    at = db.ops.adapt_datetimefield_value(now)
+    holder = holder_of(kind, sealed.holder_id, by)
+    if holder is None:
+        return None, False
+    ids = holder.log_ids
+    params = [scanner.pk, scenario[:40], at, cti]
+    params += [ids["profile_id"], ids["enterprise_id"], ids["requested_by_id"]]
+    with connection.cursor() as cursor:
+        cursor.execute(_first_ok_sql(), params)
         return holder, cursor.fetchone() is not None
 
 
 def _cti(verified: t.Verified) -> str:
     return verified.claims.cti.hex() if verified.claims else ""
-
-
-def pseudonyms_sweep(*, now: dt.datetime | None = None) -> int:
-    """Delete the pseudonyms of expired codes that were never scanned: nothing points at them
-    and they would otherwise pile up at one row per code. Scanned ones stay, so the holder
-    keeps seeing who scanned them. Returns how many were deleted."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        deleted, _ = Pseudonym.objects.filter(expires_at__lt=now, scans__isnull=True).delete()
-        if deleted:
-            audit_record(
-                actor_label="system", action="idcode.pseudonyms_sweep", data={"deleted": deleted}
-            )
-    return deleted

@@ -1,12 +1,13 @@
-"""The 随申码 token: a COSE_Sign1 CWT carrying only an opaque pseudonym, and its pure
+"""The 随申码 token: a COSE_Sign1 CWT carrying only an opaque sealed subject, and its pure
 verification. No Django and no database here, so the benchmark and any offline scanner run
 the same code as the API.
 
 Text form: "SSM1:" + Base45(tagged COSE_Sign1). Not deflated: the payload is mostly random
 bytes and a signature, which do not compress.
 
-Claims (RFC 8392): 1 iss "tongban-idcode", 2 sub (the pseudonym, base64url text), 4 exp,
-6 iat, 7 cti (16 random bytes, the replay nonce). Nothing else: no name, ID number or phone.
+Claims (RFC 8392): 1 iss "tongban-idcode", 2 sub (the sealed subject, base64url text; see
+tongban.idcode.subject), 4 exp, 6 iat, 7 cti (16 random bytes, the replay nonce). Nothing
+else: no name, ID number or phone.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import base45
 import cbor2
 
 from tongban.certificates import cose
@@ -27,7 +27,6 @@ ISSUER = "tongban-idcode"
 CLAIM_ISS, CLAIM_SUB, CLAIM_EXP, CLAIM_IAT, CLAIM_CTI = 1, 2, 4, 6, 7
 CLAIM_KEYS = frozenset({CLAIM_ISS, CLAIM_SUB, CLAIM_EXP, CLAIM_IAT, CLAIM_CTI})
 NONCE_BYTES = 16
-SUBJECT_BYTES = 16
 # A code is a few hundred characters; anything much longer is not one and is not decoded.
 MAX_TEXT_CHARS = 1024
 # A scanner's clock a little behind the issuer's is not an attack.
@@ -91,6 +90,16 @@ def subject_text(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
+def subject_bytes(text: str) -> bytes:
+    """The bytes behind a subject text, or b"" unless TEXT is exactly what subject_text
+    writes (base64's decoder would let other texts stand for the same bytes)."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except ValueError:
+        return b""
+    return raw if subject_text(raw) == text else b""
+
+
 def payload_for(claims: Claims) -> bytes:
     return cbor2.dumps(
         {
@@ -106,7 +115,7 @@ def payload_for(claims: Claims) -> bytes:
 
 def encode(claims: Claims, *, private_key: Any, kid: bytes) -> str:
     cose_bytes = cose.sign1(payload_for(claims), private_key=private_key, kid=kid)
-    return PREFIX + base45.b45encode(cose_bytes).decode("ascii")
+    return PREFIX + cose.base45_encode(cose_bytes)
 
 
 def decode_cose(text: Any) -> cose.Sign1:

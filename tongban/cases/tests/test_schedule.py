@@ -70,7 +70,6 @@ def test_the_worker_runs_a_tick_which_queues_exactly_one_successor(transactional
         "supplements_expired": 0,
         "deferred_overdue": 0,
         "login_attempts_purged": 0,
-        "idcode_pseudonyms_deleted": 0,
         "certificates_expiring_notified": 0,
         "reviews_overdue_flagged": 0,
         # No trust list was published yet: the tick signs the first edition.
@@ -141,7 +140,3 @@ def test_registered_sweeps_of_other_apps_run_in_the_tick_and_a_failure_stays_con
     assert calls == [(now, dt.date(2026, 10, 9))]
     assert result.counts["zz_counting_done"] == 3
     assert result.failed == ("aa_broken",)
-
-
-def test_the_idcode_pseudonym_sweep_is_registered():
-    assert "idcode_pseudonyms" in schedule._registered_sweeps

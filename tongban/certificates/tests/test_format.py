@@ -125,6 +125,27 @@ def test_fast_base45_decoder_agrees_with_reference(data):
     assert cose.base45_decode(encoded) == base45.b45decode(encoded) == data
 
 
+@given(st.binary(max_size=600))
+def test_fast_base45_encoder_agrees_with_reference(data):
+    assert cose.base45_encode(data) == base45.b45encode(data).decode()
+
+
+@pytest.mark.parametrize(
+    ("data", "text"),
+    # RFC 9285 §4.3's examples, and the largest values of a pair and of a single byte.
+    [
+        (b"AB", "BB8"),
+        (b"Hello!!", "%69 VD92EX0"),
+        (b"base-45", "UJCLQE7W581"),
+        (b"", ""),
+        (b"\xff\xff", "FGW"),
+        (b"\xff", "U5"),
+    ],
+)
+def test_base45_encoder_on_known_values(data, text):
+    assert cose.base45_encode(data) == text
+
+
 @pytest.mark.parametrize("text", ["A", "GGW", "ab", ":::", "AB\n", "ÄB"])
 def test_base45_refuses_non_canonical_or_foreign_text(text):
     with pytest.raises(cose.Malformed):

@@ -10,10 +10,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from tongban.accounts.models import ResidentProfile
 from tongban.accounts.tests.factories import ResidentProfileFactory, UserFactory
-from tongban.idcode import services
+from tongban.idcode import keys, selectors, services, subject
 from tongban.idcode import token as t
-from tongban.idcode.models import Pseudonym, ScanLog
+from tongban.idcode.models import ScanLog
 from tongban.idcode.tests.conftest import scan
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +57,13 @@ def test_each_scenario_returns_exactly_its_attributes(client, resident, make_sca
     body = response.json()
     assert body == {"result": "ok", "message": "核验通过。", "attributes": EXPECTED[scenario]}
     log = ScanLog.objects.get()
-    assert (log.scenario, log.result, log.pseudonym.profile) == (scenario, "ok", resident)
+    assert (log.scenario, log.result, log.profile, log.enterprise, log.requested_by) == (
+        scenario,
+        "ok",
+        resident,
+        None,
+        resident.user,
+    )
 
 
 def test_attribute_values_follow_the_profile(client, veteran_senior, make_scanner):
@@ -107,8 +114,8 @@ def test_a_scenario_the_scanner_is_not_allowed_is_refused_and_logged(
     assert response.status_code == 403
     assert response.json()["code"] == "IDCODE_SCENARIO_NOT_ALLOWED"
     assert response.json()["attributes"] == {}
-    assert list(ScanLog.objects.values_list("scenario", "result", "pseudonym")) == [
-        ("veteran_benefit", "scenario_not_allowed", None)
+    assert list(ScanLog.objects.values_list("scenario", "result", "profile", "cti")) == [
+        ("veteran_benefit", "scenario_not_allowed", None, "")
     ]
     # The refusal did not use the code up.
     assert scan(client, key, code, "hall_checkin").json()["result"] == "ok"
@@ -207,11 +214,55 @@ def test_forged_and_malformed_codes(client, resident, make_scanner):
     assert ScanLog.objects.count() == 3
 
 
-def test_subject_unknown_when_pseudonym_is_gone(client, resident, make_scanner):
+def test_subject_unknown_when_the_profile_is_no_longer_the_accounts(client, resident, make_scanner):
     _, key = make_scanner()
     code = _code(client, resident.user)
-    Pseudonym.objects.all().delete()
+    ResidentProfile.objects.filter(pk=resident.pk).update(user=UserFactory())
     assert scan(client, key, code, "metro").json()["result"] == "subject_unknown"
+    log = ScanLog.objects.get()
+    assert (log.result, log.profile, log.requested_by) == ("subject_unknown", None, None)
+
+
+def test_subject_unknown_when_the_profile_is_gone(client, resident, make_scanner):
+    _, key = make_scanner()
+    code = _code(client, resident.user)
+    ResidentProfile.objects.filter(pk=resident.pk).delete()
+    assert scan(client, key, code, "metro").json()["result"] == "subject_unknown"
+
+
+def test_a_signed_code_whose_subject_was_not_sealed_by_the_platform_is_unknown(
+    client, resident, make_scanner
+):
+    # What a thief of the signing key could make without the sealing key: a valid signature
+    # over a subject aimed at someone. The subject does not open, so no one is named.
+    _, key = make_scanner()
+    signing = keys.active_key()
+    now = int(timezone.now().timestamp())
+    cti = bytes(range(16))
+    aimed = subject.seal(
+        subject.Subject(subject.PERSON, resident.pk, resident.user_id), cti=cti, key=b"k" * 32
+    )
+    claims = t.Claims(subject=t.subject_text(aimed), issued_at=now, expires_at=now + 60, cti=cti)
+    text = t.encode(
+        claims, private_key=keys.private_key_of(signing), kid=bytes.fromhex(signing.kid)
+    )
+    assert scan(client, key, text, "metro").json()["result"] == "subject_unknown"
+    # Nor does a subject lifted from a real code into a code with another cti.
+    real = t.decode_cose(_code(client, resident.user))
+    lifted = t.Claims(
+        subject=t.parse_payload(real.payload).subject,
+        issued_at=now,
+        expires_at=now + 60,
+        cti=cti,
+    )
+    text = t.encode(
+        lifted, private_key=keys.private_key_of(signing), kid=bytes.fromhex(signing.kid)
+    )
+    assert scan(client, key, text, "metro").json()["result"] == "subject_unknown"
+    assert list(ScanLog.objects.values_list("result", "profile")) == [
+        ("subject_unknown", None),
+        ("subject_unknown", None),
+    ]
 
 
 @pytest.mark.parametrize("how", ["none", "wrong", "inactive", "session"])
@@ -263,7 +314,6 @@ def test_my_idcode_needs_login_and_a_profile(client):
     response = client.get("/api/v1/me/idcode")
     assert response.status_code == 404
     assert response.json()["code"] == "IDCODE_NO_PROFILE"
-    assert Pseudonym.objects.count() == 0
 
 
 def test_code_body_shape(client, resident):
@@ -284,19 +334,26 @@ def test_out_of_range_enterprise_ids_are_not_found(client, resident, enterprise_
     client.force_login(resident.user)
     response = client.get(f"/api/v1/enterprises/{enterprise_id}/idcode")
     assert response.status_code in (404, 422)
-    assert Pseudonym.objects.count() == 0
 
 
-def test_sweep_deletes_only_expired_unscanned_pseudonyms(resident, make_scanner):
-    scanner, _ = make_scanner()
-    old = timezone.now() - dt.timedelta(hours=1)
-    scanned = services.idcode_issue(user=resident.user, now=old)
-    services.idcode_issue(user=resident.user, now=old)  # expired, never scanned
-    services.idcode_issue(user=resident.user)  # still valid
-    services.code_scan(scanner=scanner, code=scanned.text, scenario="metro", now=old)
-    assert services.pseudonyms_sweep() == 1
-    assert Pseudonym.objects.count() == 2
-    assert ScanLog.objects.get().pseudonym is not None
+def test_issuing_writes_nothing_and_the_holder_sees_every_scan_of_their_codes(
+    client, resident, make_scanner, django_assert_num_queries
+):
+    _, key = make_scanner(["hall_checkin", "metro"])
+    services.idcode_issue(user=resident.user)  # the key, and the profile id, now known
+    with django_assert_num_queries(0):
+        first = services.idcode_issue(user=resident.user)
+        second = services.idcode_issue(user=resident.user)
+    assert t.parse_payload(t.decode_cose(first.text).payload).subject != (
+        t.parse_payload(t.decode_cose(second.text).payload).subject
+    )
+    assert scan(client, key, first.text, "hall_checkin").json()["result"] == "ok"
+    assert scan(client, key, first.text, "metro").json()["result"] == "replayed"
+    assert [row["result_label"] for row in selectors.scans_of_resident(user=resident.user)] == [
+        "未读取：二维码已被扫描过",
+        "已读取",
+    ]
+    assert selectors.scans_of_resident(user=UserFactory()) == []
 
 
 def test_a_code_whose_text_holds_percent_00_scans(client, resident, make_scanner, monkeypatch):

@@ -40,8 +40,8 @@ def _drawn(svg: str) -> np.ndarray:
     side = qr.SIZE + 2 * qr.BORDER
     drawn = np.zeros((side, side), dtype=np.uint8)
     path = re.search(r' d="([^"]*)"', svg).group(1)
-    runs = re.findall(r"M(\d+) (\d+)\.5h(\d+)", path)
-    assert "".join(f"M{x} {y}.5h{n}" for x, y, n in runs) == path
+    runs = re.findall(r"M(\d+) (\d+)\.5 *h(\d+) *", path)
+    assert re.sub(" +(?=[Mh]|$)", "", path) == "".join(f"M{x} {y}.5h{n}" for x, y, n in runs)
     for x, y, n in runs:
         drawn[int(y), int(x) : int(x) + int(n)] = 1
     return drawn

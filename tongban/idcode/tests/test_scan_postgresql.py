@@ -11,9 +11,10 @@ import threading
 import pytest
 from django.db import connection, connections
 
+from tongban.accounts.models import EnterpriseMembership
 from tongban.idcode import services
 from tongban.idcode import token as t
-from tongban.idcode.models import Pseudonym, ScanLog
+from tongban.idcode.models import ScanLog
 
 SCANNERS = 4
 
@@ -47,8 +48,9 @@ def test_every_result_of_the_one_statement_scan(
     firm = services.code_scan(scanner=scanner, code=company, scenario="hall_checkin")
     assert (firm.result, firm.attributes["enterprise_name"]) == (t.OK, "示例数据科技有限公司")
 
-    gone = services.idcode_issue(user=resident.user).text
-    Pseudonym.objects.filter(scans__isnull=True).delete()
+    # An agent who has left the enterprise: their code names no one any more.
+    gone = services.enterprise_idcode_issue(user=agent, enterprise_id=enterprise.pk).text
+    EnterpriseMembership.objects.filter(user=agent).delete()
     assert services.code_scan(scanner=scanner, code=gone, scenario="hall_checkin").result == (
         t.SUBJECT_UNKNOWN
     )

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tongban.certificates import cose
-from tongban.idcode import keys
+from tongban.common.crypto import derived_key
+from tongban.idcode import keys, services, subject
 from tongban.idcode import token as t
-from tongban.idcode.models import Pseudonym
 from tongban.idcode.services import idcode_issue, qr_version
 
 PRIVATE = cose.ES256.generate()
@@ -152,20 +152,20 @@ def test_an_issued_code_holds_no_personal_data(resident):
     assert claims.expires_at - claims.issued_at == 300
     assert issued.expires_at == now + dt.timedelta(seconds=300)
     assert issued.refresh_after == 270
-    pseudonym = Pseudonym.objects.get()
-    assert (pseudonym.value, pseudonym.profile, pseudonym.kind) == (
-        claims.subject,
-        resident,
-        "person",
+    sealed = subject.unseal(
+        t.subject_bytes(claims.subject),
+        cti=claims.cti,
+        key=derived_key(services.SUBJECT_KEY_LABEL),
     )
+    assert sealed == subject.Subject(subject.PERSON, resident.pk, resident.user_id)
     assert t.verify(issued.text, public_key_for=keys.public_key_for, now=int(now.timestamp()))
     # Every field has a fixed size, so every code is the same length (docs: README 随申码).
     assert (len(issued.text), qr_version(issued.text)) == (239, 11)
 
 
 @pytest.mark.django_db
-def test_each_code_has_a_fresh_pseudonym(resident):
+def test_each_code_has_a_subject_of_its_own(resident):
     first = t.parse_payload(t.decode_cose(idcode_issue(user=resident.user).text).payload)
     second = t.parse_payload(t.decode_cose(idcode_issue(user=resident.user).text).payload)
     assert first.subject != second.subject and first.cti != second.cti
-    assert Pseudonym.objects.filter(profile=resident).count() == 2
+    assert len(t.subject_bytes(first.subject)) == 16
