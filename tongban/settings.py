@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "tongban.cases",
     "tongban.certificates",
     "tongban.idcode",
+    "tongban.policies",
     "tongban.portal",
     "tongban.demo",
     "tongban.notifications",

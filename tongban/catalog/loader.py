@@ -27,6 +27,8 @@ from tongban.catalog.schemas import (
     DepartmentsFile,
     ServiceItemDef,
 )
+from tongban.policies.rules import ElementInfo, rule_problems
+from tongban.policies.schemas import PolicyDef
 
 DEPARTMENTS_FILE = "departments.yaml"
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -76,6 +78,7 @@ class CatalogDefinitions:
     elements: dict[str, Located[DataElementDef]] = field(default_factory=dict)
     items: dict[str, Located[ServiceItemDef]] = field(default_factory=dict)
     bundles: dict[str, Located[BundleDef]] = field(default_factory=dict)
+    policies: dict[str, Located[PolicyDef]] = field(default_factory=dict)
     # Codes seen in files that failed validation: references to them are not reported again,
     # so one typo in departments.yaml does not bury its own message under a hundred others.
     unvalidated: set[str] = field(default_factory=set)
@@ -122,6 +125,10 @@ def read_definitions(path: Path | str) -> CatalogDefinitions:
         parsed = _parse(root, file_path, BundleDef, problems, result)
         if parsed:
             _add_unique(result.bundles, parsed, "一件事编码", problems)
+    for file_path in _yaml_files(root / "policies"):
+        parsed = _parse(root, file_path, PolicyDef, problems, result)
+        if parsed:
+            _add_unique(result.policies, parsed, "政策编码", problems)
 
     problems += _cross_check(result)
     if problems:
@@ -512,6 +519,49 @@ def _cross_check(defs: CatalogDefinitions) -> list[DefinitionProblem]:
                     )
         problems.extend(_bundle_promise_problems(bu, defs))
         problems.extend(_bundle_produced_problems(bu, defs))
+    for located in defs.policies.values():
+        problems.extend(_policy_problems(located, defs))
+    return problems
+
+
+def element_info(element: DataElementDef) -> ElementInfo:
+    return ElementInfo(
+        label=element.label,
+        type=element.type,
+        sensitivity=element.sensitivity,
+        choices={c.value: c.label for c in element.choices},
+    )
+
+
+def _policy_problems(
+    located: Located[PolicyDef], defs: CatalogDefinitions
+) -> list[DefinitionProblem]:
+    policy = located.definition
+    problems: list[DefinitionProblem] = []
+    if policy.department not in defs.departments and policy.department not in defs.unvalidated:
+        problems.append(
+            located.problem(
+                ("department",), f"部门 {policy.department} 未在 departments.yaml 中定义"
+            )
+        )
+    if policy.item:
+        item = defs.items.get(policy.item)
+        if item is None:
+            if policy.item not in defs.unvalidated:
+                problems.append(located.problem(("item",), f"事项 {policy.item} 未定义"))
+        elif item.definition.subject not in (
+            "both",
+            "person" if policy.subject == "resident" else "enterprise",
+        ):
+            problems.append(
+                located.problem(("item",), f"事项 {policy.item} 的服务对象与政策不一致")
+            )
+    for i, code in enumerate(policy.life_events):
+        if code not in defs.bundles and code not in defs.unvalidated:
+            problems.append(located.problem(("life_events", i), f"一件事 {code} 未定义"))
+    elements = {code: element_info(el.definition) for code, el in defs.elements.items()}
+    for path, message in rule_problems(policy.eligibility, elements, ("eligibility",)):
+        problems.append(located.problem(path, message))
     return problems
 
 

@@ -42,6 +42,7 @@ class DefinitionVersion(models.Model):
         ELEMENT = "element", "数据元"
         ITEM = "item", "事项"
         BUNDLE = "bundle", "一件事"
+        POLICY = "policy", "政策"
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
     code = models.CharField(max_length=64)

@@ -30,6 +30,8 @@ from tongban.catalog.models import (
 from tongban.catalog.schemas import BundleDef, DataElementDef, DepartmentDef, ServiceItemDef
 from tongban.catalog.selectors import catalog_cache_clear
 from tongban.common.services import audit_record
+from tongban.policies.models import Policy
+from tongban.policies.schemas import PolicyDef
 
 Kind = DefinitionVersion.Kind
 
@@ -71,6 +73,10 @@ class LoadReport:
     @property
     def bundles(self) -> KindCounts:
         return self.counts[Kind.BUNDLE]
+
+    @property
+    def policies(self) -> KindCounts:
+        return self.counts[Kind.POLICY]
 
     @property
     def changed_anything(self) -> bool:
@@ -140,6 +146,13 @@ class _Applier:
             "current",
             self.defs.bundles,
             lambda d: _bundle_fields(d, departments),
+        )
+        self._sync(
+            Kind.POLICY,
+            Policy,
+            "current",
+            self.defs.policies,
+            lambda d: _policy_fields(d, departments),
         )
 
     def _version(self, kind: str, located: Located[Any]) -> tuple[DefinitionVersion, str]:
@@ -232,6 +245,17 @@ def _item_fields(d: ServiceItemDef, departments: dict[str, Department]) -> dict[
         "visits": d.visits,
         "online": "online" in d.channels,
         "search_text": " ".join([d.name, *d.aliases, d.summary]).strip(),
+    }
+
+
+def _policy_fields(d: PolicyDef, departments: dict[str, Department]) -> dict[str, Any]:
+    return {
+        "name": d.name,
+        "subject": d.subject,
+        "mode": d.mode,
+        "department": departments[d.department],
+        "valid_from": d.valid_from,
+        "valid_until": d.valid_until,
     }
 
 

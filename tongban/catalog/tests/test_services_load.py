@@ -60,6 +60,7 @@ def test_first_load_creates_a_version_and_an_index_row_per_definition():
         "element": created(12),
         "item": created(7),
         "bundle": created(2),
+        "policy": created(0),  # the fixture catalog has no policies folder
     }
     assert DefinitionVersion.objects.count() == 27
     assert set(DefinitionVersion.objects.values_list("version", flat=True)) == {1}
@@ -107,6 +108,7 @@ def test_reloading_unchanged_definitions_creates_no_version():
         "element": unchanged(12),
         "item": unchanged(7),
         "bundle": unchanged(2),
+        "policy": unchanged(0),
     }
     assert DefinitionVersion.objects.count() == 27
     assert AuditEvent.objects.filter(action="catalog.load").count() == 2

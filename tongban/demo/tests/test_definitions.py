@@ -97,7 +97,7 @@ REQUIRED_NAMES = [
 PROFILE_FIELDS = {
     "name", "id_number", "birth_date", "sex", "phone", "hukou_district", "residence_district",
     "residence_address", "marital_status", "disability_grade", "is_veteran", "is_low_income",
-    "is_minimum_living_allowance", "has_residence_permit",
+    "is_minimum_living_allowance", "has_residence_permit", "hukou_is_local",
 }  # fmt: skip
 ENTERPRISE_FIELDS = {
     "uscc", "name", "type", "legal_representative", "registered_capital", "industry_code",
@@ -360,14 +360,16 @@ def test_the_demo_catalog_loads_through_the_loader_and_every_bundle_keeps_its_pr
     report = catalog_load_directory(path=settings.TONGBAN_CATALOG_DIR)
     assert {kind: c.created for kind, c in report.counts.items()} == {
         "department": 19,
-        "element": 161,
+        "element": 166,
         "item": 50,
         "bundle": 8,
+        "policy": 8,
     }
     again = catalog_load_directory(path=settings.TONGBAN_CATALOG_DIR)
     assert {kind: c.unchanged for kind, c in again.counts.items()} == {
         "department": 19,
-        "element": 161,
+        "element": 166,
         "item": 50,
         "bundle": 8,
+        "policy": 8,
     }

@@ -1,0 +1,66 @@
+"""The policy definition (政策定义), validated like service items: one YAML file per policy,
+versioned by the catalog loader. Eligibility is a rule tree (tongban.policies.rules) checked
+against the data dictionary when the catalog is loaded."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from tongban.catalog.schemas import Strict
+
+PolicyMode = Literal["push", "automatic", "on_application"]
+MODE_LABELS = {
+    "push": "精准推送",
+    "automatic": "免申即享",
+    "on_application": "依申请",
+}
+SUBJECT_LABELS = {"resident": "个人", "enterprise": "企业"}
+
+
+class LegalBasis(Strict):
+    document: str = Field(min_length=2, max_length=120)  # 文号 / 文件名
+    article: str = Field(default="", max_length=60)
+
+
+class Benefit(Strict):
+    text: str = Field(min_length=2, max_length=200)  # what and how much, as a person reads it
+    amount: float | None = Field(default=None, ge=0)
+    unit: str = Field(default="", max_length=20)  # 元/月, 元/次 …
+
+
+class PolicyDef(Strict):
+    code: Annotated[str, Field(pattern=r"^[A-Z]{2}-[A-Z]{2,6}-P[0-9]{3}$")]
+    name: str = Field(min_length=2, max_length=80)
+    department: str
+    legal_basis: LegalBasis
+    subject: Literal["resident", "enterprise"]
+    mode: PolicyMode
+    summary: str = Field(min_length=4, max_length=400)
+    benefit: Benefit
+    life_events: list[str] = Field(default_factory=list)  # bundle codes it belongs with
+    # The service item to apply through (精准推送, 依申请): one click into its prefilled form.
+    item: str = ""
+    valid_from: dt.date
+    valid_until: dt.date | None = None
+    eligibility: dict[str, Any]
+
+    @field_validator("eligibility")
+    @classmethod
+    def _a_tree(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if not value:
+            raise ValueError("资格条件不能为空")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PolicyDef:
+        if self.valid_until is not None and self.valid_until < self.valid_from:
+            raise ValueError("valid_until 早于 valid_from")
+        if self.mode in ("push", "on_application") and not self.item:
+            raise ValueError(f"{MODE_LABELS[self.mode]}的政策必须给出申请事项 item")
+        return self
+
+    def in_force(self, today: dt.date) -> bool:
+        return self.valid_from <= today and (self.valid_until is None or today <= self.valid_until)
