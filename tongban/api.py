@@ -14,6 +14,7 @@ from tongban.certificates.api import router as certificates_router
 from tongban.common.errors import DomainError
 from tongban.idcode.api import router as idcode_router
 from tongban.notifications.api import router as notifications_router
+from tongban.policies.api import router as policies_router
 from tongban.reviews.api import public as reviews_public_router
 from tongban.reviews.api import router as reviews_router
 
@@ -39,6 +40,7 @@ api.add_router("/", cases_router)
 api.add_router("/", certificates_router)
 api.add_router("/", idcode_router)
 api.add_router("/", notifications_router)
+api.add_router("/", policies_router)
 api.add_router("/", reviews_router)
 api.add_router("/", reviews_public_router)
 

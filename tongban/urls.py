@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("tongban.cases.urls")),
     path("", include("tongban.certificates.urls")),
     path("", include("tongban.idcode.urls")),
+    path("", include("tongban.policies.urls")),
     path("", include("tongban.reviews.urls")),
     path("staff/", include("tongban.cases.urls_staff")),
     path("staff/", include("tongban.reviews.urls_staff")),

@@ -1,7 +1,8 @@
 """Eligibility rules (资格条件) as data: a tree of all / any / not over conditions on data
 elements, checked when a policy is loaded and evaluated without `eval`.
 
-Every condition carries its own plain-Chinese text, so an evaluation explains itself: the
+Every condition carries its own plain-Chinese text (and may carry a `hint`: what a person
+who misses only this condition could do about it), so an evaluation explains itself: the
 conditions met ("年满65周岁（1958年出生）") or the first one not met ("差一项：本市户籍").
 Pure: no Django, no database. Facts are a dict from element code to value (None when the
 platform does not know it).
@@ -50,6 +51,16 @@ class Outcome:
     met: tuple[str, ...] = ()
     unmet: str = ""
     unknown: bool = False  # not met because the platform does not hold some data
+    # How many conditions of the top level are not met (1: "差一项"), and what the person
+    # could do about the first one, where its author said (an age or a disability grade has
+    # no such hint: nothing to be done).
+    missing: int = 0
+    hint: str = ""
+
+    @property
+    def nearly(self) -> bool:
+        """Not met by exactly one condition the person can do something about."""
+        return not self.holds and not self.unknown and self.missing == 1 and bool(self.hint)
 
     @property
     def explanation(self) -> str:
@@ -57,6 +68,8 @@ class Outcome:
             return "符合：" + "；".join(self.met)
         if self.unknown:
             return "尚无法判断：" + self.unmet
+        if self.missing > 1:
+            return f"不符合：{self.unmet}（共{self.missing}项条件未满足）"
         return "差一项：" + self.unmet
 
 
@@ -70,7 +83,7 @@ def rule_problems(node: Any, elements: dict[str, ElementInfo], path: tuple = ())
     branch = [k for k in ("all", "any", "not") if k in node]
     if branch:
         key = branch[0]
-        extra = set(node) - {key, "text"}
+        extra = set(node) - {key, "text", "hint"}
         if len(branch) > 1 or extra:
             problems.append((path, f"{key} 节点不能再有其他键：{'、'.join(sorted(extra))}"))
         children = node[key]
@@ -84,7 +97,7 @@ def rule_problems(node: Any, elements: dict[str, ElementInfo], path: tuple = ())
             for i, child in enumerate(children):
                 problems += rule_problems(child, elements, (*path, key, i))
         return problems
-    allowed = {"element", "age_of", "op", "value", "text"}
+    allowed = {"element", "age_of", "op", "value", "text", "hint"}
     extra = set(node) - allowed
     if extra:
         problems.append((path, f"未知的键：{'、'.join(sorted(extra))}"))
@@ -184,12 +197,25 @@ def evaluate(
     """Evaluate a rule tree that rule_problems() found sound."""
     if "all" in node:
         met: list[str] = []
+        first_unmet: Outcome | None = None
+        missing = 0
         for child in node["all"]:
             outcome = evaluate(child, facts, elements, today)
-            if not outcome.holds:
-                return outcome
-            met += outcome.met
-        return Outcome(True, tuple(met))
+            if outcome.holds:
+                met += outcome.met
+                continue
+            missing += 1
+            first_unmet = first_unmet or outcome
+        if first_unmet is None:
+            return Outcome(True, tuple(met))
+        return Outcome(
+            False,
+            tuple(met),
+            first_unmet.unmet,
+            first_unmet.unknown,
+            missing=missing,
+            hint=first_unmet.hint,
+        )
     if "any" in node:
         first_unmet: Outcome | None = None
         for child in node["any"]:
@@ -198,24 +224,34 @@ def evaluate(
                 return outcome
             first_unmet = first_unmet or outcome
         text = node.get("text") or "以下任一项：" + "或".join(_leaf_texts(node["any"]))
-        return Outcome(False, unmet=text, unknown=bool(first_unmet and first_unmet.unknown))
+        unknown = bool(first_unmet and first_unmet.unknown)
+        return Outcome(False, unmet=text, unknown=unknown, missing=1, hint=node.get("hint", ""))
     if "not" in node:
         inner = evaluate(node["not"], facts, elements, today)
         if inner.unknown:
-            return Outcome(False, unmet=node["text"], unknown=True)
+            return Outcome(False, unmet=node["text"], unknown=True, missing=1)
         if inner.holds:
-            return Outcome(False, unmet=node["text"])
+            return Outcome(False, unmet=node["text"], missing=1, hint=node.get("hint", ""))
         return Outcome(True, (node["text"],))
     code = node.get("element") or node["age_of"]
     info = elements[code]
     value = facts.get(code)
     if value is None:  # never taken as false: an unknown fact is said to be unknown
-        return Outcome(False, unmet=node["text"], unknown=True)
+        return Outcome(False, unmet=node["text"], unknown=True, missing=1)
     left = age_on(value, today) if "age_of" in node else value
     if _compare(node["op"], left, node.get("value")):
         detail = _detail(node, info, value)
         return Outcome(True, (f"{node['text']}（{detail}）" if detail else node["text"],))
-    return Outcome(False, unmet=node["text"])
+    return Outcome(False, unmet=node["text"], missing=1, hint=node.get("hint", ""))
+
+
+def condition_texts(node: dict) -> list[str]:
+    """The conditions as a person reads them, one line per condition of the top level."""
+    if "all" in node:
+        return [line for child in node["all"] for line in condition_texts(child)]
+    if "any" in node:
+        return [node.get("text") or "以下任一项：" + "或".join(_leaf_texts(node["any"]))]
+    return [node["text"]]
 
 
 def _leaf_texts(nodes: list) -> list[str]:

@@ -7,12 +7,22 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
+
 from tongban.accounts.models import ResidentProfile
 from tongban.catalog.loader import element_info
+from tongban.catalog.models import ServiceItem
 from tongban.catalog.selectors import element_definitions
+from tongban.policies.errors import PolicyNotFound
 from tongban.policies.models import Policy
-from tongban.policies.rules import ElementInfo, Outcome, elements_used, evaluate
-from tongban.policies.schemas import PolicyDef
+from tongban.policies.rules import (
+    ElementInfo,
+    Outcome,
+    condition_texts,
+    elements_used,
+    evaluate,
+)
+from tongban.policies.schemas import MODE_LABELS, SUBJECT_LABELS, PolicyDef
 
 
 @dataclass(frozen=True)
@@ -77,9 +87,131 @@ def policies_for_resident(
     *, profile: ResidentProfile, today: dt.date | None = None
 ) -> list[PolicyMatch]:
     """Every resident policy in force, evaluated for PROFILE, eligible ones first."""
-    today = today or dt.date.today()
+    today = today or timezone.localdate()
     policies = [(p, d) for p, d in current_policies(subject="resident") if d.in_force(today)]
     codes = set().union(*(elements_used(d.eligibility) for _, d in policies)) if policies else set()
     facts, infos = resident_facts(profile, codes)
     matches = [PolicyMatch(p, d, evaluate(d.eligibility, facts, infos, today)) for p, d in policies]
     return sorted(matches, key=lambda m: (not m.outcome.holds, m.policy.code))
+
+
+@dataclass(frozen=True)
+class PolicyCard:
+    """One policy as lists and pages show it."""
+
+    code: str
+    name: str
+    subject: str
+    subject_label: str
+    mode: str
+    mode_label: str
+    department_name: str
+    summary: str
+    benefit: str
+    life_events: tuple[str, ...]
+    item: str
+    item_online: bool
+    conditions: tuple[str, ...]
+    legal_basis: str
+    valid_from: dt.date
+    valid_until: dt.date | None
+    version: int
+
+    @property
+    def action_url(self) -> str:
+        """Where one click takes an eligible person: the prefilled one-form when the item can
+        be applied for online, else its guide."""
+        if not self.item:
+            return ""
+        return f"/apply/item/{self.item}/" if self.item_online else f"/items/{self.item}/"
+
+
+def _card(policy: Policy, definition: PolicyDef, online: dict[str, bool]) -> PolicyCard:
+    basis = definition.legal_basis
+    return PolicyCard(
+        code=policy.code,
+        name=definition.name,
+        subject=definition.subject,
+        subject_label=SUBJECT_LABELS[definition.subject],
+        mode=definition.mode,
+        mode_label=MODE_LABELS[definition.mode],
+        department_name=policy.department.name,
+        summary=definition.summary,
+        benefit=definition.benefit.text,
+        life_events=tuple(definition.life_events),
+        item=definition.item,
+        item_online=online.get(definition.item, False),
+        conditions=tuple(condition_texts(definition.eligibility)),
+        legal_basis=f"{basis.document}{basis.article}",
+        valid_from=definition.valid_from,
+        valid_until=definition.valid_until,
+        version=policy.current.version,
+    )
+
+
+def _online_items(codes: set[str]) -> dict[str, bool]:
+    return dict(
+        ServiceItem.objects.filter(code__in=codes, is_active=True).values_list("code", "online")
+    )
+
+
+def policy_cards(
+    *,
+    subject: str | None = None,
+    life_event: str | None = None,
+    department: str | None = None,
+    today: dt.date | None = None,
+) -> list[PolicyCard]:
+    """政策查询: the policies in force, optionally of one subject, life event or department."""
+    today = today or timezone.localdate()
+    found = [(p, d) for p, d in current_policies(subject=subject) if d.in_force(today)]
+    if life_event:
+        found = [(p, d) for p, d in found if life_event in d.life_events]
+    if department:
+        found = [(p, d) for p, d in found if p.department.code == department]
+    online = _online_items({d.item for _, d in found if d.item})
+    return [_card(p, d, online) for p, d in found]
+
+
+def policy_card(code: str, *, today: dt.date | None = None) -> PolicyCard:
+    """One policy in force, or PolicyNotFound (also for one not yet or no longer in force)."""
+    today = today or timezone.localdate()
+    for policy, definition in current_policies():
+        if policy.code == code and definition.in_force(today):
+            return _card(policy, definition, _online_items({definition.item}))
+    raise PolicyNotFound()
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    card: PolicyCard
+    outcome: Outcome
+
+
+def recommendations_for(
+    *, profile: ResidentProfile, today: dt.date | None = None
+) -> tuple[list[Recommendation], list[Recommendation]]:
+    """为您推荐: the policies PROFILE qualifies for, and those missed by one condition the
+    person could change (with what is missing)."""
+    matches = policies_for_resident(profile=profile, today=today)
+    codes = {m.definition.item for m in matches if m.definition.item}
+    online = _online_items(codes)
+    eligible = [
+        Recommendation(_card(m.policy, m.definition, online), m.outcome)
+        for m in matches
+        if m.outcome.holds
+    ]
+    nearly = [
+        Recommendation(_card(m.policy, m.definition, online), m.outcome)
+        for m in matches
+        if m.outcome.nearly
+    ]
+    return eligible, nearly
+
+
+def outcome_for(*, profile: ResidentProfile, code: str) -> Outcome | None:
+    """PROFILE's evaluation for one policy (None when it is not a resident policy in force)."""
+    for match in policies_for_resident(profile=profile):
+        if match.policy.code == code:
+            return match.outcome
+    return None

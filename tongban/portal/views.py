@@ -27,6 +27,7 @@ from tongban.cases import selectors as cases_selectors
 from tongban.cases.models import CaseStatus
 from tongban.cases.selectors import cases_for_applicant
 from tongban.catalog import selectors as catalog_selectors
+from tongban.policies import selectors as policies_selectors
 from tongban.portal.context import ELDER_COOKIE, elder_mode_on
 from tongban.reviews import selectors as reviews_selectors
 
@@ -43,17 +44,20 @@ def forbidden(request: HttpRequest, message: str) -> HttpResponse:
 @require_GET
 @login_required
 def me_view(request: HttpRequest) -> HttpResponse:
-    """市民主页 — one's own profile, masked, one's cases, certificates and 随申码, and the
-    一件事 a person can start. Only what works is shown."""
+    """市民主页 — one's own profile, masked, one's cases, certificates and 随申码, the policies
+    one qualifies for (为您推荐), and the 一件事 a person can start. Only what works is shown."""
     profile = resident_profile_of(request.user)
     display = resident_profile_for(viewer=request.user, profile=profile) if profile else None
     recent = cases_for_applicant(user=request.user, limit=3)
     for row in recent:
         row["status_label"] = CaseStatus(row["status"]).label if row["status"] else ""
+    eligible = policies_selectors.recommendations_for(profile=profile)[0] if profile else []
     context = {
         "profile": display,
         "recent_cases": recent,
         "bundles": catalog_selectors.bundle_list(subject="person"),
+        "recommended": eligible[:3],
+        "recommended_count": len(eligible),
     }
     return render(request, "portal/me.html", context)
 

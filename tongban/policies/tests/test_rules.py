@@ -6,7 +6,13 @@ import datetime as dt
 
 import pytest
 
-from tongban.policies.rules import ElementInfo, elements_used, evaluate, rule_problems
+from tongban.policies.rules import (
+    ElementInfo,
+    condition_texts,
+    elements_used,
+    evaluate,
+    rule_problems,
+)
 
 ELEMENTS = {
     "applicant.birth_date": ElementInfo("申请人出生日期", "date", 3),
@@ -56,11 +62,16 @@ def test_eligible_explains_every_condition_with_what_may_be_shown():
 def test_one_day_short_of_the_age_is_the_first_unmet_condition():
     facts = {
         "applicant.birth_date": dt.date(1961, 12, 4),
-        "applicant.hukou_district": "310104",
+        "applicant.hukou_district": "310101",
         "resident.hukou_is_local": True,
     }
     outcome = evaluate(ELDER, facts, ELEMENTS, TODAY)
     assert (outcome.holds, outcome.explanation) == (False, "差一项：年满65周岁")
+    # One condition short, but an age: nothing the person can do, so not "nearly".
+    assert (outcome.missing, outcome.hint, outcome.nearly) == (1, "", False)
+    elsewhere = evaluate(ELDER, {**facts, "applicant.hukou_district": "310104"}, ELEMENTS, TODAY)
+    assert elsewhere.explanation == "不符合：年满65周岁（共2项条件未满足）"
+    assert not elsewhere.nearly
 
 
 def test_unknown_data_is_said_to_be_unknown_never_taken_as_no():
@@ -84,7 +95,8 @@ def test_any_and_not():
                         "text": "低收入家庭成员",
                     },
                     {"element": "household.size", "op": "ge", "value": 5, "text": "五口以上之家"},
-                ]
+                ],
+                "hint": "可申请低收入家庭认定",
             },
             {
                 "not": {
@@ -106,8 +118,14 @@ def test_any_and_not():
     assert evaluate(rule, neither, ELEMENTS, TODAY).explanation == (
         "差一项：以下任一项：低收入家庭成员或五口以上之家"
     )
+    assert evaluate(rule, neither, ELEMENTS, TODAY).hint == "可申请低收入家庭认定"
+    assert evaluate(rule, neither, ELEMENTS, TODAY).nearly
     on_allowance = {**low, "resident.is_minimum_living_allowance": True}
     assert evaluate(rule, on_allowance, ELEMENTS, TODAY).explanation == "差一项：未享受最低生活保障"
+
+
+def test_the_conditions_read_one_per_line():
+    assert condition_texts(ELDER) == ["年满65周岁", "户籍在黄浦区", "本市户籍"]
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,8 @@ def test_me_page_has_no_placeholder_and_links_what_works(client, resident):  # n
         "/me/certificates/",
         "/me/reviews/",
         "/me/data-access/",
+        "/me/policies/",
+        "/policies/",
     ):
         assert f'href="{href}"' in html
     # The person's 一件事 can be started from here; the enterprise's are not offered.
@@ -42,7 +44,7 @@ def test_me_page_has_no_placeholder_and_links_what_works(client, resident):  # n
     assert "/bundles/enterprise_opening/" not in html
     main = html[html.index("<main") : html.index("</main>")]
     hrefs = re.findall(r'href="(/[^"#]*)"', main)
-    assert len(hrefs) == 7
+    assert len(hrefs) == 9
     for href in hrefs:
         assert client.get(href).status_code == 200, href
 

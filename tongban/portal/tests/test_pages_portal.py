@@ -31,13 +31,15 @@ class TestMePage:
         assert '<dd id="profile-phone">138****5678</dd>' in html
         assert "31010419900307123X" not in html
         assert "13812345678" not in html
-        # Only what works: 我的办件, 我的证照, 随申码 and 办事, each a link; nothing to come.
+        # Only what works: 我的办件, 为您推荐, 我的证照, 随申码 and 办事; nothing to come.
         assert '<h2 id="my-cases-title">我的办件</h2>' in html
         assert "您还没有办件。" in html
         assert '<h2 id="my-certificates-title">我的证照</h2>' in html
         assert '<h2 id="services-title">办事</h2>' in html
         assert '<a class="button" href="/me/idcode/" id="idcode-link">出示随申码</a>' in html
-        assert "即将上线" not in html and "为您推荐" not in html
+        assert '<h2 id="recommended-title">为您推荐</h2>' in html
+        assert "暂未找到您符合的政策" in html  # no policies loaded in this test
+        assert "即将上线" not in html
         assert AuditEvent.objects.count() == 0
 
     def test_nav_links_follow_what_the_person_is(self, client, resident, reviewer):

@@ -1,0 +1,112 @@
+"""/api/v1/policies (public) and /api/v1/me/policies (the resident's own, with reasons)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from ninja import Field, Query, Router, Schema
+from ninja.security import django_auth
+
+from tongban.accounts.selectors import resident_profile_of
+from tongban.common.api_schemas import errors
+from tongban.policies import selectors
+
+router = Router(tags=["policies"])
+
+
+class PolicyOut(Schema):
+    code: str
+    name: str
+    subject: Literal["resident", "enterprise"]
+    mode: Literal["push", "automatic", "on_application"] = Field(
+        ..., description="push 精准推送 · automatic 免申即享 · on_application 依申请"
+    )
+    mode_label: str
+    department_name: str
+    summary: str
+    benefit: str
+    conditions: list[str] = Field(..., description="享受条件，每项一句")
+    life_events: list[str] = Field(..., description="相关一件事的编码")
+    item: str = Field(..., description="申请所用事项编码（免申即享的可为空）")
+    apply_url: str = Field(..., description="一键申请或办理方式的页面地址")
+    legal_basis: str
+    valid_from: dt.date
+    valid_until: dt.date | None
+    version: int
+
+
+class MyPolicyOut(Schema):
+    policy: PolicyOut
+    eligible: bool
+    explanation: str = Field(..., description="符合的条件，或差的那一项")
+    hint: str = Field(..., description="只差一项时，可以怎么做（政策制定部门给出；可为空）")
+
+
+class MyPoliciesOut(Schema):
+    eligible: list[MyPolicyOut]
+    nearly: list[MyPolicyOut] = Field(..., description="只差一项、且本人可以有所作为的政策")
+
+
+def _policy(card: selectors.PolicyCard) -> dict:
+    return {
+        "code": card.code,
+        "name": card.name,
+        "subject": card.subject,
+        "mode": card.mode,
+        "mode_label": card.mode_label,
+        "department_name": card.department_name,
+        "summary": card.summary,
+        "benefit": card.benefit,
+        "conditions": list(card.conditions),
+        "life_events": list(card.life_events),
+        "item": card.item,
+        "apply_url": card.action_url,
+        "legal_basis": card.legal_basis,
+        "valid_from": card.valid_from,
+        "valid_until": card.valid_until,
+        "version": card.version,
+    }
+
+
+@router.get("policies", response={200: list[PolicyOut], **errors(400, 422)}, summary="政策查询")
+def policy_list(
+    request,
+    subject: Literal["resident", "enterprise"] | None = None,
+    life_event: str | None = Query(None, max_length=64),
+):
+    return [_policy(c) for c in selectors.policy_cards(subject=subject, life_event=life_event)]
+
+
+@router.get(
+    "policies/{code}", response={200: PolicyOut, **errors(400, 404, 422)}, summary="政策详情"
+)
+def policy_detail(request, code: str):
+    return _policy(selectors.policy_card(code))
+
+
+@router.get(
+    "me/policies",
+    auth=django_auth,
+    response={200: MyPoliciesOut, **errors(400, 401)},
+    summary="为您推荐的政策",
+    description="根据本人档案判断符合的政策及原因；只差一项条件的另列。无居民档案时两项均为空。",
+)
+def my_policies(request):
+    profile = resident_profile_of(request.auth)
+    if profile is None:
+        return {"eligible": [], "nearly": []}
+    eligible, nearly = selectors.recommendations_for(profile=profile)
+
+    def rows(found):
+        return [
+            {
+                "policy": _policy(r.card),
+                "eligible": r.outcome.holds,
+                "explanation": r.outcome.explanation,
+                "hint": "" if r.outcome.holds else r.outcome.hint,
+            }
+            for r in found
+        ]
+
+    return {"eligible": rows(eligible), "nearly": rows(nearly)}

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from tongban.policies import views
+
+app_name = "policies"
+urlpatterns = [
+    path("policies/", views.policy_list_view, name="list"),
+    path("policies/<str:code>/", views.policy_view, name="detail"),
+    path("me/policies/", views.my_policies_view, name="mine"),
+]

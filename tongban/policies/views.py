@@ -1,0 +1,72 @@
+"""政策查询 (public) and 为您推荐 (the resident's own). Thin: the selectors do the work."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from tongban.accounts.selectors import resident_profile_of
+from tongban.catalog import selectors as catalog_selectors
+from tongban.policies import selectors
+from tongban.policies.errors import PolicyNotFound
+from tongban.policies.schemas import SUBJECT_LABELS
+
+
+@require_GET
+def policy_list_view(request: HttpRequest) -> HttpResponse:
+    """政策查询 — every policy in force, by subject and life event."""
+    subject = request.GET.get("subject") or None
+    life_event = request.GET.get("life_event") or None
+    if subject is not None and subject not in SUBJECT_LABELS:
+        raise Http404("没有这一类政策")
+    bundles = {b.code: b.name for b in catalog_selectors.bundle_list()}
+    if life_event is not None and life_event not in bundles:
+        raise Http404("没有这件事")
+    cards = selectors.policy_cards(subject=subject, life_event=life_event)
+    events = sorted({e for c in selectors.policy_cards() for e in c.life_events if e in bundles})
+    context = {
+        "cards": cards,
+        "subject": subject,
+        "life_event": life_event,
+        "life_event_name": bundles.get(life_event or "", ""),
+        "subjects": SUBJECT_LABELS,
+        "subject_label": SUBJECT_LABELS.get(subject or "", ""),
+        "events": [(code, bundles[code]) for code in events],
+        "bundle_names": bundles,
+    }
+    return render(request, "policies/list.html", context)
+
+
+@require_GET
+def policy_view(request: HttpRequest, code: str) -> HttpResponse:
+    """One policy: who qualifies, what it gives, how it is received; and, for a signed-in
+    resident, whether they qualify and why."""
+    try:
+        card = selectors.policy_card(code)
+    except PolicyNotFound as exc:
+        raise Http404(exc.message) from exc
+    outcome = None
+    profile = resident_profile_of(request.user) if request.user.is_authenticated else None
+    if profile is not None and card.subject == "resident":
+        outcome = selectors.outcome_for(profile=profile, code=code)
+    bundles = {b.code: b.name for b in catalog_selectors.bundle_list()}
+    context = {
+        "card": card,
+        "outcome": outcome,
+        "events": [(e, bundles[e]) for e in card.life_events if e in bundles],
+    }
+    return render(request, "policies/detail.html", context)
+
+
+@require_GET
+@login_required
+def my_policies_view(request: HttpRequest) -> HttpResponse:
+    """为您推荐 — the policies the signed-in resident qualifies for, and those one step away."""
+    profile = resident_profile_of(request.user)
+    eligible, nearly = (
+        selectors.recommendations_for(profile=profile) if profile is not None else ([], [])
+    )
+    context = {"profile": profile, "eligible": eligible, "nearly": nearly}
+    return render(request, "policies/mine.html", context)
