@@ -556,6 +556,16 @@ def _policy_problems(
             problems.append(
                 located.problem(("item",), f"事项 {policy.item} 的服务对象与政策不一致")
             )
+    if policy.answers and policy.item in defs.items:
+        situations = {s.code: s for s in defs.items[policy.item].definition.situations}
+        for question, answer in policy.answers.items():
+            situation = situations.get(question)
+            if situation is None:
+                message = f"事项 {policy.item} 没有情形 {question}"
+                problems.append(located.problem(("answers", question), message))
+            elif answer not in {o.value for o in situation.options}:
+                message = f"情形 {question} 没有选项 {answer}"
+                problems.append(located.problem(("answers", question), message))
     for i, code in enumerate(policy.life_events):
         if code not in defs.bundles and code not in defs.unvalidated:
             problems.append(located.problem(("life_events", i), f"一件事 {code} 未定义"))

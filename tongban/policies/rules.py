@@ -2,8 +2,10 @@
 elements, checked when a policy is loaded and evaluated without `eval`.
 
 Every condition carries its own plain-Chinese text (and may carry a `hint`: what a person
-who misses only this condition could do about it), so an evaluation explains itself: the
-conditions met ("年满65周岁（1958年出生）") or the first one not met ("差一项：本市户籍").
+who misses only this condition could do about it — given only where the other conditions
+already single out the policy's people, or everyone would be told), so an evaluation
+explains itself: the conditions met ("年满65周岁（1958年出生）") or the first one not met
+("差一项：本市户籍").
 Pure: no Django, no database. Facts are a dict from element code to value (None when the
 platform does not know it).
 """

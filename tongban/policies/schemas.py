@@ -43,6 +43,9 @@ class PolicyDef(Strict):
     life_events: list[str] = Field(default_factory=list)  # bundle codes it belongs with
     # The service item to apply through (精准推送, 依申请): one click into its prefilled form.
     item: str = ""
+    # Answers to the item's questions (情形) that the policy already implies for the person it
+    # found, e.g. applicant_role: self — so one click lands in the form, not in the questions.
+    answers: dict[str, str] = Field(default_factory=dict)
     valid_from: dt.date
     valid_until: dt.date | None = None
     eligibility: dict[str, Any]

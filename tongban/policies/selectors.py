@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.utils import timezone
 
@@ -111,6 +112,7 @@ class PolicyCard:
     life_events: tuple[str, ...]
     item: str
     item_online: bool
+    answers: tuple[tuple[str, str], ...]
     conditions: tuple[str, ...]
     legal_basis: str
     valid_from: dt.date
@@ -123,7 +125,10 @@ class PolicyCard:
         be applied for online, else its guide."""
         if not self.item:
             return ""
-        return f"/apply/item/{self.item}/" if self.item_online else f"/items/{self.item}/"
+        if not self.item_online:
+            return f"/items/{self.item}/"
+        query = urlencode(self.answers)
+        return f"/apply/item/{self.item}/" + (f"?{query}" if query else "")
 
 
 def _card(policy: Policy, definition: PolicyDef, online: dict[str, bool]) -> PolicyCard:
@@ -141,6 +146,7 @@ def _card(policy: Policy, definition: PolicyDef, online: dict[str, bool]) -> Pol
         life_events=tuple(definition.life_events),
         item=definition.item,
         item_online=online.get(definition.item, False),
+        answers=tuple(sorted(definition.answers.items())),
         conditions=tuple(condition_texts(definition.eligibility)),
         legal_basis=f"{basis.document}{basis.article}",
         valid_from=definition.valid_from,

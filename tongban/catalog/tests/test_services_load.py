@@ -366,6 +366,7 @@ def test_command_prints_a_chinese_summary():
         "  数据元：新增 12，变更 0，未变 0，停用 0",
         "  事项：新增 7，变更 0，未变 0，停用 0",
         "  一件事：新增 2，变更 0，未变 0，停用 0",
+        "  政策：新增 0，变更 0，未变 0，停用 0",
     ]
     assert ServiceItem.objects.count() == 7
 

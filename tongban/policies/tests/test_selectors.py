@@ -67,6 +67,23 @@ def test_a_severely_disabled_resident_on_the_allowance_is_found_for_both_subsidi
     )
 
 
+def test_answers_must_be_the_items_questions_and_options(tmp_path):
+    import shutil
+
+    folder = tmp_path / "defs"
+    shutil.copytree(DEMO, folder)
+    path = folder / "policies" / "SH-MZJ-P006.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("applicant_role: self", "applicant_role: 本人"),
+        encoding="utf-8",
+    )
+    with pytest.raises(CatalogInvalid) as raised:
+        read_definitions(folder)
+    assert [str(p) for p in raised.value.problems] == [
+        "policies/SH-MZJ-P006.yaml:18: answers.applicant_role: 情形 applicant_role 没有选项 本人"
+    ]
+
+
 def test_a_rule_naming_an_unknown_element_is_refused_with_file_and_line(tmp_path):
     import shutil
 
@@ -80,5 +97,5 @@ def test_a_rule_naming_an_unknown_element_is_refused_with_file_and_line(tmp_path
     with pytest.raises(CatalogInvalid) as raised:
         read_definitions(folder)
     assert [str(p) for p in raised.value.problems] == [
-        "policies/SH-MZJ-P006.yaml:20: eligibility.all[0].element: 未知的数据元：disability.level"
+        "policies/SH-MZJ-P006.yaml:22: eligibility.all[0].element: 未知的数据元：disability.level"
     ]

@@ -8,7 +8,13 @@ from django.core.management.base import BaseCommand, CommandError
 from tongban.catalog.errors import CatalogInvalid
 from tongban.catalog.services import LoadReport, catalog_load_directory
 
-KIND_NAMES = {"department": "部门", "element": "数据元", "item": "事项", "bundle": "一件事"}
+KIND_NAMES = {
+    "department": "部门",
+    "element": "数据元",
+    "item": "事项",
+    "bundle": "一件事",
+    "policy": "政策",
+}
 
 
 def summary_lines(report: LoadReport) -> list[str]:
@@ -27,7 +33,7 @@ def summary_lines(report: LoadReport) -> list[str]:
 
 
 class Command(BaseCommand):
-    help = "校验并加载事项库定义（部门、数据元、事项、一件事）；定义有误时不做任何更改。"
+    help = "校验并加载事项库定义（部门、数据元、事项、一件事、政策）；定义有误时不做任何更改。"
 
     def add_arguments(self, parser):
         parser.add_argument(
