@@ -26,7 +26,7 @@ LEGACY_GROUPS = {
 }
 
 ChannelName = Literal["email", "sms"]
-GroupName = Literal["case", "certificate", "review", "system"]
+GroupName = Literal["case", "certificate", "review", "policy", "system"]
 
 
 def _placeholders(text: str) -> set[str]:

@@ -57,6 +57,7 @@ class Group(models.TextChoices):
     CASE = "case", "办件进度"
     CERTIFICATE = "certificate", "证照"
     REVIEW = "review", "评价"
+    POLICY = "policy", "政策推荐"
     SYSTEM = "system", "系统/工作提醒"
 
 

@@ -31,6 +31,7 @@ DEFAULT_PREFERENCES = {
     Group.CASE: {Channel.EMAIL: True, Channel.SMS: True},
     Group.CERTIFICATE: {Channel.EMAIL: True, Channel.SMS: False},
     Group.REVIEW: {Channel.EMAIL: True, Channel.SMS: False},
+    Group.POLICY: {Channel.EMAIL: True, Channel.SMS: False},
     Group.SYSTEM: {Channel.EMAIL: True, Channel.SMS: False},
 }
 

@@ -10,7 +10,7 @@ from ninja.security import django_auth
 
 from tongban.accounts.selectors import resident_profile_of
 from tongban.common.api_schemas import errors
-from tongban.policies import selectors
+from tongban.policies import selectors, services
 
 router = Router(tags=["policies"])
 
@@ -36,9 +36,15 @@ class PolicyOut(Schema):
     version: int
 
 
+class GrantOut(Schema):
+    period: str = Field(..., description="once，或所属月份（2026-12）、年度（2026）")
+    status: Literal["granted", "declined"]
+
+
 class MyPolicyOut(Schema):
     policy: PolicyOut
     eligible: bool
+    grant: GrantOut | None = Field(None, description="免申即享：最近一次自动办理")
     explanation: str = Field(..., description="符合的条件，或差的那一项")
     hint: str = Field(..., description="只差一项时，可以怎么做（政策制定部门给出；可为空）")
 
@@ -105,8 +111,24 @@ def my_policies(request):
                 "eligible": r.outcome.holds,
                 "explanation": r.outcome.explanation,
                 "hint": "" if r.outcome.holds else r.outcome.hint,
+                "grant": r.grant and {"period": r.grant.period, "status": r.grant.status},
             }
             for r in found
         ]
 
     return {"eligible": rows(eligible), "nearly": rows(nearly)}
+
+
+class DeclinedOut(Schema):
+    declined: int = Field(..., description="放弃的待遇条数")
+
+
+@router.post(
+    "me/policies/{code}/decline",
+    auth=django_auth,
+    response={200: DeclinedOut, **errors(400, 401, 403, 409)},
+    summary="放弃免申即享待遇",
+    description="本人放弃已自动办理的待遇：本期及以后均不再自动发放。没有可放弃的待遇时为 409。",
+)
+def decline(request, code: str):
+    return {"declined": services.policy_grant_decline(user=request.auth, code=code)}

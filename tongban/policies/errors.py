@@ -1,8 +1,14 @@
 from __future__ import annotations
 
-from tongban.common.errors import NotFound
+from tongban.common.errors import InvalidInput, NotFound
 
 
 class PolicyNotFound(NotFound):
     code = "POLICY_NOT_FOUND"
     message = "未找到该政策，或该政策不在有效期内。"
+
+
+class NothingToDecline(InvalidInput):
+    code = "POLICY_NOTHING_TO_DECLINE"
+    message = "您没有可以放弃的该项政策待遇。"
+    http_status = 409

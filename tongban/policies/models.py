@@ -34,3 +34,111 @@ class Policy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+
+class PolicyRun(models.Model):
+    """政策比对批次 — one evaluation of every policy over the whole population."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "进行中"
+        DONE = "done", "已完成"
+        FAILED = "failed", "失败"
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    evaluated_on = models.DateField("比对日期")  # ages and validity are taken on this day
+    engine = models.CharField(max_length=10)  # polars | sql
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    triggered_by = models.CharField(max_length=60)
+    # Per policy: {code: {eligible, new, ended, granted, told, error}}.
+    counts = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = "政策比对批次"
+        verbose_name_plural = "政策比对批次"
+        ordering = ["-started_at"]
+
+
+class PolicyMatch(models.Model):
+    """政策匹配 — a resident found eligible for a policy, from when, by which version of its
+    rules; ended (not deleted) when a later run no longer finds them eligible."""
+
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="matches")
+    version = models.ForeignKey(
+        "catalog.DefinitionVersion", on_delete=models.PROTECT, related_name="+"
+    )
+    profile = models.ForeignKey(
+        "accounts.ResidentProfile", on_delete=models.CASCADE, related_name="policy_matches"
+    )
+    since = models.DateTimeField()
+    found_by = models.ForeignKey(PolicyRun, on_delete=models.PROTECT, related_name="+")
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        PolicyRun, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    told = models.BooleanField("已告知", default=False)
+
+    class Meta:
+        verbose_name = "政策匹配"
+        verbose_name_plural = "政策匹配"
+        constraints = [
+            # One open match per person and policy, whatever runs overlap.
+            models.UniqueConstraint(
+                fields=["policy", "profile"],
+                condition=models.Q(ended_at__isnull=True),
+                name="one_open_match_per_policy_and_person",
+            )
+        ]
+
+
+class PolicyGrant(models.Model):
+    """免申即享 — a benefit granted without an application, once per person, policy and
+    period; the person may decline it."""
+
+    class Status(models.TextChoices):
+        GRANTED = "granted", "已享受"
+        DECLINED = "declined", "本人已放弃"
+
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="grants")
+    version = models.ForeignKey(
+        "catalog.DefinitionVersion", on_delete=models.PROTECT, related_name="+"
+    )
+    profile = models.ForeignKey(
+        "accounts.ResidentProfile", on_delete=models.CASCADE, related_name="policy_grants"
+    )
+    # "once", or the month ("2026-12") or year ("2026") a periodic benefit is for.
+    period = models.CharField(max_length=10)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.GRANTED)
+    granted_at = models.DateTimeField()
+    granted_by = models.ForeignKey(PolicyRun, on_delete=models.PROTECT, related_name="+")
+    declined_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "免申即享记录"
+        verbose_name_plural = "免申即享记录"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["policy", "profile", "period"], name="one_grant_per_policy_person_period"
+            )
+        ]
+
+
+class EligibilityReview(models.Model):
+    """资格复核 — someone with an ongoing benefit whom a run no longer finds eligible. Never cut
+    silently: a person of the policy's department decides."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待复核"
+        CONTINUED = "continued", "继续享受"
+        STOPPED = "stopped", "停止享受"
+
+    match = models.OneToOneField(PolicyMatch, on_delete=models.CASCADE, related_name="review")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField("不再符合的条件", max_length=200)
+    created_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        verbose_name = "资格复核"
+        verbose_name_plural = "资格复核"

@@ -29,6 +29,8 @@ class Benefit(Strict):
     text: str = Field(min_length=2, max_length=200)  # what and how much, as a person reads it
     amount: float | None = Field(default=None, ge=0)
     unit: str = Field(default="", max_length=20)  # 元/月, 元/次 …
+    # How often a 免申即享 benefit is granted: once, or again every month or year.
+    period: Literal["once", "monthly", "yearly"] = "once"
 
 
 class PolicyDef(Strict):

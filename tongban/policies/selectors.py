@@ -15,7 +15,7 @@ from tongban.catalog.loader import element_info
 from tongban.catalog.models import ServiceItem
 from tongban.catalog.selectors import element_definitions
 from tongban.policies.errors import PolicyNotFound
-from tongban.policies.models import Policy
+from tongban.policies.models import Policy, PolicyGrant
 from tongban.policies.rules import (
     ElementInfo,
     Outcome,
@@ -27,7 +27,7 @@ from tongban.policies.schemas import MODE_LABELS, SUBJECT_LABELS, PolicyDef
 
 
 @dataclass(frozen=True)
-class PolicyMatch:
+class Evaluation:
     policy: Policy
     definition: PolicyDef
     outcome: Outcome
@@ -52,7 +52,7 @@ def current_policies(*, subject: str | None = None) -> list[tuple[Policy, Policy
     return found
 
 
-def _profile_field_of(codes: set[str]) -> tuple[dict[str, str], dict[str, ElementInfo]]:
+def profile_fields_of(codes: set[str]) -> tuple[dict[str, str], dict[str, ElementInfo]]:
     definitions = element_definitions(codes)
     fields = {}
     for code, element in definitions.items():
@@ -76,7 +76,7 @@ def _as_element_value(info: ElementInfo, value: Any) -> Any:
 def resident_facts(profile: ResidentProfile, codes: set[str]) -> tuple[dict, dict]:
     """The values of these data elements for PROFILE, read from its 一人一档 through each
     element's profile prefill; an element with none is unknown (None)."""
-    fields, infos = _profile_field_of(codes)
+    fields, infos = profile_fields_of(codes)
     facts = {
         code: _as_element_value(infos[code], getattr(profile, field, None))
         for code, field in fields.items()
@@ -86,13 +86,13 @@ def resident_facts(profile: ResidentProfile, codes: set[str]) -> tuple[dict, dic
 
 def policies_for_resident(
     *, profile: ResidentProfile, today: dt.date | None = None
-) -> list[PolicyMatch]:
+) -> list[Evaluation]:
     """Every resident policy in force, evaluated for PROFILE, eligible ones first."""
     today = today or timezone.localdate()
     policies = [(p, d) for p, d in current_policies(subject="resident") if d.in_force(today)]
     codes = set().union(*(elements_used(d.eligibility) for _, d in policies)) if policies else set()
     facts, infos = resident_facts(profile, codes)
-    matches = [PolicyMatch(p, d, evaluate(d.eligibility, facts, infos, today)) for p, d in policies]
+    matches = [Evaluation(p, d, evaluate(d.eligibility, facts, infos, today)) for p, d in policies]
     return sorted(matches, key=lambda m: (not m.outcome.holds, m.policy.code))
 
 
@@ -189,9 +189,39 @@ def policy_card(code: str, *, today: dt.date | None = None) -> PolicyCard:
 
 
 @dataclass(frozen=True)
+class GrantState:
+    """The person's latest 免申即享 grant of a policy, as they read it."""
+
+    period: str
+    status: str
+    period_label: str
+    status_label: str
+
+
+@dataclass(frozen=True)
 class Recommendation:
     card: PolicyCard
     outcome: Outcome
+    grant: GrantState | None = None
+
+
+def _period_label(period: str) -> str:
+    if period == "once":
+        return ""
+    if len(period) == 7:
+        return f"{period[:4]}年{int(period[5:])}月"
+    return f"{period}年"
+
+
+def grants_of(profile: ResidentProfile) -> dict[str, GrantState]:
+    """The latest grant of each policy granted to PROFILE (declined ones included)."""
+    found: dict[str, GrantState] = {}
+    rows = PolicyGrant.objects.filter(profile=profile).order_by("period", "id")
+    for code, period, status in rows.values_list("policy__code", "period", "status"):
+        found[code] = GrantState(
+            period, status, _period_label(period), PolicyGrant.Status(status).label
+        )
+    return found
 
 
 def recommendations_for(
@@ -202,17 +232,15 @@ def recommendations_for(
     matches = policies_for_resident(profile=profile, today=today)
     codes = {m.definition.item for m in matches if m.definition.item}
     online = _online_items(codes)
-    eligible = [
-        Recommendation(_card(m.policy, m.definition, online), m.outcome)
-        for m in matches
-        if m.outcome.holds
+    grants = grants_of(profile)
+
+    def row(m: Evaluation) -> Recommendation:
+        card = _card(m.policy, m.definition, online)
+        return Recommendation(card, m.outcome, grants.get(card.code))
+
+    return [row(m) for m in matches if m.outcome.holds], [
+        row(m) for m in matches if m.outcome.nearly
     ]
-    nearly = [
-        Recommendation(_card(m.policy, m.definition, online), m.outcome)
-        for m in matches
-        if m.outcome.nearly
-    ]
-    return eligible, nearly
 
 
 def outcome_for(*, profile: ResidentProfile, code: str) -> Outcome | None:

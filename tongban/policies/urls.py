@@ -7,4 +7,5 @@ urlpatterns = [
     path("policies/", views.policy_list_view, name="list"),
     path("policies/<str:code>/", views.policy_view, name="detail"),
     path("me/policies/", views.my_policies_view, name="mine"),
+    path("me/policies/<str:code>/decline/", views.decline_view, name="decline"),
 ]

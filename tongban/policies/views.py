@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
 from tongban.accounts.selectors import resident_profile_of
 from tongban.catalog import selectors as catalog_selectors
-from tongban.policies import selectors
+from tongban.common.errors import DomainError
+from tongban.policies import selectors, services
 from tongban.policies.errors import PolicyNotFound
 from tongban.policies.schemas import SUBJECT_LABELS
 
@@ -70,3 +72,16 @@ def my_policies_view(request: HttpRequest) -> HttpResponse:
     )
     context = {"profile": profile, "eligible": eligible, "nearly": nearly}
     return render(request, "policies/mine.html", context)
+
+
+@require_POST
+@login_required
+def decline_view(request: HttpRequest, code: str) -> HttpResponse:
+    """放弃 a 免申即享 benefit granted to the signed-in resident."""
+    try:
+        services.policy_grant_decline(user=request.user, code=code)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "已放弃此项待遇，今后不再自动发放。如需恢复，请联系实施部门。")
+    return redirect("/me/policies/")

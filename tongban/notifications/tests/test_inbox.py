@@ -112,7 +112,7 @@ def test_preferences_page_shows_defaults_and_saves_checkboxes(client, resident):
     stored = {
         (p.group, p.channel): p.enabled for p in NoticePreference.objects.filter(user=resident.user)
     }
-    assert len(stored) == 8
+    assert len(stored) == 10  # five groups × two channels
     assert {k for k, on in stored.items() if on} == {("case", "email"), ("review", "sms")}
     assert (
         AuditEvent.objects.filter(action="notice_preferences_set", actor=resident.user).count() == 1

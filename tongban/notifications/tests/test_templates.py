@@ -29,6 +29,8 @@ EXPECTED = {
     "sla_reminder",
     "sla_escalation",
     "account_activation",
+    "policy_eligible",
+    "policy_granted",
 }
 
 

@@ -99,7 +99,7 @@ def test_an_elder_is_granted_without_applying(client):
     client.force_login(elder.user)
     html = _text(client.get("/me/policies/"))
     assert "老年综合津贴（90周岁及以上）" in html
-    assert "无需申请，符合条件即自动享受。" in html
+    assert "无需申请，符合条件即自动享受，将在下一次核定时为您办理。" in html
     assert "老年综合津贴（65至69周岁）" not in html  # an age band passed is not "nearly"
 
 
@@ -141,3 +141,42 @@ def test_the_api(client, disabled_resident):
             "如家庭经济困难，可通过“社会救助一件事”申请最低生活保障或低收入家庭认定",
         ),
     ]
+
+
+def test_a_granted_elder_sees_it_and_may_decline(client):
+    from tongban.common.models import AuditEvent
+    from tongban.policies.models import PolicyGrant
+    from tongban.policies.services import policy_match_run
+
+    elder = ResidentProfileFactory(
+        user=UserFactory(), birth_date=_years_ago(72), hukou_is_local=True
+    )
+    other = ResidentProfileFactory(
+        user=UserFactory(), birth_date=_years_ago(75), hukou_is_local=True
+    )
+    policy_match_run(triggered_by="test")
+    period = timezone.localdate()
+    client.force_login(elder.user)
+    html = _text(client.get("/me/policies/"))
+    label = f"{period.year}年{period.month}月"
+    assert f'id="granted-SH-MZJ-P002">已为您自动办理（{label}），无需申请。' in html
+    mine = client.get("/api/v1/me/policies").json()
+    assert mine["eligible"][0]["grant"] == {"period": period.strftime("%Y-%m"), "status": "granted"}
+    # Declining needs the form's CSRF token like any write.
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(elder.user)
+    assert strict.post("/me/policies/SH-MZJ-P002/decline/").status_code == 403
+    assert PolicyGrant.objects.get(profile=elder).status == "granted"
+    response = client.post("/me/policies/SH-MZJ-P002/decline/", follow=True)
+    html = _text(response)
+    assert "已放弃此项待遇，今后不再自动发放。" in html
+    assert "您已放弃此项待遇。如需恢复，请联系示例市民政局。" in html
+    again = client.post("/api/v1/me/policies/SH-MZJ-P002/decline")
+    assert (again.status_code, again.json()["code"]) == (409, "POLICY_NOTHING_TO_DECLINE")
+    # Someone else's grant is untouched.
+    assert PolicyGrant.objects.get(profile=other).status == "granted"
+    assert AuditEvent.objects.filter(action="policies.grant_decline").count() == 1
+    client.force_login(other.user)
+    assert client.post("/api/v1/me/policies/SH-MZJ-P002/decline").json() == {"declined": 1}

@@ -24,6 +24,7 @@ from tongban.demo.certificates import ensure_demo_certificates
 from tongban.demo.idcode import ensure_demo_scanner
 from tongban.demo.population import generate_enterprises, generate_residents
 from tongban.demo.reviews import ensure_demo_reviews
+from tongban.policies.services import policy_match_run
 
 DEFAULT_RESIDENTS = 2000
 DEFAULT_SEED = 2026
@@ -68,6 +69,13 @@ class Command(BaseCommand):
         ensure_demo_reviews()  # 示例好差评: the public figures page is not empty
         if issued:
             self.stdout.write(f"  存量电子证照：本次签发 {issued:,} 张")
+        # 政策找人 once now, so 为您推荐, 免申即享 and their notices are there from the start;
+        # afterwards the schedule runs it daily.
+        matched = policy_match_run(triggered_by="system:city_setup").counts.values()
+        self.stdout.write(
+            f"  政策找人：新增符合 {sum(c['new'] for c in matched):,} 人次，"
+            f"免申即享自动办理 {sum(c['granted'] for c in matched):,} 人次"
+        )
         seconds = time.perf_counter() - started
         audit_record(
             actor_label="system:city_setup",
@@ -80,6 +88,7 @@ class Command(BaseCommand):
                 "enterprises_added": added_enterprises,
                 "enterprises_total": have_enterprises + added_enterprises,
                 "certificates_issued": issued,
+                "policy_matches_added": sum(c["new"] for c in matched),
                 "seed": seed,
                 "seconds": round(seconds, 1),
             },

@@ -1,0 +1,347 @@
+"""政策找人 over the whole population: the batch run, its matches, 免申即享 grants, notices
+and reviews of lost eligibility. Every write is here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import polars as pl
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from tongban.accounts.models import ResidentProfile, User
+from tongban.common.fields import EncryptedTextField
+from tongban.common.services import audit_record
+from tongban.notifications.models import Notice
+from tongban.notifications.services import notice_send
+from tongban.policies.compile import Column, NotCompilable, to_polars, to_sql
+from tongban.policies.models import (
+    EligibilityReview,
+    Policy,
+    PolicyGrant,
+    PolicyMatch,
+    PolicyRun,
+)
+from tongban.policies.rules import elements_used, evaluate
+from tongban.policies.schemas import PolicyDef
+from tongban.policies.selectors import current_policies, profile_fields_of, resident_facts
+
+NOTICE_CATEGORIES = ("policy_eligible", "policy_granted")
+DEFAULT_PUSHES_PER_WEEK = 3
+
+
+def pushes_per_week() -> int:
+    return int(getattr(settings, "TONGBAN_POLICY_PUSHES_PER_WEEK", DEFAULT_PUSHES_PER_WEEK))
+
+
+# ---------------------------------------------------------------- the population table
+
+_POLARS_TYPES: dict[type, pl.DataType] = {
+    models.DateField: pl.Date(),
+    models.BooleanField: pl.Boolean(),
+    models.PositiveSmallIntegerField: pl.Int64(),
+    models.SmallIntegerField: pl.Int64(),
+    models.IntegerField: pl.Int64(),
+    models.BigIntegerField: pl.Int64(),
+    models.CharField: pl.String(),
+}
+
+
+def population_columns(codes: Iterable[str]) -> dict[str, Column]:
+    """The columns of 一人一档 that hold these elements (through each element's profile
+    prefill). Encrypted fields are left out: they cannot be compared in bulk, and a rule that
+    needs one is refused for that policy."""
+    fields, infos = profile_fields_of(set(codes))
+    columns = {}
+    for code, name in fields.items():
+        field = ResidentProfile._meta.get_field(name)
+        if isinstance(field, EncryptedTextField) or not isinstance(field, tuple(_POLARS_TYPES)):
+            continue
+        numeric = isinstance(field, models.IntegerField)
+        as_text = numeric and infos[code].type in ("choice", "district", "text")
+        columns[code] = Column(field.column, infos[code], as_text=as_text)
+    return columns
+
+
+def _polars_type(column_name: str) -> pl.DataType:
+    for field in ResidentProfile._meta.concrete_fields:
+        if field.column == column_name:
+            for kind, polars_type in _POLARS_TYPES.items():
+                if isinstance(field, kind):
+                    return polars_type
+    raise KeyError(column_name)
+
+
+def population_frame(columns: dict[str, Column]) -> pl.DataFrame:
+    """Every resident's id and the columns the rules read, as one frame."""
+    names = sorted({c.name for c in columns.values()})
+    attnames = {
+        f.column: f.attname for f in ResidentProfile._meta.concrete_fields if f.column in names
+    }
+    rows = ResidentProfile.objects.values_list("id", *(attnames[n] for n in names))
+    schema = {"id": pl.Int64(), **{n: _polars_type(n) for n in names}}
+    return pl.DataFrame(list(rows.iterator(chunk_size=20_000)), schema=schema, orient="row")
+
+
+def _eligible_polars(frame: pl.DataFrame, definition: PolicyDef, columns, today) -> set[int]:
+    expression = to_polars(definition.eligibility, columns, today)
+    return set(frame.filter(expression)["id"].to_list())
+
+
+def _eligible_sql(definition: PolicyDef, columns, today) -> set[int]:
+    where, params = to_sql(definition.eligibility, columns, today)
+    table = ResidentProfile._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT p.id FROM {table} p WHERE {where}", params)  # noqa: S608
+        return {row[0] for row in cursor.fetchall()}
+
+
+# ---------------------------------------------------------------- the run
+
+
+@dataclass
+class PolicyOutcome:
+    eligible: int = 0
+    new: int = 0
+    ended: int = 0
+    reviews: int = 0
+    granted: int = 0
+    told: int = 0
+    error: str = ""
+
+
+def _period(definition: PolicyDef, today: dt.date) -> str:
+    if definition.benefit.period == "monthly":
+        return today.strftime("%Y-%m")
+    if definition.benefit.period == "yearly":
+        return today.strftime("%Y")
+    return "once"
+
+
+def policy_match_run(
+    *,
+    today: dt.date | None = None,
+    engine: str = "polars",
+    triggered_by: str = "system",
+    progress: Callable[[str], None] | None = None,
+) -> PolicyRun:
+    """Evaluate every resident policy in force over every resident and bring matches, grants,
+    notices and reviews in line with the result, one policy at a time (each in its own
+    transaction, so a run that dies keeps what it finished and a rerun finishes the rest
+    without duplicates). A policy whose rule cannot be evaluated is reported in the run's
+    counts and skipped; the others go on."""
+    if engine not in ("polars", "sql"):
+        raise ValueError(engine)
+    today = today or timezone.localdate()
+    now = timezone.now()
+    run = PolicyRun.objects.create(
+        started_at=now, evaluated_on=today, engine=engine, triggered_by=triggered_by[:60]
+    )
+    policies = [(p, d) for p, d in current_policies(subject="resident") if d.in_force(today)]
+    codes = set().union(*(elements_used(d.eligibility) for _, d in policies)) if policies else set()
+    columns = population_columns(codes)
+    frame = population_frame(columns) if engine == "polars" and policies else None
+    counts: dict[str, dict] = {}
+    for policy, definition in policies:
+        outcome = PolicyOutcome()
+        try:
+            if frame is not None:
+                eligible = _eligible_polars(frame, definition, columns, today)
+            else:
+                eligible = _eligible_sql(definition, columns, today)
+        except (NotCompilable, pl.exceptions.PolarsError) as exc:
+            outcome.error = str(exc)[:200]
+        else:
+            _apply(run, policy, definition, eligible, today, outcome)
+        counts[policy.code] = outcome.__dict__
+        if progress:
+            progress(policy.code)
+    run.counts = counts
+    run.finished_at = timezone.now()
+    run.status = PolicyRun.Status.DONE
+    run.save(update_fields=["counts", "finished_at", "status"])
+    return run
+
+
+def _apply(
+    run: PolicyRun,
+    policy: Policy,
+    definition: PolicyDef,
+    eligible: set[int],
+    today: dt.date,
+    outcome: PolicyOutcome,
+) -> None:
+    now = timezone.now()
+    automatic = definition.mode == "automatic"
+    with transaction.atomic():
+        open_matches = dict(
+            PolicyMatch.objects.filter(policy=policy, ended_at__isnull=True).values_list(
+                "profile_id", "id"
+            )
+        )
+        new = eligible - set(open_matches)
+        gone = set(open_matches) - eligible
+        PolicyMatch.objects.bulk_create(
+            [
+                PolicyMatch(
+                    policy=policy,
+                    version_id=policy.current_id,
+                    profile_id=profile_id,
+                    since=now,
+                    found_by=run,
+                )
+                for profile_id in sorted(new)
+            ],
+            batch_size=2000,
+            ignore_conflicts=True,  # a run overlapping this one found them first
+        )
+        if automatic:
+            outcome.reviews = _queue_reviews(definition, gone, open_matches, today, now)
+            outcome.granted = _grant(run, policy, definition, today, now)
+        elif gone:
+            outcome.ended = PolicyMatch.objects.filter(
+                id__in=[open_matches[p] for p in gone]
+            ).update(ended_at=now, ended_by=run)
+        outcome.told = _tell(policy, definition, now)
+        outcome.eligible = len(eligible)
+        outcome.new = len(new)
+        audit_record(
+            actor_label=run.triggered_by,
+            action="policies.match",
+            object_type="policy",
+            object_id=policy.code,
+            purpose="政策找人",
+            data={"run": run.pk, **outcome.__dict__},
+        )
+
+
+def _queue_reviews(definition, gone, open_matches, today, now) -> int:
+    """Who gets an ongoing benefit but no longer qualifies: a person decides, with the reason
+    in front of them. Their match stays open (the benefit goes on) until then."""
+    if not gone:
+        return 0
+    already = set(
+        EligibilityReview.objects.filter(match_id__in=[open_matches[p] for p in gone]).values_list(
+            "match_id", flat=True
+        )
+    )
+    reviews = []
+    for profile in ResidentProfile.objects.filter(pk__in=gone):
+        match_id = open_matches[profile.pk]
+        if match_id in already:
+            continue
+        facts, infos = resident_facts(profile, elements_used(definition.eligibility))
+        reason = evaluate(definition.eligibility, facts, infos, today).explanation
+        reviews.append(EligibilityReview(match_id=match_id, reason=reason[:200], created_at=now))
+    EligibilityReview.objects.bulk_create(reviews, ignore_conflicts=True)
+    return len(reviews)
+
+
+def _grant(run, policy, definition, today, now) -> int:
+    """This period's grant for everyone with an open match, except who declined it."""
+    period = _period(definition, today)
+    holders = set(
+        PolicyMatch.objects.filter(policy=policy, ended_at__isnull=True)
+        .exclude(review__status=EligibilityReview.Status.STOPPED)
+        .values_list("profile_id", flat=True)
+    )
+    have = set(
+        PolicyGrant.objects.filter(policy=policy, period=period).values_list(
+            "profile_id", flat=True
+        )
+    )
+    declined = set(
+        PolicyGrant.objects.filter(policy=policy, status=PolicyGrant.Status.DECLINED).values_list(
+            "profile_id", flat=True
+        )
+    )
+    todo = sorted(holders - have - declined)
+    PolicyGrant.objects.bulk_create(
+        [
+            PolicyGrant(
+                policy=policy,
+                version_id=policy.current_id,
+                profile_id=profile_id,
+                period=period,
+                granted_at=now,
+                granted_by=run,
+            )
+            for profile_id in todo
+        ],
+        batch_size=2000,
+        ignore_conflicts=True,
+    )
+    return len(todo)
+
+
+def _tell(policy: Policy, definition: PolicyDef, now) -> int:
+    """Tell the newly found, at most pushes_per_week() policy notices per person per week;
+    whoever is over the limit (or has no account yet) is told by a later run."""
+    waiting = list(
+        PolicyMatch.objects.filter(policy=policy, ended_at__isnull=True, told=False)
+        .exclude(profile__user__isnull=True)
+        .values_list("id", "profile__user_id")
+    )
+    if not waiting:
+        return 0
+    week_ago = now - dt.timedelta(days=7)
+    recent: dict[int, int] = {}
+    for user_id in Notice.objects.filter(
+        recipient_id__in=[u for _, u in waiting],
+        category__in=NOTICE_CATEGORIES,
+        created_at__gte=week_ago,
+    ).values_list("recipient_id", flat=True):
+        recent[user_id] = recent.get(user_id, 0) + 1
+    limit = pushes_per_week()
+    template = "policy_granted" if definition.mode == "automatic" else "policy_eligible"
+    users = User.objects.in_bulk({u for _, u in waiting})
+    told = []
+    for match_id, user_id in waiting:
+        if recent.get(user_id, 0) >= limit:
+            continue
+        notice_send(
+            recipient=users[user_id],
+            template=template,
+            context={"policy_name": definition.name, "benefit": definition.benefit.text},
+            link=f"/policies/{policy.code}/",
+        )
+        recent[user_id] = recent.get(user_id, 0) + 1
+        told.append(match_id)
+    PolicyMatch.objects.filter(id__in=told).update(told=True)
+    return len(told)
+
+
+def policy_grant_decline(*, user: User, code: str) -> int:
+    """The person declines a 免申即享 benefit: this period's grant and every later one.
+    Returns how many grants were declined (0: nothing to decline, which is refused)."""
+    from tongban.policies.errors import NothingToDecline
+
+    now = timezone.now()
+    with transaction.atomic():
+        grants = PolicyGrant.objects.select_for_update().filter(
+            policy__code=code, profile__user=user, status=PolicyGrant.Status.GRANTED
+        )
+        profile_ids = set(grants.values_list("profile_id", flat=True))
+        declined = grants.update(status=PolicyGrant.Status.DECLINED, declined_at=now)
+        if not declined:
+            raise NothingToDecline()
+        audit_record(
+            actor=user,
+            action="policies.grant_decline",
+            object_type="policy",
+            object_id=code,
+            subject_resident_id=min(profile_ids),
+            data={"declined": declined},
+        )
+    return declined
+
+
+def daily_match_sweep(now: dt.datetime, today: dt.date) -> dict[str, int]:
+    """The schedule's daily run: nothing if a run for TODAY has already finished."""
+    if PolicyRun.objects.filter(evaluated_on=today, status=PolicyRun.Status.DONE).exists():
+        return {"runs": 0}
+    run = policy_match_run(today=today, triggered_by="system:schedule")
+    return {"runs": 1, "new": sum(c["new"] for c in run.counts.values())}
