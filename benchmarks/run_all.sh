@@ -17,3 +17,8 @@ fi
 $PY benchmarks/population.py --sizes 10000 100000
 $PY benchmarks/certificates_verify.py
 $PY benchmarks/idcode.py
+if $PY -c "import psycopg,sys; psycopg.connect(sys.argv[1] + '/test', connect_timeout=3).close()" "$PG_URL" 2>/dev/null; then
+  $PY benchmarks/policies.py --postgres "$PG_URL/tongban_bench_policies"
+else
+  $PY benchmarks/policies.py
+fi

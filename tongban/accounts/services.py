@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -191,6 +192,17 @@ def resident_profile_create(
     return profile
 
 
+# Apps that derive something from a profile (政策找人) append a callable here at start-up; it
+# is called with the changed profile inside the change's transaction, so what it derives
+# changes with the data. A plain list: accounts never imports them.
+profile_changed_hooks: list[Callable[[ResidentProfile], None]] = []
+
+
+def register_profile_changed_hook(hook: Callable[[ResidentProfile], None]) -> None:
+    if hook not in profile_changed_hooks:
+        profile_changed_hooks.append(hook)
+
+
 def resident_profile_update(
     *, actor: Actor, profile: ResidentProfile, changes: dict[str, Any]
 ) -> ResidentProfile:
@@ -202,9 +214,17 @@ def resident_profile_update(
         )
     _check_district(changes.get("hukou_district", ""), "户籍所在区")
     _check_district(changes.get("residence_district", ""), "居住区")
-    return _apply_changes(
-        actor, profile, changes, action="resident_profile.update", subject_resident_id=profile.pk
-    )
+    with transaction.atomic():
+        updated = _apply_changes(
+            actor,
+            profile,
+            changes,
+            action="resident_profile.update",
+            subject_resident_id=profile.pk,
+        )
+        for hook in list(profile_changed_hooks):
+            hook(updated)
+    return updated
 
 
 def _apply_changes(actor: Actor, row, changes: dict, *, action: str, subject_resident_id=None):

@@ -173,15 +173,17 @@ def _apply(
     eligible: set[int],
     today: dt.date,
     outcome: PolicyOutcome,
+    scope: set[int] | None = None,
 ) -> None:
+    """Bring POLICY's matches in line with ELIGIBLE: for everyone, or only for the people in
+    SCOPE (one person re-evaluated)."""
     now = timezone.now()
     automatic = definition.mode == "automatic"
     with transaction.atomic():
-        open_matches = dict(
-            PolicyMatch.objects.filter(policy=policy, ended_at__isnull=True).values_list(
-                "profile_id", "id"
-            )
-        )
+        current = PolicyMatch.objects.filter(policy=policy, ended_at__isnull=True)
+        if scope is not None:
+            current = current.filter(profile_id__in=scope)
+        open_matches = dict(current.values_list("profile_id", "id"))
         new = eligible - set(open_matches)
         gone = set(open_matches) - eligible
         PolicyMatch.objects.bulk_create(
@@ -200,20 +202,24 @@ def _apply(
         )
         if automatic:
             outcome.reviews = _queue_reviews(definition, gone, open_matches, today, now)
-            outcome.granted = _grant(run, policy, definition, today, now)
+            outcome.granted = _grant(run, policy, definition, today, now, scope)
         elif gone:
             outcome.ended = PolicyMatch.objects.filter(
                 id__in=[open_matches[p] for p in gone]
             ).update(ended_at=now, ended_by=run)
-        outcome.told = _tell(policy, definition, now)
+        outcome.told = _tell(policy, definition, now, scope)
         outcome.eligible = len(eligible)
         outcome.new = len(new)
+        changed = outcome.new or outcome.ended or outcome.reviews or outcome.granted
+        if scope is not None and not changed:
+            return  # one person re-evaluated and nothing changed: nothing to record
         audit_record(
             actor_label=run.triggered_by,
             action="policies.match",
             object_type="policy",
             object_id=policy.code,
             purpose="政策找人",
+            subject_resident_id=min(scope) if scope else None,
             data={"run": run.pk, **outcome.__dict__},
         )
 
@@ -240,14 +246,15 @@ def _queue_reviews(definition, gone, open_matches, today, now) -> int:
     return len(reviews)
 
 
-def _grant(run, policy, definition, today, now) -> int:
+def _grant(run, policy, definition, today, now, scope=None) -> int:
     """This period's grant for everyone with an open match, except who declined it."""
     period = _period(definition, today)
-    holders = set(
-        PolicyMatch.objects.filter(policy=policy, ended_at__isnull=True)
-        .exclude(review__status=EligibilityReview.Status.STOPPED)
-        .values_list("profile_id", flat=True)
+    holding = PolicyMatch.objects.filter(policy=policy, ended_at__isnull=True).exclude(
+        review__status=EligibilityReview.Status.STOPPED
     )
+    if scope is not None:
+        holding = holding.filter(profile_id__in=scope)
+    holders = set(holding.values_list("profile_id", flat=True))
     have = set(
         PolicyGrant.objects.filter(policy=policy, period=period).values_list(
             "profile_id", flat=True
@@ -277,14 +284,13 @@ def _grant(run, policy, definition, today, now) -> int:
     return len(todo)
 
 
-def _tell(policy: Policy, definition: PolicyDef, now) -> int:
+def _tell(policy: Policy, definition: PolicyDef, now, scope=None) -> int:
     """Tell the newly found, at most pushes_per_week() policy notices per person per week;
     whoever is over the limit (or has no account yet) is told by a later run."""
-    waiting = list(
-        PolicyMatch.objects.filter(policy=policy, ended_at__isnull=True, told=False)
-        .exclude(profile__user__isnull=True)
-        .values_list("id", "profile__user_id")
-    )
+    untold = PolicyMatch.objects.filter(policy=policy, ended_at__isnull=True, told=False)
+    if scope is not None:
+        untold = untold.filter(profile_id__in=scope)
+    waiting = list(untold.exclude(profile__user__isnull=True).values_list("id", "profile__user_id"))
     if not waiting:
         return 0
     week_ago = now - dt.timedelta(days=7)
@@ -337,6 +343,51 @@ def policy_grant_decline(*, user: User, code: str) -> int:
             data={"declined": declined},
         )
     return declined
+
+
+def policy_match_person(
+    *, profile_id: int, today: dt.date | None = None, triggered_by: str = "system"
+) -> PolicyRun:
+    """政策找人 for one person whose data just changed (a profile update, a concluded case):
+    every resident policy evaluated for them alone, with the batch run's effects. Joins the
+    caller's transaction, so the matches change with the data that changed them."""
+    today = today or timezone.localdate()
+    profile = ResidentProfile.objects.get(pk=profile_id)
+    run = PolicyRun.objects.create(
+        started_at=timezone.now(),
+        evaluated_on=today,
+        engine="person",
+        triggered_by=triggered_by[:60],
+    )
+    policies = [(p, d) for p, d in current_policies(subject="resident") if d.in_force(today)]
+    codes = set().union(*(elements_used(d.eligibility) for _, d in policies)) if policies else set()
+    facts, infos = resident_facts(profile, codes)
+    counts = {}
+    for policy, definition in policies:
+        outcome = PolicyOutcome()
+        holds = evaluate(definition.eligibility, facts, infos, today).holds
+        eligible = {profile_id} if holds else set()
+        _apply(run, policy, definition, eligible, today, outcome, scope={profile_id})
+        if outcome.new or outcome.ended or outcome.reviews or outcome.granted:
+            counts[policy.code] = outcome.__dict__
+    run.counts = counts
+    run.finished_at = timezone.now()
+    run.status = PolicyRun.Status.DONE
+    run.save(update_fields=["counts", "finished_at", "status"])
+    return run
+
+
+def rematch_after_change(profile: ResidentProfile) -> None:
+    """Hook for 一人一档 changes (accounts) and concluded cases (cases)."""
+    policy_match_person(profile_id=profile.pk, triggered_by="system:data_changed")
+
+
+def rematch_after_conclusion(case) -> None:
+    if case.applicant_profile_id:
+        with transaction.atomic():
+            policy_match_person(
+                profile_id=case.applicant_profile_id, triggered_by="system:case_concluded"
+            )
 
 
 def daily_match_sweep(now: dt.datetime, today: dt.date) -> dict[str, int]:
