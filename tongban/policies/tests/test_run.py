@@ -178,3 +178,24 @@ def test_the_holder_may_decline_a_grant(people):
     services.policy_match_run(today=dt.date(2027, 1, 4), triggered_by="test")
     assert not PolicyGrant.objects.filter(profile=elder, period="2027-01").exists()
     assert AuditEvent.objects.filter(action="policies.grant_decline").count() == 1
+
+
+def test_one_person_is_rematched_when_their_profile_changes(people):
+    from tongban.accounts.services import resident_profile_update
+
+    services.policy_match_run(today=TODAY, triggered_by="test")
+    outsider = people["outsider"]
+    assert not PolicyMatch.objects.filter(profile=outsider).exists()
+    before = AuditEvent.objects.filter(action="policies.match").count()
+    resident_profile_update(actor="system:test", profile=outsider, changes={"hukou_is_local": True})
+    # In the same transaction as the change: matched, granted, told.
+    match = PolicyMatch.objects.get(profile=outsider, ended_at__isnull=True)
+    assert (match.policy.code, match.told) == ("SH-MZJ-P002", True)
+    assert PolicyGrant.objects.filter(profile=outsider).count() == 1
+    assert Notice.objects.filter(recipient=outsider.user, category="policy_granted").count() == 1
+    # One audit row for the one policy that changed, naming the person.
+    rows = AuditEvent.objects.filter(action="policies.match").order_by("-id")
+    assert rows.count() == before + 1
+    assert rows[0].subject_resident_id == outsider.pk
+    # Nobody else was touched.
+    assert PolicyMatch.objects.count() == 6
