@@ -84,6 +84,58 @@ def policy_list(
     return [_policy(c) for c in selectors.policy_cards(subject=subject, life_event=life_event)]
 
 
+class QuestionOut(Schema):
+    code: str = Field(..., description="数据元编码；age 表示年龄（周岁）")
+    label: str
+    kind: Literal["age", "boolean", "choice"]
+    choices: list[list[str]] = Field(..., description="可选值与名称（choice）")
+
+
+class CheckIn(Schema):
+    answers: dict[str, str | int | bool] = Field(
+        ..., description="问题编码 → 回答；不确定的不填。age 为整数，boolean 为 true/false"
+    )
+
+
+class CheckOut(Schema):
+    policy: PolicyOut
+    result: Literal["eligible", "unknown", "not_eligible"]
+    explanation: str
+
+
+@router.get(
+    "policies/questions",
+    response={200: list[QuestionOut], **errors(400)},
+    summary="我可能符合哪些政策：问题",
+)
+def check_questions(request):
+    return [
+        {"code": q.code, "label": q.label, "kind": q.kind, "choices": [list(c) for c in q.choices]}
+        for q in selectors.check_questions()
+    ]
+
+
+@router.post(
+    "policies/check",
+    response={200: list[CheckOut], **errors(400, 422)},
+    summary="我可能符合哪些政策",
+    description="匿名：按回答判断全部个人政策，不保存回答。未回答的条件为“unknown”，不视为不符合。",
+)
+def check(request, payload: CheckIn):
+    questions = selectors.check_questions()
+    answers = selectors.parse_check_answers(payload.answers, questions)
+    return [
+        {
+            "policy": _policy(card),
+            "result": "eligible"
+            if outcome.holds
+            else ("unknown" if outcome.unknown else "not_eligible"),
+            "explanation": outcome.explanation,
+        }
+        for card, outcome in selectors.check_answers(answers)
+    ]
+
+
 @router.get(
     "policies/{code}", response={200: PolicyOut, **errors(400, 404, 422)}, summary="政策详情"
 )

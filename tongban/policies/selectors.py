@@ -14,6 +14,8 @@ from tongban.accounts.models import ResidentProfile
 from tongban.catalog.loader import element_info
 from tongban.catalog.models import ServiceItem
 from tongban.catalog.selectors import element_definitions
+from tongban.common.errors import InvalidInput
+from tongban.policies.compile import born_by
 from tongban.policies.errors import PolicyNotFound
 from tongban.policies.models import Policy, PolicyGrant
 from tongban.policies.rules import (
@@ -249,3 +251,100 @@ def outcome_for(*, profile: ResidentProfile, code: str) -> Outcome | None:
         if match.policy.code == code:
             return match.outcome
     return None
+
+
+# ---------------------------------------------------------------- 我可能符合哪些政策 (anonymous)
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question of the anonymous check: an element the resident policies read."""
+
+    code: str  # the element's code; "age" stands for every age_of element
+    label: str
+    kind: str  # age | boolean | choice
+    choices: tuple[tuple[str, str], ...] = ()
+
+
+AGE = "age"
+
+
+def _age_elements(node: dict) -> set[str]:
+    if "all" in node or "any" in node:
+        return set().union(*(_age_elements(c) for c in node.get("all") or node.get("any")))
+    if "not" in node:
+        return _age_elements(node["not"])
+    return {node["age_of"]} if "age_of" in node else set()
+
+
+def check_questions(*, today: dt.date | None = None) -> list[Question]:
+    """The questions the resident policies in force need, and no others."""
+    today = today or timezone.localdate()
+    policies = [d for _, d in current_policies(subject="resident") if d.in_force(today)]
+    if not policies:
+        return []
+    codes = set().union(*(elements_used(d.eligibility) for d in policies))
+    ages = set().union(*(_age_elements(d.eligibility) for d in policies))
+    infos = {code: element_info(el) for code, el in element_definitions(codes - ages).items()}
+    questions = [Question(AGE, "您的年龄（周岁）", "age")] if ages else []
+    for code in sorted(infos):
+        info = infos[code]
+        if info.type == "boolean":
+            questions.append(Question(code, f"您是否为{info.label}？", "boolean"))
+        elif info.choices:
+            questions.append(Question(code, info.label, "choice", tuple(info.choices.items())))
+    return questions
+
+
+def check_answers(
+    answers: dict[str, Any], *, today: dt.date | None = None
+) -> list[tuple[PolicyCard, Outcome]]:
+    """Every resident policy in force against ANSWERS (validated by the caller against
+    check_questions); what was not answered is unknown, never "no". Nothing is stored."""
+    today = today or timezone.localdate()
+    policies = [(p, d) for p, d in current_policies(subject="resident") if d.in_force(today)]
+    if not policies:
+        return []
+    codes = set().union(*(elements_used(d.eligibility) for _, d in policies))
+    infos = {code: element_info(el) for code, el in element_definitions(codes).items()}
+    facts: dict[str, Any] = {code: answers.get(code) for code in codes}
+    age = answers.get(AGE)
+    for code in set().union(*(_age_elements(d.eligibility) for _, d in policies)):
+        facts[code] = None if age is None else born_by(age, today)
+    online = _online_items({d.item for _, d in policies if d.item})
+    results = [
+        (_card(p, d, online), evaluate(d.eligibility, facts, infos, today)) for p, d in policies
+    ]
+    return sorted(results, key=lambda r: (not r[1].holds, r[1].unknown is False, r[0].code))
+
+
+def parse_check_answers(raw: dict[str, Any], questions: list[Question]) -> dict[str, Any]:
+    """Answers as the form or the API sends them ("" or absent: 不确定) to typed facts; a
+    value that is not one of the question's is refused, naming the question."""
+    known = {q.code: q for q in questions}
+    problems = [
+        {"field": code, "message": "没有这个问题"} for code in sorted(set(raw) - set(known))
+    ]
+    answers: dict[str, Any] = {}
+    for code, question in known.items():
+        value = raw.get(code)
+        if value is None or value == "":
+            continue
+        if question.kind == "age":
+            text = str(value).strip()
+            if not text.isdigit() or not 0 <= int(text) <= 150:
+                problems.append({"field": code, "message": "年龄应为 0 至 150 的整数"})
+                continue
+            answers[code] = int(text)
+        elif question.kind == "boolean":
+            if value not in ("yes", "no", True, False):
+                problems.append({"field": code, "message": "请选择“是”“否”或“不确定”"})
+                continue
+            answers[code] = value in ("yes", True)
+        elif str(value) in dict(question.choices):
+            answers[code] = str(value)
+        else:
+            problems.append({"field": code, "message": "不是可选的值"})
+    if problems:
+        raise InvalidInput("部分回答无法识别，请检查后重试。", details=problems)
+    return answers

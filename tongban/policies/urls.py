@@ -5,6 +5,7 @@ from tongban.policies import views
 app_name = "policies"
 urlpatterns = [
     path("policies/", views.policy_list_view, name="list"),
+    path("policies/check/", views.check_view, name="check"),
     path("policies/<str:code>/", views.policy_view, name="detail"),
     path("me/policies/", views.my_policies_view, name="mine"),
     path("me/policies/<str:code>/decline/", views.decline_view, name="decline"),

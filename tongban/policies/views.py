@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tongban.accounts.selectors import resident_profile_of
 from tongban.catalog import selectors as catalog_selectors
@@ -39,6 +39,43 @@ def policy_list_view(request: HttpRequest) -> HttpResponse:
         "bundle_names": bundles,
     }
     return render(request, "policies/list.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def check_view(request: HttpRequest) -> HttpResponse:
+    """我可能符合哪些政策 — anyone answers the few questions the rules need (each may be left
+    as 不确定) and sees which policies they may qualify for, and why. Nothing is stored."""
+    questions = selectors.check_questions()
+    raw = {q.code: request.POST.get(q.code, "") for q in questions}
+    context: dict = {"results": None, "error": ""}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        try:
+            answers = selectors.parse_check_answers(raw, questions)
+        except DomainError as exc:
+            errors = {d["field"]: d["message"] for d in exc.details}
+            context["error"] = exc.message
+            status = 422
+        else:
+            results = selectors.check_answers(answers)
+            context["results"] = {
+                "eligible": [(c, o) for c, o in results if o.holds],
+                "unknown": [(c, o) for c, o in results if not o.holds and o.unknown],
+            }
+    context["rows"] = [
+        {
+            "q": q,
+            "current": raw[q.code],
+            "error": errors.get(q.code, ""),
+            "options": [
+                *((("yes", "是"), ("no", "否")) if q.kind == "boolean" else q.choices),
+                ("", "不确定"),
+            ],
+        }
+        for q in questions
+    ]
+    return render(request, "policies/check.html", context, status=status)
 
 
 @require_GET
