@@ -183,26 +183,32 @@ def _compare(op: str, left: Any, right: Any) -> bool:
     raise ValueError(op)
 
 
-def _detail(node: dict, info: ElementInfo, value: Any) -> str:
+def _detail(node: dict, info: ElementInfo, value: Any, today: dt.date, told_age: bool) -> str:
     """The fact behind a met condition, as much of it as its sensitivity allows: a birth
     year for an age, the value itself only for public and internal data (levels 1–2)."""
     if "age_of" in node:
-        return f"{value.year}年出生"
+        return f"{age_on(value, today)}周岁" if told_age else f"{value.year}年出生"
     if info.sensitivity > 2 or info.type == "boolean":
         return ""
     return info.choices.get(value, str(value)) if isinstance(value, str) else f"{value:g}"
 
 
 def evaluate(
-    node: dict, facts: dict[str, Any], elements: dict[str, ElementInfo], today: dt.date
+    node: dict,
+    facts: dict[str, Any],
+    elements: dict[str, ElementInfo],
+    today: dt.date,
+    *,
+    told_age: bool = False,
 ) -> Outcome:
-    """Evaluate a rule tree that rule_problems() found sound."""
+    """Evaluate a rule tree that rule_problems() found sound. TOLD_AGE: the birth dates are
+    stand-ins for ages someone told (the anonymous check), so explanations give the age."""
     if "all" in node:
         met: list[str] = []
         first_unmet: Outcome | None = None
         missing = 0
         for child in node["all"]:
-            outcome = evaluate(child, facts, elements, today)
+            outcome = evaluate(child, facts, elements, today, told_age=told_age)
             if outcome.holds:
                 met += outcome.met
                 continue
@@ -221,7 +227,7 @@ def evaluate(
     if "any" in node:
         first_unmet: Outcome | None = None
         for child in node["any"]:
-            outcome = evaluate(child, facts, elements, today)
+            outcome = evaluate(child, facts, elements, today, told_age=told_age)
             if outcome.holds:
                 return outcome
             first_unmet = first_unmet or outcome
@@ -229,7 +235,7 @@ def evaluate(
         unknown = bool(first_unmet and first_unmet.unknown)
         return Outcome(False, unmet=text, unknown=unknown, missing=1, hint=node.get("hint", ""))
     if "not" in node:
-        inner = evaluate(node["not"], facts, elements, today)
+        inner = evaluate(node["not"], facts, elements, today, told_age=told_age)
         if inner.unknown:
             return Outcome(False, unmet=node["text"], unknown=True, missing=1)
         if inner.holds:
@@ -242,7 +248,7 @@ def evaluate(
         return Outcome(False, unmet=node["text"], unknown=True, missing=1)
     left = age_on(value, today) if "age_of" in node else value
     if _compare(node["op"], left, node.get("value")):
-        detail = _detail(node, info, value)
+        detail = _detail(node, info, value, today, told_age)
         return Outcome(True, (f"{node['text']}（{detail}）" if detail else node["text"],))
     return Outcome(False, unmet=node["text"], missing=1, hint=node.get("hint", ""))
 

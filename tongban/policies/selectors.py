@@ -313,7 +313,8 @@ def check_answers(
         facts[code] = None if age is None else born_by(age, today)
     online = _online_items({d.item for _, d in policies if d.item})
     results = [
-        (_card(p, d, online), evaluate(d.eligibility, facts, infos, today)) for p, d in policies
+        (_card(p, d, online), evaluate(d.eligibility, facts, infos, today, told_age=True))
+        for p, d in policies
     ]
     return sorted(results, key=lambda r: (not r[1].holds, r[1].unknown is False, r[0].code))
 
