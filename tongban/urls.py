@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("tongban.reviews.urls")),
     path("staff/", include("tongban.cases.urls_staff")),
     path("staff/", include("tongban.reviews.urls_staff")),
+    path("staff/", include("tongban.policies.urls_staff")),
     path("", include("tongban.portal.urls")),
 ]
 

@@ -253,6 +253,11 @@ DATA_USES: dict[str, DataUse] = {
             "counter_identify", "综合窗口帮办：核验来办群众身份", ("name", "id_number", "phone")
         ),
         DataUse("handout_identify", "统一窗口出件：核对领取人", ("name", "id_number", "phone")),
+        DataUse(
+            "eligibility_review",
+            "资格复核：核对享受中的政策待遇是否仍符合条件",
+            ("name", "birth_date"),
+        ),
     )
 }
 

@@ -12,3 +12,8 @@ class NothingToDecline(InvalidInput):
     code = "POLICY_NOTHING_TO_DECLINE"
     message = "您没有可以放弃的该项政策待遇。"
     http_status = 409
+
+
+class ReviewNotFound(NotFound):
+    code = "POLICY_REVIEW_NOT_FOUND"
+    message = "未找到该复核，或它已处理，或不属于您所在部门。"

@@ -138,6 +138,8 @@ class EligibilityReview(models.Model):
     created_at = models.DateTimeField()
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.CharField(max_length=60, blank=True)
+    # Why it was stopped (told to the person) or continued.
+    note = models.CharField("复核意见", max_length=500, blank=True)
 
     class Meta:
         verbose_name = "资格复核"

@@ -349,3 +349,93 @@ def parse_check_answers(raw: dict[str, Any], questions: list[Question]) -> dict[
     if problems:
         raise InvalidInput("部分回答无法识别，请检查后重试。", details=problems)
     return answers
+
+
+# ---------------------------------------------------------------- staff
+
+# Posts that decide a review of lost eligibility in the policy's department.
+REVIEW_ROLES = {"department_lead", "reviewer"}
+
+
+def staff_policy_departments(user) -> tuple[set[int], bool]:
+    """The departments whose policies USER may see (any post there), and whether they see
+    every department's (城市运营)."""
+    from tongban.accounts.models import StaffAssignment
+
+    posts = list(StaffAssignment.objects.filter(user=user).values_list("department_id", "role"))
+    return {d for d, _ in posts}, any(r == "city_operator" for _, r in posts)
+
+
+def policy_figures_for(user) -> list[dict[str, Any]]:
+    """政策兑现情况 for the policies USER may see: aggregates only, no person."""
+    from django.db.models import Count, Q
+
+    departments, everywhere = staff_policy_departments(user)
+    if not departments and not everywhere:
+        return []
+    rows = Policy.objects.filter(is_active=True).select_related("department").order_by("code")
+    if not everywhere:
+        rows = rows.filter(department_id__in=departments)
+    rows = rows.annotate(
+        eligible=Count("matches", filter=Q(matches__ended_at__isnull=True), distinct=True),
+        told=Count(
+            "matches",
+            filter=Q(matches__ended_at__isnull=True, matches__told=True),
+            distinct=True,
+        ),
+        pending=Count(
+            "matches",
+            filter=Q(matches__review__status="pending"),
+            distinct=True,
+        ),
+    )
+    grants = {
+        (code, status): n
+        for code, status, n in PolicyGrant.objects.values_list("policy__code", "status")
+        .annotate(n=Count("profile", distinct=True))
+        .values_list("policy__code", "status", "n")
+    }
+    return [
+        {
+            "code": p.code,
+            "name": p.name,
+            "mode_label": Policy.Mode(p.mode).label,
+            "department_name": p.department.name,
+            "eligible": p.eligible,
+            "told": p.told,
+            "granted": grants.get((p.code, "granted"), 0),
+            "declined": grants.get((p.code, "declined"), 0),
+            "pending_reviews": p.pending,
+        }
+        for p in rows
+    ]
+
+
+def pending_reviews_for(user) -> list:
+    """Reviews of lost eligibility USER may decide: pending, in a department where they hold
+    a deciding post. The rows carry the ids only; who the person is is read through
+    resident_profile_for_work, which logs it."""
+    from tongban.accounts.models import StaffAssignment
+    from tongban.policies.models import EligibilityReview
+
+    departments = set(
+        StaffAssignment.objects.filter(user=user, role__in=REVIEW_ROLES).values_list(
+            "department_id", flat=True
+        )
+    )
+    return list(
+        EligibilityReview.objects.filter(
+            status=EligibilityReview.Status.PENDING,
+            match__policy__department_id__in=departments,
+        )
+        .select_related("match__policy__department", "match__profile")
+        .order_by("created_at", "id")
+    )
+
+
+def may_open_policies(user) -> bool:
+    """Whether 政策兑现 has anything for USER: a post in a department with a policy, or 城市运营."""
+    departments, everywhere = staff_policy_departments(user)
+    return (
+        everywhere or Policy.objects.filter(is_active=True, department_id__in=departments).exists()
+    )

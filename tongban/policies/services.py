@@ -13,8 +13,9 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from tongban.accounts.models import ResidentProfile, User
+from tongban.common.errors import InvalidInput
 from tongban.common.fields import EncryptedTextField
-from tongban.common.services import audit_record
+from tongban.common.services import actor_label_for, audit_record
 from tongban.notifications.models import Notice
 from tongban.notifications.services import notice_send
 from tongban.policies.compile import Column, NotCompilable, to_polars, to_sql
@@ -396,3 +397,66 @@ def daily_match_sweep(now: dt.datetime, today: dt.date) -> dict[str, int]:
         return {"runs": 0}
     run = policy_match_run(today=today, triggered_by="system:schedule")
     return {"runs": 1, "new": sum(c["new"] for c in run.counts.values())}
+
+
+def eligibility_review_decide(
+    *, actor: User, review_id: int, decision: str, note: str = ""
+) -> EligibilityReview:
+    """资格复核: a deciding post of the policy's department continues the benefit or stops it
+    (the match ends; no later period is granted). Anyone else is told it does not exist."""
+    from tongban.accounts.models import StaffAssignment
+    from tongban.policies.errors import ReviewNotFound
+    from tongban.policies.selectors import REVIEW_ROLES
+
+    if decision not in ("continued", "stopped"):
+        raise InvalidInput("复核结论只能是继续享受或停止享受", code="REVIEW_DECISION_INVALID")
+    note = (note or "").strip()
+    if decision == "stopped" and not note:
+        raise InvalidInput(
+            "停止享受须写明理由，理由会告知本人。",
+            code="REVIEW_REASON_REQUIRED",
+            details=[{"field": "note", "message": "必填"}],
+        )
+    if len(note) > 500:
+        raise InvalidInput("理由最多500字", details=[{"field": "note", "message": "最多500字"}])
+    now = timezone.now()
+    with transaction.atomic():
+        review = (
+            EligibilityReview.objects.select_for_update()
+            .select_related("match__policy", "match__profile")
+            .filter(pk=review_id, status=EligibilityReview.Status.PENDING)
+            .first()
+        )
+        allowed = (
+            review is not None
+            and StaffAssignment.objects.filter(
+                user=actor, department_id=review.match.policy.department_id, role__in=REVIEW_ROLES
+            ).exists()
+        )
+        if not allowed:
+            raise ReviewNotFound()
+        review.status = decision
+        review.decided_at = now
+        review.decided_by = actor_label_for(actor)
+        review.note = note
+        review.save(update_fields=["status", "decided_at", "decided_by", "note"])
+        match = review.match
+        if decision == "stopped":
+            match.ended_at = now
+            match.save(update_fields=["ended_at"])
+            if match.profile.user_id:
+                notice_send(
+                    recipient=match.profile.user,
+                    template="policy_stopped",
+                    context={"policy_name": match.policy.name, "reason": note},
+                    link=f"/policies/{match.policy.code}/",
+                )
+        audit_record(
+            actor=actor,
+            action="policies.review_decide",
+            object_type="eligibility_review",
+            object_id=review.pk,
+            subject_resident_id=match.profile_id,
+            data={"decision": decision, "policy": match.policy.code},
+        )
+    return review

@@ -8,11 +8,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tongban.accounts.selectors import resident_profile_of
+from tongban.accounts.selectors import is_staff_member, resident_profile_of
 from tongban.catalog import selectors as catalog_selectors
 from tongban.common.errors import DomainError
 from tongban.policies import selectors, services
-from tongban.policies.errors import PolicyNotFound
+from tongban.policies.errors import PolicyNotFound, ReviewNotFound
 from tongban.policies.schemas import SUBJECT_LABELS
 
 
@@ -122,3 +122,54 @@ def decline_view(request: HttpRequest, code: str) -> HttpResponse:
     else:
         messages.success(request, "已放弃此项待遇，今后不再自动发放。如需恢复，请联系实施部门。")
     return redirect("/me/policies/")
+
+
+def _staff_page(request: HttpRequest, *, errors: dict | None = None, status: int = 200):
+    from tongban.accounts.selectors import resident_profile_for_work
+
+    reviews = []
+    for review in selectors.pending_reviews_for(request.user):
+        person = resident_profile_for_work(
+            viewer=request.user,
+            profile=review.match.profile,
+            use="eligibility_review",
+            department=review.match.policy.department,
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )
+        reviews.append({"review": review, "person": person})
+    context = {
+        "figures": selectors.policy_figures_for(request.user),
+        "reviews": reviews,
+        "errors": errors or {},
+    }
+    return render(request, "policies/staff.html", context, status=status)
+
+
+@require_GET
+@login_required
+def staff_policies_view(request: HttpRequest) -> HttpResponse:
+    """政策兑现 for a department's staff: figures by policy, and the reviews of lost
+    eligibility they decide."""
+    if not is_staff_member(request.user):
+        raise Http404("未找到页面")
+    return _staff_page(request)
+
+
+@require_POST
+@login_required
+def staff_review_decide_view(request: HttpRequest, review_id: int) -> HttpResponse:
+    if not is_staff_member(request.user):
+        raise Http404("未找到页面")
+    try:
+        services.eligibility_review_decide(
+            actor=request.user,
+            review_id=review_id,
+            decision=request.POST.get("decision", ""),
+            note=request.POST.get("note", ""),
+        )
+    except ReviewNotFound as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        return _staff_page(request, errors={review_id: exc.message}, status=422)
+    messages.success(request, "复核结论已记录。")
+    return redirect("/staff/policies/")

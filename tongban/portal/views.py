@@ -118,6 +118,7 @@ def staff_view(request: HttpRequest) -> HttpResponse:
             "handout": cases_selectors.may_open_handout(user),
             "counter": cases_selectors.may_open_counter(user),
             "reviews": reviews_selectors.is_reviews_staff(user),
+            "policies": policies_selectors.may_open_policies(user),
         },
     }
     return render(request, "portal/staff.html", context)

@@ -31,6 +31,7 @@ EXPECTED = {
     "account_activation",
     "policy_eligible",
     "policy_granted",
+    "policy_stopped",
 }
 
 
@@ -44,6 +45,7 @@ def test_the_shipped_registry_loads_and_fits_one_sms_segment():
         "supplement_reminder": ["email", "sms"],
         "case_refused": ["sms"],
         "account_activation": ["sms"],
+        "policy_stopped": ["sms"],
     }
 
 

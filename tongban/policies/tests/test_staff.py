@@ -1,0 +1,124 @@
+"""政策兑现 for staff: figures by department, and reviews of lost eligibility decided by the
+policy's department only, with the person's data read through a logged use."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from tongban.accounts.models import ResidentProfile, StaffAssignment
+from tongban.accounts.tests.factories import ResidentProfileFactory, UserFactory
+from tongban.catalog.models import Department
+from tongban.catalog.services import catalog_load_directory
+from tongban.common.models import AuditEvent
+from tongban.notifications.models import Notice
+from tongban.policies import services
+from tongban.policies.errors import ReviewNotFound
+from tongban.policies.models import EligibilityReview, PolicyGrant
+
+pytestmark = pytest.mark.django_db
+DEMO = Path(__file__).resolve().parents[2] / "demo" / "definitions"
+TODAY = dt.date(2026, 12, 3)
+
+
+def _staff(code: str, role: str):
+    user = UserFactory()
+    StaffAssignment.objects.create(
+        user=user, department=Department.objects.get(code=code), role=role
+    )
+    return user
+
+
+@pytest.fixture
+def review(db):
+    catalog_load_directory(path=DEMO)
+    elder = ResidentProfileFactory(
+        user=UserFactory(), name="王示例", birth_date=dt.date(1950, 5, 1), hukou_is_local=True
+    )
+    services.policy_match_run(today=TODAY, triggered_by="test")
+    ResidentProfile.objects.filter(pk=elder.pk).update(hukou_is_local=False)
+    services.policy_match_run(today=dt.date(2027, 1, 4), triggered_by="test")
+    return EligibilityReview.objects.get()
+
+
+def _text(response) -> str:
+    return re.sub(r"\s+", " ", response.content.decode())
+
+
+def test_the_department_sees_figures_and_the_review_and_reading_it_is_logged(client, review):
+    lead = _staff("SH-MZJ", "department_lead")
+    client.force_login(lead)
+    html = _text(client.get("/staff/policies/"))
+    assert "老年综合津贴（70至79周岁）" in html and "资格复核（1件待处理）" in html
+    assert "差一项：本市户籍" in html
+    # What the decision needs (the use's fields), nothing more: no ID number, phone, address.
+    assert "<dt>姓名</dt><dd>王示例</dd> <dt>出生日期</dt><dd>1950年5月1日</dd>" in html
+    assert "身份证" not in html and "手机" not in html
+    read = AuditEvent.objects.get(action="personal_data.read")
+    assert (read.subject_resident_id, read.data["use"]) == (
+        review.match.profile_id,
+        "eligibility_review",
+    )
+    assert "退役军人优待证" not in html  # another department's policy
+    assert 'href="/staff/policies/"' in _text(client.get("/staff/"))
+
+
+def test_stopping_needs_a_reason_ends_the_benefit_and_tells_the_person(client, review):
+    lead = _staff("SH-MZJ", "department_lead")
+    client.force_login(lead)
+    refused = client.post(f"/staff/policies/reviews/{review.pk}/", {"decision": "stopped"})
+    assert refused.status_code == 422 and "停止享受须写明理由" in _text(refused)
+    review.refresh_from_db()
+    assert review.status == "pending"
+    response = client.post(
+        f"/staff/policies/reviews/{review.pk}/",
+        {"decision": "stopped", "note": "户籍已迁出本市"},
+    )
+    assert response.status_code == 302
+    review.refresh_from_db()
+    assert (review.status, review.note) == ("stopped", "户籍已迁出本市")
+    assert review.match.ended_at is not None
+    person = review.match.profile
+    notice = Notice.objects.get(recipient=person.user, category="policy_stopped")
+    assert "理由：户籍已迁出本市" in notice.body
+    services.policy_match_run(today=dt.date(2027, 2, 3), triggered_by="test")
+    assert not PolicyGrant.objects.filter(profile=person, period="2027-02").exists()
+
+
+def test_continuing_keeps_the_benefit(review):
+    reviewer = _staff("SH-MZJ", "reviewer")
+    services.eligibility_review_decide(actor=reviewer, review_id=review.pk, decision="continued")
+    services.policy_match_run(today=dt.date(2027, 2, 3), triggered_by="test")
+    assert PolicyGrant.objects.filter(profile=review.match.profile, period="2027-02").exists()
+    assert EligibilityReview.objects.count() == 1  # not asked again
+
+
+@pytest.mark.parametrize(
+    ("department", "role"), [("SH-GA", "department_lead"), ("SH-MZJ", "acceptor")]
+)
+def test_anyone_else_cannot_decide_and_nothing_changes(client, review, department, role):
+    other = _staff(department, role)
+    with pytest.raises(ReviewNotFound):
+        services.eligibility_review_decide(
+            actor=other, review_id=review.pk, decision="stopped", note="x"
+        )
+    client.force_login(other)
+    response = client.post(
+        f"/staff/policies/reviews/{review.pk}/", {"decision": "stopped", "note": "x"}
+    )
+    assert response.status_code == 404
+    review.refresh_from_db()
+    assert review.status == "pending" and review.match.ended_at is None
+    assert not AuditEvent.objects.filter(action="policies.review_decide").exists()
+
+
+def test_residents_do_not_get_the_staff_page(client, review):
+    client.force_login(review.match.profile.user)
+    assert client.get("/staff/policies/").status_code == 404
+    assert (
+        client.post(f"/staff/policies/reviews/{review.pk}/", {"decision": "continued"}).status_code
+        == 404
+    )
