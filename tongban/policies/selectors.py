@@ -17,7 +17,7 @@ from tongban.catalog.selectors import element_definitions
 from tongban.common.errors import InvalidInput
 from tongban.policies.compile import born_by
 from tongban.policies.errors import PolicyNotFound
-from tongban.policies.models import Policy, PolicyGrant
+from tongban.policies.models import Policy, PolicyGrant, PolicyRun
 from tongban.policies.rules import (
     ElementInfo,
     Outcome,
@@ -439,3 +439,32 @@ def may_open_policies(user) -> bool:
     return (
         everywhere or Policy.objects.filter(is_active=True, department_id__in=departments).exists()
     )
+
+
+def matching_uses(*, today: dt.date | None = None) -> dict[str, Any]:
+    """What 政策找人 reads of every resident's 一人一档, under which legal basis, and when it
+    last ran — for 我的数据使用记录. The same for everyone: the whole population is compared,
+    so one line per policy says more than a row per person per day."""
+    today = today or timezone.localdate()
+    policies = [d for _, d in current_policies(subject="resident") if d.in_force(today)]
+    codes = set().union(*(elements_used(d.eligibility) for d in policies)) if policies else set()
+    labels = {code: el.label for code, el in element_definitions(codes).items()}
+    last = (
+        PolicyRun.objects.filter(status=PolicyRun.Status.DONE)
+        .exclude(engine="person")
+        .order_by("-finished_at")
+        .values_list("finished_at", flat=True)
+        .first()
+    )
+    return {
+        "last_run": last,
+        "uses": [
+            {
+                "policy": d.name,
+                "code": d.code,
+                "basis": f"{d.legal_basis.document}{d.legal_basis.article}",
+                "fields": [labels[c] for c in sorted(elements_used(d.eligibility)) if c in labels],
+            }
+            for d in policies
+        ],
+    }

@@ -68,7 +68,8 @@ def data_access_view(request: HttpRequest) -> HttpResponse:
     """我的数据使用记录 — who (department and post) read the resident's personal data, when,
     which fields, for which case and why."""
     page = data_access_for(user=request.user, page=request.GET.get("page"))
-    return render(request, "portal/data_access.html", {"page": page})
+    matching = policies_selectors.matching_uses()
+    return render(request, "portal/data_access.html", {"page": page, "matching": matching})
 
 
 @require_GET

@@ -180,3 +180,18 @@ def test_a_granted_elder_sees_it_and_may_decline(client):
     assert AuditEvent.objects.filter(action="policies.grant_decline").count() == 1
     client.force_login(other.user)
     assert client.post("/api/v1/me/policies/SH-MZJ-P002/decline").json() == {"declined": 1}
+
+
+def test_the_data_use_record_says_what_matching_reads_and_under_which_basis(
+    client, disabled_resident
+):
+    from tongban.policies.services import policy_match_run
+
+    policy_match_run(triggered_by="test")
+    client.force_login(disabled_resident.user)
+    html = _text(client.get("/me/data-access/"))
+    assert '<h2 id="matching-title">政策找人：平台对档案的自动比对</h2>' in html
+    assert (
+        '<td data-label="读取的信息">残疾等级、本市户籍</td>'
+        '<td data-label="依据">示例市重度残疾人护理补贴办法（示例民规〔2026〕4号）第三条</td>'
+    ) in html.replace("</td> <td", "</td><td")
