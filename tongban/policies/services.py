@@ -348,33 +348,57 @@ def policy_grant_decline(*, user: User, code: str) -> int:
 
 def policy_match_person(
     *, profile_id: int, today: dt.date | None = None, triggered_by: str = "system"
-) -> PolicyRun:
+) -> PolicyRun | None:
     """政策找人 for one person whose data just changed (a profile update, a concluded case):
     every resident policy evaluated for them alone, with the batch run's effects. Joins the
-    caller's transaction, so the matches change with the data that changed them."""
+    caller's transaction, so the matches change with the data that changed them. Returns the
+    run, or None when nothing had to change (then nothing is written)."""
     today = today or timezone.localdate()
     profile = ResidentProfile.objects.get(pk=profile_id)
-    run = PolicyRun.objects.create(
-        started_at=timezone.now(),
-        evaluated_on=today,
-        engine="person",
-        triggered_by=triggered_by[:60],
-    )
+    run: PolicyRun | None = None
     policies = [(p, d) for p, d in current_policies(subject="resident") if d.in_force(today)]
     codes = set().union(*(elements_used(d.eligibility) for _, d in policies)) if policies else set()
     facts, infos = resident_facts(profile, codes)
+    # What is already recorded for this person, in two queries, so that the policies where
+    # nothing can change (most of them) cost no query at all.
+    settled = {
+        code: told
+        for code, told in PolicyMatch.objects.filter(
+            profile_id=profile_id, ended_at__isnull=True
+        ).values_list("policy__code", "told")
+    }
+    granted = set(
+        PolicyGrant.objects.filter(profile_id=profile_id).values_list("policy__code", "period")
+    )
     counts = {}
     for policy, definition in policies:
         outcome = PolicyOutcome()
         holds = evaluate(definition.eligibility, facts, infos, today).holds
+        if holds and policy.code in settled:
+            told = settled[policy.code] or profile.user_id is None
+            paid = definition.mode != "automatic" or (
+                (policy.code, _period(definition, today)) in granted
+            )
+            if told and paid:
+                continue
+        if not holds and policy.code not in settled:
+            continue
         eligible = {profile_id} if holds else set()
+        if run is None:
+            run = PolicyRun.objects.create(
+                started_at=timezone.now(),
+                evaluated_on=today,
+                engine="person",
+                triggered_by=triggered_by[:60],
+            )
         _apply(run, policy, definition, eligible, today, outcome, scope={profile_id})
         if outcome.new or outcome.ended or outcome.reviews or outcome.granted:
             counts[policy.code] = outcome.__dict__
-    run.counts = counts
-    run.finished_at = timezone.now()
-    run.status = PolicyRun.Status.DONE
-    run.save(update_fields=["counts", "finished_at", "status"])
+    if run is not None:
+        run.counts = counts
+        run.finished_at = timezone.now()
+        run.status = PolicyRun.Status.DONE
+        run.save(update_fields=["counts", "finished_at", "status"])
     return run
 
 

@@ -199,3 +199,14 @@ def test_one_person_is_rematched_when_their_profile_changes(people):
     assert rows[0].subject_resident_id == outsider.pk
     # Nobody else was touched.
     assert PolicyMatch.objects.count() == 6
+
+
+def test_rematching_someone_whose_situation_did_not_change_writes_nothing(
+    people, django_assert_max_num_queries
+):
+    services.policy_match_run(today=TODAY, triggered_by="test")
+    runs = PolicyRun.objects.count()
+    # Reads only: the profile, the policies in force, its matches, its grants, the catalog.
+    with django_assert_max_num_queries(5):
+        assert services.policy_match_person(profile_id=people["elder"].pk, today=TODAY) is None
+    assert PolicyRun.objects.count() == runs
