@@ -26,7 +26,7 @@ from tongban.policies.models import (
     PolicyMatch,
     PolicyRun,
 )
-from tongban.policies.rules import elements_used, evaluate
+from tongban.policies.rules import ElementInfo, elements_used, evaluate
 from tongban.policies.schemas import PolicyDef
 from tongban.policies.selectors import current_policies, profile_fields_of, resident_facts
 
@@ -484,3 +484,90 @@ def eligibility_review_decide(
             data={"decision": decision, "policy": match.policy.code},
         )
     return review
+
+
+# ---------------------------------------------------------------- what-if (变更预览)
+
+
+def _columns_from(defs, codes: set[str]) -> dict[str, Column]:
+    """population_columns for definitions not loaded yet (a candidate folder)."""
+    from tongban.catalog.loader import element_info
+
+    columns = {}
+    for code in codes:
+        element = defs.elements[code].definition
+        prefill = next(
+            (f for f in element.prefill if f.source == "profile" and not f.applicant_is), None
+        )
+        if prefill is None:
+            continue
+        field = ResidentProfile._meta.get_field(prefill.field)
+        if isinstance(field, EncryptedTextField) or not isinstance(field, tuple(_POLARS_TYPES)):
+            continue
+        info = element_info(element)
+        as_text = isinstance(field, models.IntegerField) and info.type in (
+            "choice",
+            "district",
+            "text",
+        )
+        columns[code] = Column(field.column, info, as_text=as_text)
+    return columns
+
+
+def policy_whatif(*, path, today: dt.date | None = None) -> list[dict]:
+    """变更预览: for every resident policy in the definition folder PATH whose rules differ
+    from the version in force (or that is new), who would newly qualify and who would no
+    longer, in total and by 户籍区 — before anything is loaded. Reads only."""
+    from tongban.catalog.loader import definition_sha256, read_definitions
+
+    today = today or timezone.localdate()
+    defs = read_definitions(path)
+    current = {p.code: (p, d) for p, d in current_policies(subject="resident")}
+    changed = []
+    for code, located in sorted(defs.policies.items()):
+        candidate = located.definition
+        if candidate.subject != "resident":
+            continue
+        before = current.get(code)
+        if before is not None and definition_sha256(before[1]) == definition_sha256(candidate):
+            continue
+        changed.append((code, candidate, before))
+    if not changed:
+        return []
+    codes = set().union(*(elements_used(c.eligibility) for _, c, _ in changed))
+    columns = _columns_from(defs, codes)
+    # The 户籍区 of everyone, to say where the change lands.
+    district = Column("hukou_district", ElementInfo("户籍所在区", "choice", 2))
+    frame = population_frame({**columns, "_district": district})
+    districts = dict(zip(frame["id"].to_list(), frame["hukou_district"].to_list(), strict=True))
+    labels = dict(ResidentProfile._meta.get_field("hukou_district").choices or [])
+    report = []
+    for code, candidate, before in changed:
+        after = (
+            _eligible_polars(frame, candidate, columns, today)
+            if candidate.in_force(today)
+            else set()
+        )
+        now_matched = set(
+            PolicyMatch.objects.filter(policy__code=code, ended_at__isnull=True).values_list(
+                "profile_id", flat=True
+            )
+        )
+        gained, lost = after - now_matched, now_matched - after
+        by_district: dict[str, dict[str, int]] = {}
+        for ids, key in ((gained, "gained"), (lost, "lost")):
+            for profile_id in ids:
+                name = labels.get(districts.get(profile_id) or "", "未登记户籍区")
+                by_district.setdefault(name, {"gained": 0, "lost": 0})[key] += 1
+        report.append(
+            {
+                "code": code,
+                "name": candidate.name,
+                "is_new": before is None,
+                "eligible_after": len(after),
+                "gained": len(gained),
+                "lost": len(lost),
+                "by_district": dict(sorted(by_district.items())),
+            }
+        )
+    return report

@@ -210,3 +210,54 @@ def test_rematching_someone_whose_situation_did_not_change_writes_nothing(
     with django_assert_max_num_queries(5):
         assert services.policy_match_person(profile_id=people["elder"].pk, today=TODAY) is None
     assert PolicyRun.objects.count() == runs
+
+
+def test_whatif_previews_a_changed_rule_by_district_and_changes_nothing(people, tmp_path):
+    import shutil
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    services.policy_match_run(today=dt.date.today(), triggered_by="test")
+    ResidentProfile.objects.filter(pk=people["elder"].pk).update(hukou_district="310104")
+    folder = tmp_path / "defs"
+    shutil.copytree(DEMO, folder)
+    # The 70–79 band opened to non-local residents with a 居住证.
+    path = folder / "policies" / "SH-MZJ-P002.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "    - element: resident.hukou_is_local\n      op: is_true\n      text: 本市户籍\n",
+            "    - any:\n"
+            "        - element: resident.hukou_is_local\n          op: is_true\n"
+            "          text: 本市户籍\n"
+            "        - element: resident.has_residence_permit\n          op: is_true\n"
+            "          text: 持有本市居住证\n",
+        ),
+        encoding="utf-8",
+    )
+    ResidentProfile.objects.filter(pk=people["outsider"].pk).update(
+        has_residence_permit=True, hukou_district=""
+    )
+    matches_before = PolicyMatch.objects.count()
+    report = services.policy_whatif(path=folder)
+    assert report == [
+        {
+            "code": "SH-MZJ-P002",
+            "name": "老年综合津贴（70至79周岁）",
+            "is_new": False,
+            "eligible_after": 2,
+            "gained": 1,
+            "lost": 0,
+            "by_district": {"未登记户籍区": {"gained": 1, "lost": 0}},
+        }
+    ]
+    assert PolicyMatch.objects.count() == matches_before
+    out = StringIO()
+    call_command("policies_whatif", str(folder), stdout=out)
+    assert out.getvalue().splitlines() == [
+        "SH-MZJ-P002 老年综合津贴（70至79周岁）：变更后符合 2 人，新增 1 人，不再符合 0 人",
+        "  未登记户籍区：新增 1，不再符合 0",
+    ]
+    out = StringIO()
+    call_command("policies_whatif", str(DEMO), stdout=out)
+    assert out.getvalue() == "没有资格条件发生变化的政策。\n"
