@@ -468,3 +468,55 @@ def matching_uses(*, today: dt.date | None = None) -> dict[str, Any]:
             for d in policies
         ],
     }
+
+
+def policy_breakdown_for(user, code: str) -> dict[str, Any] | None:
+    """One policy's figures by 户籍区 and by month, for staff who may see the policy (a post in
+    its department, or 城市运营); None for anyone else. Aggregates only."""
+    from django.db.models import Count
+    from django.db.models.functions import TruncMonth
+
+    from tongban.accounts.models import District
+    from tongban.policies.models import PolicyMatch
+
+    departments, everywhere = staff_policy_departments(user)
+    policy = Policy.objects.filter(code=code, is_active=True).select_related("department").first()
+    if policy is None or not (everywhere or policy.department_id in departments):
+        return None
+    open_matches = PolicyMatch.objects.filter(policy=policy, ended_at__isnull=True)
+    labels = dict(District.choices)
+    by_district = [
+        {"district": labels.get(d, "未登记户籍区") if d else "未登记户籍区", "eligible": n}
+        for d, n in open_matches.values_list("profile__hukou_district")
+        .annotate(n=Count("id"))
+        .order_by("profile__hukou_district")
+    ]
+    found = dict(
+        PolicyMatch.objects.filter(policy=policy)
+        .annotate(month=TruncMonth("since"))
+        .values_list("month")
+        .annotate(n=Count("id"))
+        .values_list("month", "n")
+    )
+    granted = dict(
+        PolicyGrant.objects.filter(policy=policy, status=PolicyGrant.Status.GRANTED)
+        .values_list("period")
+        .annotate(n=Count("id"))
+        .values_list("period", "n")
+    )
+    months = sorted({m.strftime("%Y-%m") for m in found if m} | {p for p in granted if p != "once"})
+    found_by_month = {m.strftime("%Y-%m"): n for m, n in found.items() if m}
+    return {
+        "code": policy.code,
+        "name": policy.name,
+        "department_name": policy.department.name,
+        "by_district": by_district,
+        "by_month": [
+            {
+                "month": f"{m[:4]}年{int(m[5:])}月",
+                "found": found_by_month.get(m, 0),
+                "granted": granted.get(m, 0),
+            }
+            for m in months
+        ],
+    }

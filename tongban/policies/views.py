@@ -173,3 +173,13 @@ def staff_review_decide_view(request: HttpRequest, review_id: int) -> HttpRespon
         return _staff_page(request, errors={review_id: exc.message}, status=422)
     messages.success(request, "复核结论已记录。")
     return redirect("/staff/policies/")
+
+
+@require_GET
+@login_required
+def staff_policy_view(request: HttpRequest, code: str) -> HttpResponse:
+    """One policy's figures by 户籍区 and by month."""
+    breakdown = selectors.policy_breakdown_for(request.user, code)
+    if breakdown is None:
+        raise Http404("未找到页面")
+    return render(request, "policies/staff_policy.html", {"b": breakdown})

@@ -122,3 +122,22 @@ def test_residents_do_not_get_the_staff_page(client, review):
         client.post(f"/staff/policies/reviews/{review.pk}/", {"decision": "continued"}).status_code
         == 404
     )
+
+
+def test_one_policy_by_district_and_month_for_its_department_only(client, review):
+    lead = _staff("SH-MZJ", "department_lead")
+    client.force_login(lead)
+    html = _text(client.get("/staff/policies/SH-MZJ-P002/"))
+    person = review.match.profile
+    district = dict(person._meta.get_field("hukou_district").choices)[person.hukou_district]
+    assert (
+        f'<th scope="row" data-label="户籍区">{district}</th><td data-label="符合">1</td>' in html
+    )
+    assert '<th scope="row" data-label="月份">2026年12月</th>' in html
+    assert '<th scope="row" data-label="月份">2027年1月</th>' in html
+    assert "王示例" not in html  # aggregates only
+    client.force_login(_staff("SH-GA", "department_lead"))
+    assert client.get("/staff/policies/SH-MZJ-P002/").status_code == 404
+    client.force_login(_staff("SH-ZWFW", "city_operator"))
+    assert client.get("/staff/policies/SH-MZJ-P002/").status_code == 200
+    assert client.get("/staff/policies/NOPE/").status_code == 404
