@@ -51,20 +51,23 @@ _POLARS_TYPES: dict[type, pl.DataType] = {
 }
 
 
+def _column(field_name: str, info: ElementInfo) -> Column | None:
+    """Where a profile field sits in the population table, or None for a field that cannot be
+    compared in bulk (encrypted, or of a type the frame does not hold)."""
+    field = ResidentProfile._meta.get_field(field_name)
+    if isinstance(field, EncryptedTextField) or not isinstance(field, tuple(_POLARS_TYPES)):
+        return None
+    as_text = isinstance(field, models.IntegerField) and info.type in ("choice", "district", "text")
+    return Column(field.column, info, as_text=as_text)
+
+
 def population_columns(codes: Iterable[str]) -> dict[str, Column]:
     """The columns of 一人一档 that hold these elements (through each element's profile
     prefill). Encrypted fields are left out: they cannot be compared in bulk, and a rule that
     needs one is refused for that policy."""
     fields, infos = profile_fields_of(set(codes))
-    columns = {}
-    for code, name in fields.items():
-        field = ResidentProfile._meta.get_field(name)
-        if isinstance(field, EncryptedTextField) or not isinstance(field, tuple(_POLARS_TYPES)):
-            continue
-        numeric = isinstance(field, models.IntegerField)
-        as_text = numeric and infos[code].type in ("choice", "district", "text")
-        columns[code] = Column(field.column, infos[code], as_text=as_text)
-    return columns
+    found = {code: _column(name, infos[code]) for code, name in fields.items()}
+    return {code: column for code, column in found.items() if column is not None}
 
 
 def _polars_type(column_name: str) -> pl.DataType:
@@ -499,18 +502,9 @@ def _columns_from(defs, codes: set[str]) -> dict[str, Column]:
         prefill = next(
             (f for f in element.prefill if f.source == "profile" and not f.applicant_is), None
         )
-        if prefill is None:
-            continue
-        field = ResidentProfile._meta.get_field(prefill.field)
-        if isinstance(field, EncryptedTextField) or not isinstance(field, tuple(_POLARS_TYPES)):
-            continue
-        info = element_info(element)
-        as_text = isinstance(field, models.IntegerField) and info.type in (
-            "choice",
-            "district",
-            "text",
-        )
-        columns[code] = Column(field.column, info, as_text=as_text)
+        column = prefill and _column(prefill.field, element_info(element))
+        if column:
+            columns[code] = column
     return columns
 
 
