@@ -4,17 +4,19 @@ and inside PostgreSQL (the SQL target), plus one person re-evaluated.
     .venv/bin/python benchmarks/policies.py [--residents 1000000 3000000] [--repeat 3]
         [--postgres postgres://postgres@127.0.0.1:5432/DBNAME]
 
-The population is generated straight into a frame (numpy, fixed seed): the columns the demo
-policies read (birth date, 本市户籍, 居住证, 残疾等级, 低保, 低收入, 退役军人, 户籍区), with
-the demo city's proportions roughly. Django is set up on a temporary SQLite file only to read
+The population is generated straight into frames (numpy, fixed seed): residents with every
+column the demo policies read (by element type; households of one to six in consecutive runs,
+head, spouse, children) and a tenth as many enterprises with theirs. Django is set up on a temporary SQLite file only to read
 and check the policy definitions as the platform does (tongban.catalog.loader).
 
 Reported per population size: load (read + validate the definitions, compile every rule),
-evaluate (every policy over every resident: the ids of the eligible), end to end (the two),
+evaluate (every resident policy over every resident, every enterprise policy over every
+enterprise: the ids of the eligible), end to end (the two),
 matches, matches per second of evaluation, and this process's peak memory. With --postgres
 the same population is copied into a scratch table and every rule runs there as SQL
 (`SELECT id … WHERE <rule>`): evaluate time only, the copy is not counted. One person:
-tongban.policies.rules.evaluate over all policies, p50 / p95 of 2,000 people.
+their facts and their household's, then tongban.policies.rules.evaluate over every resident
+policy, p50 / p95 of 2,000 people.
 
 Writes benchmarks/results/policies.json.
 """
@@ -40,48 +42,94 @@ TODAY = dt.date(2026, 12, 3)
 DISTRICTS = ["310101", "310104", "310105", "310106", "310107", "310109", "310110", "310112"]
 
 
-def population(n: int, seed: int = 7):
+def _households(rng, n: int):
+    """Household ids for N people in consecutive runs (sizes 1–6, about 2.2 on average) and
+    each member's relation: the first the head, the second the spouse, the rest children."""
+    import numpy as np
+
+    sizes = rng.choice([1, 2, 3, 4, 5, 6], n, p=[0.33, 0.33, 0.2, 0.09, 0.04, 0.01])
+    ids = np.repeat(np.arange(1, n + 1, dtype=np.int64), sizes)[:n]
+    starts = np.r_[0, np.flatnonzero(np.diff(ids)) + 1]
+    position = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+    relation = np.array(["head", "spouse", "child"])[np.minimum(position, 2)]
+    return ids, relation
+
+
+def _column_values(rng, n: int, name: str, info):
+    """Synthetic values for one column the rules read, by the element's type."""
+    import numpy as np
+    import polars as pl
+
+    if info.type == "date":
+        span = 100 * 365 if name == "birth_date" else 40 * 365
+        days = rng.integers(0, span, n)
+        return pl.Series(np.datetime64(TODAY) - days.astype("timedelta64[D]"))
+    if info.type == "boolean":
+        rate = {"hukou_is_local": 0.6, "has_residence_permit": 0.3}.get(name, 0.03)
+        return pl.Series(rng.random(n) < rate)
+    if info.type in ("integer", "decimal"):
+        scale = {"monthly_income": 6000, "annual_revenue": 1500, "insured_headcount": 30}
+        values = rng.exponential(scale.get(name, 5), n)
+        if name == "disability_grade":
+            grade = rng.choice([0, 1, 2, 3, 4], n, p=[0.95, 0.01, 0.01, 0.015, 0.015])
+            return pl.Series(grade.astype(np.int16)).replace(0, None)
+        if info.type == "integer":
+            return pl.Series(values.astype(np.int64))
+        return pl.Series(values.round(2))
+    if info.choices:
+        return pl.Series(np.array(list(info.choices))[rng.integers(0, len(info.choices), n)])
+    if name == "industry_code":
+        codes = ["6513", "6520", "6210", "5212", "7320", "3670", "7243", "5292"]
+        return pl.Series(np.array(codes)[rng.integers(0, len(codes), n)])
+    return pl.Series(np.array(DISTRICTS)[rng.integers(0, len(DISTRICTS), n)])
+
+
+def population(n: int, columns, seed: int = 7, households: bool = True):
+    """A frame of N residents (or enterprises) with every column the rules read."""
     import numpy as np
     import polars as pl
 
     rng = np.random.default_rng(seed)
-    days = rng.integers(0, 100 * 365, n)  # born in the last hundred years
-    birth = np.datetime64(TODAY) - days.astype("timedelta64[D]")
-    grade = rng.choice([0, 1, 2, 3, 4], n, p=[0.95, 0.01, 0.01, 0.015, 0.015]).astype(np.int16)
-    return pl.DataFrame(
-        {
-            "id": np.arange(1, n + 1, dtype=np.int64),
-            "birth_date": birth,
-            "hukou_is_local": rng.random(n) < 0.6,
-            "has_residence_permit": rng.random(n) < 0.3,
-            "disability_grade": pl.Series(grade).replace(0, None),
-            "is_minimum_living_allowance": rng.random(n) < 0.01,
-            "is_low_income": rng.random(n) < 0.03,
-            "is_veteran": rng.random(n) < 0.02,
-            "hukou_district": np.array(DISTRICTS)[rng.integers(0, len(DISTRICTS), n)],
-        }
-    )
+    data = {"id": pl.Series(np.arange(1, n + 1, dtype=np.int64))}
+    for column in sorted(columns.values(), key=lambda c: c.name):
+        if column.name not in data:
+            data[column.name] = _column_values(rng, n, column.name, column.info)
+    if households:
+        ids, relation = _households(rng, n)
+        data["household_id"] = pl.Series(ids)
+        if "household_relation" in data:
+            data["household_relation"] = pl.Series(relation)
+    return pl.DataFrame(data)
 
 
 def load_rules():
-    """Read and check the demo definitions, and compile: what a run does before evaluating."""
-    from tongban.accounts.models import ResidentProfile
+    """Read and check the demo definitions, and compile: what a run does before evaluating.
+    Returns {subject: (policies, columns)}."""
+    from tongban.accounts.models import Enterprise, ResidentProfile
     from tongban.catalog.loader import element_info, read_definitions
     from tongban.policies.compile import Column
     from tongban.policies.rules import elements_used
 
     defs = read_definitions(Path(__file__).resolve().parent.parent / "tongban/demo/definitions")
-    policies = [p.definition for p in defs.policies.values() if p.definition.subject == "resident"]
-    codes = set().union(*(elements_used(p.eligibility) for p in policies))
-    columns = {}
-    for code in codes:
-        element = defs.elements[code].definition
-        field = next(f.field for f in element.prefill if f.source == "profile")
-        model_field = ResidentProfile._meta.get_field(field)
-        numeric = model_field.get_internal_type().endswith("IntegerField")
-        as_text = numeric and element.type in ("choice", "district", "text")
-        columns[code] = Column(model_field.column, element_info(element), as_text=as_text)
-    return policies, columns
+    found = {}
+    for subject, source, model in (
+        ("resident", "profile", ResidentProfile),
+        ("enterprise", "enterprise", Enterprise),
+    ):
+        policies = [p.definition for p in defs.policies.values() if p.definition.subject == subject]
+        codes = set().union(*(elements_used(p.eligibility) for p in policies))
+        columns = {}
+        for code in codes:
+            element = defs.elements[code].definition
+            field = next(
+                f.field for f in element.prefill if f.source == source and not f.applicant_is
+            )
+            model_field = model._meta.get_field(field)
+            numeric = model_field.get_internal_type().endswith("IntegerField")
+            as_text = numeric and element.type in ("choice", "district", "text")
+            columns[code] = Column(model_field.column, element_info(element), as_text=as_text)
+        found[subject] = (policies, columns)
+    return found
 
 
 def in_process(frame, policies, columns) -> dict:
@@ -96,51 +144,78 @@ def in_process(frame, policies, columns) -> dict:
     return {"compile_s": compiled, "evaluate_s": evaluated, "matches": matches}
 
 
-def in_postgres(url: str, frame, policies, columns) -> dict:
+_SQL_TYPES = {
+    "Int64": "bigint",
+    "Int16": "smallint",
+    "Boolean": "boolean",
+    "Date": "date",
+    "Float64": "numeric(14,2)",
+    "String": "varchar(20)",
+}
+
+
+def in_postgres(url: str, frames, rules) -> dict:
+    """Copy each frame into a scratch table, then run every rule there as SQL."""
     import psycopg
 
-    from tongban.policies.compile import to_sql
+    from tongban.policies.compile import to_sql_query
 
     postgres_admin(url, create=True)
+    copied = evaluated = 0.0
+    matches = 0
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE p (id bigint PRIMARY KEY, birth_date date, hukou_is_local boolean,"
-            " has_residence_permit boolean, disability_grade smallint,"
-            " is_minimum_living_allowance boolean, is_low_income boolean, is_veteran boolean,"
-            " hukou_district varchar(6))"
-        )
-        buffer = io.BytesIO()
-        frame.write_csv(buffer, include_header=False, null_value="")
-        buffer.seek(0)
-        started = time.perf_counter()
-        with conn.cursor().copy("COPY p FROM STDIN WITH (FORMAT csv, NULL '')") as copy:
-            while chunk := buffer.read(1 << 20):
-                copy.write(chunk)
-        conn.execute("ANALYZE p")
-        copied = time.perf_counter() - started
-        started = time.perf_counter()
-        matches = 0
-        for policy in policies:
-            where, params = to_sql(policy.eligibility, columns, TODAY, table="p")
-            rows = conn.execute(f"SELECT count(*) FROM p WHERE {where}", params)  # noqa: S608
-            matches += rows.fetchone()[0]
-        evaluated = time.perf_counter() - started
+        for subject, frame in frames.items():
+            table = f"bench_{subject}"
+            columns = ", ".join(
+                f"{name} {_SQL_TYPES[str(dtype)]}" for name, dtype in frame.schema.items()
+            )
+            conn.execute(f"CREATE TABLE {table} ({columns}, PRIMARY KEY (id))")
+            buffer = io.BytesIO()
+            frame.write_csv(buffer, include_header=False, null_value="")
+            buffer.seek(0)
+            started = time.perf_counter()
+            with conn.cursor().copy(f"COPY {table} FROM STDIN WITH (FORMAT csv, NULL '')") as copy:
+                while chunk := buffer.read(1 << 20):
+                    copy.write(chunk)
+            if "household_id" in frame.columns:
+                conn.execute(f"CREATE INDEX ON {table} (household_id)")
+            conn.execute(f"ANALYZE {table}")
+            copied += time.perf_counter() - started
+            policies, cols = rules[subject]
+            started = time.perf_counter()
+            for policy in policies:
+                query, params = to_sql_query(policy.eligibility, cols, TODAY, table)
+                rows = conn.execute(f"SELECT count(*) FROM ({query}) q", params)  # noqa: S608
+                matches += rows.fetchone()[0]
+            evaluated += time.perf_counter() - started
     postgres_admin(url, create=False)
     return {"copy_s": copied, "evaluate_s": evaluated, "matches": matches}
 
 
 def one_person(frame, policies, columns) -> dict:
-    from tongban.policies.rules import evaluate
+    """Every resident policy for one person, as the event-driven path does: the person's
+    facts and their household's members' (read from the frame, as the platform reads them
+    from 一人一档), then the evaluator."""
+    from tongban.policies.rules import HOUSEHOLD, evaluate
 
     infos = {code: c.info for code, c in columns.items()}
     sample = frame.head(2000).to_dicts()
-    times = []
-    for row in sample:
+
+    def facts_of(row):
         facts = {}
         for code, column in columns.items():
             value = row[column.name]
             facts[code] = str(value) if column.as_text and value is not None else value
+        return facts
+
+    members: dict[int, list] = {}
+    for row in sample:
+        members.setdefault(row["household_id"], []).append(row)
+    times = []
+    for row in sample:
         started = time.perf_counter()
+        facts = facts_of(row)
+        facts[HOUSEHOLD] = [facts_of(m) for m in members[row["household_id"]]]
         for policy in policies:
             evaluate(policy.eligibility, facts, infos, TODAY)
         times.append((time.perf_counter() - started) * 1000)
@@ -158,35 +233,52 @@ def main() -> None:
 
     results = []
     for n in args.residents:
-        frame = population(n)
+        rules = load_rules()
+        enterprises = max(1, n // 10)
+        frames = {
+            "resident": population(n, rules["resident"][1]),
+            "enterprise": population(enterprises, rules["enterprise"][1], households=False),
+        }
         best = None
         for _ in range(args.repeat):
             started = time.perf_counter()
-            policies, columns = load_rules()
+            rules = load_rules()
             loaded = time.perf_counter() - started
-            run = in_process(frame, policies, columns)
-            total = loaded + run["compile_s"] + run["evaluate_s"]
+            compiled = evaluated = 0.0
+            matches = 0
+            for subject, frame in frames.items():
+                run = in_process(frame, *rules[subject])
+                compiled += run["compile_s"]
+                evaluated += run["evaluate_s"]
+                matches += run["matches"]
+            total = loaded + compiled + evaluated
             if best is None or total < best["end_to_end_s"]:
+                count = sum(len(p) for p, _ in rules.values())
+                checks = n * len(rules["resident"][0]) + enterprises * len(rules["enterprise"][0])
                 best = {
                     "residents": n,
-                    "policies": len(policies),
-                    "load_s": round(loaded + run["compile_s"], 3),
-                    "evaluate_s": round(run["evaluate_s"], 3),
+                    "enterprises": enterprises,
+                    "policies": count,
+                    "resident_policies": len(rules["resident"][0]),
+                    "enterprise_policies": len(rules["enterprise"][0]),
+                    "load_s": round(loaded + compiled, 3),
+                    "evaluate_s": round(evaluated, 3),
                     "end_to_end_s": round(total, 3),
-                    "matches": run["matches"],
-                    "matches_per_second": round(run["matches"] / run["evaluate_s"]),
-                    "person_policy_checks_per_second": round(n * len(policies) / run["evaluate_s"]),
+                    "matches": matches,
+                    "matches_per_second": round(matches / evaluated),
+                    "policy_checks_per_second": round(checks / evaluated),
                 }
         best["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-        best["one_person_all_policies"] = one_person(frame, policies, columns)
+        best["one_person_all_policies"] = one_person(frames["resident"], *rules["resident"])
         if args.postgres:
-            sql = in_postgres(args.postgres, frame, policies, columns)
+            sql = in_postgres(args.postgres, frames, rules)
             assert sql["matches"] == best["matches"], (sql["matches"], best["matches"])
             best["postgres"] = {
                 k: round(v, 3) if isinstance(v, float) else v for k, v in sql.items()
             }
         results.append(best)
         print(json.dumps(best, ensure_ascii=False), flush=True)
+        del frames
 
     out = {
         "benchmark": "policies",

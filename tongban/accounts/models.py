@@ -51,6 +51,35 @@ class District(models.TextChoices):
     CHONGMING = "310151", "崇明区"
 
 
+class HouseholdRelation(models.TextChoices):
+    """与户主关系 — a member's relation to the head of their household."""
+
+    HEAD = "head", "户主"
+    SPOUSE = "spouse", "配偶"
+    CHILD = "child", "子女"
+    PARENT = "parent", "父母"
+    GRANDCHILD = "grandchild", "孙子女"
+    OTHER = "other", "其他"
+
+
+class Household(models.Model):
+    """户 — a household as the 户籍 register keeps it: a number, the district, its members
+    (ResidentProfile.household) each with their relation to the head (与户主关系). Policies
+    count and sum over its members (家庭人均收入, 家中有学龄儿童)."""
+
+    number = models.CharField("户号", max_length=20, unique=True)
+    district = models.CharField("户籍所在区", max_length=6, choices=District.choices, blank=True)
+    is_synthetic = models.BooleanField("示例数据", default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "户"
+        verbose_name_plural = "户"
+
+    def __str__(self) -> str:
+        return self.number
+
+
 class ResidentProfile(models.Model):
     """一人一档 — the resident's profile: identity, household, and the attributes policies read."""
 
@@ -94,6 +123,18 @@ class ResidentProfile(models.Model):
     is_minimum_living_allowance = models.BooleanField("最低生活保障对象", default=False)
     has_residence_permit = models.BooleanField("持有居住证", default=False)
     employment_status = models.CharField("就业状况", max_length=20, blank=True)
+    household = models.ForeignKey(
+        Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+    )
+    household_relation = models.CharField(
+        "与户主关系", max_length=12, choices=HouseholdRelation.choices, blank=True
+    )
+    # 月收入（元）, as the 核对 of income (社保缴费基数, 养老金) reports it; None: not known.
+    # Compared in bulk by 政策找人 (家庭人均收入), so it is not field-encrypted: the database's
+    # own encryption at rest covers it, as it covers disability grade and 低保 status.
+    monthly_income = models.DecimalField(
+        "月收入（元）", max_digits=10, decimal_places=2, null=True, blank=True
+    )
     is_synthetic = models.BooleanField("示例数据", default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -123,6 +164,21 @@ class Enterprise(models.Model):
         DEREGISTERED = "deregistered", "注销"
         REVOKED = "revoked", "吊销"
 
+    class Size(models.TextChoices):
+        """企业规模 as 中小企业划型 classifies it."""
+
+        MICRO = "micro", "微型"
+        SMALL = "small", "小型"
+        MEDIUM = "medium", "中型"
+        LARGE = "large", "大型"
+
+    class TaxCreditRating(models.TextChoices):
+        A = "A", "A级"
+        B = "B", "B级"
+        M = "M", "M级"
+        C = "C", "C级"
+        D = "D", "D级"
+
     uscc = models.CharField("统一社会信用代码", max_length=18, unique=True)
     name = models.CharField("企业名称", max_length=120, db_index=True)
     type = models.CharField("企业类型", max_length=20, choices=Type.choices)
@@ -139,6 +195,21 @@ class Enterprise(models.Model):
     address = models.CharField("住所", max_length=200, blank=True)
     founded_on = models.DateField("成立日期")
     employees = models.PositiveIntegerField("从业人数", default=0)
+    # What 惠企政策 read, as the systems that hold them report it (工信 for size, 税务 for the
+    # credit rating, 人社 for insured staff and the year's layoffs, 科委 for 高新技术企业).
+    size = models.CharField("企业规模", max_length=8, choices=Size.choices, blank=True)
+    annual_revenue = models.DecimalField(
+        "上年度营业收入（万元）", max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    tax_credit_rating = models.CharField(
+        "纳税信用等级", max_length=1, choices=TaxCreditRating.choices, blank=True
+    )
+    insured_headcount = models.PositiveIntegerField("参保职工人数", null=True, blank=True)
+    # 上年度裁员率 (%): insured staff lost over the year, of those at its start.
+    layoff_rate = models.DecimalField(
+        "上年度裁员率（%）", max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    is_high_tech = models.BooleanField("高新技术企业", default=False)
     status = models.CharField("登记状态", max_length=15, choices=Status.choices, default="active")
     is_synthetic = models.BooleanField("示例数据", default=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -53,6 +53,8 @@ from tongban.accounts.models import (
     District,
     Enterprise,
     EnterpriseMembership,
+    Household,
+    HouseholdRelation,
     LoginAttempt,
     ResidentProfile,
     StaffAssignment,
@@ -86,6 +88,7 @@ RESIDENT_UPDATABLE_FIELDS = frozenset(
         "is_minimum_living_allowance",
         "has_residence_permit",
         "employment_status",
+        "monthly_income",
     }
 )
 
@@ -101,6 +104,12 @@ ENTERPRISE_UPDATABLE_FIELDS = frozenset(
         "address",
         "employees",
         "status",
+        "size",
+        "annual_revenue",
+        "tax_credit_rating",
+        "insured_headcount",
+        "layoff_rate",
+        "is_high_tech",
     }
 )
 
@@ -404,7 +413,64 @@ def enterprise_update(
     if changes.get("legal_representative_id_number"):
         number = parse_id_number(changes["legal_representative_id_number"]).number
         changes = {**changes, "legal_representative_id_number": number}
-    return _apply_changes(actor, enterprise, changes, action="enterprise.update")
+    with transaction.atomic():
+        updated = _apply_changes(actor, enterprise, changes, action="enterprise.update")
+        for hook in list(enterprise_changed_hooks):
+            hook(updated)
+    return updated
+
+
+enterprise_changed_hooks: list[Callable[[Enterprise], None]] = []
+
+
+def register_enterprise_changed_hook(hook: Callable[[Enterprise], None]) -> None:
+    if hook not in enterprise_changed_hooks:
+        enterprise_changed_hooks.append(hook)
+
+
+def household_form(
+    *,
+    actor: Actor,
+    number: str,
+    district: str,
+    members: list[tuple[ResidentProfile, str]],
+    is_synthetic: bool = False,
+) -> Household:
+    """Record a 户 and its members with their relation to the head (exactly one 户主). A member
+    of another household moves to this one. The members' policies are matched again."""
+    number = (number or "").strip()
+    if not number or len(number) > 20:
+        raise InvalidInput("户号应为1至20个字符", code="HOUSEHOLD_NUMBER_INVALID")
+    _check_district(district, "户籍所在区")
+    relations = [relation for _, relation in members]
+    if any(r not in HouseholdRelation.values for r in relations):
+        raise InvalidInput("与户主关系无效", code="HOUSEHOLD_RELATION_INVALID")
+    if relations.count(HouseholdRelation.HEAD) != 1:
+        raise InvalidInput("一户应有且只有一位户主", code="HOUSEHOLD_HEAD_REQUIRED")
+    if len({p.pk for p, _ in members}) != len(members):
+        raise InvalidInput("同一人不能在一户中登记两次", code="HOUSEHOLD_MEMBER_REPEATED")
+    with transaction.atomic():
+        if Household.objects.filter(number=number).exists():
+            raise InvalidInput(f"户号{number}已存在", code="HOUSEHOLD_EXISTS")
+        household = Household.objects.create(
+            number=number, district=district, is_synthetic=is_synthetic
+        )
+        for profile, relation in members:
+            profile.household = household
+            profile.household_relation = relation
+            profile.save(update_fields=["household", "household_relation", "updated_at"])
+            _audit(
+                actor,
+                action="household.join",
+                object_type="household",
+                object_id=household.pk,
+                subject_resident_id=profile.pk,
+                data={"relation": relation},
+            )
+        for profile, _ in members:
+            for hook in list(profile_changed_hooks):
+                hook(profile)
+    return household
 
 
 def enterprise_membership_grant(

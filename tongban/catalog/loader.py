@@ -27,7 +27,13 @@ from tongban.catalog.schemas import (
     DepartmentsFile,
     ServiceItemDef,
 )
-from tongban.policies.rules import ElementInfo, rule_problems
+from tongban.policies.rules import (
+    ElementInfo,
+    elements_used,
+    formula_elements,
+    formula_problems,
+    rule_problems,
+)
 from tongban.policies.schemas import PolicyDef
 
 DEPARTMENTS_FILE = "departments.yaml"
@@ -572,6 +578,27 @@ def _policy_problems(
     elements = {code: element_info(el.definition) for code, el in defs.elements.items()}
     for path, message in rule_problems(policy.eligibility, elements, ("eligibility",)):
         problems.append(located.problem(path, message))
+    if policy.benefit.formula is not None:
+        for path, message in formula_problems(
+            policy.benefit.formula, elements, ("benefit", "formula")
+        ):
+            problems.append(located.problem(path, message))
+    # Matching reads the subject's own record (一人一档 or 一企一档) through each element's
+    # prefill: an element that record does not hold could never be known.
+    source = "profile" if policy.subject == "resident" else "enterprise"
+    used = elements_used(policy.eligibility)
+    if policy.benefit.formula is not None:
+        used |= formula_elements(policy.benefit.formula)
+    for code in sorted(used & set(defs.elements)):
+        held = any(
+            p.source == source and not p.applicant_is
+            for p in defs.elements[code].definition.prefill
+        )
+        if not held:
+            record = "一人一档" if source == "profile" else "一企一档"
+            problems.append(
+                located.problem(("eligibility",), f"数据元 {code} 不在{record}中，无法比对")
+            )
     return problems
 
 

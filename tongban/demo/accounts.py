@@ -35,7 +35,10 @@ from tongban.accounts.models import (
 from tongban.accounts.services import (
     enterprise_create,
     enterprise_membership_grant,
+    enterprise_update,
+    household_form,
     resident_profile_create,
+    resident_profile_update,
     staff_assign,
 )
 from tongban.catalog.models import Department
@@ -118,6 +121,13 @@ _FATHER = _Person(
     residence_address="上海市徐汇区示例路88弄8号301室", marital_status="married",
     employment_status="在职", phone="13800000002",
 )  # fmt: skip
+# Their first child, six by 31 August 2027 (入学提醒 finds the parents).
+_SON = _Person(
+    name="王小宇", region="310104", birth=dt.date(2021, 3, 15), seq=909,
+    hukou_district=District.XUHUI, residence_district=District.XUHUI,
+    residence_address="上海市徐汇区示例路88弄8号301室", marital_status="unmarried",
+    employment_status="学龄前", phone="",
+)  # fmt: skip
 # Married couples among the demo people: each one's 结婚证 names the other.
 _COUPLES = ((_MOTHER, _FATHER),)
 
@@ -132,8 +142,9 @@ def demo_spouses() -> dict[str, tuple[str, str]]:
 
 
 def demo_people_id_numbers() -> list[str]:
-    """Every named demo person, with or without a login (王磊, resident1's husband, has none)."""
-    people = [_FATHER, *(login.person for login in (*_RESIDENTS, *_AGENTS))]
+    """Every named demo person, with or without a login (王磊, resident1's husband, and the
+    two children have none)."""
+    people = [*_NO_LOGIN, *(login.person for login in (*_RESIDENTS, *_AGENTS))]
     return [p.id_number for p in people]
 
 
@@ -149,6 +160,13 @@ _DISABLED = _Person(
     hukou_district=District.YANGPU, residence_district=District.YANGPU,
     residence_address="上海市杨浦区示例路256弄5号601室", marital_status="divorced",
     employment_status="灵活就业", phone="13800000004", disability_grade=2,
+)  # fmt: skip
+# 陈志强's daughter, who lives with him: a household on 1,200 元 a head (政策找人 finds it).
+_DAUGHTER = _Person(
+    name="陈思雨", region="310110", birth=dt.date(2014, 6, 2), seq=908,
+    hukou_district=District.YANGPU, residence_district=District.YANGPU,
+    residence_address="上海市杨浦区示例路256弄5号601室", marital_status="unmarried",
+    employment_status="在校学生", phone="",
 )  # fmt: skip
 _REPRESENTATIVE = _Person(
     name="周明", region="310115", birth=dt.date(1983, 7, 15), seq=905,
@@ -174,6 +192,16 @@ _AGENTS = (
     _ResidentLogin("agent1", "企业：法定代表人", _REPRESENTATIVE),
     _ResidentLogin("agent2", "企业：经办人（两家企业）", _AGENT),
 )
+_NO_LOGIN = (_FATHER, _SON, _DAUGHTER)
+# The demo households (户): (number, district, [(person, relation to the head, 月收入)]).
+_HOUSEHOLDS = (
+    ("310104D0000001", District.XUHUI,
+     [(_MOTHER, "head", 9800), (_FATHER, "spouse", 12000), (_SON, "child", 0)]),
+    ("310106D0000002", District.JINGAN, [(_ELDER, "head", 3600)]),
+    ("310110D0000003", District.YANGPU, [(_DISABLED, "head", 2400), (_DAUGHTER, "child", 0)]),
+    ("310115D0000004", District.PUDONG, [(_REPRESENTATIVE, "head", 15000)]),
+    ("", "", [(_AGENT, "", 9000)]),  # non-local: her 户 is in 合肥; the income is known here
+)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- enterprises
@@ -193,6 +221,8 @@ class _Company:
     address: str
     founded_on: dt.date
     employees: int
+    # What 惠企政策 read (一企一档).
+    facts: dict
 
 
 def _demo_uscc(region: str, org8: str) -> str:
@@ -207,6 +237,8 @@ _TECH = _Company(
     legal_representative_id_number=_REPRESENTATIVE.id_number,
     registered_capital=Decimal("500"), industry_code="6513", district=District.PUDONG,
     address="上海市浦东新区示例路1号8层", founded_on=dt.date(2018, 3, 1), employees=45,
+    facts={"size": "small", "annual_revenue": Decimal("3200.00"), "tax_credit_rating": "A",
+           "insured_headcount": 42, "layoff_rate": Decimal("0.00"), "is_high_tech": True},
 )  # fmt: skip
 _RESTAURANT = _Company(
     key="restaurant", uscc=_demo_uscc("310101", "TB000002"),
@@ -214,6 +246,8 @@ _RESTAURANT = _Company(
     legal_representative_id_number=id_number("310101", dt.date(1968, 4, 9), 907),
     registered_capital=Decimal("100"), industry_code="6210", district=District.HUANGPU,
     address="上海市黄浦区示例路20号", founded_on=dt.date(2012, 6, 18), employees=22,
+    facts={"size": "small", "annual_revenue": Decimal("860.00"), "tax_credit_rating": "B",
+           "insured_headcount": 20, "layoff_rate": Decimal("4.50"), "is_high_tech": False},
 )  # fmt: skip
 
 # (username, company, role)
@@ -377,8 +411,13 @@ def _ensure_profile(person: _Person, user: User | None) -> ResidentProfile:
 
 def _ensure_enterprise(company: _Company) -> Enterprise:
     enterprise = Enterprise.objects.filter(uscc=company.uscc).first()
-    if enterprise is not None:
-        return enterprise
+    if enterprise is None:
+        enterprise = _create_enterprise(company)
+    # Writes only what differs: a second run changes nothing.
+    return enterprise_update(actor=ACTOR, enterprise=enterprise, changes=company.facts)
+
+
+def _create_enterprise(company: _Company) -> Enterprise:
     return enterprise_create(
         actor=ACTOR,
         uscc=company.uscc,
@@ -394,6 +433,26 @@ def _ensure_enterprise(company: _Company) -> Enterprise:
         employees=company.employees,
         is_synthetic=True,
     )
+
+
+def _ensure_households() -> None:
+    for number, district, members in _HOUSEHOLDS:
+        profiles = [
+            (ResidentProfile.objects.get(id_number_hash=id_number_hash(p.id_number)), r, income)
+            for p, r, income in members
+        ]
+        for profile, _, income in profiles:
+            resident_profile_update(
+                actor=ACTOR, profile=profile, changes={"monthly_income": Decimal(income)}
+            )
+        if number and profiles[0][0].household_id is None:
+            household_form(
+                actor=ACTOR,
+                number=number,
+                district=district,
+                members=[(profile, relation) for profile, relation, _ in profiles],
+                is_synthetic=True,
+            )
 
 
 def _ensure_totp(user: User) -> None:
@@ -414,7 +473,8 @@ def ensure_demo_accounts() -> list[DemoAccount]:
     users = _Users()
     table: list[DemoAccount] = []
 
-    _ensure_profile(_FATHER, None)
+    for person in _NO_LOGIN:
+        _ensure_profile(person, None)
     people: dict[str, User] = {}
     for login in (*_RESIDENTS, *_AGENTS):
         people[login.username] = users.get_or_create(
@@ -425,6 +485,7 @@ def ensure_demo_accounts() -> list[DemoAccount]:
         )
         _ensure_profile(login.person, people[login.username])
 
+    _ensure_households()
     enterprises = {c.key: _ensure_enterprise(c) for c in (_TECH, _RESTAURANT)}
     acts_for: dict[str, list[str]] = {}
     for username, company, role in _MEMBERSHIPS:

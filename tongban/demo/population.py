@@ -35,6 +35,7 @@ embedded organisation code (GB 11714), starting at the number of enterprises alr
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 from bisect import bisect
 from collections.abc import Callable, Iterator, Sequence
@@ -745,6 +746,7 @@ class EnterpriseMaker:
             address = f"上海市{label}{street}{rng.randint(1, 2000)}号底层"
         else:
             address = f"上海市{label}{street}{rng.randint(1, 2000)}号{rng.randint(1, 30)}层"
+        employees = min(int(rng.lognormvariate(mu, sigma)) + 1, 50_000)
         return {
             "uscc": self.uscc(individual=individual, region=district, founded=founded),
             "name": name,
@@ -756,10 +758,45 @@ class EnterpriseMaker:
             "district": district,
             "address": address,
             "founded_on": founded,
-            "employees": min(int(rng.lognormvariate(mu, sigma)) + 1, 50_000),
+            "employees": employees,
             "status": _ENTERPRISE_STATUS.draw(rnd),
+            **enterprise_facts(rng, industry=industry.code, individual=individual, staff=employees),
             "is_synthetic": True,
         }
+
+
+# 纳税信用等级 of rated taxpayers (A is the best); half the 个体工商户 are not rated at all.
+_TAX_RATINGS = _Weighted.of([("A", 20), ("B", 55), ("M", 15), ("C", 7), ("D", 3)])
+# Classes where 高新技术企业 are found (software, IC, data, R&D, technology services, devices).
+_HIGH_TECH_PREFIXES = ("65", "64", "73", "75", "35", "36", "27")
+
+
+def enterprise_size(staff: int) -> str:
+    """企业规模 by headcount alone (中小企业划型 also weighs revenue by industry; enough here)."""
+    if staff < 20:
+        return "micro"
+    if staff < 300:
+        return "small"
+    return "medium" if staff < 1000 else "large"
+
+
+def enterprise_facts(rng: random.Random, *, industry: str, individual: bool, staff: int) -> dict:
+    """What 惠企政策 read of an enterprise: size, last year's revenue, tax credit rating,
+    insured staff, last year's layoff rate, 高新技术企业."""
+    rnd = rng.random
+    revenue = staff * rng.lognormvariate(3.4, 0.8)  # 万元; about 30 per person, widely spread
+    layoff = 0.0 if rnd() < 0.6 else min(rng.expovariate(1 / 4), 60.0)
+    tech = industry.startswith(_HIGH_TECH_PREFIXES) and staff >= 10
+    return {
+        "size": enterprise_size(staff),
+        "annual_revenue": Decimal(f"{revenue:.2f}"),
+        "tax_credit_rating": "" if individual and rnd() < 0.5 else _TAX_RATINGS.draw(rnd),
+        "insured_headcount": round(staff * (0.7 + 0.3 * rnd()))
+        if not individual
+        else int(rnd() * 3),
+        "layoff_rate": Decimal(f"{layoff:.2f}"),
+        "is_high_tech": tech and rnd() < 0.18,
+    }
 
 
 def generate_enterprises(
@@ -805,3 +842,227 @@ def _reissue_taken_codes(maker: EnterpriseMaker, rows: list[dict]) -> None:
             row["uscc"] = maker.uscc(
                 individual=old[1] == "2", region=old[2:8], founded=row["founded_on"]
             )
+
+
+# ----------------------------------------------------------------------------- households
+
+# Monthly income (元) by employment: lognormal (median, sigma); students and children earn
+# nothing, the unemployed nothing beyond benefits the platform does not count as income.
+_INCOME = {
+    "在职": (7500, 0.5),
+    "灵活就业": (4500, 0.5),
+    "个体经营": (6000, 0.6),
+    "退休": (4200, 0.3),
+}
+# The first threshold of 低保 per head and the second of 低收入 (示例 figures).
+MINIMUM_LIVING_LINE = 1510
+LOW_INCOME_LINE = 3020
+
+
+@dataclass
+class _Member:
+    id: int
+    age: int
+    male: bool
+    married: bool
+    widowed: bool
+    local: bool
+    district: str
+    employment: str
+    minimum_living: bool
+    low_income: bool
+
+
+def _age(birth: dt.date) -> int:
+    ref = REFERENCE_DATE
+    return ref.year - birth.year - ((ref.month, ref.day) < (birth.month, birth.day))
+
+
+def _home_of_parents(homes, by_mother_age, rng, low: int, high: int, limit: int):
+    """A couple's home whose wife is LOW to HIGH years old, with room (fewer than LIMIT)."""
+    for _ in range(6):
+        ages = by_mother_age.get(rng.randint(low, high))
+        if ages:
+            home = homes[rng.choice(ages)]
+            if len(home) < limit:
+                return home
+    return None
+
+
+def form_households(people: list[_Member], rng: random.Random) -> list[list[tuple[_Member, str]]]:
+    """Group people into households of plausible shape: married men and women of about the
+    same age as couples, children with a couple of fitting age (or a single parent), some
+    young adults with their parents and some widowed elders with a grown child's family; the
+    rest live alone. Locals and non-locals are grouped apart."""
+    households: list[list[tuple[_Member, str]]] = []
+    for local in (True, False):
+        pool = [p for p in people if p.local is local]
+        men = sorted((p for p in pool if p.married and p.male and p.age >= 22), key=lambda p: p.age)
+        women = sorted(
+            (p for p in pool if p.married and not p.male and p.age >= 20), key=lambda p: p.age
+        )
+        couples = list(zip(men, women, strict=False))
+        paired = {p.id for c in couples for p in c}
+        homes: list[list[tuple[_Member, str]]] = []
+        by_mother_age: dict[int, list[int]] = {}
+        for man, woman in couples:
+            head, spouse = (man, woman) if rng.random() < 0.6 else (woman, man)
+            by_mother_age.setdefault(woman.age, []).append(len(homes))
+            homes.append([(head, "head"), (spouse, "spouse")])
+        singles = [p for p in pool if p.id not in paired and p.age >= 18]
+        alone: list[_Member] = []
+
+        for child in (p for p in pool if p.age < 18):
+            home = _home_of_parents(homes, by_mother_age, rng, child.age + 22, child.age + 42, 5)
+            if home is not None:
+                home.append((child, "child"))
+            else:
+                alone.append(child)
+        for adult in singles:
+            u = rng.random()
+            if adult.age <= 30 and not adult.married and u < 0.5:
+                home = _home_of_parents(
+                    homes, by_mother_age, rng, adult.age + 22, adult.age + 38, 6
+                )
+                if home is not None:
+                    home.append((adult, "child"))
+                    continue
+            if adult.age >= 75 and adult.widowed and u < 0.3:
+                home = _home_of_parents(
+                    homes, by_mother_age, rng, adult.age - 40, adult.age - 25, 6
+                )
+                if home is not None:
+                    home.append((adult, "parent"))
+                    continue
+            alone.append(adult)
+        # Children no couple fits live with a single adult of parent age where there is one.
+        parents = [p for p in alone if 22 <= p.age <= 60]
+        rng.shuffle(parents)
+        kept: dict[int, list[tuple[_Member, str]]] = {}
+        for person in alone:
+            if person.age < 18 and parents:
+                parent = parents[person.id % len(parents)]
+                kept.setdefault(parent.id, [(parent, "head")]).append((person, "child"))
+            elif person.id not in kept:
+                kept.setdefault(person.id, [(person, "head")])
+        homes += kept.values()
+        households += homes
+    return households
+
+
+def _income(member: _Member, rng: random.Random) -> int:
+    band = _INCOME.get(member.employment)
+    if band is None:
+        return 0
+    median, sigma = band
+    return round(rng.lognormvariate(math.log(median), sigma), -1)
+
+
+def _settle_incomes(home: list[tuple[_Member, str]], rng: random.Random) -> dict[int, tuple]:
+    """(monthly income, 低保, 低收入) per member. Assistance is a household's: the head's tier
+    is everyone's, and its income stays under that tier's line per head."""
+    head = home[0][0]
+    incomes = {m.id: _income(m, rng) for m, _ in home}
+    if head.minimum_living or head.low_income:
+        low, high = (
+            (200, MINIMUM_LIVING_LINE)
+            if head.minimum_living
+            else (
+                MINIMUM_LIVING_LINE + 1,
+                LOW_INCOME_LINE,
+            )
+        )
+        total = rng.randint(low, high - 1) * len(home)
+        earners = [m.id for m, _ in home if incomes[m.id] > 0] or [head.id]
+        share = total // len(earners)
+        incomes = {m.id: (share if m.id in earners else 0) for m, _ in home}
+    return {
+        m.id: (
+            Decimal(incomes[m.id]),
+            head.minimum_living,
+            head.low_income and not head.minimum_living,
+        )
+        for m, _ in home
+    }
+
+
+def generate_households(*, seed: int, batch_size: int = 20_000, progress: bool = True) -> int:
+    """Group the synthetic residents who have no household yet into households (户), batch by
+    batch, and give everyone a monthly income consistent with their household's assistance
+    tier. Returns how many households were made. A rerun finds nobody left and does nothing."""
+    from tongban.accounts.models import Household
+
+    waiting = ResidentProfile.objects.filter(is_synthetic=True, household__isnull=True)
+    total = waiting.count()
+    if not total:
+        return 0
+    rng = random.Random(_mixed_seed("households", seed, Household.objects.count()))
+    made = 0
+    fields = (
+        "id", "birth_date", "sex", "marital_status", "hukou_is_local", "hukou_district",
+        "residence_district", "employment_status", "is_minimum_living_allowance", "is_low_income",
+    )  # fmt: skip
+    with _progress(total, "家庭户", "人", progress) as bar:
+        while True:
+            rows = list(waiting.order_by("id").values_list(*fields)[:batch_size])
+            if not rows:
+                break
+            people = [
+                _Member(
+                    id=r[0],
+                    age=_age(r[1]),
+                    male=r[2] == "M",
+                    married=r[3] == "married",
+                    widowed=r[3] == "widowed",
+                    local=r[4],
+                    district=r[5] or r[6],
+                    employment=r[7],
+                    minimum_living=r[8],
+                    low_income=r[9],
+                )
+                for r in rows
+            ]
+            homes = form_households(people, rng)
+            first = (
+                Household.objects.order_by("-id").values_list("id", flat=True).first() or 0
+            ) + 1
+            with transaction.atomic():
+                households = Household.objects.bulk_create(
+                    [
+                        Household(
+                            number=f"{home[0][0].district or '310000'}{first + i:08d}",
+                            district=home[0][0].district if home[0][0].local else "",
+                            is_synthetic=True,
+                        )
+                        for i, home in enumerate(homes)
+                    ]
+                )
+                updates = []
+                for household, home in zip(households, homes, strict=True):
+                    settled = _settle_incomes(home, rng)
+                    for member, relation in home:
+                        income, minimum, low = settled[member.id]
+                        updates.append(
+                            ResidentProfile(
+                                id=member.id,
+                                household_id=household.pk,
+                                household_relation=relation,
+                                monthly_income=income,
+                                is_minimum_living_allowance=minimum,
+                                is_low_income=low,
+                            )
+                        )
+                ResidentProfile.objects.bulk_update(
+                    updates,
+                    [
+                        "household",
+                        "household_relation",
+                        "monthly_income",
+                        "is_minimum_living_allowance",
+                        "is_low_income",
+                    ],
+                    batch_size=2000,
+                )
+            made += len(homes)
+            bar.update(len(rows))
+    return made

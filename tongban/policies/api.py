@@ -1,4 +1,5 @@
-"""/api/v1/policies (public) and /api/v1/me/policies (the resident's own, with reasons)."""
+"""/api/v1/policies (public), /api/v1/me/policies (the resident's own, with reasons) and
+/api/v1/enterprises/{id}/policies (惠企政策, for the enterprise's members)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Literal
 from ninja import Field, Query, Router, Schema
 from ninja.security import django_auth
 
-from tongban.accounts.selectors import resident_profile_of
+from tongban.accounts.selectors import enterprise_for_agent, resident_profile_of
 from tongban.common.api_schemas import errors
+from tongban.common.apitypes import Id
 from tongban.policies import selectors, services
 
 router = Router(tags=["policies"])
@@ -45,6 +47,10 @@ class MyPolicyOut(Schema):
     policy: PolicyOut
     eligible: bool
     grant: GrantOut | None = Field(None, description="免申即享：最近一次自动办理")
+    amount: str | None = Field(
+        None,
+        description="按本人（本企业）数据核定或预计的金额（元，两位小数）；政策未给出金额时为空",
+    )
     explanation: str = Field(..., description="符合的条件，或差的那一项")
     hint: str = Field(..., description="只差一项时，可以怎么做（政策制定部门给出；可为空）")
 
@@ -155,20 +161,35 @@ def my_policies(request):
     if profile is None:
         return {"eligible": [], "nearly": []}
     eligible, nearly = selectors.recommendations_for(profile=profile)
+    return {"eligible": _rows(eligible), "nearly": _rows(nearly)}
 
-    def rows(found):
-        return [
-            {
-                "policy": _policy(r.card),
-                "eligible": r.outcome.holds,
-                "explanation": r.outcome.explanation,
-                "hint": "" if r.outcome.holds else r.outcome.hint,
-                "grant": r.grant and {"period": r.grant.period, "status": r.grant.status},
-            }
-            for r in found
-        ]
 
-    return {"eligible": rows(eligible), "nearly": rows(nearly)}
+def _rows(found: list[selectors.Recommendation]) -> list[dict]:
+    return [
+        {
+            "policy": _policy(r.card),
+            "eligible": r.outcome.holds,
+            "explanation": r.outcome.explanation,
+            "hint": "" if r.outcome.holds else r.outcome.hint,
+            "grant": r.grant and {"period": r.grant.period, "status": r.grant.status},
+            "amount": None if r.amount is None else f"{r.amount:.2f}",
+        }
+        for r in found
+    ]
+
+
+@router.get(
+    "enterprises/{enterprise_id}/policies",
+    auth=django_auth,
+    response={200: MyPoliciesOut, **errors(400, 401, 404, 422)},
+    summary="惠企政策：本企业符合的政策",
+    description="根据一企一档判断本企业符合的政策及原因；只差一项条件的另列。仅限本企业的法定代表人、"
+    "管理员和经办人；其他人得到 404（不透露企业是否存在）。",
+)
+def enterprise_policies(request, enterprise_id: Id):
+    enterprise = enterprise_for_agent(user=request.auth, enterprise_id=enterprise_id)
+    eligible, nearly = selectors.recommendations_for_enterprise(enterprise=enterprise)
+    return {"eligible": _rows(eligible), "nearly": _rows(nearly)}
 
 
 class DeclinedOut(Schema):
@@ -184,3 +205,18 @@ class DeclinedOut(Schema):
 )
 def decline(request, code: str):
     return {"declined": services.policy_grant_decline(user=request.auth, code=code)}
+
+
+@router.post(
+    "enterprises/{enterprise_id}/policies/{code}/decline",
+    auth=django_auth,
+    response={200: DeclinedOut, **errors(400, 401, 403, 409, 422)},
+    summary="放弃企业的免申即享待遇",
+    description="法定代表人放弃本企业已自动办理的待遇（本期及以后）。其他成员为 403；没有可放弃的"
+    "待遇、或不是本企业成员时为 409。",
+)
+def enterprise_decline(request, enterprise_id: Id, code: str):
+    declined = services.policy_grant_decline(
+        user=request.auth, code=code, enterprise_id=enterprise_id
+    )
+    return {"declined": declined}

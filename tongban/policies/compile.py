@@ -8,7 +8,9 @@ other and with tongban.policies.rules.evaluate:
 Both follow the evaluator's three-valued logic: an unknown fact (NULL) makes a comparison
 unknown, unknown is never eligible, `not` of unknown stays unknown, `any` holds if one
 branch holds. Ages become date comparisons (age ≥ N on TODAY ⟺ born on or before the day N
-years earlier), which both targets do without computing anyone's age. Pure: no Django.
+years earlier), which both targets do without computing anyone's age. Household counts and
+sums are window aggregates over the household key in Polars and correlated subqueries in SQL.
+Pure: no Django.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from typing import Any
 
 import polars as pl
 
-from tongban.policies.rules import ElementInfo
+from tongban.policies.rules import ElementInfo, age_reference
+
+# The population table's column that groups people into households (户).
+HOUSEHOLD_KEY = "household_id"
 
 
 @dataclass(frozen=True)
@@ -79,11 +84,13 @@ def to_polars(node: dict, columns: dict[str, Column], today: dt.date) -> pl.Expr
         return pl.any_horizontal(exprs) if len(exprs) > 1 else exprs[0]
     if "not" in node:
         return ~to_polars(node["not"], columns, today)
+    if "household" in node:
+        return _compare_polars(node["op"], _household_polars(node, columns, today), node["value"])
     column = _column(node, columns)
     value = pl.col(column.name)
     op = node["op"]
     if "age_of" in node:
-        after, by = _age_range(op, node["value"], today)
+        after, by = _age_range(op, node["value"], age_reference(node, today))
         parts = []
         if after is not None:
             parts.append(value > pl.lit(after))
@@ -103,7 +110,11 @@ def to_polars(node: dict, columns: dict[str, Column], today: dt.date) -> pl.Expr
         # is_in gives false, not null, for a null value: keep unknown unknown.
         inside = pl.when(value.is_null()).then(None).otherwise(inside)
         return inside if op == "in" else ~inside
-    literal = pl.lit(_sql_value(column, right))
+    return _compare_polars(op, value, _sql_value(column, right))
+
+
+def _compare_polars(op: str, value: pl.Expr, right: Any) -> pl.Expr:
+    literal = pl.lit(right)
     return {
         "eq": value == literal,
         "ne": value != literal,
@@ -112,6 +123,25 @@ def to_polars(node: dict, columns: dict[str, Column], today: dt.date) -> pl.Expr
         "gt": value > literal,
         "ge": value >= literal,
     }[op]
+
+
+def _household_polars(node: dict, columns: dict[str, Column], today: dt.date) -> pl.Expr:
+    spec = node["household"]
+    key = pl.col(HOUSEHOLD_KEY)
+    if "count" in spec:
+        if spec["count"] == "all":
+            value = pl.len().over(HOUSEHOLD_KEY)
+        else:
+            holds = to_polars(spec["count"], columns, today).fill_null(False)
+            value = holds.cast(pl.Int64).sum().over(HOUSEHOLD_KEY)
+    else:
+        kind = "sum" if "sum" in spec else "mean"
+        number = pl.col(_column({"element": spec[kind]}, columns).name).cast(pl.Float64)
+        value = number.sum().over(HOUSEHOLD_KEY)
+        if kind == "mean":
+            value = value / pl.len().over(HOUSEHOLD_KEY)
+        value = pl.when(number.is_null().any().over(HOUSEHOLD_KEY)).then(None).otherwise(value)
+    return pl.when(key.is_null()).then(None).otherwise(value)
 
 
 # ---------------------------------------------------------------- SQL
@@ -123,26 +153,55 @@ def _sql_value(column: Column, value: Any) -> Any:
     return value
 
 
-def to_sql(
-    node: dict, columns: dict[str, Column], today: dt.date, table: str = "p"
+SYMBOLS = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+
+
+def to_sql_query(
+    node: dict, columns: dict[str, Column], today: dt.date, relation: str
 ) -> tuple[str, list[Any]]:
-    """A boolean SQL expression over TABLE's columns, with %s parameters."""
+    """`SELECT p.id FROM RELATION p WHERE <rule>`, with %s parameters. Household conditions
+    become window aggregates over the household key, computed once in a derived table."""
+    windows: list[tuple[str, list[Any]]] = []
+    where, params = to_sql(node, columns, today, "p", windows)
+    if not windows:
+        return f"SELECT p.id FROM {relation} p WHERE {where}", params  # noqa: S608
+    derived = ", ".join(f"{sql} AS _h{i}" for i, (sql, _) in enumerate(windows))
+    inner = f"SELECT p.*, {derived} FROM {relation} p"  # noqa: S608
+    window_params = [value for _, values in windows for value in values]
+    return f"SELECT p.id FROM ({inner}) p WHERE {where}", window_params + params  # noqa: S608
+
+
+def to_sql(
+    node: dict,
+    columns: dict[str, Column],
+    today: dt.date,
+    table: str = "p",
+    windows: list | None = None,
+) -> tuple[str, list[Any]]:
+    """A boolean SQL expression over TABLE's columns, with %s parameters. A household
+    condition adds its aggregate to WINDOWS (to_sql_query selects them) and compares the
+    derived column."""
     if "all" in node or "any" in node:
         joiner = " AND " if "all" in node else " OR "
         parts, params = [], []
         for child in node.get("all") or node["any"]:
-            sql, more = to_sql(child, columns, today, table)
+            sql, more = to_sql(child, columns, today, table, windows)
             parts.append(f"({sql})")
             params += more
         return joiner.join(parts), params
     if "not" in node:
-        sql, params = to_sql(node["not"], columns, today, table)
+        sql, params = to_sql(node["not"], columns, today, table, windows)
         return f"NOT ({sql})", params
+    if "household" in node:
+        if windows is None:
+            raise NotCompilable("家庭成员统计需要整条查询（to_sql_query）")
+        windows.append(_household_sql(node["household"], columns, today, table))
+        return f"{table}._h{len(windows) - 1} {SYMBOLS[node['op']]} %s", [node["value"]]
     column = _column(node, columns)
     name = f"{table}.{column.name}"
     op = node["op"]
     if "age_of" in node:
-        after, by = _age_range(op, node["value"], today)
+        after, by = _age_range(op, node["value"], age_reference(node, today))
         parts, params = [], []
         if after is not None:
             parts.append(f"{name} > %s")
@@ -159,5 +218,26 @@ def to_sql(
     if op in ("in", "not_in"):
         marks = ", ".join(["%s"] * len(right))
         return f"{name} {'NOT IN' if op == 'not_in' else 'IN'} ({marks})", list(right)
-    symbol = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}[op]
-    return f"{name} {symbol} %s", [_sql_value(column, right)]
+    return f"{name} {SYMBOLS[op]} %s", [_sql_value(column, right)]
+
+
+def _household_sql(
+    spec: dict, columns: dict[str, Column], today: dt.date, table: str
+) -> tuple[str, list[Any]]:
+    """The aggregate over TABLE's household as a window expression (NULL without one)."""
+    over = f"OVER (PARTITION BY {table}.{HOUSEHOLD_KEY})"
+    params: list[Any] = []
+    if "count" in spec:
+        if spec["count"] == "all":
+            aggregate = f"COUNT(*) {over}"
+        else:
+            condition, params = to_sql(spec["count"], columns, today, table)
+            aggregate = f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END) {over}"
+    else:
+        kind = "sum" if "sum" in spec else "mean"
+        number = f"{table}.{_column({'element': spec[kind]}, columns).name}"
+        total = f"SUM({number}) {over}"
+        if kind == "mean":
+            total = f"{total} * 1.0 / COUNT(*) {over}"
+        aggregate = f"CASE WHEN COUNT({number}) {over} < COUNT(*) {over} THEN NULL ELSE {total} END"
+    return f"CASE WHEN {table}.{HOUSEHOLD_KEY} IS NULL THEN NULL ELSE {aggregate} END", params

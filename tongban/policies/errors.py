@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tongban.common.errors import InvalidInput, NotFound
+from tongban.common.errors import InvalidInput, NotFound, PermissionDenied
 
 
 class PolicyNotFound(NotFound):
@@ -17,3 +17,8 @@ class NothingToDecline(InvalidInput):
 class ReviewNotFound(NotFound):
     code = "POLICY_REVIEW_NOT_FOUND"
     message = "未找到该复核，或它已处理，或不属于您所在部门。"
+
+
+class DeclineNeedsLegalRepresentative(PermissionDenied):
+    code = "POLICY_DECLINE_LEGAL_REP_ONLY"
+    message = "企业的政策待遇只能由法定代表人放弃。"

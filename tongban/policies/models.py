@@ -60,15 +60,27 @@ class PolicyRun(models.Model):
 
 
 class PolicyMatch(models.Model):
-    """政策匹配 — a resident found eligible for a policy, from when, by which version of its
-    rules; ended (not deleted) when a later run no longer finds them eligible."""
+    """政策匹配 — a resident (or, for 惠企政策, an enterprise) found eligible for a policy, from
+    when, by which version of its rules; ended (not deleted) when a later run no longer finds
+    them eligible."""
 
     policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="matches")
     version = models.ForeignKey(
         "catalog.DefinitionVersion", on_delete=models.PROTECT, related_name="+"
     )
     profile = models.ForeignKey(
-        "accounts.ResidentProfile", on_delete=models.CASCADE, related_name="policy_matches"
+        "accounts.ResidentProfile",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="policy_matches",
+    )
+    enterprise = models.ForeignKey(
+        "accounts.Enterprise",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="policy_matches",
     )
     since = models.DateTimeField()
     found_by = models.ForeignKey(PolicyRun, on_delete=models.PROTECT, related_name="+")
@@ -87,13 +99,22 @@ class PolicyMatch(models.Model):
                 fields=["policy", "profile"],
                 condition=models.Q(ended_at__isnull=True),
                 name="one_open_match_per_policy_and_person",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["policy", "enterprise"],
+                condition=models.Q(ended_at__isnull=True),
+                name="one_open_match_per_policy_and_enterprise",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(profile__isnull=True) ^ models.Q(enterprise__isnull=True),
+                name="match_is_of_a_person_or_an_enterprise",
+            ),
         ]
 
 
 class PolicyGrant(models.Model):
-    """免申即享 — a benefit granted without an application, once per person, policy and
-    period; the person may decline it."""
+    """免申即享 — a benefit granted without an application, once per person (or enterprise),
+    policy and period; the person (the enterprise's legal representative) may decline it."""
 
     class Status(models.TextChoices):
         GRANTED = "granted", "已享受"
@@ -104,8 +125,22 @@ class PolicyGrant(models.Model):
         "catalog.DefinitionVersion", on_delete=models.PROTECT, related_name="+"
     )
     profile = models.ForeignKey(
-        "accounts.ResidentProfile", on_delete=models.CASCADE, related_name="policy_grants"
+        "accounts.ResidentProfile",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="policy_grants",
     )
+    enterprise = models.ForeignKey(
+        "accounts.Enterprise",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="policy_grants",
+    )
+    # How much, where the policy's benefit says (a fixed sum or a formula over the person's
+    # or enterprise's data, e.g. 参保人数 × 500 元), worked out when granted.
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     # "once", or the month ("2026-12") or year ("2026") a periodic benefit is for.
     period = models.CharField(max_length=10)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.GRANTED)
@@ -119,7 +154,15 @@ class PolicyGrant(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["policy", "profile", "period"], name="one_grant_per_policy_person_period"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["policy", "enterprise", "period"],
+                name="one_grant_per_policy_enterprise_period",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(profile__isnull=True) ^ models.Q(enterprise__isnull=True),
+                name="grant_is_to_a_person_or_an_enterprise",
+            ),
         ]
 
 

@@ -6,14 +6,20 @@ who misses only this condition could do about it — given only where the other 
 already single out the policy's people, or everyone would be told), so an evaluation
 explains itself: the conditions met ("年满65周岁（1958年出生）") or the first one not met
 ("差一项：本市户籍").
+Conditions may also count or sum over the person's household (户): `household: {count:
+<condition>}` (members for whom it holds, the person included; `count: all` is everyone),
+`{sum: <element>}` or `{mean: <element>}` (人均), compared with a number.
+
 Pure: no Django, no database. Facts are a dict from element code to value (None when the
-platform does not know it).
+platform does not know it); under HOUSEHOLD, the facts of each member of the person's
+household (None when no household is recorded).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 # Comparisons and the element types they apply to.
@@ -32,6 +38,8 @@ OPS_FOR_TYPE: dict[str, set[str]] = {
     "text": EQUALITY_OPS | MEMBERSHIP_OPS,
 }
 AGE_OPS = ORDERED_OPS | {"eq"}
+HOUSEHOLD = "@household"  # the facts key holding the members' facts
+AGGREGATES = ("count", "sum", "mean")
 
 
 @dataclass(frozen=True)
@@ -99,10 +107,12 @@ def rule_problems(node: Any, elements: dict[str, ElementInfo], path: tuple = ())
             for i, child in enumerate(children):
                 problems += rule_problems(child, elements, (*path, key, i))
         return problems
-    allowed = {"element", "age_of", "op", "value", "text", "hint"}
+    if "household" in node:
+        return problems + _household_problems(node, elements, path)
+    allowed = {"element", "age_of", "as_of", "op", "value", "text", "hint"}
     extra = set(node) - allowed
     if extra:
-        problems.append((path, f"未知的键：{'、'.join(sorted(extra))}"))
+        problems.append((path, f"未知的键：{'、'.join(sorted(map(str, extra)))}"))
     if not isinstance(node.get("text"), str) or not node.get("text"):
         problems.append((path, "每个条件都要写明 text（给市民看的说明）"))
     if ("element" in node) == ("age_of" in node):
@@ -121,7 +131,12 @@ def rule_problems(node: Any, elements: dict[str, ElementInfo], path: tuple = ())
             problems.append(((*path, "op"), f"年龄比较不支持运算 {op}"))
         if type(value) is not int or not 0 <= value <= 150:
             problems.append(((*path, "value"), "年龄应为 0 至 150 的整数"))
+        if "as_of" in node and _month_day(node["as_of"]) is None:
+            message = 'as_of 应为带引号的月-日，如 "08-31"（当日或其后最近的这一天）'
+            problems.append(((*path, "as_of"), message))
         return problems
+    if "as_of" in node:
+        problems.append(((*path, "as_of"), "as_of 只用于 age_of"))
     ops = OPS_FOR_TYPE.get(info.type, EQUALITY_OPS)
     if op not in ops:
         known = "、".join(sorted(ops))
@@ -139,6 +154,66 @@ def rule_problems(node: Any, elements: dict[str, ElementInfo], path: tuple = ())
         if message:
             problems.append(((*path, "value"), message))
     return problems
+
+
+def _household_problems(node: dict, elements: dict[str, ElementInfo], path: tuple) -> list:
+    problems: list[tuple[tuple, str]] = []
+    extra = set(node) - {"household", "op", "value", "text", "hint"}
+    if extra:
+        problems.append((path, f"未知的键：{'、'.join(sorted(map(str, extra)))}"))
+    if not isinstance(node.get("text"), str) or not node.get("text"):
+        problems.append((path, "每个条件都要写明 text（给市民看的说明）"))
+    spec = node["household"]
+    where = (*path, "household")
+    kinds = [k for k in AGGREGATES if isinstance(spec, dict) and k in spec]
+    if not isinstance(spec, dict) or len(kinds) != 1 or len(spec) != 1:
+        return [*problems, (where, "household 应为 count、sum、mean 三者之一")]
+    kind = kinds[0]
+    if kind == "count":
+        if spec["count"] != "all":
+            inner = rule_problems(spec["count"], elements, (*where, "count"))
+            if not inner and uses_household(spec["count"]):
+                inner = [((*where, "count"), "家庭成员的条件中不能再统计家庭")]
+            problems += inner
+    else:
+        info = elements.get(spec[kind])
+        if info is None:
+            problems.append(((*where, kind), f"未知的数据元：{spec[kind]}"))
+        elif info.type not in NUMERIC_TYPES:
+            problems.append(
+                ((*where, kind), f"{kind} 需要数字类数据元，{spec[kind]} 是 {info.type}")
+            )
+    if node.get("op") not in ORDERED_OPS | EQUALITY_OPS:
+        problems.append(((*path, "op"), f"家庭成员统计不支持运算 {node.get('op')}"))
+    value = node.get("value")
+    if type(value) not in (int, float) or value < 0:
+        problems.append(((*path, "value"), "家庭成员统计应与一个非负数比较"))
+    return problems
+
+
+def _month_day(text: Any) -> tuple[int, int] | None:
+    try:
+        month, day = (int(part) for part in str(text).split("-"))
+        dt.date(2000, month, day)  # a leap year: 02-29 is a day
+    except ValueError:
+        return None
+    return month, day
+
+
+def age_reference(node: dict, today: dt.date) -> dt.date:
+    """The day an age is taken on: TODAY, or with `as_of: "MM-DD"`, that day this year if it
+    has not passed, else next year (入学: 6 years old by 31 August)."""
+    if "as_of" not in node:
+        return today
+    month, day = _month_day(node["as_of"])
+    for year in (today.year, today.year + 1):
+        try:
+            candidate = dt.date(year, month, day)
+        except ValueError:  # 29 February in a common year: the day after 28 February
+            candidate = dt.date(year, 3, 1)
+        if candidate >= today:
+            return candidate
+    raise AssertionError("unreachable")
 
 
 def _value_problem(info: ElementInfo, value: Any) -> str:
@@ -187,10 +262,24 @@ def _detail(node: dict, info: ElementInfo, value: Any, today: dt.date, told_age:
     """The fact behind a met condition, as much of it as its sensitivity allows: a birth
     year for an age, the value itself only for public and internal data (levels 1–2)."""
     if "age_of" in node:
-        return f"{age_on(value, today)}周岁" if told_age else f"{value.year}年出生"
+        if told_age:
+            return f"{age_on(value, age_reference(node, today))}周岁"
+        return f"{value.year}年{_date_word(info.label)}"
     if info.sensitivity > 2 or info.type == "boolean":
         return ""
-    return info.choices.get(value, str(value)) if isinstance(value, str) else f"{value:g}"
+    if isinstance(value, str):
+        return info.choices.get(value, value)
+    if isinstance(value, Decimal):  # 5.50 → 5.5, 0.00 → 0
+        return format(value.normalize(), "f")
+    return f"{value:g}"
+
+
+def _date_word(label: str) -> str:
+    """What a date element's year marks: 出生 for a birth date, 成立 for a founding date."""
+    for word in ("出生", "成立"):
+        if word in label:
+            return word
+    return label.removesuffix("日期")
 
 
 def evaluate(
@@ -241,14 +330,48 @@ def evaluate(
         if inner.holds:
             return Outcome(False, unmet=node["text"], missing=1, hint=node.get("hint", ""))
         return Outcome(True, (node["text"],))
+    if "household" in node:
+        return _evaluate_household(node, facts, elements, today)
     code = node.get("element") or node["age_of"]
     info = elements[code]
     value = facts.get(code)
     if value is None:  # never taken as false: an unknown fact is said to be unknown
         return Outcome(False, unmet=node["text"], unknown=True, missing=1)
-    left = age_on(value, today) if "age_of" in node else value
+    left = age_on(value, age_reference(node, today)) if "age_of" in node else value
     if _compare(node["op"], left, node.get("value")):
         detail = _detail(node, info, value, today, told_age)
+        return Outcome(True, (f"{node['text']}（{detail}）" if detail else node["text"],))
+    return Outcome(False, unmet=node["text"], missing=1, hint=node.get("hint", ""))
+
+
+def household_value(spec: dict, members: list[dict], elements, today: dt.date) -> Any:
+    """A household aggregate: how many members a condition holds for (an unknown fact counts
+    as not holding), or the sum or mean of a number (unknown if any member's is unknown)."""
+    if "count" in spec:
+        if spec["count"] == "all":
+            return len(members)
+        return sum(evaluate(spec["count"], m, elements, today).holds for m in members)
+    kind = "sum" if "sum" in spec else "mean"
+    values = [m.get(spec[kind]) for m in members]
+    if not values or any(v is None for v in values):
+        return None
+    total = sum(values)
+    return total if kind == "sum" else total / len(values)
+
+
+def _evaluate_household(node: dict, facts: dict, elements, today: dt.date) -> Outcome:
+    members = facts.get(HOUSEHOLD)
+    value = (
+        None if members is None else household_value(node["household"], members, elements, today)
+    )
+    if value is None:
+        return Outcome(False, unmet=node["text"], unknown=True, missing=1)
+    if _compare(node["op"], value, node["value"]):
+        spec = node["household"]
+        sensitive = (
+            "count" not in spec and elements[spec.get("sum") or spec["mean"]].sensitivity > 2
+        )
+        detail = "" if sensitive else (f"{value}人" if "count" in spec else f"{value:g}")
         return Outcome(True, (f"{node['text']}（{detail}）" if detail else node["text"],))
     return Outcome(False, unmet=node["text"], missing=1, hint=node.get("hint", ""))
 
@@ -272,4 +395,88 @@ def elements_used(node: dict) -> set[str]:
         return set().union(*(elements_used(c) for c in node.get("all") or node.get("any")))
     if "not" in node:
         return elements_used(node["not"])
+    if "household" in node:
+        spec = node["household"]
+        if "count" in spec:
+            return set() if spec["count"] == "all" else elements_used(spec["count"])
+        return {spec.get("sum") or spec["mean"]}
     return {node.get("element") or node["age_of"]}
+
+
+def uses_household(node: dict) -> bool:
+    if "all" in node or "any" in node:
+        return any(uses_household(c) for c in node.get("all") or node.get("any"))
+    if "not" in node:
+        return uses_household(node["not"])
+    return "household" in node
+
+
+# ---------------------------------------------------------------- amounts (计发公式)
+
+FORMULA_OPS = ("add", "sub", "mul", "min", "max")
+
+
+def formula_problems(node: Any, elements: dict[str, ElementInfo], path: tuple = ()) -> list:
+    """Problems of an amount formula: a number, `{element: code}` of a numeric element, or
+    `{add|sub|mul|min|max: [formula, …]}`. Never `eval`."""
+    if type(node) in (int, float):
+        return [] if node >= 0 else [(path, "金额公式中的数字不能为负")]
+    if not isinstance(node, dict) or len(node) != 1:
+        return [(path, "金额公式应为数字、{element: 数据元} 或 add/sub/mul/min/max 之一")]
+    ((key, value),) = node.items()
+    if key == "element":
+        info = elements.get(value)
+        if info is None:
+            return [((*path, "element"), f"未知的数据元：{value}")]
+        if info.type not in NUMERIC_TYPES:
+            return [((*path, "element"), f"金额公式需要数字类数据元，{value} 是 {info.type}")]
+        return []
+    if key not in FORMULA_OPS:
+        return [(path, f"未知的金额运算：{key}")]
+    if not isinstance(value, list) or len(value) < 2:
+        return [((*path, key), f"{key} 需要至少两项")]
+    return [
+        p
+        for i, child in enumerate(value)
+        for p in formula_problems(child, elements, (*path, key, i))
+    ]
+
+
+def formula_elements(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        ((key, value),) = node.items()
+        if key == "element":
+            return {value}
+        return set().union(*(formula_elements(child) for child in value))
+    return set()
+
+
+def formula_value(node: Any, facts: dict[str, Any]) -> Decimal | None:
+    """The amount for FACTS, in 元 to the fen (half up); None when a fact it needs is unknown.
+    Never below zero."""
+    value = _formula(node, facts)
+    if value is None:
+        return None
+    return max(value, Decimal(0)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _formula(node: Any, facts: dict[str, Any]) -> Decimal | None:
+    if type(node) in (int, float):
+        return Decimal(str(node))
+    ((key, value),) = node.items()
+    if key == "element":
+        fact = facts.get(value)
+        return None if fact is None else Decimal(str(fact))
+    parts = [_formula(child, facts) for child in value]
+    if any(p is None for p in parts):
+        return None
+    if key == "add":
+        return sum(parts, Decimal(0))
+    if key == "sub":
+        return parts[0] - sum(parts[1:], Decimal(0))
+    if key == "mul":
+        product = Decimal(1)
+        for p in parts:
+            product *= p
+        return product
+    return min(parts) if key == "min" else max(parts)

@@ -28,9 +28,18 @@ class LegalBasis(Strict):
 class Benefit(Strict):
     text: str = Field(min_length=2, max_length=200)  # what and how much, as a person reads it
     amount: float | None = Field(default=None, ge=0)
+    # Or worked out for each person or enterprise: a formula over data elements
+    # (tongban.policies.rules.formula_value), e.g. {min: [{mul: [{element: …}, 500]}, 1000000]}.
+    formula: Any = None
     unit: str = Field(default="", max_length=20)  # 元/月, 元/次 …
     # How often a 免申即享 benefit is granted: once, or again every month or year.
     period: Literal["once", "monthly", "yearly"] = "once"
+
+    @model_validator(mode="after")
+    def _one_amount(self) -> Benefit:
+        if self.amount is not None and self.formula is not None:
+            raise ValueError("amount 与 formula 只能给出一个")
+        return self
 
 
 class PolicyDef(Strict):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from django.utils import timezone
 
-from tongban.accounts.models import ResidentProfile
+from tongban.accounts.models import Enterprise, ResidentProfile
 from tongban.catalog.loader import element_info
 from tongban.catalog.models import ServiceItem
 from tongban.catalog.selectors import element_definitions
@@ -19,11 +20,15 @@ from tongban.policies.compile import born_by
 from tongban.policies.errors import PolicyNotFound
 from tongban.policies.models import Policy, PolicyGrant, PolicyRun
 from tongban.policies.rules import (
+    HOUSEHOLD,
     ElementInfo,
     Outcome,
     condition_texts,
     elements_used,
     evaluate,
+    formula_elements,
+    formula_value,
+    uses_household,
 )
 from tongban.policies.schemas import MODE_LABELS, SUBJECT_LABELS, PolicyDef
 
@@ -33,6 +38,11 @@ class Evaluation:
     policy: Policy
     definition: PolicyDef
     outcome: Outcome
+    amount: Decimal | None = None  # what the benefit comes to for them, where it says
+
+
+# Where matching reads each subject's data: the prefill source of its record.
+SOURCES = {"resident": "profile", "enterprise": "enterprise"}
 
 
 # Versions never change once stored: each is parsed once per process. Keyed with its hash
@@ -54,15 +64,39 @@ def current_policies(*, subject: str | None = None) -> list[tuple[Policy, Policy
     return found
 
 
-def profile_fields_of(codes: set[str]) -> tuple[dict[str, str], dict[str, ElementInfo]]:
+def profile_fields_of(
+    codes: set[str], subject: str = "resident"
+) -> tuple[dict[str, str], dict[str, ElementInfo]]:
+    """The field of the subject's record (一人一档 or 一企一档) holding each element."""
     definitions = element_definitions(codes)
     fields = {}
     for code, element in definitions.items():
         for prefill in element.prefill:
-            if prefill.source == "profile" and not prefill.applicant_is:
+            if prefill.source == SOURCES[subject] and not prefill.applicant_is:
                 fields[code] = prefill.field
                 break
     return fields, {code: element_info(el) for code, el in definitions.items()}
+
+
+def needs(policies: list[tuple[Policy, PolicyDef]]) -> tuple[set[str], bool]:
+    """The elements these policies read (rules and amount formulas), and whether any counts
+    over a household."""
+    codes: set[str] = set()
+    household = False
+    for _, d in policies:
+        codes |= elements_used(d.eligibility)
+        if d.benefit.formula is not None:
+            codes |= formula_elements(d.benefit.formula)
+        household = household or uses_household(d.eligibility)
+    return codes, household
+
+
+def amount_of(definition: PolicyDef, facts: dict) -> Decimal | None:
+    if definition.benefit.formula is not None:
+        return formula_value(definition.benefit.formula, facts)
+    if definition.benefit.amount is not None:
+        return Decimal(str(definition.benefit.amount))
+    return None
 
 
 def _as_element_value(info: ElementInfo, value: Any) -> Any:
@@ -75,27 +109,61 @@ def _as_element_value(info: ElementInfo, value: Any) -> Any:
     return value
 
 
-def resident_facts(profile: ResidentProfile, codes: set[str]) -> tuple[dict, dict]:
-    """The values of these data elements for PROFILE, read from its 一人一档 through each
-    element's profile prefill; an element with none is unknown (None)."""
-    fields, infos = profile_fields_of(codes)
+def record_facts(record, codes: set[str], subject: str = "resident") -> tuple[dict, dict]:
+    """The values of these data elements for RECORD (a ResidentProfile or an Enterprise), read
+    through each element's prefill from that record; an element with none is unknown (None)."""
+    fields, infos = profile_fields_of(codes, subject)
     facts = {
-        code: _as_element_value(infos[code], getattr(profile, field, None))
+        code: _as_element_value(infos[code], getattr(record, field, None))
         for code, field in fields.items()
     }
     return facts, infos
+
+
+def resident_facts(
+    profile: ResidentProfile, codes: set[str], *, household: bool = False
+) -> tuple[dict, dict]:
+    """PROFILE's facts from its 一人一档; with HOUSEHOLD, also every member's of its 户 (the
+    person included), which household conditions count and sum over."""
+    facts, infos = record_facts(profile, codes)
+    if household:
+        if profile.household_id is None:
+            facts[HOUSEHOLD] = None
+        else:
+            members = ResidentProfile.objects.filter(household_id=profile.household_id)
+            facts[HOUSEHOLD] = [record_facts(m, codes)[0] for m in members.order_by("id")]
+    return facts, infos
+
+
+def subject_facts(record, codes: set[str], subject: str, household: bool) -> tuple[dict, dict]:
+    if subject == "resident":
+        return resident_facts(record, codes, household=household)
+    return record_facts(record, codes, subject)
+
+
+def evaluations_for(record, subject: str, today: dt.date | None = None) -> list[Evaluation]:
+    """Every policy of SUBJECT in force, evaluated for RECORD, eligible ones first."""
+    today = today or timezone.localdate()
+    policies = [(p, d) for p, d in current_policies(subject=subject) if d.in_force(today)]
+    codes, household = needs(policies)
+    facts, infos = subject_facts(record, codes, subject, household)
+    matches = []
+    for p, d in policies:
+        outcome = evaluate(d.eligibility, facts, infos, today)
+        matches.append(Evaluation(p, d, outcome, amount_of(d, facts) if outcome.holds else None))
+    return sorted(matches, key=lambda m: (not m.outcome.holds, m.policy.code))
 
 
 def policies_for_resident(
     *, profile: ResidentProfile, today: dt.date | None = None
 ) -> list[Evaluation]:
     """Every resident policy in force, evaluated for PROFILE, eligible ones first."""
-    today = today or timezone.localdate()
-    policies = [(p, d) for p, d in current_policies(subject="resident") if d.in_force(today)]
-    codes = set().union(*(elements_used(d.eligibility) for _, d in policies)) if policies else set()
-    facts, infos = resident_facts(profile, codes)
-    matches = [Evaluation(p, d, evaluate(d.eligibility, facts, infos, today)) for p, d in policies]
-    return sorted(matches, key=lambda m: (not m.outcome.holds, m.policy.code))
+    return evaluations_for(profile, "resident", today)
+
+
+def policies_for_enterprise(*, enterprise: Enterprise, today: dt.date | None = None):
+    """惠企政策: every enterprise policy in force, evaluated for ENTERPRISE."""
+    return evaluations_for(enterprise, "enterprise", today)
 
 
 @dataclass(frozen=True)
@@ -111,6 +179,7 @@ class PolicyCard:
     department_name: str
     summary: str
     benefit: str
+    unit: str
     life_events: tuple[str, ...]
     item: str
     item_online: bool
@@ -145,6 +214,7 @@ def _card(policy: Policy, definition: PolicyDef, online: dict[str, bool]) -> Pol
         department_name=policy.department.name,
         summary=definition.summary,
         benefit=definition.benefit.text,
+        unit=definition.benefit.unit,
         life_events=tuple(definition.life_events),
         item=definition.item,
         item_online=online.get(definition.item, False),
@@ -205,6 +275,7 @@ class Recommendation:
     card: PolicyCard
     outcome: Outcome
     grant: GrantState | None = None
+    amount: Decimal | None = None
 
 
 def _period_label(period: str) -> str:
@@ -215,10 +286,12 @@ def _period_label(period: str) -> str:
     return f"{period}年"
 
 
-def grants_of(profile: ResidentProfile) -> dict[str, GrantState]:
-    """The latest grant of each policy granted to PROFILE (declined ones included)."""
+def grants_of(record) -> dict[str, GrantState]:
+    """The latest grant of each policy granted to RECORD, a resident's profile or an
+    enterprise (declined ones included)."""
     found: dict[str, GrantState] = {}
-    rows = PolicyGrant.objects.filter(profile=profile).order_by("period", "id")
+    holder = "enterprise" if isinstance(record, Enterprise) else "profile"
+    rows = PolicyGrant.objects.filter(**{holder: record}).order_by("period", "id")
     for code, period, status in rows.values_list("policy__code", "period", "status"):
         found[code] = GrantState(
             period, status, _period_label(period), PolicyGrant.Status(status).label
@@ -226,23 +299,32 @@ def grants_of(profile: ResidentProfile) -> dict[str, GrantState]:
     return found
 
 
+def _recommendations(matches: list[Evaluation], grants: dict[str, GrantState]):
+    online = _online_items({m.definition.item for m in matches if m.definition.item})
+
+    def row(m: Evaluation) -> Recommendation:
+        card = _card(m.policy, m.definition, online)
+        return Recommendation(card, m.outcome, grants.get(card.code), m.amount)
+
+    return [row(m) for m in matches if m.outcome.holds], [
+        row(m) for m in matches if m.outcome.nearly
+    ]
+
+
 def recommendations_for(
     *, profile: ResidentProfile, today: dt.date | None = None
 ) -> tuple[list[Recommendation], list[Recommendation]]:
     """为您推荐: the policies PROFILE qualifies for, and those missed by one condition the
     person could change (with what is missing)."""
-    matches = policies_for_resident(profile=profile, today=today)
-    codes = {m.definition.item for m in matches if m.definition.item}
-    online = _online_items(codes)
-    grants = grants_of(profile)
+    return _recommendations(policies_for_resident(profile=profile, today=today), grants_of(profile))
 
-    def row(m: Evaluation) -> Recommendation:
-        card = _card(m.policy, m.definition, online)
-        return Recommendation(card, m.outcome, grants.get(card.code))
 
-    return [row(m) for m in matches if m.outcome.holds], [
-        row(m) for m in matches if m.outcome.nearly
-    ]
+def recommendations_for_enterprise(
+    *, enterprise: Enterprise, today: dt.date | None = None
+) -> tuple[list[Recommendation], list[Recommendation]]:
+    """惠企政策 on 企业专属网页: what ENTERPRISE qualifies for, and what it nearly does."""
+    matches = policies_for_enterprise(enterprise=enterprise, today=today)
+    return _recommendations(matches, grants_of(enterprise))
 
 
 def outcome_for(*, profile: ResidentProfile, code: str) -> Outcome | None:
@@ -451,7 +533,7 @@ def matching_uses(*, today: dt.date | None = None) -> dict[str, Any]:
     labels = {code: el.label for code, el in element_definitions(codes).items()}
     last = (
         PolicyRun.objects.filter(status=PolicyRun.Status.DONE)
-        .exclude(engine="person")
+        .exclude(engine__in=("person", "enterprise"))
         .order_by("-finished_at")
         .values_list("finished_at", flat=True)
         .first()

@@ -6,19 +6,26 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 import polars as pl
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from tongban.accounts.models import ResidentProfile, User
+from tongban.accounts.models import Enterprise, EnterpriseMembership, ResidentProfile, User
 from tongban.common.errors import InvalidInput
 from tongban.common.fields import EncryptedTextField
 from tongban.common.services import actor_label_for, audit_record
 from tongban.notifications.models import Notice
 from tongban.notifications.services import notice_send
-from tongban.policies.compile import Column, NotCompilable, to_polars, to_sql
+from tongban.policies.compile import (
+    HOUSEHOLD_KEY,
+    Column,
+    NotCompilable,
+    to_polars,
+    to_sql_query,
+)
 from tongban.policies.models import (
     EligibilityReview,
     Policy,
@@ -26,11 +33,29 @@ from tongban.policies.models import (
     PolicyMatch,
     PolicyRun,
 )
-from tongban.policies.rules import ElementInfo, elements_used, evaluate
+from tongban.policies.rules import (
+    ElementInfo,
+    elements_used,
+    evaluate,
+    formula_elements,
+    formula_value,
+    uses_household,
+)
 from tongban.policies.schemas import PolicyDef
-from tongban.policies.selectors import current_policies, profile_fields_of, resident_facts
+from tongban.policies.selectors import (
+    amount_of,
+    current_policies,
+    needs,
+    profile_fields_of,
+    subject_facts,
+)
 
-NOTICE_CATEGORIES = ("policy_eligible", "policy_granted")
+NOTICE_CATEGORIES = (
+    "policy_eligible",
+    "policy_granted",
+    "policy_eligible_enterprise",
+    "policy_granted_enterprise",
+)
 DEFAULT_PUSHES_PER_WEEK = 3
 
 
@@ -40,6 +65,25 @@ def pushes_per_week() -> int:
 
 # ---------------------------------------------------------------- the population table
 
+
+@dataclass(frozen=True)
+class Subject:
+    """Who a policy is for, and where matching reads them: residents from 一人一档, enterprises
+    from 一企一档. FK is the field of PolicyMatch and PolicyGrant that names them."""
+
+    name: str
+    model: type[models.Model]
+    fk: str
+
+    @property
+    def fk_id(self) -> str:
+        return f"{self.fk}_id"
+
+
+RESIDENTS = Subject("resident", ResidentProfile, "profile")
+ENTERPRISES = Subject("enterprise", Enterprise, "enterprise")
+SUBJECTS = {s.name: s for s in (RESIDENTS, ENTERPRISES)}
+
 _POLARS_TYPES: dict[type, pl.DataType] = {
     models.DateField: pl.Date(),
     models.BooleanField: pl.Boolean(),
@@ -47,31 +91,33 @@ _POLARS_TYPES: dict[type, pl.DataType] = {
     models.SmallIntegerField: pl.Int64(),
     models.IntegerField: pl.Int64(),
     models.BigIntegerField: pl.Int64(),
+    models.DecimalField: pl.Float64(),
+    models.ForeignKey: pl.Int64(),  # the household key
     models.CharField: pl.String(),
 }
 
 
-def _column(field_name: str, info: ElementInfo) -> Column | None:
-    """Where a profile field sits in the population table, or None for a field that cannot be
-    compared in bulk (encrypted, or of a type the frame does not hold)."""
-    field = ResidentProfile._meta.get_field(field_name)
+def _column(field_name: str, info: ElementInfo, subject: Subject = RESIDENTS) -> Column | None:
+    """Where a record's field sits in the population table, or None for a field that cannot
+    be compared in bulk (encrypted, or of a type the frame does not hold)."""
+    field = subject.model._meta.get_field(field_name)
     if isinstance(field, EncryptedTextField) or not isinstance(field, tuple(_POLARS_TYPES)):
         return None
     as_text = isinstance(field, models.IntegerField) and info.type in ("choice", "district", "text")
     return Column(field.column, info, as_text=as_text)
 
 
-def population_columns(codes: Iterable[str]) -> dict[str, Column]:
-    """The columns of 一人一档 that hold these elements (through each element's profile
-    prefill). Encrypted fields are left out: they cannot be compared in bulk, and a rule that
+def population_columns(codes: Iterable[str], subject: Subject = RESIDENTS) -> dict[str, Column]:
+    """The columns of 一人一档 (or 一企一档) that hold these elements, through each element's
+    prefill. Encrypted fields are left out: they cannot be compared in bulk, and a rule that
     needs one is refused for that policy."""
-    fields, infos = profile_fields_of(set(codes))
-    found = {code: _column(name, infos[code]) for code, name in fields.items()}
+    fields, infos = profile_fields_of(set(codes), subject.name)
+    found = {code: _column(name, infos[code], subject) for code, name in fields.items()}
     return {code: column for code, column in found.items() if column is not None}
 
 
-def _polars_type(column_name: str) -> pl.DataType:
-    for field in ResidentProfile._meta.concrete_fields:
+def _polars_type(column_name: str, subject: Subject) -> pl.DataType:
+    for field in subject.model._meta.concrete_fields:
         if field.column == column_name:
             for kind, polars_type in _POLARS_TYPES.items():
                 if isinstance(field, kind):
@@ -79,15 +125,28 @@ def _polars_type(column_name: str) -> pl.DataType:
     raise KeyError(column_name)
 
 
-def population_frame(columns: dict[str, Column]) -> pl.DataFrame:
-    """Every resident's id and the columns the rules read, as one frame."""
+def population_frame(columns: dict[str, Column], subject: Subject = RESIDENTS) -> pl.DataFrame:
+    """Every resident's (enterprise's) id and the columns the rules read, as one frame; for
+    residents also the household key, which household conditions group by."""
     names = sorted({c.name for c in columns.values()})
-    attnames = {
-        f.column: f.attname for f in ResidentProfile._meta.concrete_fields if f.column in names
-    }
-    rows = ResidentProfile.objects.values_list("id", *(attnames[n] for n in names))
-    schema = {"id": pl.Int64(), **{n: _polars_type(n) for n in names}}
-    return pl.DataFrame(list(rows.iterator(chunk_size=20_000)), schema=schema, orient="row")
+    if subject is RESIDENTS and HOUSEHOLD_KEY not in names:
+        names.append(HOUSEHOLD_KEY)
+    attnames = {f.column: f.attname for f in subject.model._meta.concrete_fields}
+    rows = subject.model.objects.values_list("id", *(attnames[n] for n in names))
+    schema = {"id": pl.Int64(), **{n: _polars_type(n, subject) for n in names}}
+    decimals = [i + 1 for i, n in enumerate(names) if schema[n] == pl.Float64()]
+    data = rows.iterator(chunk_size=20_000)
+    if decimals:  # Decimal → float, which the frame holds
+        data = (_floats(row, decimals) for row in data)
+    return pl.DataFrame(list(data), schema=schema, orient="row")
+
+
+def _floats(row: tuple, positions: list[int]) -> tuple:
+    row = list(row)
+    for i in positions:
+        if row[i] is not None:
+            row[i] = float(row[i])
+    return tuple(row)
 
 
 def _eligible_polars(frame: pl.DataFrame, definition: PolicyDef, columns, today) -> set[int]:
@@ -95,11 +154,11 @@ def _eligible_polars(frame: pl.DataFrame, definition: PolicyDef, columns, today)
     return set(frame.filter(expression)["id"].to_list())
 
 
-def _eligible_sql(definition: PolicyDef, columns, today) -> set[int]:
-    where, params = to_sql(definition.eligibility, columns, today)
-    table = ResidentProfile._meta.db_table
+def _eligible_sql(definition: PolicyDef, columns, today, subject: Subject = RESIDENTS) -> set[int]:
+    table = subject.model._meta.db_table
+    query, params = to_sql_query(definition.eligibility, columns, today, table)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT p.id FROM {table} p WHERE {where}", params)  # noqa: S608
+        cursor.execute(query, params)
         return {row[0] for row in cursor.fetchall()}
 
 
@@ -132,37 +191,39 @@ def policy_match_run(
     triggered_by: str = "system",
     progress: Callable[[str], None] | None = None,
 ) -> PolicyRun:
-    """Evaluate every resident policy in force over every resident and bring matches, grants,
-    notices and reviews in line with the result, one policy at a time (each in its own
-    transaction, so a run that dies keeps what it finished and a rerun finishes the rest
-    without duplicates). A policy whose rule cannot be evaluated is reported in the run's
+    """Evaluate every policy in force over every resident and every enterprise, and bring
+    matches, grants, notices and reviews in line with the result, one policy at a time (each
+    in its own transaction, so a run that dies keeps what it finished and a rerun finishes the
+    rest without duplicates). A policy whose rule cannot be evaluated is reported in the run's
     counts and skipped; the others go on."""
     if engine not in ("polars", "sql"):
         raise ValueError(engine)
     today = today or timezone.localdate()
-    now = timezone.now()
     run = PolicyRun.objects.create(
-        started_at=now, evaluated_on=today, engine=engine, triggered_by=triggered_by[:60]
+        started_at=timezone.now(), evaluated_on=today, engine=engine, triggered_by=triggered_by[:60]
     )
-    policies = [(p, d) for p, d in current_policies(subject="resident") if d.in_force(today)]
-    codes = set().union(*(elements_used(d.eligibility) for _, d in policies)) if policies else set()
-    columns = population_columns(codes)
-    frame = population_frame(columns) if engine == "polars" and policies else None
     counts: dict[str, dict] = {}
-    for policy, definition in policies:
-        outcome = PolicyOutcome()
-        try:
-            if frame is not None:
-                eligible = _eligible_polars(frame, definition, columns, today)
+    for subject in (RESIDENTS, ENTERPRISES):
+        policies = [(p, d) for p, d in current_policies(subject=subject.name) if d.in_force(today)]
+        if not policies:
+            continue
+        codes, _ = needs(policies)
+        columns = population_columns(codes, subject)
+        frame = population_frame(columns, subject) if engine == "polars" else None
+        for policy, definition in policies:
+            outcome = PolicyOutcome()
+            try:
+                if frame is not None:
+                    eligible = _eligible_polars(frame, definition, columns, today)
+                else:
+                    eligible = _eligible_sql(definition, columns, today, subject)
+            except (NotCompilable, pl.exceptions.PolarsError) as exc:
+                outcome.error = str(exc)[:200]
             else:
-                eligible = _eligible_sql(definition, columns, today)
-        except (NotCompilable, pl.exceptions.PolarsError) as exc:
-            outcome.error = str(exc)[:200]
-        else:
-            _apply(run, policy, definition, eligible, today, outcome)
-        counts[policy.code] = outcome.__dict__
-        if progress:
-            progress(policy.code)
+                _apply(run, policy, definition, eligible, today, outcome, subject=subject)
+            counts[policy.code] = outcome.__dict__
+            if progress:
+                progress(policy.code)
     run.counts = counts
     run.finished_at = timezone.now()
     run.status = PolicyRun.Status.DONE
@@ -178,16 +239,19 @@ def _apply(
     today: dt.date,
     outcome: PolicyOutcome,
     scope: set[int] | None = None,
+    subject: Subject = RESIDENTS,
 ) -> None:
-    """Bring POLICY's matches in line with ELIGIBLE: for everyone, or only for the people in
-    SCOPE (one person re-evaluated)."""
+    """Bring POLICY's matches in line with ELIGIBLE (ids of SUBJECT's records): for everyone,
+    or only for those in SCOPE (one person or enterprise re-evaluated)."""
     now = timezone.now()
     automatic = definition.mode == "automatic"
+    fk_id = subject.fk_id
     with transaction.atomic():
         current = PolicyMatch.objects.filter(policy=policy, ended_at__isnull=True)
+        current = current.filter(**{f"{fk_id}__isnull": False})
         if scope is not None:
-            current = current.filter(profile_id__in=scope)
-        open_matches = dict(current.values_list("profile_id", "id"))
+            current = current.filter(**{f"{fk_id}__in": scope})
+        open_matches = dict(current.values_list(fk_id, "id"))
         new = eligible - set(open_matches)
         gone = set(open_matches) - eligible
         PolicyMatch.objects.bulk_create(
@@ -195,40 +259,45 @@ def _apply(
                 PolicyMatch(
                     policy=policy,
                     version_id=policy.current_id,
-                    profile_id=profile_id,
                     since=now,
                     found_by=run,
+                    **{fk_id: record_id},
                 )
-                for profile_id in sorted(new)
+                for record_id in sorted(new)
             ],
             batch_size=2000,
             ignore_conflicts=True,  # a run overlapping this one found them first
         )
         if automatic:
-            outcome.reviews = _queue_reviews(definition, gone, open_matches, today, now)
-            outcome.granted = _grant(run, policy, definition, today, now, scope)
+            outcome.reviews = _queue_reviews(definition, gone, open_matches, today, now, subject)
+            outcome.granted = _grant(run, policy, definition, today, now, scope, subject)
         elif gone:
             outcome.ended = PolicyMatch.objects.filter(
                 id__in=[open_matches[p] for p in gone]
             ).update(ended_at=now, ended_by=run)
-        outcome.told = _tell(policy, definition, now, scope)
+        outcome.told = _tell(policy, definition, now, scope, subject)
         outcome.eligible = len(eligible)
         outcome.new = len(new)
         changed = outcome.new or outcome.ended or outcome.reviews or outcome.granted
         if scope is not None and not changed:
-            return  # one person re-evaluated and nothing changed: nothing to record
+            return  # one record re-evaluated and nothing changed: nothing to record
+        person = min(scope) if scope and subject is RESIDENTS else None
         audit_record(
             actor_label=run.triggered_by,
             action="policies.match",
             object_type="policy",
             object_id=policy.code,
-            purpose="政策找人",
-            subject_resident_id=min(scope) if scope else None,
-            data={"run": run.pk, **outcome.__dict__},
+            purpose="政策找人" if subject is RESIDENTS else "惠企政策匹配",
+            subject_resident_id=person,
+            data={
+                "run": run.pk,
+                **outcome.__dict__,
+                **({"enterprise": min(scope)} if scope and subject is ENTERPRISES else {}),
+            },
         )
 
 
-def _queue_reviews(definition, gone, open_matches, today, now) -> int:
+def _queue_reviews(definition, gone, open_matches, today, now, subject=RESIDENTS) -> int:
     """Who gets an ongoing benefit but no longer qualifies: a person decides, with the reason
     in front of them. Their match stays open (the benefit goes on) until then."""
     if not gone:
@@ -238,49 +307,65 @@ def _queue_reviews(definition, gone, open_matches, today, now) -> int:
             "match_id", flat=True
         )
     )
+    codes = elements_used(definition.eligibility)
+    household = uses_household(definition.eligibility)
     reviews = []
-    for profile in ResidentProfile.objects.filter(pk__in=gone):
-        match_id = open_matches[profile.pk]
+    for record in subject.model.objects.filter(pk__in=gone):
+        match_id = open_matches[record.pk]
         if match_id in already:
             continue
-        facts, infos = resident_facts(profile, elements_used(definition.eligibility))
+        facts, infos = subject_facts(record, codes, subject.name, household)
         reason = evaluate(definition.eligibility, facts, infos, today).explanation
         reviews.append(EligibilityReview(match_id=match_id, reason=reason[:200], created_at=now))
     EligibilityReview.objects.bulk_create(reviews, ignore_conflicts=True)
     return len(reviews)
 
 
-def _grant(run, policy, definition, today, now, scope=None) -> int:
+def _amounts(definition: PolicyDef, ids: list[int], subject: Subject) -> dict[int, Decimal | None]:
+    """Each grant's amount: the benefit's fixed sum, or its formula over each one's data."""
+    formula = definition.benefit.formula
+    if formula is None:
+        fixed = amount_of(definition, {})
+        return dict.fromkeys(ids, fixed)
+    codes = formula_elements(formula)
+    fields, _ = profile_fields_of(codes, subject.name)
+    found: dict[int, Decimal | None] = dict.fromkeys(ids)
+    names = [fields[c] for c in sorted(fields)]
+    for start in range(0, len(ids), 5000):
+        rows = subject.model.objects.filter(pk__in=ids[start : start + 5000])
+        for row in rows.values_list("id", *names):
+            facts = dict(zip(sorted(fields), row[1:], strict=True))
+            found[row[0]] = formula_value(formula, facts)
+    return found
+
+
+def _grant(run, policy, definition, today, now, scope=None, subject=RESIDENTS) -> int:
     """This period's grant for everyone with an open match, except who declined it."""
     period = _period(definition, today)
-    holding = PolicyMatch.objects.filter(policy=policy, ended_at__isnull=True).exclude(
-        review__status=EligibilityReview.Status.STOPPED
-    )
+    fk_id = subject.fk_id
+    holding = PolicyMatch.objects.filter(
+        policy=policy, ended_at__isnull=True, **{f"{fk_id}__isnull": False}
+    ).exclude(review__status=EligibilityReview.Status.STOPPED)
     if scope is not None:
-        holding = holding.filter(profile_id__in=scope)
-    holders = set(holding.values_list("profile_id", flat=True))
-    have = set(
-        PolicyGrant.objects.filter(policy=policy, period=period).values_list(
-            "profile_id", flat=True
-        )
-    )
-    declined = set(
-        PolicyGrant.objects.filter(policy=policy, status=PolicyGrant.Status.DECLINED).values_list(
-            "profile_id", flat=True
-        )
-    )
+        holding = holding.filter(**{f"{fk_id}__in": scope})
+    holders = set(holding.values_list(fk_id, flat=True))
+    grants = PolicyGrant.objects.filter(policy=policy, **{f"{fk_id}__isnull": False})
+    have = set(grants.filter(period=period).values_list(fk_id, flat=True))
+    declined = set(grants.filter(status=PolicyGrant.Status.DECLINED).values_list(fk_id, flat=True))
     todo = sorted(holders - have - declined)
+    amounts = _amounts(definition, todo, subject)
     PolicyGrant.objects.bulk_create(
         [
             PolicyGrant(
                 policy=policy,
                 version_id=policy.current_id,
-                profile_id=profile_id,
                 period=period,
+                amount=amounts[record_id],
                 granted_at=now,
                 granted_by=run,
+                **{fk_id: record_id},
             )
-            for profile_id in todo
+            for record_id in todo
         ],
         batch_size=2000,
         ignore_conflicts=True,
@@ -288,53 +373,97 @@ def _grant(run, policy, definition, today, now, scope=None) -> int:
     return len(todo)
 
 
-def _tell(policy: Policy, definition: PolicyDef, now, scope=None) -> int:
+def _recipients(matches: list[tuple[int, int]], subject: Subject) -> dict[int, list[int]]:
+    """Who is told of each match (match id → user ids): the person with an account, or every
+    member of the enterprise (法定代表人, 管理员, 经办人)."""
+    if subject is RESIDENTS:
+        users = dict(
+            ResidentProfile.objects.filter(
+                pk__in=[r for _, r in matches], user__isnull=False
+            ).values_list("id", "user_id")
+        )
+        return {m: [users[r]] for m, r in matches if r in users}
+    members: dict[int, list[int]] = {}
+    for enterprise_id, user_id in EnterpriseMembership.objects.filter(
+        enterprise_id__in=[r for _, r in matches]
+    ).values_list("enterprise_id", "user_id"):
+        members.setdefault(enterprise_id, []).append(user_id)
+    return {m: sorted(members[r]) for m, r in matches if r in members}
+
+
+def _tell(policy: Policy, definition: PolicyDef, now, scope=None, subject=RESIDENTS) -> int:
     """Tell the newly found, at most pushes_per_week() policy notices per person per week;
     whoever is over the limit (or has no account yet) is told by a later run."""
-    untold = PolicyMatch.objects.filter(policy=policy, ended_at__isnull=True, told=False)
+    untold = PolicyMatch.objects.filter(
+        policy=policy, ended_at__isnull=True, told=False, **{f"{subject.fk_id}__isnull": False}
+    )
     if scope is not None:
-        untold = untold.filter(profile_id__in=scope)
-    waiting = list(untold.exclude(profile__user__isnull=True).values_list("id", "profile__user_id"))
-    if not waiting:
+        untold = untold.filter(**{f"{subject.fk_id}__in": scope})
+    waiting = list(untold.values_list("id", subject.fk_id))
+    recipients = _recipients(waiting, subject)
+    record_of = dict(waiting)
+    if not recipients:
         return 0
+    everyone = {u for users in recipients.values() for u in users}
     week_ago = now - dt.timedelta(days=7)
     recent: dict[int, int] = {}
     for user_id in Notice.objects.filter(
-        recipient_id__in=[u for _, u in waiting],
+        recipient_id__in=everyone,
         category__in=NOTICE_CATEGORIES,
         created_at__gte=week_ago,
     ).values_list("recipient_id", flat=True):
         recent[user_id] = recent.get(user_id, 0) + 1
     limit = pushes_per_week()
     template = "policy_granted" if definition.mode == "automatic" else "policy_eligible"
-    users = User.objects.in_bulk({u for _, u in waiting})
-    told = []
-    for match_id, user_id in waiting:
-        if recent.get(user_id, 0) >= limit:
-            continue
-        notice_send(
-            recipient=users[user_id],
-            template=template,
-            context={"policy_name": definition.name, "benefit": definition.benefit.text},
-            link=f"/policies/{policy.code}/",
+    users = User.objects.in_bulk(everyone)
+    names = {}
+    if subject is ENTERPRISES:
+        names = dict(
+            Enterprise.objects.filter(pk__in=set(record_of.values())).values_list("id", "name")
         )
-        recent[user_id] = recent.get(user_id, 0) + 1
+    told = []
+    for match_id, user_ids in sorted(recipients.items()):
+        ready = [u for u in user_ids if recent.get(u, 0) < limit]
+        if not ready:
+            continue
+        link = f"/policies/{policy.code}/"
+        context = {"policy_name": definition.name, "benefit": definition.benefit.text}
+        kind = template
+        if subject is ENTERPRISES:
+            link = f"/enterprise/{record_of[match_id]}/policies/#policy-{policy.code}"
+            context["enterprise_name"] = names[record_of[match_id]]
+            kind = f"{template}_enterprise"
+        for user_id in ready:
+            notice_send(recipient=users[user_id], template=kind, context=context, link=link)
+            recent[user_id] = recent.get(user_id, 0) + 1
         told.append(match_id)
     PolicyMatch.objects.filter(id__in=told).update(told=True)
     return len(told)
 
 
-def policy_grant_decline(*, user: User, code: str) -> int:
-    """The person declines a 免申即享 benefit: this period's grant and every later one.
+def policy_grant_decline(*, user: User, code: str, enterprise_id: int | None = None) -> int:
+    """The person declines a 免申即享 benefit: this period's grant and every later one; with
+    ENTERPRISE_ID, the enterprise's, which only its legal representative may decline.
     Returns how many grants were declined (0: nothing to decline, which is refused)."""
-    from tongban.policies.errors import NothingToDecline
+    from tongban.policies.errors import DeclineNeedsLegalRepresentative, NothingToDecline
 
     now = timezone.now()
     with transaction.atomic():
         grants = PolicyGrant.objects.select_for_update().filter(
-            policy__code=code, profile__user=user, status=PolicyGrant.Status.GRANTED
+            policy__code=code, status=PolicyGrant.Status.GRANTED
         )
-        profile_ids = set(grants.values_list("profile_id", flat=True))
+        if enterprise_id is None:
+            grants = grants.filter(profile__user=user)
+        else:
+            membership = EnterpriseMembership.objects.filter(
+                user=user, enterprise_id=enterprise_id
+            ).first()
+            if membership is None:
+                raise NothingToDecline()  # not theirs: nothing said of the enterprise
+            if membership.role != EnterpriseMembership.Role.LEGAL_REPRESENTATIVE:
+                raise DeclineNeedsLegalRepresentative()
+            grants = grants.filter(enterprise_id=enterprise_id)
+        profile_ids = set(grants.values_list("profile_id", flat=True)) - {None}
         declined = grants.update(status=PolicyGrant.Status.DECLINED, declined_at=now)
         if not declined:
             raise NothingToDecline()
@@ -343,8 +472,8 @@ def policy_grant_decline(*, user: User, code: str) -> int:
             action="policies.grant_decline",
             object_type="policy",
             object_id=code,
-            subject_resident_id=min(profile_ids),
-            data={"declined": declined},
+            subject_resident_id=min(profile_ids) if profile_ids else None,
+            data={"declined": declined, **({"enterprise": enterprise_id} if enterprise_id else {})},
         )
     return declined
 
@@ -356,29 +485,44 @@ def policy_match_person(
     every resident policy evaluated for them alone, with the batch run's effects. Joins the
     caller's transaction, so the matches change with the data that changed them. Returns the
     run, or None when nothing had to change (then nothing is written)."""
+    return _match_one(RESIDENTS, profile_id, today, triggered_by)
+
+
+def policy_match_enterprise(
+    *, enterprise_id: int, today: dt.date | None = None, triggered_by: str = "system"
+) -> PolicyRun | None:
+    """惠企政策 for one enterprise whose data just changed, as policy_match_person."""
+    return _match_one(ENTERPRISES, enterprise_id, today, triggered_by)
+
+
+def _match_one(
+    subject: Subject, record_id: int, today: dt.date | None, triggered_by: str
+) -> PolicyRun | None:
     today = today or timezone.localdate()
-    profile = ResidentProfile.objects.get(pk=profile_id)
+    record = subject.model.objects.get(pk=record_id)
     run: PolicyRun | None = None
-    policies = [(p, d) for p, d in current_policies(subject="resident") if d.in_force(today)]
-    codes = set().union(*(elements_used(d.eligibility) for _, d in policies)) if policies else set()
-    facts, infos = resident_facts(profile, codes)
-    # What is already recorded for this person, in two queries, so that the policies where
-    # nothing can change (most of them) cost no query at all.
-    settled = {
-        code: told
-        for code, told in PolicyMatch.objects.filter(
-            profile_id=profile_id, ended_at__isnull=True
-        ).values_list("policy__code", "told")
-    }
-    granted = set(
-        PolicyGrant.objects.filter(profile_id=profile_id).values_list("policy__code", "period")
+    policies = [(p, d) for p, d in current_policies(subject=subject.name) if d.in_force(today)]
+    codes, household = needs(policies)
+    facts, infos = subject_facts(record, codes, subject.name, household)
+    if subject is RESIDENTS:
+        reachable = record.user_id is not None
+    else:
+        reachable = EnterpriseMembership.objects.filter(enterprise_id=record_id).exists()
+    # What is already recorded for them, in two queries, so that the policies where nothing
+    # can change (most of them) cost no query at all.
+    mine = {subject.fk_id: record_id}
+    settled = dict(
+        PolicyMatch.objects.filter(ended_at__isnull=True, **mine).values_list(
+            "policy__code", "told"
+        )
     )
+    granted = set(PolicyGrant.objects.filter(**mine).values_list("policy__code", "period"))
     counts = {}
     for policy, definition in policies:
         outcome = PolicyOutcome()
         holds = evaluate(definition.eligibility, facts, infos, today).holds
         if holds and policy.code in settled:
-            told = settled[policy.code] or profile.user_id is None
+            told = settled[policy.code] or not reachable
             paid = definition.mode != "automatic" or (
                 (policy.code, _period(definition, today)) in granted
             )
@@ -386,15 +530,15 @@ def policy_match_person(
                 continue
         if not holds and policy.code not in settled:
             continue
-        eligible = {profile_id} if holds else set()
+        eligible = {record_id} if holds else set()
         if run is None:
             run = PolicyRun.objects.create(
                 started_at=timezone.now(),
                 evaluated_on=today,
-                engine="person",
+                engine="person" if subject is RESIDENTS else "enterprise",
                 triggered_by=triggered_by[:60],
             )
-        _apply(run, policy, definition, eligible, today, outcome, scope={profile_id})
+        _apply(run, policy, definition, eligible, today, outcome, {record_id}, subject)
         if outcome.new or outcome.ended or outcome.reviews or outcome.granted:
             counts[policy.code] = outcome.__dict__
     if run is not None:
@@ -406,15 +550,33 @@ def policy_match_person(
 
 
 def rematch_after_change(profile: ResidentProfile) -> None:
-    """Hook for 一人一档 changes (accounts) and concluded cases (cases)."""
-    policy_match_person(profile_id=profile.pk, triggered_by="system:data_changed")
+    """Hook for 一人一档 changes (accounts) and concluded cases (cases). The person's household
+    is matched again too: a child's birthday or a spouse's income changes what the others
+    qualify for."""
+    ids = [profile.pk]
+    if profile.household_id is not None:
+        members = ResidentProfile.objects.filter(household_id=profile.household_id)
+        ids += sorted(members.exclude(pk=profile.pk).values_list("id", flat=True))
+    for profile_id in ids:
+        policy_match_person(profile_id=profile_id, triggered_by="system:data_changed")
+
+
+def rematch_enterprise_after_change(enterprise: Enterprise) -> None:
+    """Hook for 一企一档 changes (accounts): 惠企政策 matched again for that enterprise."""
+    policy_match_enterprise(enterprise_id=enterprise.pk, triggered_by="system:data_changed")
 
 
 def rematch_after_conclusion(case) -> None:
-    if case.applicant_profile_id:
-        with transaction.atomic():
+    """A concluded case may change what its applicant (or the enterprise it was filed for)
+    qualifies for: a 低保 granted, a licence issued."""
+    with transaction.atomic():
+        if case.applicant_profile_id:
             policy_match_person(
                 profile_id=case.applicant_profile_id, triggered_by="system:case_concluded"
+            )
+        if case.enterprise_id:
+            policy_match_enterprise(
+                enterprise_id=case.enterprise_id, triggered_by="system:case_concluded"
             )
 
 

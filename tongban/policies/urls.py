@@ -9,4 +9,14 @@ urlpatterns = [
     path("policies/<str:code>/", views.policy_view, name="detail"),
     path("me/policies/", views.my_policies_view, name="mine"),
     path("me/policies/<str:code>/decline/", views.decline_view, name="decline"),
+    path(
+        "enterprise/<int:enterprise_id>/policies/",
+        views.enterprise_policies_view,
+        name="enterprise",
+    ),
+    path(
+        "enterprise/<int:enterprise_id>/policies/<str:code>/decline/",
+        views.enterprise_decline_view,
+        name="enterprise_decline",
+    ),
 ]

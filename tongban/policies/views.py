@@ -8,7 +8,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tongban.accounts.selectors import is_staff_member, resident_profile_of
+from tongban.accounts.errors import EnterpriseNotFound
+from tongban.accounts.models import EnterpriseMembership
+from tongban.accounts.selectors import (
+    enterprise_for_agent,
+    is_staff_member,
+    resident_profile_of,
+)
 from tongban.catalog import selectors as catalog_selectors
 from tongban.common.errors import DomainError
 from tongban.policies import selectors, services
@@ -122,6 +128,51 @@ def decline_view(request: HttpRequest, code: str) -> HttpResponse:
     else:
         messages.success(request, "已放弃此项待遇，今后不再自动发放。如需恢复，请联系实施部门。")
     return redirect("/me/policies/")
+
+
+def _member_enterprise(request: HttpRequest, enterprise_id: int):
+    """The enterprise the signed-in user acts for, and whether they are its legal
+    representative; 404 for anyone else (whether or not it exists)."""
+    try:
+        enterprise = enterprise_for_agent(user=request.user, enterprise_id=enterprise_id)
+    except EnterpriseNotFound as exc:
+        raise Http404(exc.message) from exc
+    represents = EnterpriseMembership.objects.filter(
+        user=request.user,
+        enterprise=enterprise,
+        role=EnterpriseMembership.Role.LEGAL_REPRESENTATIVE,
+    ).exists()
+    return enterprise, represents
+
+
+@require_GET
+@login_required
+def enterprise_policies_view(request: HttpRequest, enterprise_id: int) -> HttpResponse:
+    """惠企政策 — the policies an enterprise qualifies for, why, and what to do; and those one
+    condition away. For its members only."""
+    enterprise, represents = _member_enterprise(request, enterprise_id)
+    eligible, nearly = selectors.recommendations_for_enterprise(enterprise=enterprise)
+    context = {
+        "enterprise": enterprise,
+        "represents": represents,
+        "eligible": eligible,
+        "nearly": nearly,
+    }
+    return render(request, "policies/enterprise.html", context)
+
+
+@require_POST
+@login_required
+def enterprise_decline_view(request: HttpRequest, enterprise_id: int, code: str) -> HttpResponse:
+    """The legal representative declines a 免申即享 benefit granted to the enterprise."""
+    enterprise, _ = _member_enterprise(request, enterprise_id)
+    try:
+        services.policy_grant_decline(user=request.user, code=code, enterprise_id=enterprise.pk)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "已放弃此项待遇，今后不再自动发放。如需恢复，请联系实施部门。")
+    return redirect(f"/enterprise/{enterprise.pk}/policies/")
 
 
 def _staff_page(request: HttpRequest, *, errors: dict | None = None, status: int = 200):

@@ -91,7 +91,12 @@ def enterprise_view(request: HttpRequest) -> HttpResponse:
     if current_id not in by_id:
         current_id = enterprises[0]["id"] if len(enterprises) == 1 else None
     current = by_id.get(current_id)
+    policies = []
+    if current is not None:
+        enterprise = enterprise_for_agent(user=request.user, enterprise_id=current["id"])
+        policies = policies_selectors.recommendations_for_enterprise(enterprise=enterprise)[0]
     context = {
+        "policies": policies,
         "enterprises": enterprises,
         "current": current,
         # What an enterprise can start here: its 一件事 and its items, each opened with the

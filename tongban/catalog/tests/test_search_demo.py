@@ -171,11 +171,16 @@ def test_a_homophone_or_pinyin_is_offered_the_service_it_sounds_like():
 
 @pytest.mark.usefixtures("demo")
 def test_words_answered_by_different_services_keep_the_most_specific_one():
-    # 创业 is in one service's aliases (创业开公司), 补贴 in ten allowances for other people.
+    # 创业 is in one service's aliases (创业开公司), 补贴 in ten allowances for other people;
+    # only the employer's 就业创业补贴申领 has both words, and it is the answer.
     outcome = catalog_search_outcome(q="创业补贴", prefer="person")
-    assert codes(outcome.results) == [("bundle", "enterprise_opening")]
+    assert codes(outcome.results)[0] == ("item", "SH-RSJ-0501")
+    # 开饭店 is the 食品经营许可's word, 补贴 the allowances': no service has both, and the
+    # answer says so, keeping the more specific one.
+    outcome = catalog_search_outcome(q="开饭店补贴", prefer="person")
+    assert codes(outcome.results) == [("item", "SH-SCJ-0201")]
     assert outcome.message == (
-        "未找到“创业补贴”的事项，以下事项只与“创业”相关，均为法人事项，没有相关的个人事项。"
+        "未找到“开饭店补贴”的事项，以下事项只与“饭店”相关，均为法人事项，没有相关的个人事项。"
     )
     # Two syllables inside 公积金单位账户注销 (dan-WEI-ZHANG-hu) do not make 违章 sound like it.
     assert catalog_search_outcome(q="违章").suggestions == []

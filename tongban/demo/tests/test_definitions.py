@@ -98,10 +98,12 @@ PROFILE_FIELDS = {
     "name", "id_number", "birth_date", "sex", "phone", "hukou_district", "residence_district",
     "residence_address", "marital_status", "disability_grade", "is_veteran", "is_low_income",
     "is_minimum_living_allowance", "has_residence_permit", "hukou_is_local",
+    "household_relation", "monthly_income",
 }  # fmt: skip
 ENTERPRISE_FIELDS = {
     "uscc", "name", "type", "legal_representative", "registered_capital", "industry_code",
-    "district", "address", "founded_on", "employees", "status",
+    "district", "address", "founded_on", "employees", "status", "size", "annual_revenue",
+    "tax_credit_rating", "insured_headcount", "layoff_rate", "is_high_tech",
 }  # fmt: skip
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -360,16 +362,16 @@ def test_the_demo_catalog_loads_through_the_loader_and_every_bundle_keeps_its_pr
     report = catalog_load_directory(path=settings.TONGBAN_CATALOG_DIR)
     assert {kind: c.created for kind, c in report.counts.items()} == {
         "department": 19,
-        "element": 166,
-        "item": 50,
+        "element": 175,
+        "item": 55,
         "bundle": 8,
-        "policy": 8,
+        "policy": 58,
     }
     again = catalog_load_directory(path=settings.TONGBAN_CATALOG_DIR)
     assert {kind: c.unchanged for kind, c in again.counts.items()} == {
         "department": 19,
-        "element": 166,
-        "item": 50,
+        "element": 175,
+        "item": 55,
         "bundle": 8,
-        "policy": 8,
+        "policy": 58,
     }

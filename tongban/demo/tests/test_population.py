@@ -295,7 +295,8 @@ def test_ensure_demo_accounts_is_idempotent(departments):
         # 3 residents + 2 agents + 2 x 3 department staff (acceptor, reviewer, lead)
         # + 8 city-wide (2 counters, 3 issuers, service owner, operator, admin)
         "users": 19,
-        "profiles": 6,  # the 5 people with logins and the new mother's husband
+        # The 5 people with logins, the new mother's husband and son, 陈志强's daughter.
+        "profiles": 8,
         "enterprises": 2,
         "memberships": 3,
         "assignments": 14,
@@ -424,7 +425,7 @@ def test_city_setup_twice_adds_nobody_the_second_time(departments):
     assert "ga_reviewer" in out.getvalue()
     runs = list(AuditEvent.objects.filter(action="demo.city_setup").order_by("pk"))
     assert [r.actor_label for r in runs] == ["system:city_setup", "system:city_setup"]
-    assert [r.data["residents_added"] for r in runs] == [294, 0]
+    assert [r.data["residents_added"] for r in runs] == [292, 0]
     assert [r.data["enterprises_added"] for r in runs] == [38, 0]
 
 

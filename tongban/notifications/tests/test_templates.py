@@ -31,6 +31,8 @@ EXPECTED = {
     "account_activation",
     "policy_eligible",
     "policy_granted",
+    "policy_eligible_enterprise",
+    "policy_granted_enterprise",
     "policy_stopped",
 }
 

@@ -4,7 +4,6 @@ the subsidy the platform says they qualify for, reads why, and lands in its pref
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +12,6 @@ from tongban.catalog.services import catalog_load_directory
 from tongban.tests.test_accessibility import AXE, _axe_violations
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
-DEMO = Path(__file__).resolve().parents[2] / "demo" / "definitions"
 
 
 def _fits(page, width: int) -> None:
@@ -23,8 +21,8 @@ def _fits(page, width: int) -> None:
 
 
 @pytest.mark.parametrize("width", [390, 1280])
-def test_a_resident_finds_the_subsidy_and_applies_in_one_click(page, width):
-    catalog_load_directory(path=DEMO)
+def test_a_resident_finds_the_subsidy_and_applies_in_one_click(page, width, eight_policies):
+    catalog_load_directory(path=eight_policies)
     resident = ResidentProfileFactory(
         name="陈示例", birth_date=dt.date(1978, 9, 21), hukou_is_local=True, disability_grade=2
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -12,12 +11,11 @@ from tongban.common.models import AuditEvent
 from tongban.policies.models import PolicyMatch, PolicyRun
 
 pytestmark = pytest.mark.django_db
-DEMO = Path(__file__).resolve().parents[2] / "demo" / "definitions"
 
 
 @pytest.fixture(autouse=True)
-def demo_catalog(db):
-    catalog_load_directory(path=DEMO)
+def demo_catalog(db, eight_policies):
+    catalog_load_directory(path=eight_policies)
 
 
 def _text(response) -> str:

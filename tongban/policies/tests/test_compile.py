@@ -10,8 +10,15 @@ import sqlite3
 import polars as pl
 import pytest
 
-from tongban.policies.compile import Column, NotCompilable, born_by, to_polars, to_sql
-from tongban.policies.rules import ElementInfo, evaluate
+from tongban.policies.compile import (
+    Column,
+    NotCompilable,
+    born_by,
+    to_polars,
+    to_sql,
+    to_sql_query,
+)
+from tongban.policies.rules import HOUSEHOLD, ElementInfo, evaluate
 
 TODAY = dt.date(2028, 2, 29)  # a leap day: the hardest day for ages
 INFO = {
@@ -24,6 +31,7 @@ INFO = {
     "applicant.hukou_district": ElementInfo(
         "户籍区", "choice", 2, {"310101": "黄浦", "310104": "徐汇"}
     ),
+    "resident.monthly_income": ElementInfo("月收入", "decimal", 3),
 }
 COLUMNS = {
     "applicant.birth_date": Column("birth_date", INFO["applicant.birth_date"]),
@@ -31,6 +39,7 @@ COLUMNS = {
     "resident.is_low_income": Column("is_low_income", INFO["resident.is_low_income"]),
     "disability.grade": Column("disability_grade", INFO["disability.grade"], as_text=True),
     "applicant.hukou_district": Column("hukou_district", INFO["applicant.hukou_district"]),
+    "resident.monthly_income": Column("monthly_income", INFO["resident.monthly_income"]),
 }
 FIELD = {code: column.name for code, column in COLUMNS.items()}
 RULES = {
@@ -70,6 +79,54 @@ RULES = {
             {"element": "disability.grade", "op": "not_in", "value": ["4"], "text": "c"},
         ]
     },
+    # 入学: a child of the household six years old by the next 31 August.
+    "school_starter_at_home": {
+        "all": [
+            {"age_of": "applicant.birth_date", "op": "ge", "value": 18, "text": "a"},
+            {
+                "household": {
+                    "count": {
+                        "age_of": "applicant.birth_date",
+                        "as_of": "08-31",
+                        "op": "eq",
+                        "value": 6,
+                        "text": "b",
+                    }
+                },
+                "op": "ge",
+                "value": 1,
+                "text": "c",
+            },
+        ]
+    },
+    "poor_household": {
+        "household": {"mean": "resident.monthly_income"},
+        "op": "le",
+        "value": 1510,
+        "text": "a",
+    },
+    "big_household_low_total": {
+        "all": [
+            {"household": {"count": "all"}, "op": "ge", "value": 3, "text": "a"},
+            {
+                "household": {"sum": "resident.monthly_income"},
+                "op": "lt",
+                "value": 9000,
+                "text": "b",
+            },
+            {
+                "not": {
+                    "household": {
+                        "count": {"element": "resident.is_low_income", "op": "is_true", "text": "c"}
+                    },
+                    "op": "eq",
+                    "value": 0,
+                    "text": "d",
+                },
+                "text": "e",
+            },
+        ]
+    },
 }
 
 
@@ -96,16 +153,28 @@ def _population(n: int) -> list[dict]:
                 "is_low_income": rng.choice([True, False, False, None]),
                 "disability_grade": rng.choice([None, None, 1, 2, 3, 4]),
                 "hukou_district": rng.choice(["310101", "310104", "", None]),
+                # Households of one to about five; a few people with none recorded.
+                "household_id": None if rng.random() < 0.05 else rng.randrange(1, n // 3),
+                "monthly_income": (
+                    None if rng.random() < 0.02 else float(rng.choice([0, 800, 1510, 2400, 6000]))
+                ),
             }
         )
     return people
 
 
-def _facts(person: dict) -> dict:
+def _own_facts(person: dict) -> dict:
     facts = {code: person[field] for code, field in FIELD.items()}
     grade = facts["disability.grade"]
     facts["disability.grade"] = None if grade is None else str(grade)
     facts["applicant.hukou_district"] = facts["applicant.hukou_district"] or None
+    return facts
+
+
+def _facts(person: dict, households: dict) -> dict:
+    facts = _own_facts(person)
+    key = person["household_id"]
+    facts[HOUSEHOLD] = None if key is None else [_own_facts(m) for m in households[key]]
     return facts
 
 
@@ -117,7 +186,10 @@ def people():
 @pytest.mark.parametrize("name", sorted(RULES))
 def test_polars_and_sql_agree_with_the_evaluator(people, name):
     rule = RULES[name]
-    expected = {p["id"] for p in people if evaluate(rule, _facts(p), INFO, TODAY).holds}
+    households: dict[int, list] = {}
+    for p in people:
+        households.setdefault(p["household_id"], []).append(p)
+    expected = {p["id"] for p in people if evaluate(rule, _facts(p, households), INFO, TODAY).holds}
     assert expected, "a rule nobody meets proves nothing"
     frame = pl.DataFrame(
         people,
@@ -128,17 +200,20 @@ def test_polars_and_sql_agree_with_the_evaluator(people, name):
             "is_low_income": pl.Boolean,
             "disability_grade": pl.Int16,
             "hukou_district": pl.String,
+            "household_id": pl.Int64,
+            "monthly_income": pl.Float64,
         },
     )
     found = set(frame.filter(to_polars(rule, COLUMNS, TODAY))["id"].to_list())
     assert found == expected
     db = sqlite3.connect(":memory:")
     db.execute(
-        "CREATE TABLE p (id INTEGER, birth_date TEXT, hukou_is_local BOOL, is_low_income BOOL,"
-        " disability_grade INTEGER, hukou_district TEXT)"
+        "CREATE TABLE people (id INTEGER, birth_date TEXT, hukou_is_local BOOL, is_low_income BOOL,"
+        " disability_grade INTEGER, hukou_district TEXT, household_id INTEGER,"
+        " monthly_income DECIMAL)"
     )
     db.executemany(
-        "INSERT INTO p VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO people VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 p["id"],
@@ -147,13 +222,15 @@ def test_polars_and_sql_agree_with_the_evaluator(people, name):
                 p["is_low_income"],
                 p["disability_grade"],
                 p["hukou_district"],
+                p["household_id"],
+                p["monthly_income"],
             )
             for p in people
         ],
     )
-    sql, params = to_sql(rule, COLUMNS, TODAY)
+    sql, params = to_sql_query(rule, COLUMNS, TODAY, "people")
     params = [v.isoformat() if isinstance(v, dt.date) else v for v in params]
-    rows = db.execute(f"SELECT id FROM p WHERE {sql.replace('%s', '?')}", params)  # noqa: S608
+    rows = db.execute(sql.replace("%s", "?"), params)
     assert {r[0] for r in rows} == expected
 
 

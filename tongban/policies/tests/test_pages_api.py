@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -12,12 +11,10 @@ from django.utils import timezone
 from tongban.accounts.tests.factories import ResidentProfileFactory, UserFactory
 from tongban.catalog.services import catalog_load_directory
 
-DEMO = Path(__file__).resolve().parents[2] / "demo" / "definitions"
-
 
 @pytest.fixture(autouse=True)
-def demo_catalog(db):
-    catalog_load_directory(path=DEMO)
+def demo_catalog(db, eight_policies):
+    catalog_load_directory(path=eight_policies)
 
 
 def _years_ago(years: int, extra_days: int = 0) -> dt.date:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
 from tongban.policies.rules import (
+    HOUSEHOLD,
     ElementInfo,
+    age_reference,
     condition_texts,
     elements_used,
     evaluate,
+    formula_problems,
+    formula_value,
     rule_problems,
 )
 
@@ -23,6 +28,9 @@ ELEMENTS = {
     "resident.is_low_income": ElementInfo("低收入家庭成员", "boolean", 3),
     "resident.is_minimum_living_allowance": ElementInfo("最低生活保障对象", "boolean", 3),
     "household.size": ElementInfo("家庭人口", "integer", 3),
+    "resident.monthly_income": ElementInfo("个人月收入（元）", "decimal", 3),
+    "enterprise.insured_headcount": ElementInfo("参保职工人数", "integer", 2),
+    "enterprise.founded_on": ElementInfo("成立日期", "date", 1),
 }
 TODAY = dt.date(2026, 12, 3)
 ELDER = {
@@ -164,7 +172,120 @@ def test_the_conditions_read_one_per_line():
             {"element": "resident.hukou_is_local", "op": "is_true", "text": "t", "eval": "1"},
             "未知的键：eval",
         ),
+        (
+            {"household": {"mean": "resident.hukou_is_local"}, "op": "le", "value": 1, "text": "t"},
+            "mean 需要数字类数据元，resident.hukou_is_local 是 boolean",
+        ),
+        (
+            {"household": {"count": "all", "sum": "x"}, "op": "ge", "value": 1, "text": "t"},
+            "household 应为 count、sum、mean 三者之一",
+        ),
+        (
+            {"household": {"count": "all"}, "op": "in", "value": 1, "text": "t"},
+            "家庭成员统计不支持运算 in",
+        ),
+        (
+            {
+                "household": {
+                    "count": {"household": {"count": "all"}, "op": "ge", "value": 1, "text": "t"}
+                },
+                "op": "ge",
+                "value": 1,
+                "text": "t",
+            },
+            "家庭成员的条件中不能再统计家庭",
+        ),
+        (
+            {
+                "age_of": "applicant.birth_date",
+                "as_of": "02-30",
+                "op": "ge",
+                "value": 6,
+                "text": "t",
+            },
+            'as_of 应为带引号的月-日，如 "08-31"（当日或其后最近的这一天）',
+        ),
     ],
 )
 def test_unsound_rules_are_refused_with_the_reason(rule, problem):
     assert problem in [message for _, message in rule_problems(rule, ELEMENTS)]
+
+
+INCOME_PER_HEAD = {
+    "household": {"mean": "resident.monthly_income"},
+    "op": "le",
+    "value": 1510,
+    "text": "家庭人均月收入不高于1510元",
+}
+CHILD_AT_HOME = {
+    "household": {
+        "count": {"age_of": "applicant.birth_date", "op": "lt", "value": 18, "text": "未成年"}
+    },
+    "op": "ge",
+    "value": 1,
+    "text": "家中有未成年子女",
+}
+
+
+def test_household_conditions_count_and_average_over_the_members_and_mask_income():
+    members = [
+        {"resident.monthly_income": Decimal("3000"), "applicant.birth_date": dt.date(1990, 1, 1)},
+        {"resident.monthly_income": Decimal("0"), "applicant.birth_date": dt.date(1992, 5, 1)},
+        {"resident.monthly_income": Decimal("0"), "applicant.birth_date": dt.date(2015, 7, 1)},
+    ]
+    facts = {**members[0], HOUSEHOLD: members}
+    both = {"all": [INCOME_PER_HEAD, CHILD_AT_HOME]}
+    assert evaluate(both, facts, ELEMENTS, TODAY).explanation == (
+        "符合：家庭人均月收入不高于1510元；家中有未成年子女（1人）"
+    )
+    members[1]["resident.monthly_income"] = Decimal("1600")  # 4,600 / 3 > 1,510
+    assert (
+        evaluate(both, facts, ELEMENTS, TODAY).explanation == "差一项：家庭人均月收入不高于1510元"
+    )
+    members[1]["resident.monthly_income"] = None
+    assert evaluate(INCOME_PER_HEAD, facts, ELEMENTS, TODAY).unknown
+    no_household = {**members[0], HOUSEHOLD: None}
+    assert evaluate(CHILD_AT_HOME, no_household, ELEMENTS, TODAY).explanation == (
+        "尚无法判断：家中有未成年子女"
+    )
+
+
+def test_an_age_on_a_day_of_the_year_is_taken_on_its_next_occurrence():
+    assert age_reference({"as_of": "08-31"}, dt.date(2026, 12, 3)) == dt.date(2027, 8, 31)
+    assert age_reference({"as_of": "08-31"}, dt.date(2026, 8, 31)) == dt.date(2026, 8, 31)
+    assert age_reference({"as_of": "02-29"}, dt.date(2026, 12, 3)) == dt.date(2027, 3, 1)
+    six = {
+        "age_of": "applicant.birth_date",
+        "as_of": "08-31",
+        "op": "eq",
+        "value": 6,
+        "text": "满6",
+    }
+    # Six on 31 August 2027: born 1 September 2020 to 31 August 2021.
+    for birth, holds in [
+        (dt.date(2020, 8, 31), False),
+        (dt.date(2020, 9, 1), True),
+        (dt.date(2021, 8, 31), True),
+        (dt.date(2021, 9, 1), False),
+    ]:
+        facts = {"applicant.birth_date": birth}
+        assert evaluate(six, facts, ELEMENTS, TODAY).holds is holds, birth
+
+
+def test_a_founding_date_reads_as_the_year_founded():
+    rule = {"age_of": "enterprise.founded_on", "op": "ge", "value": 3, "text": "成立满3年"}
+    facts = {"enterprise.founded_on": dt.date(2019, 4, 1)}
+    assert evaluate(rule, facts, ELEMENTS, TODAY).explanation == "符合：成立满3年（2019年成立）"
+
+
+def test_amount_formulas_are_checked_and_worked_out_to_the_fen():
+    formula = {"min": [{"mul": [{"element": "enterprise.insured_headcount"}, 500.5]}, 100000]}
+    assert formula_problems(formula, ELEMENTS) == []
+    assert formula_value(formula, {"enterprise.insured_headcount": 3}) == Decimal("1501.50")
+    assert formula_value(formula, {"enterprise.insured_headcount": 900}) == Decimal("100000.00")
+    assert formula_value(formula, {"enterprise.insured_headcount": None}) is None
+    assert formula_value({"sub": [100, {"element": "x"}]}, {"x": 300}) == Decimal("0.00")
+    assert formula_problems({"pow": [1, 2]}, ELEMENTS) == [((), "未知的金额运算：pow")]
+    assert formula_problems({"mul": [{"element": "enterprise.founded_on"}, 2]}, ELEMENTS) == [
+        (("mul", 0, "element"), "金额公式需要数字类数据元，enterprise.founded_on 是 date")
+    ]

@@ -5,7 +5,6 @@ stopping only itself."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 
@@ -19,13 +18,12 @@ from tongban.policies.errors import NothingToDecline
 from tongban.policies.models import EligibilityReview, PolicyGrant, PolicyMatch, PolicyRun
 
 pytestmark = pytest.mark.django_db
-DEMO = Path(__file__).resolve().parents[2] / "demo" / "definitions"
 TODAY = dt.date(2026, 12, 3)
 
 
 @pytest.fixture(autouse=True)
-def demo_catalog(db):
-    catalog_load_directory(path=DEMO)
+def demo_catalog(db, eight_policies):
+    catalog_load_directory(path=eight_policies)
 
 
 @pytest.fixture
@@ -212,7 +210,9 @@ def test_rematching_someone_whose_situation_did_not_change_writes_nothing(
     assert PolicyRun.objects.count() == runs
 
 
-def test_whatif_previews_a_changed_rule_by_district_and_changes_nothing(people, tmp_path):
+def test_whatif_previews_a_changed_rule_by_district_and_changes_nothing(
+    people, tmp_path, eight_policies
+):
     import shutil
     from io import StringIO
 
@@ -221,7 +221,7 @@ def test_whatif_previews_a_changed_rule_by_district_and_changes_nothing(people, 
     services.policy_match_run(today=dt.date.today(), triggered_by="test")
     ResidentProfile.objects.filter(pk=people["elder"].pk).update(hukou_district="310104")
     folder = tmp_path / "defs"
-    shutil.copytree(DEMO, folder)
+    shutil.copytree(eight_policies, folder)
     # The 70–79 band opened to non-local residents with a 居住证.
     path = folder / "policies" / "SH-MZJ-P002.yaml"
     path.write_text(
@@ -259,5 +259,5 @@ def test_whatif_previews_a_changed_rule_by_district_and_changes_nothing(people, 
         "  未登记户籍区：新增 1，不再符合 0",
     ]
     out = StringIO()
-    call_command("policies_whatif", str(DEMO), stdout=out)
+    call_command("policies_whatif", str(eight_policies), stdout=out)
     assert out.getvalue() == "没有资格条件发生变化的政策。\n"

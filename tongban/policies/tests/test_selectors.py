@@ -21,7 +21,7 @@ TODAY = dt.date(2026, 12, 3)
 @pytest.fixture
 def demo_catalog(db):
     report = catalog_load_directory(path=DEMO)
-    assert report.policies.created == 8
+    assert report.policies.created == 58
     return report
 
 
@@ -33,7 +33,7 @@ def test_policies_are_loaded_as_versioned_definitions(demo_catalog):
         "SH-MZJ",
         1,
     )
-    assert catalog_load_directory(path=DEMO).policies.unchanged == 8
+    assert catalog_load_directory(path=DEMO).policies.unchanged == 58
 
 
 def test_a_resident_of_72_gets_the_allowance_of_their_age_band_only(demo_catalog):
@@ -48,7 +48,8 @@ def test_a_resident_of_72_gets_the_allowance_of_their_age_band_only(demo_catalog
     assert matches["SH-MZJ-P001"].explanation == "差一项：未满70周岁"
     assert matches["SH-MZJ-P003"].explanation == "差一项：年满80周岁"
     eligible = [code for code, outcome in matches.items() if outcome.holds]
-    assert eligible == ["SH-MZJ-P002"]
+    # Of the four age bands of 老年综合津贴 only 70–79; and what every local elder of 70 has.
+    assert eligible == ["SH-MZJ-P002", "SH-MZJ-P013", "SH-WJW-P002", "SH-YBJ-P004"]
 
 
 def test_a_severely_disabled_resident_on_the_allowance_is_found_for_both_subsidies(demo_catalog):
@@ -60,9 +61,11 @@ def test_a_severely_disabled_resident_on_the_allowance_is_found_for_both_subsidi
     )
     matches = policies_for_resident(profile=profile, today=TODAY)
     eligible = [m.policy.code for m in matches if m.outcome.holds]
-    assert eligible == ["SH-MZJ-P005", "SH-MZJ-P006"]
+    assert eligible == [
+        "SH-CL-P001", "SH-CL-P002", "SH-MZJ-P005", "SH-MZJ-P006", "SH-SFJ-P001", "SH-YBJ-P002",
+    ]  # fmt: skip
     # Sensitive values (残疾等级, level 4) are not repeated in the explanation.
-    assert matches[0].outcome.explanation == (
+    assert matches[2].outcome.explanation == (
         "符合：持有残疾人证（一至四级）；最低生活保障对象；本市户籍"
     )
 

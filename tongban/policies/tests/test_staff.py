@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
 
@@ -20,7 +19,6 @@ from tongban.policies.errors import ReviewNotFound
 from tongban.policies.models import EligibilityReview, PolicyGrant
 
 pytestmark = pytest.mark.django_db
-DEMO = Path(__file__).resolve().parents[2] / "demo" / "definitions"
 TODAY = dt.date(2026, 12, 3)
 
 
@@ -33,8 +31,8 @@ def _staff(code: str, role: str):
 
 
 @pytest.fixture
-def review(db):
-    catalog_load_directory(path=DEMO)
+def review(db, eight_policies):
+    catalog_load_directory(path=eight_policies)
     elder = ResidentProfileFactory(
         user=UserFactory(), name="王示例", birth_date=dt.date(1950, 5, 1), hukou_is_local=True
     )

@@ -22,7 +22,11 @@ from tongban.common.services import audit_record
 from tongban.demo.accounts import DEMO_PASSWORD, ensure_demo_accounts
 from tongban.demo.certificates import ensure_demo_certificates
 from tongban.demo.idcode import ensure_demo_scanner
-from tongban.demo.population import generate_enterprises, generate_residents
+from tongban.demo.population import (
+    generate_enterprises,
+    generate_households,
+    generate_residents,
+)
 from tongban.demo.reviews import ensure_demo_reviews
 from tongban.policies.services import policy_match_run
 
@@ -62,6 +66,7 @@ class Command(BaseCommand):
         added_residents = generate_residents(
             count=max(0, residents - have_residents), seed=seed, progress=progress
         )
+        generate_households(seed=seed, progress=progress)
         added_enterprises = generate_enterprises(
             count=max(0, enterprises - have_enterprises), seed=seed, progress=progress
         )

@@ -13,7 +13,11 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from tongban.common.services import audit_record
-from tongban.demo.population import generate_enterprises, generate_residents
+from tongban.demo.population import (
+    generate_enterprises,
+    generate_households,
+    generate_residents,
+)
 
 DEFAULT_SEED = 2026
 
@@ -39,6 +43,7 @@ class Command(BaseCommand):
         added_residents = generate_residents(
             count=residents, seed=seed, batch_size=batch_size, progress=progress
         )
+        generate_households(seed=seed, progress=progress)
         resident_seconds = time.perf_counter() - started
         added_enterprises = generate_enterprises(
             count=enterprises, seed=seed, batch_size=batch_size, progress=progress
