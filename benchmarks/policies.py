@@ -39,97 +39,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import RESULTS, django_in_process, postgres_admin
 
 TODAY = dt.date(2026, 12, 3)
-DISTRICTS = ["310101", "310104", "310105", "310106", "310107", "310109", "310110", "310112"]
 
 
-def _households(rng, n: int):
-    """Household ids for N people in consecutive runs (sizes 1–6, about 2.2 on average) and
-    each member's relation: the first the head, the second the spouse, the rest children."""
-    import numpy as np
+def population(n: int, columns, households: bool = True):
+    from tongban.policies.sample import sample_frame
 
-    sizes = rng.choice([1, 2, 3, 4, 5, 6], n, p=[0.33, 0.33, 0.2, 0.09, 0.04, 0.01])
-    ids = np.repeat(np.arange(1, n + 1, dtype=np.int64), sizes)[:n]
-    starts = np.r_[0, np.flatnonzero(np.diff(ids)) + 1]
-    position = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
-    relation = np.array(["head", "spouse", "child"])[np.minimum(position, 2)]
-    return ids, relation
-
-
-def _column_values(rng, n: int, name: str, info):
-    """Synthetic values for one column the rules read, by the element's type."""
-    import numpy as np
-    import polars as pl
-
-    if info.type == "date":
-        span = 100 * 365 if name == "birth_date" else 40 * 365
-        days = rng.integers(0, span, n)
-        return pl.Series(np.datetime64(TODAY) - days.astype("timedelta64[D]"))
-    if info.type == "boolean":
-        rate = {"hukou_is_local": 0.6, "has_residence_permit": 0.3}.get(name, 0.03)
-        return pl.Series(rng.random(n) < rate)
-    if info.type in ("integer", "decimal"):
-        scale = {"monthly_income": 6000, "annual_revenue": 1500, "insured_headcount": 30}
-        values = rng.exponential(scale.get(name, 5), n)
-        if name == "disability_grade":
-            grade = rng.choice([0, 1, 2, 3, 4], n, p=[0.95, 0.01, 0.01, 0.015, 0.015])
-            return pl.Series(grade.astype(np.int16)).replace(0, None)
-        if info.type == "integer":
-            return pl.Series(values.astype(np.int64))
-        return pl.Series(values.round(2))
-    if info.choices:
-        return pl.Series(np.array(list(info.choices))[rng.integers(0, len(info.choices), n)])
-    if name == "industry_code":
-        codes = ["6513", "6520", "6210", "5212", "7320", "3670", "7243", "5292"]
-        return pl.Series(np.array(codes)[rng.integers(0, len(codes), n)])
-    return pl.Series(np.array(DISTRICTS)[rng.integers(0, len(DISTRICTS), n)])
-
-
-def population(n: int, columns, seed: int = 7, households: bool = True):
-    """A frame of N residents (or enterprises) with every column the rules read."""
-    import numpy as np
-    import polars as pl
-
-    rng = np.random.default_rng(seed)
-    data = {"id": pl.Series(np.arange(1, n + 1, dtype=np.int64))}
-    for column in sorted(columns.values(), key=lambda c: c.name):
-        if column.name not in data:
-            data[column.name] = _column_values(rng, n, column.name, column.info)
-    if households:
-        ids, relation = _households(rng, n)
-        data["household_id"] = pl.Series(ids)
-        if "household_relation" in data:
-            data["household_relation"] = pl.Series(relation)
-    return pl.DataFrame(data)
+    return sample_frame(n, columns, TODAY, households=households)
 
 
 def load_rules():
     """Read and check the demo definitions, and compile: what a run does before evaluating.
     Returns {subject: (policies, columns)}."""
-    from tongban.accounts.models import Enterprise, ResidentProfile
-    from tongban.catalog.loader import element_info, read_definitions
-    from tongban.policies.compile import Column
-    from tongban.policies.rules import elements_used
+    from tongban.policies.sample import definition_rules
 
-    defs = read_definitions(Path(__file__).resolve().parent.parent / "tongban/demo/definitions")
-    found = {}
-    for subject, source, model in (
-        ("resident", "profile", ResidentProfile),
-        ("enterprise", "enterprise", Enterprise),
-    ):
-        policies = [p.definition for p in defs.policies.values() if p.definition.subject == subject]
-        codes = set().union(*(elements_used(p.eligibility) for p in policies))
-        columns = {}
-        for code in codes:
-            element = defs.elements[code].definition
-            field = next(
-                f.field for f in element.prefill if f.source == source and not f.applicant_is
-            )
-            model_field = model._meta.get_field(field)
-            numeric = model_field.get_internal_type().endswith("IntegerField")
-            as_text = numeric and element.type in ("choice", "district", "text")
-            columns[code] = Column(model_field.column, element_info(element), as_text=as_text)
-        found[subject] = (policies, columns)
-    return found
+    return definition_rules(Path(__file__).resolve().parent.parent / "tongban/demo/definitions")
 
 
 def in_process(frame, policies, columns) -> dict:
@@ -144,21 +67,12 @@ def in_process(frame, policies, columns) -> dict:
     return {"compile_s": compiled, "evaluate_s": evaluated, "matches": matches}
 
 
-_SQL_TYPES = {
-    "Int64": "bigint",
-    "Int16": "smallint",
-    "Boolean": "boolean",
-    "Date": "date",
-    "Float64": "numeric(14,2)",
-    "String": "varchar(20)",
-}
-
-
 def in_postgres(url: str, frames, rules) -> dict:
     """Copy each frame into a scratch table, then run every rule there as SQL."""
     import psycopg
 
     from tongban.policies.compile import to_sql_query
+    from tongban.policies.sample import table_ddl
 
     postgres_admin(url, create=True)
     copied = evaluated = 0.0
@@ -166,10 +80,7 @@ def in_postgres(url: str, frames, rules) -> dict:
     with psycopg.connect(url, autocommit=True) as conn:
         for subject, frame in frames.items():
             table = f"bench_{subject}"
-            columns = ", ".join(
-                f"{name} {_SQL_TYPES[str(dtype)]}" for name, dtype in frame.schema.items()
-            )
-            conn.execute(f"CREATE TABLE {table} ({columns}, PRIMARY KEY (id))")
+            conn.execute(table_ddl(table, frame))
             buffer = io.BytesIO()
             frame.write_csv(buffer, include_header=False, null_value="")
             buffer.seek(0)
