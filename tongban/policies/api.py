@@ -13,6 +13,7 @@ from tongban.accounts.selectors import enterprise_for_agent, resident_profile_of
 from tongban.common.api_schemas import errors
 from tongban.common.apitypes import Id
 from tongban.policies import selectors, services
+from tongban.policies.industries import SECTION_NAMES
 
 router = Router(tags=["policies"])
 
@@ -29,6 +30,10 @@ class PolicyOut(Schema):
     summary: str
     benefit: str
     conditions: list[str] = Field(..., description="享受条件，每项一句")
+    industries: list[str] = Field(
+        ..., description="惠企政策限定的行业门类（GB/T 4754 字母）；空为不限行业"
+    )
+    department_code: str
     life_events: list[str] = Field(..., description="相关一件事的编码")
     item: str = Field(..., description="申请所用事项编码（免申即享的可为空）")
     apply_url: str = Field(..., description="一键申请或办理方式的页面地址")
@@ -71,6 +76,8 @@ def _policy(card: selectors.PolicyCard) -> dict:
         "summary": card.summary,
         "benefit": card.benefit,
         "conditions": list(card.conditions),
+        "industries": list(card.industries),
+        "department_code": card.department_code,
         "life_events": list(card.life_events),
         "item": card.item,
         "apply_url": card.action_url,
@@ -86,8 +93,15 @@ def policy_list(
     request,
     subject: Literal["resident", "enterprise"] | None = None,
     life_event: str | None = Query(None, max_length=64),
+    department: str | None = Query(None, max_length=64, description="实施部门编码"),
+    industry: Literal[tuple(SECTION_NAMES)] | None = Query(  # type: ignore[valid-type]
+        None, description="行业门类（GB/T 4754 字母）：适用于该行业企业的惠企政策"
+    ),
 ):
-    return [_policy(c) for c in selectors.policy_cards(subject=subject, life_event=life_event)]
+    cards = selectors.policy_cards(
+        subject=subject, life_event=life_event, department=department, industry=industry
+    )
+    return [_policy(c) for c in cards]
 
 
 class QuestionOut(Schema):

@@ -18,6 +18,7 @@ from tongban.catalog.selectors import element_definitions
 from tongban.common.errors import InvalidInput
 from tongban.policies.compile import born_by
 from tongban.policies.errors import PolicyNotFound
+from tongban.policies.industries import SECTION_NAMES, section_of
 from tongban.policies.models import Policy, PolicyGrant, PolicyRun
 from tongban.policies.rules import (
     HOUSEHOLD,
@@ -176,6 +177,7 @@ class PolicyCard:
     subject_label: str
     mode: str
     mode_label: str
+    department_code: str
     department_name: str
     summary: str
     benefit: str
@@ -185,10 +187,16 @@ class PolicyCard:
     item_online: bool
     answers: tuple[tuple[str, str], ...]
     conditions: tuple[str, ...]
+    # 行业门类 an enterprise policy is limited to (letters); empty: any industry.
+    industries: tuple[str, ...]
     legal_basis: str
     valid_from: dt.date
     valid_until: dt.date | None
     version: int
+
+    @property
+    def industry_names(self) -> str:
+        return "、".join(SECTION_NAMES[letter] for letter in self.industries)
 
     @property
     def action_url(self) -> str:
@@ -211,6 +219,7 @@ def _card(policy: Policy, definition: PolicyDef, online: dict[str, bool]) -> Pol
         subject_label=SUBJECT_LABELS[definition.subject],
         mode=definition.mode,
         mode_label=MODE_LABELS[definition.mode],
+        department_code=policy.department.code,
         department_name=policy.department.name,
         summary=definition.summary,
         benefit=definition.benefit.text,
@@ -220,11 +229,30 @@ def _card(policy: Policy, definition: PolicyDef, online: dict[str, bool]) -> Pol
         item_online=online.get(definition.item, False),
         answers=tuple(sorted(definition.answers.items())),
         conditions=tuple(condition_texts(definition.eligibility)),
+        industries=tuple(sorted(industries_of(definition.eligibility))),
         legal_basis=f"{basis.document}{basis.article}",
         valid_from=definition.valid_from,
         valid_until=definition.valid_until,
         version=policy.current.version,
     )
+
+
+INDUSTRY_ELEMENT = "enterprise.industry_code"
+
+
+def industries_of(node: dict) -> set[str]:
+    """The 行业门类 a rule limits an enterprise to: the sections of the industry codes a
+    condition requires (in or eq, and every branch of an any); empty when it does not limit."""
+    if "all" in node:
+        limits = [found for c in node["all"] if (found := industries_of(c))]
+        return set.intersection(*limits) if limits else set()
+    if "any" in node:
+        branches = [industries_of(c) for c in node["any"]]
+        return set().union(*branches) if all(branches) else set()
+    if node.get("element") == INDUSTRY_ELEMENT and node.get("op") in ("in", "eq"):
+        values = node["value"] if node["op"] == "in" else [node["value"]]
+        return {section_of(str(v)) for v in values} - {""}
+    return set()
 
 
 def _online_items(codes: set[str]) -> dict[str, bool]:
@@ -238,15 +266,25 @@ def policy_cards(
     subject: str | None = None,
     life_event: str | None = None,
     department: str | None = None,
+    industry: str | None = None,
     today: dt.date | None = None,
 ) -> list[PolicyCard]:
-    """政策查询: the policies in force, optionally of one subject, life event or department."""
+    """政策查询: the policies in force, optionally of one subject, life event or department;
+    with INDUSTRY (a 行业门类 letter), the enterprise policies open to that industry (those
+    limited to it and those not limited)."""
     today = today or timezone.localdate()
     found = [(p, d) for p, d in current_policies(subject=subject) if d.in_force(today)]
     if life_event:
         found = [(p, d) for p, d in found if life_event in d.life_events]
     if department:
         found = [(p, d) for p, d in found if p.department.code == department]
+    if industry:
+        found = [
+            (p, d)
+            for p, d in found
+            if d.subject == "enterprise"
+            and (not (limits := industries_of(d.eligibility)) or industry in limits)
+        ]
     online = _online_items({d.item for _, d in found if d.item})
     return [_card(p, d, online) for p, d in found]
 
@@ -477,6 +515,7 @@ def policy_figures_for(user) -> list[dict[str, Any]]:
         .annotate(n=Count("profile", distinct=True))
         .values_list("policy__code", "status", "n")
     }
+    applied = _applied_counts([p for p in rows])
     return [
         {
             "code": p.code,
@@ -485,12 +524,38 @@ def policy_figures_for(user) -> list[dict[str, Any]]:
             "department_name": p.department.name,
             "eligible": p.eligible,
             "told": p.told,
+            "applied": applied.get(p.code, 0),
             "granted": grants.get((p.code, "granted"), 0),
             "declined": grants.get((p.code, "declined"), 0),
             "pending_reviews": p.pending,
         }
         for p in rows
     ]
+
+
+def _applied_counts(policies: list[Policy]) -> dict[str, int]:
+    """申请 per policy: those it found (match open or since ended) who then applied through
+    its item, counted once each. 免申即享 policies without an item have none."""
+    from django.db.models import Exists, OuterRef, Q
+
+    from tongban.cases.models import Application
+    from tongban.policies.models import PolicyMatch
+
+    items = {p.code: d.item for p, d in current_policies() if d.item}
+    counts = {}
+    for policy in policies:
+        item = items.get(policy.code)
+        if not item:
+            continue
+        case = Application.objects.filter(
+            kind="item", code=item, submitted_at__gte=OuterRef("since")
+        ).filter(
+            Q(applicant_profile_id=OuterRef("profile_id"), applicant_profile__isnull=False)
+            | Q(enterprise_id=OuterRef("enterprise_id"), enterprise__isnull=False)
+        )
+        found = PolicyMatch.objects.filter(policy=policy).filter(Exists(case))
+        counts[policy.code] = found.count()
+    return counts
 
 
 def pending_reviews_for(user) -> list:

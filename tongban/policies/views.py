@@ -19,6 +19,7 @@ from tongban.catalog import selectors as catalog_selectors
 from tongban.common.errors import DomainError
 from tongban.policies import selectors, services
 from tongban.policies.errors import PolicyNotFound, ReviewNotFound
+from tongban.policies.industries import SECTION_NAMES
 from tongban.policies.schemas import SUBJECT_LABELS
 
 
@@ -32,9 +33,27 @@ def policy_list_view(request: HttpRequest) -> HttpResponse:
     bundles = {b.code: b.name for b in catalog_selectors.bundle_list()}
     if life_event is not None and life_event not in bundles:
         raise Http404("没有这件事")
-    cards = selectors.policy_cards(subject=subject, life_event=life_event)
-    events = sorted({e for c in selectors.policy_cards() for e in c.life_events if e in bundles})
+    every = selectors.policy_cards()
+    departments = sorted({(c.department_code, c.department_name) for c in every})
+    department = request.GET.get("department") or None
+    if department is not None and department not in dict(departments):
+        raise Http404("没有这个部门的政策")
+    industry = request.GET.get("industry") or None
+    if industry is not None and industry not in SECTION_NAMES:
+        raise Http404("没有这个行业门类")
+    if industry is not None:
+        subject = "enterprise"  # an industry is an enterprise's
+    cards = selectors.policy_cards(
+        subject=subject, life_event=life_event, department=department, industry=industry
+    )
+    events = sorted({e for c in every for e in c.life_events if e in bundles})
     context = {
+        "departments": departments,
+        "department": department,
+        "department_name": dict(departments).get(department or "", ""),
+        "industries": list(SECTION_NAMES.items()),
+        "industry": industry,
+        "industry_name": SECTION_NAMES.get(industry or "", ""),
         "cards": cards,
         "subject": subject,
         "life_event": life_event,

@@ -102,3 +102,31 @@ def test_a_rule_naming_an_unknown_element_is_refused_with_file_and_line(tmp_path
     assert [str(p) for p in raised.value.problems] == [
         "policies/SH-MZJ-P006.yaml:22: eligibility.all[0].element: 未知的数据元：disability.level"
     ]
+
+
+def test_enterprise_policies_are_listed_by_industry_and_every_policy_by_department(
+    demo_catalog, client
+):
+    from tongban.policies.selectors import industries_of
+
+    rows = {p.code: p for p in Policy.objects.all()}
+    limited = {
+        code: industries_of(row.current.content["eligibility"]) for code, row in rows.items()
+    }
+    assert limited["SH-SCJ-P003"] == {"H"}  # 餐饮: 住宿和餐饮业
+    assert limited["SH-MZJ-P015"] == {"Q"}  # 养老机构: 卫生和社会工作
+    assert limited["SH-RSJ-P004"] == set()  # 稳岗返还: any industry
+
+    listed = client.get("/api/v1/policies?industry=H").json()
+    codes = {p["code"] for p in listed}
+    assert "SH-SCJ-P003" in codes and "SH-RSJ-P004" in codes and "SH-MZJ-P015" not in codes
+    assert {p["subject"] for p in listed} == {"enterprise"}
+    page = client.get("/policies/?industry=H").content.decode()
+    assert "适用于住宿和餐饮业企业的政策" in page and "适用行业：住宿和餐饮业" in page
+
+    by_department = client.get("/api/v1/policies?department=SH-CL").json()
+    assert {p["department_code"] for p in by_department} == {"SH-CL"}
+    assert len(by_department) == 4
+    assert client.get("/policies/?department=NOPE").status_code == 404
+    assert client.get("/policies/?industry=Z").status_code == 404
+    assert client.get("/api/v1/policies?industry=Z").status_code == 422

@@ -139,3 +139,33 @@ def test_one_policy_by_district_and_month_for_its_department_only(client, review
     client.force_login(_staff("SH-ZWFW", "city_operator"))
     assert client.get("/staff/policies/SH-MZJ-P002/").status_code == 200
     assert client.get("/staff/policies/NOPE/").status_code == 404
+
+
+def test_the_figures_count_who_applied_after_being_found(client, eight_policies):
+    from django.utils import timezone
+
+    from tongban.cases.models import Application
+    from tongban.catalog.models import Department
+
+    catalog_load_directory(path=eight_policies)
+    found = ResidentProfileFactory(
+        birth_date=dt.date(1980, 1, 1), disability_grade=1, is_low_income=True
+    )
+    services.policy_match_run(today=TODAY, triggered_by="test")
+    for n, profile in enumerate([found, ResidentProfileFactory()]):
+        # 困难残疾人生活补贴 is applied for through SH-MZJ-0201: one by whom it found, one by
+        # somebody else (who does not count).
+        Application.objects.create(
+            receipt_no=f"T{n:012d}", kind="item", code="SH-MZJ-0201", version=1,
+            name="困难残疾人生活补贴", applicant=profile.user, applicant_profile=profile,
+            lead_department=Department.objects.get(code="SH-MZJ"), status="submitted",
+            idempotency_key=f"k{n}", request_fingerprint="f", submitted_at=timezone.now(),
+        )  # fmt: skip
+    client.force_login(_staff("SH-MZJ", "department_lead"))
+    html = _text(client.get("/staff/policies/"))
+    row = html.split('href="/staff/policies/SH-MZJ-P005/"')[1].split("</tr>")[0]
+    cells = re.findall(r'data-label="([^"]+)">([^<]*)<', row)
+    assert cells == [
+        ("兑现方式", "精准推送"), ("符合", "1"), ("已告知", "1"), ("已申请", "1"),
+        ("自动办理", "0"), ("本人放弃", "0"), ("待复核", "0"),
+    ]  # fmt: skip
