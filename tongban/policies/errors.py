@@ -22,3 +22,14 @@ class ReviewNotFound(NotFound):
 class DeclineNeedsLegalRepresentative(PermissionDenied):
     code = "POLICY_DECLINE_LEGAL_REP_ONLY"
     message = "企业的政策待遇只能由法定代表人放弃。"
+
+
+class FundActionRefused(InvalidInput):
+    code = "FUND_ACTION_REFUSED"
+    message = "专项资金批次当前不能进行此操作。"
+    http_status = 409
+
+
+class FundNotYours(NotFound):
+    code = "FUND_NOT_FOUND"
+    message = "未找到该专项资金批次，或您不是实施部门的评审人员。"

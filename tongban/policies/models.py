@@ -187,3 +187,56 @@ class EligibilityReview(models.Model):
     class Meta:
         verbose_name = "资格复核"
         verbose_name_plural = "资格复核"
+
+
+class FundRound(models.Model):
+    """专项资金申报批次 — the state of one round of a 专项资金 policy (its dates and budget are
+    in the policy definition): results published for 公示, then granted."""
+
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="fund_rounds")
+    code = models.CharField("批次", max_length=10)
+    published_at = models.DateTimeField("公示时间", null=True, blank=True)
+    published_by = models.CharField(max_length=60, blank=True)
+    objection_until = models.DateField("异议截止日期", null=True, blank=True)
+    granted_at = models.DateTimeField("资助下达时间", null=True, blank=True)
+    granted_by = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        verbose_name = "专项资金批次"
+        verbose_name_plural = "专项资金批次"
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "code"], name="one_state_per_fund_round")
+        ]
+
+
+class FundScore(models.Model):
+    """专项资金评审 — the department's score and proposed award for one application of a round."""
+
+    round = models.ForeignKey(FundRound, on_delete=models.CASCADE, related_name="scores")
+    application = models.OneToOneField(
+        "cases.Application", on_delete=models.PROTECT, related_name="fund_score"
+    )
+    enterprise = models.ForeignKey(
+        "accounts.Enterprise", on_delete=models.PROTECT, related_name="+"
+    )
+    score = models.PositiveSmallIntegerField("评审得分")
+    amount = models.DecimalField("拟资助金额（元）", max_digits=12, decimal_places=2)
+    note = models.CharField("评审意见", max_length=300, blank=True)
+    scored_by = models.CharField(max_length=60)
+    scored_at = models.DateTimeField()
+
+    @property
+    def awarded(self) -> bool:
+        return self.amount > 0
+
+
+class FundObjection(models.Model):
+    """公示异议 — an objection raised against a round's published results, and the reply."""
+
+    round = models.ForeignKey(FundRound, on_delete=models.CASCADE, related_name="objections")
+    raised_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    text = models.CharField("异议内容", max_length=1000)
+    raised_at = models.DateTimeField()
+    reply = models.CharField("答复", max_length=1000, blank=True)
+    replied_by = models.CharField(max_length=60, blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True)

@@ -42,6 +42,30 @@ class Benefit(Strict):
         return self
 
 
+class FundRoundDef(Strict):
+    """专项资金 申报批次: when enterprises apply (through the policy's item), how much there is,
+    the most one project gets, and how long the published results stay open to objection."""
+
+    code: Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{1,2}$")]  # 2026-1
+    name: str = Field(min_length=2, max_length=40)
+    opens: dt.date
+    closes: dt.date
+    budget: int = Field(gt=0)  # 元
+    max_award: int = Field(gt=0)  # 元 per application
+    objection_days: int = Field(default=7, ge=1, le=30)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FundRoundDef:
+        if self.closes < self.opens:
+            raise ValueError("closes 早于 opens")
+        if self.max_award > self.budget:
+            raise ValueError("max_award 超过 budget")
+        return self
+
+    def open_on(self, today: dt.date) -> bool:
+        return self.opens <= today <= self.closes
+
+
 class PolicyDef(Strict):
     code: Annotated[str, Field(pattern=r"^[A-Z]{2}-[A-Z]{2,6}-P[0-9]{3}$")]
     name: str = Field(min_length=2, max_length=80)
@@ -60,6 +84,8 @@ class PolicyDef(Strict):
     valid_from: dt.date
     valid_until: dt.date | None = None
     eligibility: dict[str, Any]
+    # 专项资金: the rounds in which enterprises apply, are scored and published (on_application).
+    fund_rounds: list[FundRoundDef] = Field(default_factory=list)
 
     @field_validator("eligibility")
     @classmethod
@@ -74,7 +100,14 @@ class PolicyDef(Strict):
             raise ValueError("valid_until 早于 valid_from")
         if self.mode in ("push", "on_application") and not self.item:
             raise ValueError(f"{MODE_LABELS[self.mode]}的政策必须给出申请事项 item")
+        if self.fund_rounds and (self.mode != "on_application" or self.subject != "enterprise"):
+            raise ValueError("专项资金批次只用于依申请的惠企政策")
+        if len({r.code for r in self.fund_rounds}) != len(self.fund_rounds):
+            raise ValueError("专项资金批次编码重复")
         return self
+
+    def fund_round(self, code: str) -> FundRoundDef | None:
+        return next((r for r in self.fund_rounds if r.code == code), None)
 
     def in_force(self, today: dt.date) -> bool:
         return self.valid_from <= today and (self.valid_until is None or today <= self.valid_until)

@@ -598,7 +598,7 @@ def matching_uses(*, today: dt.date | None = None) -> dict[str, Any]:
     labels = {code: el.label for code, el in element_definitions(codes).items()}
     last = (
         PolicyRun.objects.filter(status=PolicyRun.Status.DONE)
-        .exclude(engine__in=("person", "enterprise"))
+        .filter(engine__in=("polars", "sql"))
         .order_by("-finished_at")
         .values_list("finished_at", flat=True)
         .first()
@@ -632,11 +632,12 @@ def policy_breakdown_for(user, code: str) -> dict[str, Any] | None:
         return None
     open_matches = PolicyMatch.objects.filter(policy=policy, ended_at__isnull=True)
     labels = dict(District.choices)
+    # Residents by 户籍区; enterprises by 登记区.
+    field = "enterprise__district" if policy.subject == "enterprise" else "profile__hukou_district"
+    missing = "未登记" if policy.subject == "enterprise" else "未登记户籍区"
     by_district = [
-        {"district": labels.get(d, "未登记户籍区") if d else "未登记户籍区", "eligible": n}
-        for d, n in open_matches.values_list("profile__hukou_district")
-        .annotate(n=Count("id"))
-        .order_by("profile__hukou_district")
+        {"district": labels.get(d, missing) if d else missing, "eligible": n}
+        for d, n in open_matches.values_list(field).annotate(n=Count("id")).order_by(field)
     ]
     found = dict(
         PolicyMatch.objects.filter(policy=policy)
@@ -657,6 +658,13 @@ def policy_breakdown_for(user, code: str) -> dict[str, Any] | None:
         "code": policy.code,
         "name": policy.name,
         "department_name": policy.department.name,
+        "subject": policy.subject,
+        "district_label": "登记区" if policy.subject == "enterprise" else "户籍区",
+        "district_heading": (
+            "按登记区：当前符合企业数"
+            if policy.subject == "enterprise"
+            else "按户籍区：当前符合人数"
+        ),
         "by_district": by_district,
         "by_month": [
             {
@@ -667,3 +675,116 @@ def policy_breakdown_for(user, code: str) -> dict[str, Any] | None:
             for m in months
         ],
     }
+
+
+# ---------------------------------------------------------------- 专项资金
+
+
+@dataclass(frozen=True)
+class FundRoundState:
+    """A 专项资金 round as pages show it: its definition, where it stands, and its row (None
+    until the department first scores or publishes)."""
+
+    policy: Policy
+    definition: PolicyDef
+    round: Any  # FundRoundDef
+    state: Any  # FundRound | None
+    status: str
+    status_label: str
+
+
+FUND_STATUS = {
+    "upcoming": "未开始",
+    "open": "申报中",
+    "scoring": "评审中",
+    "publicised": "结果公示中",
+    "publicity_over": "公示期满，待下达",
+    "granted": "资助已下达",
+}
+
+
+def _fund_status(rdef, state, today: dt.date) -> str:
+    if state is not None and state.granted_at:
+        return "granted"
+    if state is not None and state.published_at:
+        return "publicised" if today <= state.objection_until else "publicity_over"
+    if today < rdef.opens:
+        return "upcoming"
+    return "open" if today <= rdef.closes else "scoring"
+
+
+def fund_rounds_of(policy: Policy, definition: PolicyDef, today: dt.date | None = None):
+    from tongban.policies.models import FundRound
+
+    today = today or timezone.localdate()
+    states = {r.code: r for r in FundRound.objects.filter(policy=policy)}
+    found = []
+    for rdef in definition.fund_rounds:
+        state = states.get(rdef.code)
+        status = _fund_status(rdef, state, today)
+        found.append(FundRoundState(policy, definition, rdef, state, status, FUND_STATUS[status]))
+    return found
+
+
+def fund_round(code: str, round_code: str, today: dt.date | None = None) -> FundRoundState:
+    """One round of a 专项资金 policy in force, or PolicyNotFound."""
+    for policy, definition in current_policies(subject="enterprise"):
+        if policy.code == code and definition.fund_round(round_code) is not None:
+            for found in fund_rounds_of(policy, definition, today):
+                if found.round.code == round_code:
+                    return found
+    raise PolicyNotFound()
+
+
+def fund_applications(found: FundRoundState) -> list:
+    """The round's applications: cases of the policy's item filed for an enterprise within the
+    round's dates (withdrawn ones excluded), each with its score if it has one."""
+    from tongban.cases.models import Application
+
+    start = dt.datetime.combine(
+        found.round.opens, dt.time.min, tzinfo=timezone.get_current_timezone()
+    )
+    end = dt.datetime.combine(
+        found.round.closes + dt.timedelta(days=1),
+        dt.time.min,
+        tzinfo=timezone.get_current_timezone(),
+    )
+    return list(
+        Application.objects.filter(
+            kind="item",
+            code=found.definition.item,
+            enterprise__isnull=False,
+            submitted_at__gte=start,
+            submitted_at__lt=end,
+        )
+        .exclude(status="refused")
+        .select_related("enterprise", "fund_score")
+        .order_by("submitted_at", "id")
+    )
+
+
+def fund_results(found: FundRoundState) -> list:
+    """The published results (公示): every scored application, awarded ones first. Empty until
+    the department publishes."""
+    from tongban.policies.models import FundScore
+
+    if found.state is None or found.state.published_at is None:
+        return []
+    scores = FundScore.objects.filter(round=found.state).select_related("enterprise")
+    return sorted(scores, key=lambda s: (not s.awarded, -s.score, s.enterprise.name))
+
+
+def may_score_funds(user, policy: Policy) -> bool:
+    from tongban.accounts.models import StaffAssignment
+
+    return StaffAssignment.objects.filter(
+        user=user, department_id=policy.department_id, role__in=REVIEW_ROLES
+    ).exists()
+
+
+def may_decide_funds(user, policy: Policy) -> bool:
+    from tongban.accounts.models import StaffAssignment
+
+    return StaffAssignment.objects.filter(
+        user=user, department_id=policy.department_id, role="department_lead"
+    ).exists()

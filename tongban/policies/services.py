@@ -57,6 +57,7 @@ NOTICE_CATEGORIES = (
     "policy_granted_enterprise",
 )
 DEFAULT_PUSHES_PER_WEEK = 3
+BATCH_ENGINES = ("polars", "sql")  # PolicyRun.engine of a whole-population run
 
 
 def pushes_per_week() -> int:
@@ -582,7 +583,11 @@ def rematch_after_conclusion(case) -> None:
 
 def daily_match_sweep(now: dt.datetime, today: dt.date) -> dict[str, int]:
     """The schedule's daily run: nothing if a run for TODAY has already finished."""
-    if PolicyRun.objects.filter(evaluated_on=today, status=PolicyRun.Status.DONE).exists():
+    # Only a whole-population run counts: one person re-matched today is not one.
+    batch = PolicyRun.objects.filter(
+        evaluated_on=today, status=PolicyRun.Status.DONE, engine__in=BATCH_ENGINES
+    )
+    if batch.exists():
         return {"runs": 0}
     run = policy_match_run(today=today, triggered_by="system:schedule")
     return {"runs": 1, "new": sum(c["new"] for c in run.counts.values())}
@@ -727,3 +732,282 @@ def policy_whatif(*, path, today: dt.date | None = None) -> list[dict]:
             }
         )
     return report
+
+
+# ---------------------------------------------------------------- 专项资金
+
+
+def _fund_round_for_staff(actor: User, code: str, round_code: str, today, *, lead: bool):
+    """The round and its state row (created on first use), for staff of the policy's
+    department who may act on it (a deciding post; the lead for publishing and granting)."""
+    from tongban.policies.errors import FundNotYours
+    from tongban.policies.models import FundRound
+    from tongban.policies.selectors import fund_round, may_decide_funds, may_score_funds
+
+    found = fund_round(code, round_code, today)
+    allowed = may_decide_funds if lead else may_score_funds
+    if not allowed(actor, found.policy):
+        raise FundNotYours()
+    state, _ = FundRound.objects.select_for_update().get_or_create(
+        policy=found.policy, code=round_code
+    )
+    return found, state
+
+
+def fund_score(
+    *,
+    actor: User,
+    code: str,
+    round_code: str,
+    application_id: int,
+    score: str | int,
+    amount: str | int,
+    note: str = "",
+    today: dt.date | None = None,
+):
+    """评审: a deciding post of the department scores one application of a closed round and
+    proposes an amount (0: not funded). Again before publication replaces the score."""
+    from tongban.policies.errors import FundActionRefused
+    from tongban.policies.models import FundScore
+    from tongban.policies.selectors import fund_applications
+
+    today = today or timezone.localdate()
+    problems = []
+    try:
+        score = int(str(score).strip())
+        if not 0 <= score <= 100:
+            raise ValueError
+    except ValueError:
+        problems.append({"field": "score", "message": "评审得分应为 0 至 100 的整数"})
+    try:
+        amount = Decimal(str(amount).strip() or "x")
+        if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+            raise ArithmeticError
+    except ArithmeticError:
+        problems.append({"field": "amount", "message": "拟资助金额应为不小于 0 的金额（元）"})
+    note = (note or "").strip()
+    if len(note) > 300:
+        problems.append({"field": "note", "message": "评审意见最多300字"})
+    if problems:
+        raise InvalidInput("评审结果有误，请检查后重新提交。", details=problems)
+    with transaction.atomic():
+        found, state = _fund_round_for_staff(actor, code, round_code, today, lead=False)
+        if found.status != "scoring":
+            raise FundActionRefused("只能在申报截止后、结果公示前评审。")
+        if amount > found.round.max_award:
+            raise InvalidInput(
+                f"单个项目最高资助 {found.round.max_award:,} 元。",
+                details=[{"field": "amount", "message": "超过单项最高资助额"}],
+            )
+        application = next((a for a in fund_applications(found) if a.pk == application_id), None)
+        if application is None:
+            raise FundActionRefused("该申报不属于本批次。")
+        row, _ = FundScore.objects.update_or_create(
+            application=application,
+            defaults={
+                "round": state,
+                "enterprise_id": application.enterprise_id,
+                "score": score,
+                "amount": amount,
+                "note": note,
+                "scored_by": actor_label_for(actor),
+                "scored_at": timezone.now(),
+            },
+        )
+        audit_record(
+            actor=actor,
+            action="policies.fund_score",
+            object_type="fund_round",
+            object_id=f"{code}/{round_code}",
+            data={"application": application.receipt_no, "score": score, "amount": str(amount)},
+        )
+    return row
+
+
+def fund_publish(*, actor: User, code: str, round_code: str, today: dt.date | None = None):
+    """结果公示: the lead publishes a round once every application is scored and the awards
+    fit the budget; each applicant is told; objections may be raised until the period ends."""
+    from tongban.policies.errors import FundActionRefused
+    from tongban.policies.selectors import fund_applications
+
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        found, state = _fund_round_for_staff(actor, code, round_code, today, lead=True)
+        if found.status != "scoring":
+            raise FundActionRefused("只能在申报截止后、尚未公示时公示结果。")
+        applications = fund_applications(found)
+        unscored = [a.receipt_no for a in applications if not hasattr(a, "fund_score")]
+        if not applications or unscored:
+            raise FundActionRefused(
+                "还有申报未评审：" + "、".join(unscored) if unscored else "本批次没有申报。"
+            )
+        total = sum(a.fund_score.amount for a in applications)
+        if total > found.round.budget:
+            raise FundActionRefused(
+                f"拟资助合计 {total:,.2f} 元，超过本批次预算 {found.round.budget:,} 元。"
+            )
+        state.published_at = timezone.now()
+        state.published_by = actor_label_for(actor)
+        state.objection_until = today + dt.timedelta(days=found.round.objection_days)
+        state.save(update_fields=["published_at", "published_by", "objection_until"])
+        link = f"/policies/{code}/funds/{round_code}/"
+        for application in applications:
+            result = application.fund_score
+            text = f"拟资助 {result.amount:,.2f} 元" if result.awarded else "未获资助"
+            _tell_enterprise(
+                application.enterprise,
+                "fund_result",
+                {
+                    "policy_name": found.definition.name,
+                    "round_name": found.round.name,
+                    "enterprise_name": application.enterprise.name,
+                    "result": text,
+                    "objection_until": _date_label(state.objection_until),
+                },
+                link,
+            )
+        audit_record(
+            actor=actor,
+            action="policies.fund_publish",
+            object_type="fund_round",
+            object_id=f"{code}/{round_code}",
+            data={"applications": len(applications), "total": str(total)},
+        )
+    return state
+
+
+def _date_label(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _tell_enterprise(enterprise: Enterprise, template: str, context: dict, link: str) -> None:
+    for membership in EnterpriseMembership.objects.filter(enterprise=enterprise).select_related(
+        "user"
+    ):
+        notice_send(recipient=membership.user, template=template, context=context, link=link)
+
+
+def fund_object(*, user: User, code: str, round_code: str, text: str, today: dt.date | None = None):
+    """公示异议: anyone signed in raises an objection to published results, within the period."""
+    from tongban.policies.errors import FundActionRefused
+    from tongban.policies.models import FundObjection
+    from tongban.policies.selectors import fund_round
+
+    today = today or timezone.localdate()
+    text = (text or "").strip()
+    if not 5 <= len(text) <= 1000:
+        raise InvalidInput(
+            "请写明异议的对象和理由（5至1000字）。",
+            details=[{"field": "text", "message": "5至1000字"}],
+        )
+    with transaction.atomic():
+        found = fund_round(code, round_code, today)
+        if found.status != "publicised":
+            raise FundActionRefused("只能在结果公示期内提出异议。")
+        objection = FundObjection.objects.create(
+            round=found.state, raised_by=user, text=text, raised_at=timezone.now()
+        )
+        audit_record(
+            actor=user,
+            action="policies.fund_object",
+            object_type="fund_round",
+            object_id=f"{code}/{round_code}",
+            data={"objection": objection.pk},
+        )
+    return objection
+
+
+def fund_objection_reply(*, actor: User, objection_id: int, reply: str):
+    """The lead answers an objection; the person who raised it is told."""
+    from tongban.policies.errors import FundNotYours
+    from tongban.policies.models import FundObjection
+    from tongban.policies.selectors import may_decide_funds
+
+    reply = (reply or "").strip()
+    if not 2 <= len(reply) <= 1000:
+        raise InvalidInput(
+            "请填写答复（2至1000字）。", details=[{"field": "reply", "message": "必填"}]
+        )
+    with transaction.atomic():
+        objection = (
+            FundObjection.objects.select_for_update()
+            .select_related("round__policy", "raised_by")
+            .filter(pk=objection_id, replied_at__isnull=True)
+            .first()
+        )
+        if objection is None or not may_decide_funds(actor, objection.round.policy):
+            raise FundNotYours()
+        objection.reply = reply
+        objection.replied_by = actor_label_for(actor)
+        objection.replied_at = timezone.now()
+        objection.save(update_fields=["reply", "replied_by", "replied_at"])
+        audit_record(
+            actor=actor,
+            action="policies.fund_objection_reply",
+            object_type="fund_objection",
+            object_id=objection.pk,
+        )
+    return objection
+
+
+def fund_grant(*, actor: User, code: str, round_code: str, today: dt.date | None = None) -> int:
+    """资助下达: after the objection period, with every objection answered, the lead grants the
+    awards (one grant per enterprise and round, with its amount) and each awardee is told."""
+    from tongban.policies.errors import FundActionRefused
+
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        found, state = _fund_round_for_staff(actor, code, round_code, today, lead=True)
+        if found.status != "publicity_over":
+            raise FundActionRefused("公示期满后才能下达资助。")
+        if state.objections.filter(replied_at__isnull=True).exists():
+            raise FundActionRefused("还有异议未答复。")
+        awarded = list(state.scores.filter(amount__gt=0).select_related("enterprise"))
+        now = timezone.now()
+        run = PolicyRun.objects.create(
+            started_at=now,
+            finished_at=now,
+            evaluated_on=today,
+            engine="fund",
+            status=PolicyRun.Status.DONE,
+            triggered_by=actor_label_for(actor)[:60],
+            counts={code: {"granted": len(awarded)}},
+        )
+        PolicyGrant.objects.bulk_create(
+            [
+                PolicyGrant(
+                    policy=found.policy,
+                    version_id=found.policy.current_id,
+                    enterprise_id=score.enterprise_id,
+                    period=round_code,
+                    amount=score.amount,
+                    granted_at=now,
+                    granted_by=run,
+                )
+                for score in awarded
+            ],
+            ignore_conflicts=True,
+        )
+        for score in awarded:
+            _tell_enterprise(
+                score.enterprise,
+                "fund_granted",
+                {
+                    "policy_name": found.definition.name,
+                    "round_name": found.round.name,
+                    "enterprise_name": score.enterprise.name,
+                    "amount": f"{score.amount:,.2f}",
+                },
+                f"/policies/{code}/funds/{round_code}/",
+            )
+        state.granted_at = now
+        state.granted_by = actor_label_for(actor)
+        state.save(update_fields=["granted_at", "granted_by"])
+        audit_record(
+            actor=actor,
+            action="policies.fund_grant",
+            object_type="fund_round",
+            object_id=f"{code}/{round_code}",
+            data={"granted": len(awarded)},
+        )
+    return len(awarded)

@@ -9,4 +9,15 @@ urlpatterns = [
     path("policies/", views.staff_policies_view, name="policies"),
     path("policies/reviews/<int:review_id>/", views.staff_review_decide_view, name="decide"),
     path("policies/<str:code>/", views.staff_policy_view, name="policy"),
+    path("policies/<str:code>/funds/<str:round_code>/", views.staff_fund_view, name="fund_round"),
+    path(
+        "policies/<str:code>/funds/<str:round_code>/<str:action>/",
+        views.staff_fund_action_view,
+        name="fund_action",
+    ),
+    path(
+        "policies/<str:code>/funds/<str:round_code>/<str:action>/<int:target>/",
+        views.staff_fund_action_view,
+        name="fund_action_on",
+    ),
 ]

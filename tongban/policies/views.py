@@ -116,7 +116,9 @@ def policy_view(request: HttpRequest, code: str) -> HttpResponse:
     if profile is not None and card.subject == "resident":
         outcome = selectors.outcome_for(profile=profile, code=code)
     bundles = {b.code: b.name for b in catalog_selectors.bundle_list()}
+    policy, definition = next((p, d) for p, d in selectors.current_policies() if p.code == code)
     context = {
+        "rounds": selectors.fund_rounds_of(policy, definition),
         "card": card,
         "outcome": outcome,
         "events": [(e, bundles[e]) for e in card.life_events if e in bundles],
@@ -252,4 +254,133 @@ def staff_policy_view(request: HttpRequest, code: str) -> HttpResponse:
     breakdown = selectors.policy_breakdown_for(request.user, code)
     if breakdown is None:
         raise Http404("未找到页面")
-    return render(request, "policies/staff_policy.html", {"b": breakdown})
+    policy, definition = next((p, d) for p, d in selectors.current_policies() if p.code == code)
+    rounds = selectors.fund_rounds_of(policy, definition)
+    scorer = selectors.may_score_funds(request.user, policy)
+    return render(
+        request,
+        "policies/staff_policy.html",
+        {"b": breakdown, "rounds": rounds if scorer else []},
+    )
+
+
+# ---------------------------------------------------------------- 专项资金
+
+
+def _fund_or_404(code: str, round_code: str):
+    try:
+        return selectors.fund_round(code, round_code)
+    except PolicyNotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+def _fund_public_page(request, code, round_code, *, error: str = "", text: str = "", status=200):
+    found = _fund_or_404(code, round_code)
+    context = {
+        "f": found,
+        "results": selectors.fund_results(found),
+        "awarded_total": sum(r.amount for r in selectors.fund_results(found) if r.awarded),
+        "card": selectors.policy_card(code),
+        "error": error,
+        "text": text,
+    }
+    return render(request, "policies/fund.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def fund_round_view(request: HttpRequest, code: str, round_code: str) -> HttpResponse:
+    """专项资金 one round: dates, budget, where it stands; after publication the results (结果
+    公示) and, within the period, an objection form for anyone signed in."""
+    if request.method == "GET":
+        return _fund_public_page(request, code, round_code)
+    if not request.user.is_authenticated:
+        return redirect(f"/accounts/login/?next=/policies/{code}/funds/{round_code}/")
+    text = request.POST.get("text", "")
+    try:
+        services.fund_object(user=request.user, code=code, round_code=round_code, text=text)
+    except PolicyNotFound as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        return _fund_public_page(
+            request, code, round_code, error=exc.message, text=text, status=exc.http_status
+        )
+    messages.success(request, "异议已提交，实施部门将在公示期满前答复，答复会通过消息中心告知您。")
+    return redirect(f"/policies/{code}/funds/{round_code}/")
+
+
+def _fund_staff_page(request, code, round_code, *, errors=None, status=200):
+    found = _fund_or_404(code, round_code)
+    if not selectors.may_score_funds(request.user, found.policy):
+        raise Http404("未找到页面")
+    applications = selectors.fund_applications(found)
+    errors = dict(errors or {})
+    for application in applications:  # a score refused is shown by its form
+        application.error = errors.pop(f"score-{application.pk}", "")
+    scored = [a.fund_score for a in applications if hasattr(a, "fund_score")]
+    context = {
+        "f": found,
+        "applications": applications,
+        "scored": len(scored),
+        "proposed_total": sum(s.amount for s in scored),
+        "objections": list(found.state.objections.order_by("raised_at")) if found.state else [],
+        "lead": selectors.may_decide_funds(request.user, found.policy),
+        "errors": errors,
+    }
+    return render(request, "policies/staff_fund.html", context, status=status)
+
+
+@require_GET
+@login_required
+def staff_fund_view(request: HttpRequest, code: str, round_code: str) -> HttpResponse:
+    """专项资金评审 for the policy's department: the round's applications with their scores,
+    publishing the results, answering objections, granting."""
+    if not is_staff_member(request.user):
+        raise Http404("未找到页面")
+    return _fund_staff_page(request, code, round_code)
+
+
+@require_POST
+@login_required
+def staff_fund_action_view(
+    request: HttpRequest, code: str, round_code: str, action: str, target: int = 0
+) -> HttpResponse:
+    from tongban.policies.errors import FundNotYours
+
+    if not is_staff_member(request.user):
+        raise Http404("未找到页面")
+    post = request.POST
+    try:
+        if action == "score":
+            services.fund_score(
+                actor=request.user,
+                code=code,
+                round_code=round_code,
+                application_id=target,
+                score=post.get("score", ""),
+                amount=post.get("amount", ""),
+                note=post.get("note", ""),
+            )
+            done = "评审结果已保存。"
+        elif action == "publish":
+            services.fund_publish(actor=request.user, code=code, round_code=round_code)
+            done = "评审结果已公示，已告知各申报企业。"
+        elif action == "reply":
+            services.fund_objection_reply(
+                actor=request.user, objection_id=target, reply=post.get("reply", "")
+            )
+            done = "答复已记录。"
+        elif action == "grant":
+            granted = services.fund_grant(actor=request.user, code=code, round_code=round_code)
+            done = f"已向 {granted} 家企业下达资助。"
+        else:
+            raise Http404("未找到页面")
+    except (PolicyNotFound, FundNotYours) as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        key = f"{action}-{target}" if target else action
+        message = exc.message + "".join(f"{d['message']}。" for d in exc.details)
+        return _fund_staff_page(
+            request, code, round_code, errors={key: message}, status=exc.http_status
+        )
+    messages.success(request, done)
+    return redirect(f"/staff/policies/{code}/funds/{round_code}/")

@@ -34,6 +34,8 @@ EXPECTED = {
     "policy_eligible_enterprise",
     "policy_granted_enterprise",
     "policy_stopped",
+    "fund_result",
+    "fund_granted",
 }
 
 

@@ -261,3 +261,19 @@ def test_whatif_previews_a_changed_rule_by_district_and_changes_nothing(
     out = StringIO()
     call_command("policies_whatif", str(eight_policies), stdout=out)
     assert out.getvalue() == "没有资格条件发生变化的政策。\n"
+
+
+def test_the_daily_sweep_runs_once_a_day_whatever_single_people_were_rematched(people):
+    from django.utils import timezone
+
+    from tongban.accounts.services import resident_profile_update
+
+    resident_profile_update(
+        actor="system:test", profile=people["outsider"], changes={"hukou_is_local": True}
+    )
+    today = timezone.localdate()
+    assert PolicyRun.objects.filter(engine="person", evaluated_on=today).exists()
+    now = dt.datetime.now(dt.UTC)
+    assert services.daily_match_sweep(now, today)["runs"] == 1
+    assert services.daily_match_sweep(now, today) == {"runs": 0}
+    assert PolicyRun.objects.filter(engine="polars").count() == 1
