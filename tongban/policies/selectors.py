@@ -96,7 +96,7 @@ def amount_of(definition: PolicyDef, facts: dict) -> Decimal | None:
     if definition.benefit.formula is not None:
         return formula_value(definition.benefit.formula, facts)
     if definition.benefit.amount is not None:
-        return Decimal(str(definition.benefit.amount))
+        return Decimal(str(definition.benefit.amount)).quantize(Decimal("0.01"))
     return None
 
 
@@ -189,6 +189,8 @@ class PolicyCard:
     conditions: tuple[str, ...]
     # 行业门类 an enterprise policy is limited to (letters); empty: any industry.
     industries: tuple[str, ...]
+    # 专项资金: the round open for applications today, as a person reads it ("" if none).
+    open_round: str
     legal_basis: str
     valid_from: dt.date
     valid_until: dt.date | None
@@ -230,11 +232,20 @@ def _card(policy: Policy, definition: PolicyDef, online: dict[str, bool]) -> Pol
         answers=tuple(sorted(definition.answers.items())),
         conditions=tuple(condition_texts(definition.eligibility)),
         industries=tuple(sorted(industries_of(definition.eligibility))),
+        open_round=_open_round(definition),
         legal_basis=f"{basis.document}{basis.article}",
         valid_from=definition.valid_from,
         valid_until=definition.valid_until,
         version=policy.current.version,
     )
+
+
+def _open_round(definition: PolicyDef) -> str:
+    today = timezone.localdate()
+    for r in definition.fund_rounds:
+        if r.open_on(today):
+            return f"{r.name}正在申报，{r.closes.month}月{r.closes.day}日截止"
+    return ""
 
 
 INDUSTRY_ELEMENT = "enterprise.industry_code"

@@ -290,7 +290,7 @@ def test_members_see_their_enterprise_policies_and_nobody_else_does(catalog, cli
         ("SH-KW-P901", "先申请高新技术企业认定")
     ]
     page = client.get(f"/enterprise/{company.pk}/policies/").content.decode()
-    assert "稳岗返还（测试）" in page and "核定金额：<strong>7200.00 元</strong>" in page
+    assert "稳岗返还（测试）" in page and "核定金额：<strong>7,200.00 元</strong>" in page
     assert "可由法定代表人放弃" in page
     assert (
         f'href="/enterprise/{company.pk}/policies/"'
