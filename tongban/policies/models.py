@@ -229,6 +229,10 @@ class FundScore(models.Model):
     def awarded(self) -> bool:
         return self.amount > 0
 
+    @property
+    def amount_label(self) -> str:
+        return f"{self.amount:,.2f}"
+
 
 class FundObjection(models.Model):
     """公示异议 — an objection raised against a round's published results, and the reply."""

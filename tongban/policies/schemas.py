@@ -65,6 +65,14 @@ class FundRoundDef(Strict):
     def open_on(self, today: dt.date) -> bool:
         return self.opens <= today <= self.closes
 
+    @property
+    def budget_label(self) -> str:
+        return f"{self.budget:,}"
+
+    @property
+    def max_award_label(self) -> str:
+        return f"{self.max_award:,}"
+
 
 class PolicyDef(Strict):
     code: Annotated[str, Field(pattern=r"^[A-Z]{2}-[A-Z]{2,6}-P[0-9]{3}$")]

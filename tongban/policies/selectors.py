@@ -326,6 +326,11 @@ class Recommendation:
     grant: GrantState | None = None
     amount: Decimal | None = None
 
+    @property
+    def amount_label(self) -> str:
+        """12,345.00 — the amount as a person reads it, "" when the policy gives none."""
+        return "" if self.amount is None else f"{self.amount:,.2f}"
+
 
 def _period_label(period: str) -> str:
     if period == "once":

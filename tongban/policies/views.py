@@ -276,10 +276,11 @@ def _fund_or_404(code: str, round_code: str):
 
 def _fund_public_page(request, code, round_code, *, error: str = "", text: str = "", status=200):
     found = _fund_or_404(code, round_code)
+    results = selectors.fund_results(found)
     context = {
         "f": found,
-        "results": selectors.fund_results(found),
-        "awarded_total": sum(r.amount for r in selectors.fund_results(found) if r.awarded),
+        "results": results,
+        "awarded_total": f"{sum(r.amount for r in results if r.awarded):,.2f}",
         "card": selectors.policy_card(code),
         "error": error,
         "text": text,
@@ -321,7 +322,7 @@ def _fund_staff_page(request, code, round_code, *, errors=None, status=200):
         "f": found,
         "applications": applications,
         "scored": len(scored),
-        "proposed_total": sum(s.amount for s in scored),
+        "proposed_total": f"{sum(s.amount for s in scored):,.2f}",
         "objections": list(found.state.objections.order_by("raised_at")) if found.state else [],
         "lead": selectors.may_decide_funds(request.user, found.policy),
         "errors": errors,

@@ -131,7 +131,7 @@ def test_scoring_publishing_objecting_and_granting(client, fund):
     # 结果公示: public, with the objection form for whoever is signed in.
     client.logout()
     public = client.get(f"/policies/{CODE}/funds/{ROUND}/").content.decode()
-    assert "结果公示中" in public and "拟资助 600000.00 元" in public and "未获资助" in public
+    assert "结果公示中" in public and "拟资助 600,000.00 元" in public and "未获资助" in public
     assert (
         client.post(f"/policies/{CODE}/funds/{ROUND}/", {"text": "异议内容充分"}).status_code == 302
     )
