@@ -591,7 +591,7 @@ def pending_reviews_for(user) -> list:
             status=EligibilityReview.Status.PENDING,
             match__policy__department_id__in=departments,
         )
-        .select_related("match__policy__department", "match__profile")
+        .select_related("match__policy__department", "match__profile", "match__enterprise")
         .order_by("created_at", "id")
     )
 

@@ -616,8 +616,10 @@ def eligibility_review_decide(
     now = timezone.now()
     with transaction.atomic():
         review = (
-            EligibilityReview.objects.select_for_update()
-            .select_related("match__policy", "match__profile")
+            # Only the review's row is locked: its match may name a person or an enterprise
+            # (an outer join, which PostgreSQL does not lock).
+            EligibilityReview.objects.select_for_update(of=("self",))
+            .select_related("match__policy", "match__profile", "match__enterprise")
             .filter(pk=review_id, status=EligibilityReview.Status.PENDING)
             .first()
         )
@@ -638,11 +640,15 @@ def eligibility_review_decide(
         if decision == "stopped":
             match.ended_at = now
             match.save(update_fields=["ended_at"])
-            if match.profile.user_id:
+            context = {"policy_name": match.policy.name, "reason": note}
+            if match.enterprise_id:
+                link = f"/enterprise/{match.enterprise_id}/policies/"
+                _tell_enterprise(match.enterprise, "policy_stopped", context, link)
+            elif match.profile.user_id:
                 notice_send(
                     recipient=match.profile.user,
                     template="policy_stopped",
-                    context={"policy_name": match.policy.name, "reason": note},
+                    context=context,
                     link=f"/policies/{match.policy.code}/",
                 )
         audit_record(
@@ -651,7 +657,11 @@ def eligibility_review_decide(
             object_type="eligibility_review",
             object_id=review.pk,
             subject_resident_id=match.profile_id,
-            data={"decision": decision, "policy": match.policy.code},
+            data={
+                "decision": decision,
+                "policy": match.policy.code,
+                **({"enterprise": match.enterprise_id} if match.enterprise_id else {}),
+            },
         )
     return review
 
@@ -930,7 +940,7 @@ def fund_objection_reply(*, actor: User, objection_id: int, reply: str):
         )
     with transaction.atomic():
         objection = (
-            FundObjection.objects.select_for_update()
+            FundObjection.objects.select_for_update(of=("self",))
             .select_related("round__policy", "raised_by")
             .filter(pk=objection_id, replied_at__isnull=True)
             .first()

@@ -201,6 +201,9 @@ def _staff_page(request: HttpRequest, *, errors: dict | None = None, status: int
 
     reviews = []
     for review in selectors.pending_reviews_for(request.user):
+        if review.match.enterprise_id:  # an enterprise: its record, no personal data
+            reviews.append({"review": review, "enterprise": review.match.enterprise})
+            continue
         person = resident_profile_for_work(
             viewer=request.user,
             profile=review.match.profile,

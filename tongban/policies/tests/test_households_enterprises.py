@@ -262,7 +262,7 @@ def test_only_the_legal_representative_declines_for_the_enterprise(catalog):
     assert set(PolicyGrant.objects.values_list("status", flat=True)) == {"declined"}
 
 
-def test_an_enterprise_that_laid_off_staff_is_reviewed_not_cut(catalog):
+def test_an_enterprise_that_laid_off_staff_is_reviewed_not_cut(catalog, client):
     company = EnterpriseFactory(insured_headcount=30, layoff_rate=Decimal("1.00"))
     services.policy_match_run(today=TODAY)
     enterprise_update(actor=ACTOR, enterprise=company, changes={"layoff_rate": Decimal("9.00")})
@@ -270,6 +270,30 @@ def test_an_enterprise_that_laid_off_staff_is_reviewed_not_cut(catalog):
     assert review.match.enterprise_id == company.pk
     assert review.reason == "差一项：上年度裁员率不高于5.5%"
     assert _open("SH-RSJ-P901", "enterprise_id") == {company.pk}  # open until decided
+
+    # The department's lead sees the enterprise (not a person) and stops it; its members
+    # are told why.
+    from tongban.accounts.models import StaffAssignment
+    from tongban.catalog.models import Department
+
+    rep = UserFactory()
+    EnterpriseMembership.objects.create(
+        user=rep, enterprise=company, role=EnterpriseMembership.Role.LEGAL_REPRESENTATIVE
+    )
+    lead = UserFactory()
+    StaffAssignment.objects.create(
+        user=lead, department=Department.objects.get(code="SH-RSJ"), role="department_lead"
+    )
+    client.force_login(lead)
+    page = client.get("/staff/policies/").content.decode()
+    assert f"<dt>企业名称</dt><dd>{company.name}</dd>" in page
+    answer = client.post(
+        f"/staff/policies/reviews/{review.pk}/", {"decision": "stopped", "note": "上年度裁员率9%"}
+    )
+    assert answer.status_code == 302
+    assert _open("SH-RSJ-P901", "enterprise_id") == set()
+    notice = Notice.objects.get(recipient=rep, category="policy_stopped")
+    assert "理由：上年度裁员率9%" in notice.body
 
 
 def test_members_see_their_enterprise_policies_and_nobody_else_does(catalog, client):
