@@ -144,6 +144,30 @@ def _household_polars(node: dict, columns: dict[str, Column], today: dt.date) ->
     return pl.when(key.is_null()).then(None).otherwise(value)
 
 
+def eligible_ids(frame: pl.DataFrame, expressions: dict[str, pl.Expr]) -> dict[str, Any]:
+    """The ids each rule in EXPRESSIONS (code → compiled rule) finds in FRAME, all evaluated
+    in one lazy query, so that what rules share (a household's size, an age bound) is worked
+    out once and the rules run in parallel. A rule that fails to evaluate gets its exception
+    instead of ids, and does not stop the others."""
+    if not expressions:
+        return {}
+    names = {code: f"rule_{i}" for i, code in enumerate(expressions)}
+    query = frame.lazy().select(
+        pl.col("id"), *(expr.alias(names[code]) for code, expr in expressions.items())
+    )
+    try:
+        masks = query.collect()
+    except pl.exceptions.PolarsError:
+        found: dict[str, Any] = {}
+        for code, expr in expressions.items():  # one of them fails: find which, alone
+            try:
+                found[code] = set(frame.filter(expr)["id"].to_list())
+            except pl.exceptions.PolarsError as exc:
+                found[code] = exc
+        return found
+    return {code: set(masks.filter(pl.col(name))["id"].to_list()) for code, name in names.items()}
+
+
 # ---------------------------------------------------------------- SQL
 
 

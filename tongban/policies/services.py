@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import polars as pl
 from django.conf import settings
@@ -23,6 +24,7 @@ from tongban.policies.compile import (
     HOUSEHOLD_KEY,
     Column,
     NotCompilable,
+    eligible_ids,
     to_polars,
     to_sql_query,
 )
@@ -210,14 +212,26 @@ def policy_match_run(
             continue
         codes, _ = needs(policies)
         columns = population_columns(codes, subject)
-        frame = population_frame(columns, subject) if engine == "polars" else None
+        found: dict[str, Any] = {}
+        if engine == "polars":
+            # Every rule compiled, then all evaluated in one pass over the frame.
+            frame = population_frame(columns, subject)
+            expressions = {}
+            for _, definition in policies:
+                try:
+                    expressions[definition.code] = to_polars(definition.eligibility, columns, today)
+                except NotCompilable as exc:
+                    found[definition.code] = exc
+            found |= eligible_ids(frame, expressions)
+            del frame
         for policy, definition in policies:
             outcome = PolicyOutcome()
             try:
-                if frame is not None:
-                    eligible = _eligible_polars(frame, definition, columns, today)
-                else:
+                eligible = found.get(definition.code)
+                if engine == "sql":
                     eligible = _eligible_sql(definition, columns, today, subject)
+                if isinstance(eligible, Exception):
+                    raise eligible
             except (NotCompilable, pl.exceptions.PolarsError) as exc:
                 outcome.error = str(exc)[:200]
             else:
