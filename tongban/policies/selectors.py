@@ -56,13 +56,15 @@ def current_policies(*, subject: str | None = None) -> list[tuple[Policy, Policy
     rows = Policy.objects.filter(is_active=True).select_related("current", "department")
     if subject:
         rows = rows.filter(subject=subject)
-    found = []
-    for row in rows.order_by("code"):
-        key = (row.current_id, row.current.content_sha256)
-        if key not in _parsed:
-            _parsed[key] = PolicyDef.model_validate(row.current.content)
-        found.append((row, _parsed[key]))
-    return found
+    return [(row, current_definition(row)) for row in rows.order_by("code")]
+
+
+def current_definition(policy: Policy) -> PolicyDef:
+    """POLICY's current definition, parsed once per process."""
+    key = (policy.current_id, policy.current.content_sha256)
+    if key not in _parsed:
+        _parsed[key] = PolicyDef.model_validate(policy.current.content)
+    return _parsed[key]
 
 
 def profile_fields_of(

@@ -46,6 +46,7 @@ from tongban.policies.rules import (
 from tongban.policies.schemas import PolicyDef
 from tongban.policies.selectors import (
     amount_of,
+    current_definition,
     current_policies,
     needs,
     profile_fields_of,
@@ -965,6 +966,17 @@ def fund_objection_reply(*, actor: User, objection_id: int, reply: str):
         objection.replied_by = actor_label_for(actor)
         objection.replied_at = timezone.now()
         objection.save(update_fields=["reply", "replied_by", "replied_at"])
+        round_def = current_definition(objection.round.policy).fund_round(objection.round.code)
+        notice_send(
+            recipient=objection.raised_by,
+            template="fund_objection_reply",
+            context={
+                "policy_name": objection.round.policy.name,
+                "round_name": round_def.name if round_def else objection.round.code,
+                "reply": reply,
+            },
+            link=f"/policies/{objection.round.policy.code}/funds/{objection.round.code}/",
+        )
         audit_record(
             actor=actor,
             action="policies.fund_objection_reply",

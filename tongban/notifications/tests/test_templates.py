@@ -36,6 +36,7 @@ EXPECTED = {
     "policy_stopped",
     "fund_result",
     "fund_granted",
+    "fund_objection_reply",
 }
 
 

@@ -154,6 +154,8 @@ def test_scoring_publishing_objecting_and_granting(client, fund):
     client.post(
         _url("reply", objection.pk), {"reply": "经复核，专利未在项目中实施，维持原评审结果。"}
     )
+    answered = Notice.objects.get(recipient=people["second_rep"], category="fund_objection_reply")
+    assert answered.body == "实施部门答复：经复核，专利未在项目中实施，维持原评审结果。"
     assert client.post(_url("grant")).status_code == 302
 
     grants = PolicyGrant.objects.values_list("enterprise__name", "period", "amount")
