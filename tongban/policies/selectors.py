@@ -806,3 +806,21 @@ def may_decide_funds(user, policy: Policy) -> bool:
     return StaffAssignment.objects.filter(
         user=user, department_id=policy.department_id, role="department_lead"
     ).exists()
+
+
+def may_preview_policy(user, policy: Policy) -> bool:
+    """变更预览 is for the policy's owners: a deciding post in its department."""
+    return may_score_funds(user, policy)
+
+
+def policy_for_preview(user, code: str) -> Policy | None:
+    """The active policy CODE if USER may preview changes to it, else None."""
+    policy = Policy.objects.filter(code=code, is_active=True).select_related("current").first()
+    return policy if policy is not None and may_preview_policy(user, policy) else None
+
+
+def policy_source_text(policy: Policy) -> str:
+    """The version in force as YAML, to start a new version from."""
+    import yaml
+
+    return yaml.safe_dump(policy.current.content, allow_unicode=True, sort_keys=False, width=100)

@@ -684,49 +684,64 @@ def eligibility_review_decide(
 # ---------------------------------------------------------------- what-if (变更预览)
 
 
-def _columns_from(defs, codes: set[str]) -> dict[str, Column]:
+def _columns_from(defs, codes: set[str], subject: Subject = RESIDENTS) -> dict[str, Column]:
     """population_columns for definitions not loaded yet (a candidate folder)."""
     from tongban.catalog.loader import element_info
+    from tongban.policies.selectors import SOURCES
 
     columns = {}
     for code in codes:
         element = defs.elements[code].definition
         prefill = next(
-            (f for f in element.prefill if f.source == "profile" and not f.applicant_is), None
+            (
+                f
+                for f in element.prefill
+                if f.source == SOURCES[subject.name] and not f.applicant_is
+            ),
+            None,
         )
-        column = prefill and _column(prefill.field, element_info(element))
+        column = prefill and _column(prefill.field, element_info(element), subject)
         if column:
             columns[code] = column
     return columns
 
 
-def policy_whatif(*, path, today: dt.date | None = None) -> list[dict]:
-    """变更预览: for every resident policy in the definition folder PATH whose rules differ
-    from the version in force (or that is new), who would newly qualify and who would no
-    longer, in total and by 户籍区 — before anything is loaded. Reads only."""
+def policy_whatif(*, path, today: dt.date | None = None, only: str = "") -> list[dict]:
+    """变更预览: for every policy in the definition folder PATH (or only the one coded ONLY)
+    whose rules differ from the version in force (or that is new), who would newly qualify
+    and who would no longer, in total and by 户籍区 (enterprises: 登记区) — before anything is
+    loaded. Reads only."""
     from tongban.catalog.loader import definition_sha256, read_definitions
 
     today = today or timezone.localdate()
     defs = read_definitions(path)
-    current = {p.code: (p, d) for p, d in current_policies(subject="resident")}
-    changed = []
+    current = {p.code: (p, d) for p, d in current_policies()}
+    changed: dict[str, list] = {"resident": [], "enterprise": []}
     for code, located in sorted(defs.policies.items()):
         candidate = located.definition
-        if candidate.subject != "resident":
+        if only and code != only:
             continue
         before = current.get(code)
         if before is not None and definition_sha256(before[1]) == definition_sha256(candidate):
             continue
-        changed.append((code, candidate, before))
-    if not changed:
-        return []
+        changed[candidate.subject].append((code, candidate, before))
+    report = []
+    for subject in (RESIDENTS, ENTERPRISES):
+        if changed[subject.name]:
+            report += _whatif(defs, changed[subject.name], subject, today)
+    return sorted(report, key=lambda r: r["code"])
+
+
+def _whatif(defs, changed: list, subject: Subject, today: dt.date) -> list[dict]:
     codes = set().union(*(elements_used(c.eligibility) for _, c, _ in changed))
-    columns = _columns_from(defs, codes)
-    # The 户籍区 of everyone, to say where the change lands.
-    district = Column("hukou_district", ElementInfo("户籍所在区", "choice", 2))
-    frame = population_frame({**columns, "_district": district})
-    districts = dict(zip(frame["id"].to_list(), frame["hukou_district"].to_list(), strict=True))
-    labels = dict(ResidentProfile._meta.get_field("hukou_district").choices or [])
+    columns = _columns_from(defs, codes, subject)
+    # Where everyone is, to say where the change lands.
+    field = "hukou_district" if subject is RESIDENTS else "district"
+    district = Column(field, ElementInfo("区", "choice", 2))
+    frame = population_frame({**columns, "_district": district}, subject)
+    districts = dict(zip(frame["id"].to_list(), frame[field].to_list(), strict=True))
+    labels = dict(subject.model._meta.get_field(field).choices or [])
+    missing = "未登记户籍区" if subject is RESIDENTS else "未登记"
     report = []
     for code, candidate, before in changed:
         after = (
@@ -736,19 +751,20 @@ def policy_whatif(*, path, today: dt.date | None = None) -> list[dict]:
         )
         now_matched = set(
             PolicyMatch.objects.filter(policy__code=code, ended_at__isnull=True).values_list(
-                "profile_id", flat=True
+                subject.fk_id, flat=True
             )
         )
         gained, lost = after - now_matched, now_matched - after
         by_district: dict[str, dict[str, int]] = {}
         for ids, key in ((gained, "gained"), (lost, "lost")):
-            for profile_id in ids:
-                name = labels.get(districts.get(profile_id) or "", "未登记户籍区")
+            for record_id in ids:
+                name = labels.get(districts.get(record_id) or "", missing)
                 by_district.setdefault(name, {"gained": 0, "lost": 0})[key] += 1
         report.append(
             {
                 "code": code,
                 "name": candidate.name,
+                "subject": subject.name,
                 "is_new": before is None,
                 "eligible_after": len(after),
                 "gained": len(gained),
@@ -1047,3 +1063,70 @@ def fund_grant(*, actor: User, code: str, round_code: str, today: dt.date | None
             data={"granted": len(awarded)},
         )
     return len(awarded)
+
+
+WHATIF_MAX_CHARS = 20_000
+
+
+def policy_whatif_text(*, actor: User, code: str, text: str) -> list[dict]:
+    """变更预览 from a page: the policy's owner pastes a new version of its definition (YAML);
+    it is checked as the loader checks it, next to the catalog in force, and what it would
+    change is returned — nothing is loaded or stored (one audit row says who looked)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import yaml
+
+    from tongban.catalog.errors import CatalogInvalid
+    from tongban.policies.errors import PolicyNotFound
+    from tongban.policies.selectors import policy_for_preview
+
+    if policy_for_preview(actor, code) is None:
+        raise PolicyNotFound()
+    text = text or ""
+    if not text.strip() or len(text) > WHATIF_MAX_CHARS:
+        raise InvalidInput(
+            f"请粘贴新版本的政策定义（YAML，最多 {WHATIF_MAX_CHARS:,} 字）。",
+            details=[{"field": "definition", "message": "必填"}],
+        )
+    try:
+        stated = yaml.safe_load(text)
+    except yaml.YAMLError:
+        stated = None  # the loader says where
+    if isinstance(stated, dict) and stated.get("code") != code:
+        raise InvalidInput(
+            f"这里预览的是 {code} 的新版本，定义中的 code 应为 {code}。",
+            code="POLICY_DEFINITION_INVALID",
+            details=[{"field": "definition", "message": f"code 应为 {code}"}],
+        )
+    with tempfile.TemporaryDirectory(prefix="tongban-whatif-") as folder:
+        shutil.copytree(settings.TONGBAN_CATALOG_DIR, folder, dirs_exist_ok=True)
+        target = Path(folder) / "policies" / f"{code}.yaml"
+        target.write_text(text, encoding="utf-8")
+        try:
+            report = policy_whatif(path=folder, only=code)
+        except CatalogInvalid as exc:
+            mine = [p for p in exc.problems if Path(p.file).name == target.name] or exc.problems
+            raise InvalidInput(
+                "新版本的定义有误，请修改后重试。",
+                code="POLICY_DEFINITION_INVALID",
+                details=[
+                    {
+                        "field": "definition",
+                        "message": (f"第{p.line}行：" if p.line else "")
+                        + (f"{p.field}：" if p.field else "")
+                        + p.message,
+                    }
+                    for p in mine
+                ],
+            ) from exc
+    audit_record(
+        actor=actor,
+        action="policies.whatif",
+        object_type="policy",
+        object_id=code,
+        purpose="政策变更预览（汇总数）",
+        data={"changed": bool(report)},
+    )
+    return report

@@ -263,7 +263,7 @@ def staff_policy_view(request: HttpRequest, code: str) -> HttpResponse:
     return render(
         request,
         "policies/staff_policy.html",
-        {"b": breakdown, "rounds": rounds if scorer else []},
+        {"b": breakdown, "rounds": rounds if scorer else [], "may_preview": scorer},
     )
 
 
@@ -388,3 +388,29 @@ def staff_fund_action_view(
         )
     messages.success(request, done)
     return redirect(f"/staff/policies/{code}/funds/{round_code}/")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def staff_whatif_view(request: HttpRequest, code: str) -> HttpResponse:
+    """变更预览 — the policy's owner pastes a new version of its definition and sees, before
+    it is published, how many would newly qualify and how many would no longer, by district."""
+    policy = selectors.policy_for_preview(request.user, code)
+    if not is_staff_member(request.user) or policy is None:
+        raise Http404("未找到页面")
+    context = {"policy": policy, "report": None, "problems": [], "error": ""}
+    status = 200
+    if request.method == "POST":
+        text = request.POST.get("definition", "")
+        try:
+            context["report"] = services.policy_whatif_text(
+                actor=request.user, code=code, text=text
+            )
+        except DomainError as exc:
+            context["error"] = exc.message
+            context["problems"] = [d["message"] for d in exc.details]
+            status = exc.http_status
+    else:
+        text = selectors.policy_source_text(policy)
+    context["text"] = text
+    return render(request, "policies/staff_whatif.html", context, status=status)

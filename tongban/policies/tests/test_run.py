@@ -244,6 +244,7 @@ def test_whatif_previews_a_changed_rule_by_district_and_changes_nothing(
         {
             "code": "SH-MZJ-P002",
             "name": "老年综合津贴（70至79周岁）",
+            "subject": "resident",
             "is_new": False,
             "eligible_after": 2,
             "gained": 1,

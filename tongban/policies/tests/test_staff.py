@@ -4,6 +4,7 @@ policy's department only, with the person's data read through a logged use."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 
 import pytest
@@ -169,3 +170,40 @@ def test_the_figures_count_who_applied_after_being_found(client, eight_policies)
         ("兑现方式", "精准推送"), ("符合", "1"), ("已告知", "1"), ("已申请", "1"),
         ("自动办理", "0"), ("本人放弃", "0"), ("待复核", "0"),
     ]  # fmt: skip
+
+
+def test_the_owner_previews_a_new_version_on_a_page_and_nothing_changes(client, review):
+    from tongban.policies.models import PolicyMatch
+
+    lead = _staff("SH-MZJ", "department_lead")
+    client.force_login(lead)
+    url = "/staff/policies/SH-MZJ-P002/whatif/"
+    assert 'href="/staff/policies/SH-MZJ-P002/whatif/"' in _text(
+        client.get("/staff/policies/SH-MZJ-P002/")
+    )
+    current = client.get(url).content.decode()
+    assert "code: SH-MZJ-P002" in current
+    source = re.search(r'<textarea id="whatif-definition"[^>]*>(.*?)</textarea>', current, re.S)
+    text = html.unescape(source.group(1))
+    # 70–79 opened to non-local residents: the reviewed elder qualifies again.
+    wider = text.replace("op: is_true\n    text: 本市户籍", "op: is_false\n    text: 非本市户籍")
+    assert wider != text
+    matches = PolicyMatch.objects.count()
+    shown = _text(client.post(url, {"definition": wider}))
+    assert (
+        "按新版本，现在符合 <strong>1</strong>人："
+        "新增 <strong>0</strong>，不再符合 <strong>0</strong>" in shown
+    )
+    assert PolicyMatch.objects.count() == matches
+    assert AuditEvent.objects.filter(action="policies.whatif", actor=lead).count() == 1
+
+    broken = text.replace("resident.hukou_is_local", "resident.no_such_thing")
+    refused = client.post(url, {"definition": broken})
+    assert refused.status_code == 422
+    assert re.search(r"第\d+行：eligibility.*未知的数据元：resident.no_such_thing", _text(refused))
+    other = client.post(url, {"definition": text.replace("SH-MZJ-P002", "SH-MZJ-P099")})
+    assert other.status_code == 422 and "定义中的 code 应为 SH-MZJ-P002" in _text(other)
+
+    client.force_login(_staff("SH-GA", "department_lead"))
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"definition": wider}).status_code == 404

@@ -10,7 +10,7 @@ from tongban.policies.services import policy_whatif
 
 
 class Command(BaseCommand):
-    help = "预览政策定义变更的影响：新增符合、不再符合的人数（按户籍区），不写入任何数据。"
+    help = "预览政策定义变更的影响：新增符合、不再符合的人数或企业数（按区），不写入任何数据。"
 
     def add_arguments(self, parser):
         parser.add_argument("path", nargs="?", help="定义目录，默认为当前事项库目录")
@@ -26,9 +26,10 @@ class Command(BaseCommand):
             return
         for row in report:
             head = "（新政策）" if row["is_new"] else ""
+            unit = "人" if row["subject"] == "resident" else "家"
             self.stdout.write(
-                f"{row['code']} {row['name']}{head}：变更后符合 {row['eligible_after']} 人，"
-                f"新增 {row['gained']} 人，不再符合 {row['lost']} 人"
+                f"{row['code']} {row['name']}{head}：变更后符合 {row['eligible_after']} {unit}，"
+                f"新增 {row['gained']} {unit}，不再符合 {row['lost']} {unit}"
             )
             for district, n in row["by_district"].items():
                 self.stdout.write(f"  {district}：新增 {n['gained']}，不再符合 {n['lost']}")
