@@ -823,4 +823,12 @@ def policy_source_text(policy: Policy) -> str:
     """The version in force as YAML, to start a new version from."""
     import yaml
 
-    return yaml.safe_dump(policy.current.content, allow_unicode=True, sort_keys=False, width=100)
+    def pruned(value):  # what is left at its default is left out, as an author writes it
+        if isinstance(value, dict):
+            return {k: pruned(v) for k, v in value.items() if v not in (None, [], {})}
+        if isinstance(value, list):
+            return [pruned(v) for v in value]
+        return value
+
+    content = pruned(policy.current.content)
+    return yaml.safe_dump(content, allow_unicode=True, sort_keys=False, width=100)
