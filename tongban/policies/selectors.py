@@ -53,7 +53,13 @@ _parsed: dict[tuple[int, str], PolicyDef] = {}
 
 def current_policies(*, subject: str | None = None) -> list[tuple[Policy, PolicyDef]]:
     """Active policies with their current definitions, by code."""
-    rows = Policy.objects.filter(is_active=True).select_related("current", "department")
+    # The definitions' JSON is read only for a version not parsed yet by this process:
+    # decoding every policy's content on every call was most of one person's re-match.
+    rows = (
+        Policy.objects.filter(is_active=True)
+        .select_related("current", "department")
+        .defer("current__content")
+    )
     if subject:
         rows = rows.filter(subject=subject)
     return [(row, current_definition(row)) for row in rows.order_by("code")]
