@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tongban.accounts.models import Enterprise
 from tongban.catalog.services import catalog_load_directory
 from tongban.demo.accounts import DEMO_PASSWORD, ensure_demo_accounts
 
@@ -27,10 +28,16 @@ PUBLIC_PAGES = [
     "/accounts/login/",
     "/accounts/activate/",
     "/no-such-page/",
+    "/policies/?industry=H",
+    "/policies/SH-SCJ-P001/",
+    "/policies/SH-SCJ-P001/funds/2026-2/",
+    "/policies/check/",
 ]
 PERSONAL_PAGES = {
-    "resident1": ["/me/", "/me/notices/", f"/bundles/birth/?{BIRTH_ANSWERS}"],
+    "resident1": ["/me/", "/me/notices/", f"/bundles/birth/?{BIRTH_ANSWERS}", "/me/policies/"],
     "agent2": ["/enterprise/"],
+    # {tech}: the demo technology company's id (惠企政策 of an enterprise agent1 represents).
+    "agent1": ["/enterprise/{tech}/policies/"],
 }
 
 
@@ -83,7 +90,9 @@ def test_public_and_personal_pages_have_no_wcag_violations(demo_city, page, elde
                 [{"name": "tongban_elder", "value": "1", "url": page.base_url}]
             )
         _log_in(page, username)
+        tech = Enterprise.objects.get(name="示例（上海）通办科技有限公司").pk
         for path in paths:
+            path = path.format(tech=tech)
             page.goto(path)
             found[f"{username} {path}"] = _axe_violations(page)
     assert {k: v for k, v in found.items() if v} == {}
