@@ -291,7 +291,8 @@ def _apply(
             outcome.ended = PolicyMatch.objects.filter(
                 id__in=[open_matches[p] for p in gone]
             ).update(ended_at=now, ended_by=run)
-        outcome.told = _tell(policy, definition, now, scope, subject)
+        if definition.mode != "on_application":  # 依申请: listed and checkable, never pushed
+            outcome.told = _tell(policy, definition, now, scope, subject)
         outcome.eligible = len(eligible)
         outcome.new = len(new)
         changed = outcome.new or outcome.ended or outcome.reviews or outcome.granted
@@ -538,7 +539,7 @@ def _match_one(
         outcome = PolicyOutcome()
         holds = evaluate(definition.eligibility, facts, infos, today).holds
         if holds and policy.code in settled:
-            told = settled[policy.code] or not reachable
+            told = settled[policy.code] or not reachable or definition.mode == "on_application"
             paid = definition.mode != "automatic" or (
                 (policy.code, _period(definition, today)) in granted
             )

@@ -27,7 +27,7 @@ from tongban.catalog.services import catalog_load_directory
 from tongban.notifications.models import Notice
 from tongban.policies import services
 from tongban.policies.errors import DeclineNeedsLegalRepresentative, NothingToDecline
-from tongban.policies.models import EligibilityReview, PolicyGrant, PolicyMatch
+from tongban.policies.models import EligibilityReview, PolicyGrant, PolicyMatch, PolicyRun
 
 pytestmark = pytest.mark.django_db
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "definitions"
@@ -336,3 +336,20 @@ def test_a_rule_reading_what_the_subject_record_does_not_hold_is_refused(tmp_pat
     with pytest.raises(CatalogInvalid) as raised:
         catalog_load_directory(path=_catalog(tmp_path, wrong))
     assert "数据元 resident.monthly_income 不在一企一档中，无法比对" in str(raised.value.details)
+
+
+def test_a_policy_on_application_is_never_pushed(tmp_path):
+    on_application = (
+        SCHOOL.replace("SH-JW-P901", "SH-JW-P902")
+        .replace("mode: push", "mode: on_application")
+        .replace("入学提醒（测试）", "入学登记（测试）")
+    )
+    catalog_load_directory(path=_catalog(tmp_path, on_application))
+    mother, father, _ = _family("T9")
+    run = services.policy_match_run(today=TODAY)
+    assert _open("SH-JW-P902") == {mother.pk, father.pk}
+    assert not Notice.objects.exists() and run.counts["SH-JW-P902"]["told"] == 0
+    # Matched again with nothing changed: nothing is written, not even a run.
+    runs = PolicyRun.objects.count()
+    assert services.policy_match_person(profile_id=mother.pk, today=TODAY) is None
+    assert PolicyRun.objects.count() == runs
