@@ -19,6 +19,8 @@ $PY benchmarks/certificates_verify.py
 $PY benchmarks/idcode.py
 if $PY -c "import psycopg,sys; psycopg.connect(sys.argv[1] + '/test', connect_timeout=3).close()" "$PG_URL" 2>/dev/null; then
   $PY benchmarks/policies.py --postgres "$PG_URL/tongban_bench_policies"
+  $PY benchmarks/policies_person.py --postgres "$PG_URL/tongban_bench_person"
 else
   $PY benchmarks/policies.py
+  $PY benchmarks/policies_person.py
 fi
