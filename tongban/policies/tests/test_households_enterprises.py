@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from tongban.accounts.models import EnterpriseMembership
 from tongban.accounts.services import enterprise_update, household_form
@@ -28,10 +29,15 @@ from tongban.notifications.models import Notice
 from tongban.policies import services
 from tongban.policies.errors import DeclineNeedsLegalRepresentative, NothingToDecline
 from tongban.policies.models import EligibilityReview, PolicyGrant, PolicyMatch, PolicyRun
+from tongban.policies.rules import age_reference
 
 pytestmark = pytest.mark.django_db
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "definitions"
-TODAY = dt.date(2026, 12, 3)
+# Today, as the hooks that match a household when it is recorded take it.
+TODAY = timezone.localdate()
+NEXT_AUGUST_31 = age_reference({"as_of": "08-31"}, TODAY)
+SIX_BY_AUGUST = dt.date(NEXT_AUGUST_31.year - 6, 3, 15)  # six by the next 31 August
+SEVEN_BY_AUGUST = dt.date(NEXT_AUGUST_31.year - 7, 8, 31)  # a year older: not starting school
 ACTOR = "system:test"
 
 HEADER = "# 示例 — 测试用政策。\n"
@@ -152,7 +158,7 @@ def _open(code: str, field: str = "profile_id") -> set[int]:
     )
 
 
-def _family(number: str, *, incomes=(9000, 6000, 0), child_born=dt.date(2021, 3, 15)):
+def _family(number: str, *, incomes=(9000, 6000, 0), child_born=SIX_BY_AUGUST):
     mother = ResidentProfileFactory(birth_date=dt.date(1992, 1, 1), monthly_income=incomes[0])
     father = ResidentProfileFactory(birth_date=dt.date(1990, 1, 1), monthly_income=incomes[1])
     child = ResidentProfileFactory(user=None, birth_date=child_born, monthly_income=incomes[2])
@@ -167,8 +173,9 @@ def _family(number: str, *, incomes=(9000, 6000, 0), child_born=dt.date(2021, 3,
 
 def test_household_conditions_find_the_parents_and_the_poor_household(catalog):
     mother, father, child = _family("T1", incomes=(1500, 1200, 0))
-    # Six on 31 August 2027 is born 1 September 2020 to 31 August 2021: this child is not.
-    other = _family("T2", child_born=dt.date(2020, 8, 31))
+    # Six on the next 31 August is born 1 September to 31 August six years earlier; this
+    # child is a year older.
+    other = _family("T2", child_born=SEVEN_BY_AUGUST)
     alone = ResidentProfileFactory(birth_date=dt.date(1960, 1, 1), monthly_income=900)
 
     services.policy_match_run(today=TODAY, triggered_by="test")
@@ -180,7 +187,7 @@ def test_household_conditions_find_the_parents_and_the_poor_household(catalog):
     assert alone.pk not in _open("SH-MZJ-P901") and other[0].pk not in _open("SH-JW-P901")
     grants = PolicyGrant.objects.filter(policy__code="SH-MZJ-P901")
     assert sorted(grants.values_list("profile_id", "period", "amount")) == [
-        (p.pk, "2026-12", Decimal("300.00"))
+        (p.pk, TODAY.strftime("%Y-%m"), Decimal("300.00"))
         for p in sorted((mother, father, child), key=lambda p: p.pk)
     ]
 
@@ -228,7 +235,10 @@ def test_an_enterprise_is_granted_by_formula_and_its_members_are_told(catalog):
     assert _open("SH-RSJ-P901", "enterprise_id") == {company.pk, big.pk}
     grants = PolicyGrant.objects.filter(policy__code="SH-RSJ-P901")
     assert sorted(grants.values_list("enterprise_id", "period", "amount")) == sorted(
-        [(company.pk, "2026", Decimal("7200.00")), (big.pk, "2026", Decimal("50000.00"))]
+        [
+            (company.pk, str(TODAY.year), Decimal("7200.00")),
+            (big.pk, str(TODAY.year), Decimal("50000.00")),
+        ]
     )
     assert run.counts["SH-RSJ-P901"]["told"] == 1  # the big one has no member to tell
     notices = sorted(Notice.objects.values_list("recipient_id", "category", "title", "link"))
