@@ -153,11 +153,6 @@ def _floats(row: tuple, positions: list[int]) -> tuple:
     return tuple(row)
 
 
-def _eligible_polars(frame: pl.DataFrame, definition: PolicyDef, columns, today) -> set[int]:
-    expression = to_polars(definition.eligibility, columns, today)
-    return set(frame.filter(expression)["id"].to_list())
-
-
 def _eligible_sql(definition: PolicyDef, columns, today, subject: Subject = RESIDENTS) -> set[int]:
     table = subject.model._meta.db_table
     query, params = to_sql_query(definition.eligibility, columns, today, table)
@@ -743,13 +738,20 @@ def _whatif(defs, changed: list, subject: Subject, today: dt.date) -> list[dict]
     districts = dict(zip(frame["id"].to_list(), frame[field].to_list(), strict=True))
     labels = dict(subject.model._meta.get_field(field).choices or [])
     missing = "未登记户籍区" if subject is RESIDENTS else "未登记"
+    # The candidates evaluated as a run evaluates them: one query over the frame.
+    found = eligible_ids(
+        frame,
+        {
+            code: to_polars(candidate.eligibility, columns, today)
+            for code, candidate, _ in changed
+            if candidate.in_force(today)
+        },
+    )
     report = []
     for code, candidate, before in changed:
-        after = (
-            _eligible_polars(frame, candidate, columns, today)
-            if candidate.in_force(today)
-            else set()
-        )
+        after = found.get(code, set())
+        if isinstance(after, Exception):
+            raise after
         now_matched = set(
             PolicyMatch.objects.filter(policy__code=code, ended_at__isnull=True).values_list(
                 subject.fk_id, flat=True
