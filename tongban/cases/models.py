@@ -34,6 +34,9 @@ class CaseOutcome(models.TextChoices):
 class Channel(models.TextChoices):
     ONLINE = "online", "网上申请"
     COUNTER = "counter", "综合窗口"
+    # Opened and concluded by the platform itself for a policy's 免申即享 grant; never a
+    # channel anyone applies through (case_submit refuses it).
+    AUTOMATIC = "auto", "免申即享"
 
 
 class Delivery(models.TextChoices):

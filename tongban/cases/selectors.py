@@ -68,6 +68,8 @@ def case_visible_to(user: User | None, case: Application) -> bool:
         return False
     if case.applicant_id == user.pk:
         return True
+    if _granted_to(user, case):
+        return True
     if (
         case.enterprise_id
         and EnterpriseMembership.objects.filter(
@@ -87,6 +89,16 @@ def case_visible_to(user: User | None, case: Application) -> bool:
         "department_id"
     )
     return case.tasks.filter(department_id__in=departments).exists()
+
+
+def _granted_to(user: User, case: Application) -> bool:
+    """免申即享: a case the platform concluded for this person is theirs to read, though they
+    did not file it (its applicant is the platform's own account)."""
+    return (
+        case.channel == Channel.AUTOMATIC
+        and case.applicant_profile_id is not None
+        and ResidentProfile.objects.filter(pk=case.applicant_profile_id, user=user).exists()
+    )
 
 
 def case_for(*, user: User | None, receipt_no: str) -> Application:
@@ -144,11 +156,15 @@ def case_answers_for_applicant(*, user: User | None, case: Application) -> list[
     data on their own, audited pages, only what their work needs."""
     if not _active(user) or user.kind == User.Kind.STAFF:
         return []
-    own = case.applicant_id == user.pk or (
-        case.enterprise_id is not None
-        and EnterpriseMembership.objects.filter(
-            user=user, enterprise_id=case.enterprise_id
-        ).exists()
+    own = (
+        case.applicant_id == user.pk
+        or _granted_to(user, case)
+        or (
+            case.enterprise_id is not None
+            and EnterpriseMembership.objects.filter(
+                user=user, enterprise_id=case.enterprise_id
+            ).exists()
+        )
     )
     if not own:
         return []
@@ -279,6 +295,14 @@ def cases_for_applicant(*, user: User | None, limit: int = 50) -> list[dict[str,
                "promised_date", "enterprise_id", "delivery", "handed_out_at", "pk")  # fmt: skip
     newest = ("-submitted_at", "-pk")
     rows = list(Application.objects.filter(applicant=user).order_by(*newest).values(*columns)[:n])
+    profile_id = ResidentProfile.objects.filter(user=user).values_list("id", flat=True).first()
+    if profile_id is not None:
+        # 免申即享: what the platform concluded for them (by the FK's own index).
+        rows += (
+            Application.objects.filter(applicant_profile_id=profile_id, channel=Channel.AUTOMATIC)
+            .order_by(*newest)
+            .values(*columns)[:n]
+        )
     enterprise_ids = list(
         EnterpriseMembership.objects.filter(user=user).values_list("enterprise_id", flat=True)
     )

@@ -158,7 +158,9 @@ def _holder(
         )
         if profile is None:
             raise _NotIssued("申请人没有居民档案")
-        return profile, None, case.applicant
+        # The person's own account holds it: the applicant, or (免申即享, filed by the
+        # platform) whoever the profile belongs to, if anyone yet.
+        return profile, None, profile.user
     if holder == "child":
         # The guardian holds a minor's certificates in their wallet.
         return _person(form, "child"), None, case.applicant

@@ -33,3 +33,14 @@ class FundActionRefused(InvalidInput):
 class FundNotYours(NotFound):
     code = "FUND_NOT_FOUND"
     message = "未找到该专项资金批次，或您不是实施部门的评审人员。"
+
+
+class PaymentActionRefused(InvalidInput):
+    code = "PAYMENT_ACTION_REFUSED"
+    message = "发放批次当前不能进行此操作。"
+    http_status = 409
+
+
+class PaymentNotYours(NotFound):
+    code = "PAYMENT_NOT_FOUND"
+    message = "未找到该政策的发放批次，或您不是实施部门的负责人。"

@@ -89,6 +89,9 @@ class PolicyMatch(models.Model):
         PolicyRun, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     told = models.BooleanField("已告知", default=False)
+    # 免申即享 declined by the person (the enterprise's legal representative): no later
+    # period is granted, though periods already paid stay paid.
+    declined_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "政策匹配"
@@ -147,6 +150,15 @@ class PolicyGrant(models.Model):
     granted_at = models.DateTimeField()
     granted_by = models.ForeignKey(PolicyRun, on_delete=models.PROTECT, related_name="+")
     declined_at = models.DateTimeField(null=True, blank=True)
+    # 自动办结: the case the platform concluded for this person and policy (one for all of a
+    # periodic benefit's grants), where the policy says so.
+    case = models.ForeignKey(
+        "cases.Application", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # 发放指令: the payment file this grant's amount was paid in; none yet: 待发放.
+    batch = models.ForeignKey(
+        "PaymentBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="grants"
+    )
 
     class Meta:
         verbose_name = "免申即享记录"
@@ -164,6 +176,32 @@ class PolicyGrant(models.Model):
                 name="grant_is_to_a_person_or_an_enterprise",
             ),
         ]
+
+
+class PaymentBatch(models.Model):
+    """发放批次 — one policy's payment file for one period: every granted amount of that period
+    not yet paid, handed to the paying bank (代发) by the department, then confirmed paid."""
+
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="payment_batches")
+    period = models.CharField(max_length=10)
+    number = models.CharField("批次号", max_length=40, unique=True)  # SH-MZJ-P001-2026-12-01
+    count = models.PositiveIntegerField("笔数")
+    total = models.DecimalField("金额合计", max_digits=16, decimal_places=2)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    paid_at = models.DateTimeField("发放时间", null=True, blank=True)
+    paid_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "发放批次"
+        verbose_name_plural = "发放批次"
+        ordering = ["-created_at", "-id"]
+
+    @property
+    def total_label(self) -> str:
+        return f"{self.total:,.2f}"
 
 
 class EligibilityReview(models.Model):

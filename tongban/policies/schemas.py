@@ -74,6 +74,15 @@ class FundRoundDef(Strict):
         return f"{self.max_award:,}"
 
 
+class ConcludeDef(Strict):
+    """免申即享 自动办结: each person (enterprise) granted the benefit also gets a case of the
+    policy's item, concluded by the platform at once — with what the item issues (its
+    certificate) — and, where PAYS_TO is given, every period's amount becomes a payment order
+    (发放指令) in the department's payment file for that account."""
+
+    pays_to: str = Field(default="", max_length=40)  # 本人社会保障卡, 企业失业保险缴费账户 …
+
+
 class PolicyDef(Strict):
     code: Annotated[str, Field(pattern=r"^[A-Z]{2}-[A-Z]{2,6}-P[0-9]{3}$")]
     name: str = Field(min_length=2, max_length=80)
@@ -94,6 +103,8 @@ class PolicyDef(Strict):
     eligibility: dict[str, Any]
     # 专项资金: the rounds in which enterprises apply, are scored and published (on_application).
     fund_rounds: list[FundRoundDef] = Field(default_factory=list)
+    # 免申即享 only: a case concluded automatically for each grant, with a payment order.
+    conclude: ConcludeDef | None = None
 
     @field_validator("eligibility")
     @classmethod
@@ -110,6 +121,13 @@ class PolicyDef(Strict):
             raise ValueError(f"{MODE_LABELS[self.mode]}的政策必须给出申请事项 item")
         if self.fund_rounds and (self.mode != "on_application" or self.subject != "enterprise"):
             raise ValueError("专项资金批次只用于依申请的惠企政策")
+        if self.conclude is not None:
+            if self.mode != "automatic":
+                raise ValueError("自动办结（conclude）只用于免申即享的政策")
+            if not self.item:
+                raise ValueError("自动办结的政策必须给出办结所用的事项 item")
+            if self.conclude.pays_to and self.benefit.amount is None and not self.benefit.formula:
+                raise ValueError("发放账户（pays_to）需要待遇给出金额 amount 或 formula")
         if len({r.code for r in self.fund_rounds}) != len(self.fund_rounds):
             raise ValueError("专项资金批次编码重复")
         return self

@@ -19,7 +19,7 @@ from tongban.common.errors import InvalidInput
 from tongban.policies.compile import born_by
 from tongban.policies.errors import PolicyNotFound
 from tongban.policies.industries import SECTION_NAMES, section_of
-from tongban.policies.models import Policy, PolicyGrant, PolicyRun
+from tongban.policies.models import PaymentBatch, Policy, PolicyGrant, PolicyMatch, PolicyRun
 from tongban.policies.rules import (
     HOUSEHOLD,
     ElementInfo,
@@ -325,6 +325,8 @@ class GrantState:
     status: str
     period_label: str
     status_label: str
+    receipt_no: str = ""  # 自动办结: the case the platform concluded for it
+    payment_label: str = ""  # 待发放 / 发放中 / 已发放（…）, where the policy pays
 
 
 @dataclass(frozen=True)
@@ -350,13 +352,36 @@ def _period_label(period: str) -> str:
 
 def grants_of(record) -> dict[str, GrantState]:
     """The latest grant of each policy granted to RECORD, a resident's profile or an
-    enterprise (declined ones included)."""
+    enterprise (declined ones included: also a benefit whose paid periods stay paid)."""
     found: dict[str, GrantState] = {}
     holder = "enterprise" if isinstance(record, Enterprise) else "profile"
+    declined = set(
+        PolicyMatch.objects.filter(
+            **{holder: record}, ended_at__isnull=True, declined_at__isnull=False
+        ).values_list("policy__code", flat=True)
+    )
     rows = PolicyGrant.objects.filter(**{holder: record}).order_by("period", "id")
-    for code, period, status in rows.values_list("policy__code", "period", "status"):
+    columns = ("policy__code", "period", "status", "case__receipt_no", "batch_id",
+               "batch__paid_at", "amount")  # fmt: skip
+    for code, period, status, receipt_no, batch_id, paid_at, amount in rows.values_list(*columns):
+        if code in declined:
+            status = PolicyGrant.Status.DECLINED
+        payment = ""
+        if amount and receipt_no:
+            if paid_at is not None:
+                day = timezone.localtime(paid_at)
+                payment = f"已发放（{day.year}年{day.month}月{day.day}日）"
+            elif batch_id is not None:
+                payment = "发放中"
+            elif status == PolicyGrant.Status.GRANTED:
+                payment = "待发放"
         found[code] = GrantState(
-            period, status, _period_label(period), PolicyGrant.Status(status).label
+            period,
+            status,
+            _period_label(period),
+            PolicyGrant.Status(status).label,
+            receipt_no or "",
+            payment,
         )
     return found
 
@@ -796,6 +821,49 @@ def fund_results(found: FundRoundState) -> list:
         return []
     scores = FundScore.objects.filter(round=found.state).select_related("enterprise")
     return sorted(scores, key=lambda s: (not s.awarded, -s.score, s.enterprise.name))
+
+
+def payments_overview(user, policy: Policy, definition: PolicyDef) -> dict[str, Any] | None:
+    """待遇发放 on the owner's page, for the department's lead: each period's amounts waiting
+    to be paid, and the payment files made so far. None where the policy pays nothing or
+    USER may not pay it."""
+    from django.db.models import Count, Sum
+
+    if definition.conclude is None or not definition.conclude.pays_to:
+        return None
+    if not may_decide_funds(user, policy):
+        return None
+    waiting = (
+        PolicyGrant.objects.filter(
+            policy=policy, status=PolicyGrant.Status.GRANTED, batch__isnull=True, amount__gt=0
+        )
+        .values("period")
+        .annotate(count=Count("id"), total=Sum("amount"))
+        .order_by("-period")
+    )
+    return {
+        "pays_to": definition.conclude.pays_to,
+        "waiting": [
+            {
+                "period": w["period"],
+                "period_label": _period_label(w["period"]) or "一次性",
+                "count": w["count"],
+                "total_label": f"{w['total']:,.2f}",
+            }
+            for w in waiting
+        ],
+        "batches": [
+            {
+                "number": b.number,
+                "period_label": _period_label(b.period) or "一次性",
+                "count": b.count,
+                "total_label": b.total_label,
+                "created_at": b.created_at,
+                "paid_at": b.paid_at,
+            }
+            for b in PaymentBatch.objects.filter(policy=policy)[:60]
+        ],
+    }
 
 
 def may_score_funds(user, policy: Policy) -> bool:

@@ -30,6 +30,7 @@ from tongban.policies.compile import (
 )
 from tongban.policies.models import (
     EligibilityReview,
+    PaymentBatch,
     Policy,
     PolicyGrant,
     PolicyMatch,
@@ -358,6 +359,7 @@ def _grant(run, policy, definition, today, now, scope=None, subject=RESIDENTS) -
     holding = PolicyMatch.objects.filter(
         policy=policy, ended_at__isnull=True, **{f"{fk_id}__isnull": False}
     ).exclude(review__status=EligibilityReview.Status.STOPPED)
+    holding = holding.filter(declined_at__isnull=True)
     if scope is not None:
         holding = holding.filter(**{f"{fk_id}__in": scope})
     holders = set(holding.values_list(fk_id, flat=True))
@@ -382,7 +384,45 @@ def _grant(run, policy, definition, today, now, scope=None, subject=RESIDENTS) -
         batch_size=2000,
         ignore_conflicts=True,
     )
+    if definition.conclude is not None and todo:
+        _conclude(run, policy, definition, todo, subject)
     return len(todo)
+
+
+def _conclude(run, policy: Policy, definition: PolicyDef, ids: list[int], subject) -> None:
+    """免申即享 自动办结: each of IDS granted now gets the policy's item concluded as a case
+    (once: a monthly benefit's later grants point to the first one's case)."""
+    from tongban.cases.services.granted import GrantedSubject, cases_conclude_granted
+
+    fk_id = subject.fk_id
+    prefix = "p" if subject is RESIDENTS else "e"
+    basis = definition.legal_basis
+    reason = (
+        f"依据《{basis.document}》{basis.article}，经数据比对符合条件，免申即享，由系统自动核定办结"
+    )
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        grants = PolicyGrant.objects.filter(policy=policy, **{f"{fk_id}__in": chunk})
+        cases = dict(grants.filter(case__isnull=False).values_list(fk_id, "case_id"))
+        records = subject.model.objects.in_bulk([i for i in chunk if i not in cases])
+        made = cases_conclude_granted(
+            item_code=definition.item,
+            subjects=[
+                GrantedSubject(
+                    key=f"policy:{policy.code}:{prefix}{i}",
+                    **({"profile": r} if subject is RESIDENTS else {"enterprise": r}),
+                )
+                for i, r in sorted(records.items())
+            ],
+            reason=reason,
+            actor_label=run.triggered_by,
+        )
+        for key, case in made.items():
+            cases[int(key.rsplit(":", 1)[1][1:])] = case.pk
+        waiting = list(grants.filter(case__isnull=True))
+        for grant in waiting:
+            grant.case_id = cases[getattr(grant, fk_id)]
+        PolicyGrant.objects.bulk_update(waiting, ["case"], batch_size=2000)
 
 
 def _recipients(matches: list[tuple[int, int]], subject: Subject) -> dict[int, list[int]]:
@@ -455,8 +495,9 @@ def _tell(policy: Policy, definition: PolicyDef, now, scope=None, subject=RESIDE
 
 def policy_grant_decline(*, user: User, code: str, enterprise_id: int | None = None) -> int:
     """The person declines a 免申即享 benefit: this period's grant and every later one; with
-    ENTERPRISE_ID, the enterprise's, which only its legal representative may decline.
-    Returns how many grants were declined (0: nothing to decline, which is refused)."""
+    ENTERPRISE_ID, the enterprise's, which only its legal representative may decline. A grant
+    already in a payment file (发放批次) has been paid out and stays as it was. Returns how
+    many grants were declined; nothing left to decline is refused."""
     from tongban.policies.errors import DeclineNeedsLegalRepresentative, NothingToDecline
 
     now = timezone.now()
@@ -464,8 +505,12 @@ def policy_grant_decline(*, user: User, code: str, enterprise_id: int | None = N
         grants = PolicyGrant.objects.select_for_update().filter(
             policy__code=code, status=PolicyGrant.Status.GRANTED
         )
+        matches = PolicyMatch.objects.filter(
+            policy__code=code, ended_at__isnull=True, declined_at__isnull=True
+        )
         if enterprise_id is None:
             grants = grants.filter(profile__user=user)
+            matches = matches.filter(profile__user=user)
         else:
             membership = EnterpriseMembership.objects.filter(
                 user=user, enterprise_id=enterprise_id
@@ -475,9 +520,16 @@ def policy_grant_decline(*, user: User, code: str, enterprise_id: int | None = N
             if membership.role != EnterpriseMembership.Role.LEGAL_REPRESENTATIVE:
                 raise DeclineNeedsLegalRepresentative()
             grants = grants.filter(enterprise_id=enterprise_id)
+            matches = matches.filter(enterprise_id=enterprise_id)
+        if not grants.exists():
+            raise NothingToDecline()
         profile_ids = set(grants.values_list("profile_id", flat=True)) - {None}
-        declined = grants.update(status=PolicyGrant.Status.DECLINED, declined_at=now)
-        if not declined:
+        declined = grants.filter(batch__isnull=True).update(
+            status=PolicyGrant.Status.DECLINED, declined_at=now
+        )
+        stopped = PolicyMatch.objects.filter(pk__in=list(matches.values_list("pk", flat=True)))
+        stopped = stopped.update(declined_at=now)
+        if not declined and not stopped:
             raise NothingToDecline()
         audit_record(
             actor=user,
@@ -485,7 +537,11 @@ def policy_grant_decline(*, user: User, code: str, enterprise_id: int | None = N
             object_type="policy",
             object_id=code,
             subject_resident_id=min(profile_ids) if profile_ids else None,
-            data={"declined": declined, **({"enterprise": enterprise_id} if enterprise_id else {})},
+            data={
+                "declined": declined,
+                "matches": stopped,
+                **({"enterprise": enterprise_id} if enterprise_id else {}),
+            },
         )
     return declined
 
@@ -1066,6 +1122,163 @@ def fund_grant(*, actor: User, code: str, round_code: str, today: dt.date | None
             data={"granted": len(awarded)},
         )
     return len(awarded)
+
+
+# ---------------------------------------------------------------- 待遇发放 (payment orders)
+
+
+def _paying_policy(actor: User, code: str, *, lock: bool = False) -> tuple[Policy, PolicyDef]:
+    """The policy CODE if it pays (自动办结 with a 发放账户) and ACTOR leads its department."""
+    from tongban.policies.errors import PaymentNotYours
+    from tongban.policies.selectors import may_decide_funds
+
+    rows = Policy.objects.filter(code=code, is_active=True)
+    policy = (rows.select_for_update() if lock else rows).first()
+    if policy is None or not may_decide_funds(actor, policy):
+        raise PaymentNotYours()
+    definition = current_definition(policy)
+    if definition.conclude is None or not definition.conclude.pays_to:
+        raise PaymentNotYours()
+    return policy, definition
+
+
+def payment_batch_create(*, actor: User, code: str, period: str) -> PaymentBatch:
+    """生成发放批次: every granted, not yet paid amount of CODE for PERIOD goes into one new
+    payment file; a grant declined meanwhile is not in it, and none is in two."""
+    from tongban.policies.errors import PaymentActionRefused
+
+    with transaction.atomic():
+        policy, _ = _paying_policy(actor, code, lock=True)  # one batch at a time per policy
+        waiting = PolicyGrant.objects.filter(
+            policy=policy,
+            period=period,
+            status=PolicyGrant.Status.GRANTED,
+            batch__isnull=True,
+            amount__gt=0,
+        )
+        if not waiting.exists():
+            raise PaymentActionRefused("该期没有待发放的金额。", code="PAYMENT_NOTHING_TO_PAY")
+        n = PaymentBatch.objects.filter(policy=policy, period=period).count() + 1
+        batch = PaymentBatch.objects.create(
+            policy=policy,
+            period=period,
+            number=f"{code}-{period}-{n:02d}",
+            count=0,
+            total=Decimal(0),
+            created_at=timezone.now(),
+            created_by=actor,
+        )
+        waiting.update(batch=batch)
+        totals = PolicyGrant.objects.filter(batch=batch).aggregate(
+            count=models.Count("id"), total=models.Sum("amount")
+        )
+        batch.count, batch.total = totals["count"], totals["total"]
+        batch.save(update_fields=["count", "total"])
+        audit_record(
+            actor=actor,
+            action="policies.payment_batch",
+            object_type="payment_batch",
+            object_id=batch.number,
+            data={"count": batch.count, "total": str(batch.total)},
+        )
+    return batch
+
+
+def payment_batch_confirm(*, actor: User, code: str, number: str) -> PaymentBatch:
+    """确认已发放: the bank paid the file; every grant in it reads 已发放 from now on."""
+    from tongban.policies.errors import PaymentActionRefused, PaymentNotYours
+
+    with transaction.atomic():
+        policy, _ = _paying_policy(actor, code, lock=True)
+        batch = PaymentBatch.objects.filter(policy=policy, number=number).first()
+        if batch is None:
+            raise PaymentNotYours()
+        if batch.paid_at is not None:
+            raise PaymentActionRefused("该批次已确认发放。", code="PAYMENT_BATCH_PAID")
+        batch.paid_at = timezone.now()
+        batch.paid_by = actor
+        batch.save(update_fields=["paid_at", "paid_by"])
+        audit_record(
+            actor=actor,
+            action="policies.payment_paid",
+            object_type="payment_batch",
+            object_id=batch.number,
+            data={"count": batch.count, "total": str(batch.total)},
+        )
+    return batch
+
+
+PAYMENT_FILE_PURPOSE = "待遇发放：生成发放清单交代发银行"
+
+
+def payment_batch_file(*, actor: User, code: str, number: str) -> tuple[str, bytes]:
+    """发放清单 of one batch as CSV (UTF-8 with BOM, so a spreadsheet opens it as Chinese):
+    whom to pay, the account, how much, and the case. It carries full ID numbers for the
+    bank, so every person in it gets a row in their data-use record, with the purpose."""
+    import csv
+    import io
+
+    from tongban.common.models import AuditEvent
+    from tongban.policies.errors import PaymentNotYours
+
+    policy, definition = _paying_policy(actor, code)
+    batch = PaymentBatch.objects.filter(policy=policy, number=number).first()
+    if batch is None:
+        raise PaymentNotYours()
+    grants = (
+        PolicyGrant.objects.filter(batch=batch)
+        .select_related("profile", "enterprise", "case")
+        .order_by("id")
+    )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    person = definition.subject == "resident"
+    holder_columns = ["姓名", "公民身份号码"] if person else ["单位名称", "统一社会信用代码"]
+    writer.writerow(["序号", *holder_columns, "发放账户", "金额（元）", "所属期", "办件编号"])
+    seen: list[tuple[int, str]] = []
+    for i, grant in enumerate(grants, start=1):
+        holder = grant.profile if person else grant.enterprise
+        writer.writerow(
+            [
+                i,
+                holder.name,
+                holder.id_number if person else holder.uscc,
+                definition.conclude.pays_to,
+                f"{grant.amount:.2f}",
+                grant.period,
+                grant.case.receipt_no if grant.case_id else "",
+            ]
+        )
+        if person:
+            seen.append((holder.pk, grant.case.receipt_no if grant.case_id else ""))
+    label = actor_label_for(actor)
+    with transaction.atomic():
+        if not seen:  # enterprises: credit codes, no one's personal data
+            audit_record(
+                actor=actor,
+                action="policies.payment_file",
+                object_type="payment_batch",
+                object_id=batch.number,
+                purpose=PAYMENT_FILE_PURPOSE,
+                data={"count": batch.count},
+            )
+        AuditEvent.objects.bulk_create(
+            [
+                AuditEvent(
+                    actor=actor,
+                    actor_label=label,
+                    action="personal_data.read",
+                    object_type="payment_batch",
+                    object_id=batch.number,
+                    subject_resident_id=profile_id,
+                    purpose=PAYMENT_FILE_PURPOSE,
+                    data={"fields": ["name", "id_number"], "receipt_no": receipt_no},
+                )
+                for profile_id, receipt_no in seen
+            ],
+            batch_size=2000,
+        )
+    return f"发放清单-{batch.number}.csv", ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 WHATIF_MAX_CHARS = 20_000

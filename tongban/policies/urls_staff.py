@@ -10,6 +10,12 @@ urlpatterns = [
     path("policies/reviews/<int:review_id>/", views.staff_review_decide_view, name="decide"),
     path("policies/<str:code>/", views.staff_policy_view, name="policy"),
     path("policies/<str:code>/whatif/", views.staff_whatif_view, name="whatif"),
+    path("policies/<str:code>/payments/", views.staff_payments_view, name="payments"),
+    path(
+        "policies/<str:code>/payments/<str:number>.csv",
+        views.staff_payment_file_view,
+        name="payment_file",
+    ),
     path("policies/<str:code>/funds/<str:round_code>/", views.staff_fund_view, name="fund_round"),
     path(
         "policies/<str:code>/funds/<str:round_code>/<str:action>/",

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tongban.accounts.errors import EnterpriseNotFound
@@ -18,7 +19,7 @@ from tongban.accounts.selectors import (
 from tongban.catalog import selectors as catalog_selectors
 from tongban.common.errors import DomainError
 from tongban.policies import selectors, services
-from tongban.policies.errors import PolicyNotFound, ReviewNotFound
+from tongban.policies.errors import PaymentNotYours, PolicyNotFound, ReviewNotFound
 from tongban.policies.industries import SECTION_NAMES
 from tongban.policies.schemas import SUBJECT_LABELS
 
@@ -257,14 +258,66 @@ def staff_policy_view(request: HttpRequest, code: str) -> HttpResponse:
     breakdown = selectors.policy_breakdown_for(request.user, code)
     if breakdown is None:
         raise Http404("未找到页面")
+    return _staff_policy_page(request, code, breakdown)
+
+
+def _staff_policy_page(request, code, breakdown, *, error: str = "", status: int = 200):
     policy, definition = next((p, d) for p, d in selectors.current_policies() if p.code == code)
     rounds = selectors.fund_rounds_of(policy, definition)
     scorer = selectors.may_score_funds(request.user, policy)
-    return render(
-        request,
-        "policies/staff_policy.html",
-        {"b": breakdown, "rounds": rounds if scorer else [], "may_preview": scorer},
-    )
+    context = {
+        "b": breakdown,
+        "rounds": rounds if scorer else [],
+        "may_preview": scorer,
+        "payments": selectors.payments_overview(request.user, policy, definition),
+        "payment_error": error,
+    }
+    return render(request, "policies/staff_policy.html", context, status=status)
+
+
+@require_POST
+@login_required
+def staff_payments_view(request: HttpRequest, code: str) -> HttpResponse:
+    """待遇发放: make a payment file for a period, or confirm one paid."""
+    action = request.POST.get("action", "")
+    try:
+        if action == "create":
+            period = request.POST.get("period", "")
+            batch = services.payment_batch_create(actor=request.user, code=code, period=period)
+            messages.success(
+                request,
+                f"已生成发放批次 {batch.number}：{batch.count} 笔，{batch.total_label} 元。",
+            )
+        elif action == "confirm":
+            number = request.POST.get("number", "")
+            batch = services.payment_batch_confirm(actor=request.user, code=code, number=number)
+            messages.success(request, f"发放批次 {batch.number} 已确认发放。")
+        else:
+            raise Http404("未找到页面")
+    except PaymentNotYours as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        breakdown = selectors.policy_breakdown_for(request.user, code)
+        if breakdown is None:
+            raise Http404("未找到页面") from exc
+        return _staff_policy_page(
+            request, code, breakdown, error=exc.message, status=exc.http_status
+        )
+    return redirect(f"/staff/policies/{code}/#payments-title")
+
+
+@require_GET
+@login_required
+def staff_payment_file_view(request: HttpRequest, code: str, number: str) -> HttpResponse:
+    """发放清单 of one batch, for the paying bank."""
+    try:
+        name, content = services.payment_batch_file(actor=request.user, code=code, number=number)
+    except PaymentNotYours as exc:
+        raise Http404(exc.message) from exc
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # ---------------------------------------------------------------- 专项资金

@@ -113,7 +113,7 @@ def test_choices_the_services_enforce_are_enums_in_the_document(client):
     assert _enum(doc, "PrefillIn", "kind") == ["bundle", "item"]
     assert _enum(doc, "DraftIn", "kind") == ["bundle", "item"]
     assert _enum(doc, "CaseOut", "delivery") == ["online", "counter", "post"]
-    assert _enum(doc, "CaseOut", "channel") == ["online", "counter"]
+    assert _enum(doc, "CaseOut", "channel") == ["online", "counter", "auto"]
     assert _enum(doc, "RateIn", "subject") == ["online", "filing", "handout"]
     assert _enum(doc, "RatingOut", "channel") == ["online", "in_person"]
     assert _enum(doc, "VerdictIn", "verdict") == ["satisfied", "unsatisfied"]

@@ -692,7 +692,7 @@ def case_submit(
             "送达方式只能是网上领取（online）、窗口领取（counter）或邮寄（post）",
             code="DELIVERY_INVALID",
         )
-    if channel not in Channel.values:
+    if channel not in (Channel.ONLINE, Channel.COUNTER):
         raise InvalidInput(
             "渠道只能是网上申请（online）或窗口帮办（counter）", code="CHANNEL_INVALID"
         )

@@ -363,15 +363,15 @@ def test_the_demo_catalog_loads_through_the_loader_and_every_bundle_keeps_its_pr
     assert {kind: c.created for kind, c in report.counts.items()} == {
         "department": 19,
         "element": 175,
-        "item": 55,
+        "item": 56,
         "bundle": 8,
-        "policy": 58,
+        "policy": 59,
     }
     again = catalog_load_directory(path=settings.TONGBAN_CATALOG_DIR)
     assert {kind: c.unchanged for kind, c in again.counts.items()} == {
         "department": 19,
         "element": 175,
-        "item": 55,
+        "item": 56,
         "bundle": 8,
-        "policy": 58,
+        "policy": 59,
     }

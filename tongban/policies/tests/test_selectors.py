@@ -21,7 +21,7 @@ TODAY = dt.date(2026, 12, 3)
 @pytest.fixture
 def demo_catalog(db):
     report = catalog_load_directory(path=DEMO)
-    assert report.policies.created == 58
+    assert report.policies.created == 59
     return report
 
 
@@ -33,7 +33,7 @@ def test_policies_are_loaded_as_versioned_definitions(demo_catalog):
         "SH-MZJ",
         1,
     )
-    assert catalog_load_directory(path=DEMO).policies.unchanged == 58
+    assert catalog_load_directory(path=DEMO).policies.unchanged == 59
 
 
 def test_a_resident_of_72_gets_the_allowance_of_their_age_band_only(demo_catalog):
@@ -49,7 +49,7 @@ def test_a_resident_of_72_gets_the_allowance_of_their_age_band_only(demo_catalog
     assert matches["SH-MZJ-P003"].explanation == "差一项：年满80周岁"
     eligible = [code for code, outcome in matches.items() if outcome.holds]
     # Of the four age bands of 老年综合津贴 only 70–79; and what every local elder of 70 has.
-    assert eligible == ["SH-MZJ-P002", "SH-MZJ-P013", "SH-WJW-P002", "SH-YBJ-P004"]
+    assert eligible == ["SH-MZJ-P002", "SH-MZJ-P016", "SH-WJW-P002", "SH-YBJ-P004"]
 
 
 def test_a_severely_disabled_resident_on_the_allowance_is_found_for_both_subsidies(demo_catalog):
