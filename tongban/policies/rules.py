@@ -12,12 +12,16 @@ Conditions may also count or sum over the person's household (户): `household: 
 
 Pure: no Django, no database. Facts are a dict from element code to value (None when the
 platform does not know it); under HOUSEHOLD, the facts of each member of the person's
-household (None when no household is recorded).
+household (None when no household is recorded); under HOUSEHOLD_ANSWERS, what a person said
+of their household in the anonymous check, one truth per household condition (by
+household_key), for when there are no members' facts to count.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -39,6 +43,7 @@ OPS_FOR_TYPE: dict[str, set[str]] = {
 }
 AGE_OPS = ORDERED_OPS | {"eq"}
 HOUSEHOLD = "@household"  # the facts key holding the members' facts
+HOUSEHOLD_ANSWERS = "@household_answers"  # household_key → what the person said of it
 AGGREGATES = ("count", "sum", "mean")
 
 
@@ -359,7 +364,29 @@ def household_value(spec: dict, members: list[dict], elements, today: dt.date) -
     return total if kind == "sum" else total / len(values)
 
 
+def household_key(node: dict) -> str:
+    """A household condition's stable name ("household.<10 hex>"): the same aggregate,
+    comparison and value in two policies is one question to the person."""
+    body = {k: node[k] for k in ("household", "op", "value") if k in node}
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False, default=str)
+    return "household." + hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def household_conditions(node: dict) -> list[dict]:
+    """The household conditions of a rule tree, in order (not the conditions inside one)."""
+    if "all" in node or "any" in node:
+        return [h for c in node.get("all") or node.get("any") for h in household_conditions(c)]
+    if "not" in node:
+        return household_conditions(node["not"])
+    return [node] if "household" in node else []
+
+
 def _evaluate_household(node: dict, facts: dict, elements, today: dt.date) -> Outcome:
+    said = (facts.get(HOUSEHOLD_ANSWERS) or {}).get(household_key(node))
+    if said is not None:  # the anonymous check: the person's own word, no members to count
+        if said:
+            return Outcome(True, (node["text"],))
+        return Outcome(False, unmet=node["text"], missing=1, hint=node.get("hint", ""))
     members = facts.get(HOUSEHOLD)
     value = (
         None if members is None else household_value(node["household"], members, elements, today)

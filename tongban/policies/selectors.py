@@ -22,6 +22,7 @@ from tongban.policies.industries import SECTION_NAMES, section_of
 from tongban.policies.models import PaymentBatch, Policy, PolicyGrant, PolicyMatch, PolicyRun
 from tongban.policies.rules import (
     HOUSEHOLD,
+    HOUSEHOLD_ANSWERS,
     ElementInfo,
     Outcome,
     condition_texts,
@@ -29,6 +30,8 @@ from tongban.policies.rules import (
     evaluate,
     formula_elements,
     formula_value,
+    household_conditions,
+    household_key,
     uses_household,
 )
 from tongban.policies.schemas import MODE_LABELS, SUBJECT_LABELS, PolicyDef
@@ -429,7 +432,9 @@ def outcome_for(*, profile: ResidentProfile, code: str) -> Outcome | None:
 class Question:
     """One question of the anonymous check: an element the resident policies read."""
 
-    code: str  # the element's code; "age" stands for every age_of element
+    # The element's code; "age" stands for every age_of element, "household.<hex>" for one
+    # household condition (rules.household_key).
+    code: str
     label: str
     kind: str  # age | boolean | choice
     choices: tuple[tuple[str, str], ...] = ()
@@ -462,6 +467,15 @@ def check_questions(*, today: dt.date | None = None) -> list[Question]:
             questions.append(Question(code, f"您是否为{info.label}？", "boolean"))
         elif info.choices:
             questions.append(Question(code, info.label, "choice", tuple(info.choices.items())))
+    # What only the household can answer (家中有将满6周岁的孩子, 家庭人均月收入 …): asked as
+    # the condition itself, since there are no members' records to count.
+    seen: set[str] = set()
+    for definition in policies:
+        for node in household_conditions(definition.eligibility):
+            key = household_key(node)
+            if key not in seen:
+                seen.add(key)
+                questions.append(Question(key, f"家庭情况：{node['text']}？", "boolean"))
     return questions
 
 
@@ -477,6 +491,7 @@ def check_answers(
     codes = set().union(*(elements_used(d.eligibility) for _, d in policies))
     infos = {code: element_info(el) for code, el in element_definitions(codes).items()}
     facts: dict[str, Any] = {code: answers.get(code) for code in codes}
+    facts[HOUSEHOLD_ANSWERS] = {k: v for k, v in answers.items() if k.startswith("household.")}
     age = answers.get(AGE)
     for code in set().union(*(_age_elements(d.eligibility) for _, d in policies)):
         facts[code] = None if age is None else born_by(age, today)

@@ -90,3 +90,38 @@ def test_the_page_asks_keeps_answers_and_shows_results(client):
     bad = client.post("/policies/check/", {"age": "abc"})
     assert bad.status_code == 422
     assert "年龄应为 0 至 150 的整数" in _text(bad)
+
+
+def test_a_household_condition_is_asked_as_itself_and_answered_for_the_family(client, tmp_path):
+    from tongban.policies.rules import household_key
+    from tongban.policies.selectors import current_definition, current_policies
+    from tongban.policies.tests.conftest import demo_definitions
+
+    catalog_load_directory(path=demo_definitions(tmp_path / "d", keep={"SH-WJW-P003"}))
+    ((_, definition),) = [
+        (p, current_definition(p)) for p, _ in current_policies() if p.code == "SH-WJW-P003"
+    ]
+    key = household_key(definition.eligibility["all"][1])
+    questions = client.get("/api/v1/policies/questions").json()
+    asked = {q["code"]: (q["label"], q["kind"]) for q in questions}
+    assert asked[key] == ("家庭情况：家中有子女将于入学当年8月31日前年满6周岁？", "boolean")
+
+    def result(answers):
+        body = client.post(
+            "/api/v1/policies/check", {"answers": answers}, content_type="application/json"
+        ).json()
+        return {r["policy"]["code"]: (r["result"], r["explanation"]) for r in body}["SH-WJW-P003"]
+
+    parent = {"resident.household_relation": "head"}
+    assert result(parent) == ("unknown", "尚无法判断：家中有子女将于入学当年8月31日前年满6周岁")
+    assert result({**parent, key: True}) == (
+        "eligible",
+        "符合：户主或其配偶（子女的父母）（户主）；家中有子女将于入学当年8月31日前年满6周岁",
+    )
+    assert result({**parent, key: False}) == (
+        "not_eligible",
+        "差一项：家中有子女将于入学当年8月31日前年满6周岁",
+    )
+    page = _text(client.post("/policies/check/", {**parent, key: "yes"}))
+    assert "家庭情况：家中有子女将于入学当年8月31日前年满6周岁？" in page
+    assert 'id="policy-SH-WJW-P003"' in page.split('id="check-eligible-title"')[1].split("</ul>")[0]
