@@ -15,6 +15,8 @@ from tongban.common.errors import DomainError
 from tongban.idcode.api import router as idcode_router
 from tongban.notifications.api import router as notifications_router
 from tongban.policies.api import router as policies_router
+from tongban.policies.api_staff import public_router as policies_public_router
+from tongban.policies.api_staff import router as policies_staff_router
 from tongban.reviews.api import public as reviews_public_router
 from tongban.reviews.api import router as reviews_router
 
@@ -41,6 +43,8 @@ api.add_router("/", certificates_router)
 api.add_router("/", idcode_router)
 api.add_router("/", notifications_router)
 api.add_router("/", policies_router)
+api.add_router("/", policies_public_router)
+api.add_router("/", policies_staff_router)
 api.add_router("/", reviews_router)
 api.add_router("/", reviews_public_router)
 

@@ -46,6 +46,12 @@ class PolicyOut(Schema):
 class GrantOut(Schema):
     period: str = Field(..., description="once，或所属月份（2026-12）、年度（2026）")
     status: Literal["granted", "declined"]
+    receipt_no: str = Field(..., description="自动办结的办件编号；政策不自动办结时为空")
+    payment: Literal["", "waiting", "in_batch", "paid"] = Field(
+        ...,
+        description="发放状态：waiting 待发放 · in_batch 发放中 · paid 已发放；不涉及发放时为空",
+    )
+    payment_label: str
 
 
 class MyPolicyOut(Schema):
@@ -185,7 +191,14 @@ def _rows(found: list[selectors.Recommendation]) -> list[dict]:
             "eligible": r.outcome.holds,
             "explanation": r.outcome.explanation,
             "hint": "" if r.outcome.holds else r.outcome.hint,
-            "grant": r.grant and {"period": r.grant.period, "status": r.grant.status},
+            "grant": r.grant
+            and {
+                "period": r.grant.period,
+                "status": r.grant.status,
+                "receipt_no": r.grant.receipt_no,
+                "payment": r.grant.payment,
+                "payment_label": r.grant.payment_label,
+            },
             "amount": None if r.amount is None else f"{r.amount:.2f}",
         }
         for r in found
@@ -215,7 +228,8 @@ class DeclinedOut(Schema):
     auth=django_auth,
     response={200: DeclinedOut, **errors(400, 401, 403, 409)},
     summary="放弃免申即享待遇",
-    description="本人放弃已自动办理的待遇：本期及以后均不再自动发放。没有可放弃的待遇时为 409。",
+    description="本人放弃已自动办理的待遇：本期及以后均不再自动发放；已纳入发放批次的不受影响。"
+    "没有可放弃的待遇时为 409。",
 )
 def decline(request, code: str):
     return {"declined": services.policy_grant_decline(user=request.auth, code=code)}

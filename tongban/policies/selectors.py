@@ -329,7 +329,8 @@ class GrantState:
     period_label: str
     status_label: str
     receipt_no: str = ""  # 自动办结: the case the platform concluded for it
-    payment_label: str = ""  # 待发放 / 发放中 / 已发放（…）, where the policy pays
+    payment: str = ""  # waiting | in_batch | paid, where the policy pays
+    payment_label: str = ""  # 待发放 / 发放中 / 已发放（…）
 
 
 @dataclass(frozen=True)
@@ -369,15 +370,15 @@ def grants_of(record) -> dict[str, GrantState]:
     for code, period, status, receipt_no, batch_id, paid_at, amount in rows.values_list(*columns):
         if code in declined:
             status = PolicyGrant.Status.DECLINED
-        payment = ""
+        payment = label = ""
         if amount and receipt_no:
             if paid_at is not None:
                 day = timezone.localtime(paid_at)
-                payment = f"已发放（{day.year}年{day.month}月{day.day}日）"
+                payment, label = "paid", f"已发放（{day.year}年{day.month}月{day.day}日）"
             elif batch_id is not None:
-                payment = "发放中"
+                payment, label = "in_batch", "发放中"
             elif status == PolicyGrant.Status.GRANTED:
-                payment = "待发放"
+                payment, label = "waiting", "待发放"
         found[code] = GrantState(
             period,
             status,
@@ -385,6 +386,7 @@ def grants_of(record) -> dict[str, GrantState]:
             PolicyGrant.Status(status).label,
             receipt_no or "",
             payment,
+            label,
         )
     return found
 
@@ -863,6 +865,7 @@ def payments_overview(user, policy: Policy, definition: PolicyDef) -> dict[str, 
                 "period": w["period"],
                 "period_label": _period_label(w["period"]) or "一次性",
                 "count": w["count"],
+                "total": w["total"],
                 "total_label": f"{w['total']:,.2f}",
             }
             for w in waiting
@@ -870,6 +873,8 @@ def payments_overview(user, policy: Policy, definition: PolicyDef) -> dict[str, 
         "batches": [
             {
                 "number": b.number,
+                "period": b.period,
+                "total": b.total,
                 "period_label": _period_label(b.period) or "一次性",
                 "count": b.count,
                 "total_label": b.total_label,

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from tongban.accounts.tests.factories import ResidentProfileFactory, UserFactory
 from tongban.catalog.services import catalog_load_directory
+from tongban.policies.models import PolicyGrant
 
 
 @pytest.fixture(autouse=True)
@@ -142,7 +143,6 @@ def test_the_api(client, disabled_resident):
 
 def test_a_granted_elder_sees_it_and_may_decline(client):
     from tongban.common.models import AuditEvent
-    from tongban.policies.models import PolicyGrant
     from tongban.policies.services import policy_match_run
 
     elder = ResidentProfileFactory(
@@ -158,7 +158,14 @@ def test_a_granted_elder_sees_it_and_may_decline(client):
     label = f"{period.year}年{period.month}月"
     assert f'id="granted-SH-MZJ-P002">已为您自动办理（{label}），无需申请。' in html
     mine = client.get("/api/v1/me/policies").json()
-    assert mine["eligible"][0]["grant"] == {"period": period.strftime("%Y-%m"), "status": "granted"}
+    receipt = PolicyGrant.objects.get(profile=elder).case.receipt_no
+    assert mine["eligible"][0]["grant"] == {
+        "period": period.strftime("%Y-%m"),
+        "status": "granted",
+        "receipt_no": receipt,
+        "payment": "waiting",
+        "payment_label": "待发放",
+    }
     # Declining needs the form's CSRF token like any write.
     from django.test import Client
 
