@@ -176,6 +176,12 @@ class PolicyGrant(models.Model):
                 name="grant_is_to_a_person_or_an_enterprise",
             ),
         ]
+        indexes = [
+            # 自动办结: the grants still waiting for their case, found without reading the rest.
+            models.Index(
+                fields=["policy"], condition=models.Q(case__isnull=True), name="grant_without_case"
+            ),
+        ]
 
 
 class PaymentBatch(models.Model):

@@ -384,14 +384,20 @@ def _grant(run, policy, definition, today, now, scope=None, subject=RESIDENTS) -
         batch_size=2000,
         ignore_conflicts=True,
     )
-    if definition.conclude is not None and todo:
-        _conclude(run, policy, definition, todo, subject)
+    if definition.conclude is not None:
+        _conclude(run, policy, definition, subject, scope)
     return len(todo)
 
 
-def _conclude(run, policy: Policy, definition: PolicyDef, ids: list[int], subject) -> None:
-    """免申即享 自动办结: each of IDS granted now gets the policy's item concluded as a case
-    (once: a monthly benefit's later grants point to the first one's case)."""
+# A day has a million receipt numbers (YYMMDD + six random digits): a policy's first run over
+# a city concludes at most this many cases, and the next days' runs conclude the rest.
+AUTOMATIC_CASES_PER_RUN = 100_000
+
+
+def _conclude(run, policy: Policy, definition: PolicyDef, subject, scope=None) -> None:
+    """免申即享 自动办结: every holder granted without a case yet (granted now, or left by a
+    run that reached its day's share) gets the policy's item concluded as a case — once: a
+    monthly benefit's later grants point to the first one's case."""
     from tongban.cases.services.granted import GrantedSubject, cases_conclude_granted
 
     fk_id = subject.fk_id
@@ -400,6 +406,12 @@ def _conclude(run, policy: Policy, definition: PolicyDef, ids: list[int], subjec
     reason = (
         f"依据《{basis.document}》{basis.article}，经数据比对符合条件，免申即享，由系统自动核定办结"
     )
+    open_grants = PolicyGrant.objects.filter(
+        policy=policy, case__isnull=True, status=PolicyGrant.Status.GRANTED
+    ).filter(**{f"{fk_id}__isnull": False})
+    if scope is not None:
+        open_grants = open_grants.filter(**{f"{fk_id}__in": scope})
+    ids = sorted(set(open_grants.values_list(fk_id, flat=True)))[:AUTOMATIC_CASES_PER_RUN]
     for start in range(0, len(ids), 5000):
         chunk = ids[start : start + 5000]
         grants = PolicyGrant.objects.filter(policy=policy, **{f"{fk_id}__in": chunk})

@@ -98,7 +98,7 @@ PROFILE_FIELDS = {
     "name", "id_number", "birth_date", "sex", "phone", "hukou_district", "residence_district",
     "residence_address", "marital_status", "disability_grade", "is_veteran", "is_low_income",
     "is_minimum_living_allowance", "has_residence_permit", "hukou_is_local",
-    "household_relation", "monthly_income",
+    "household_relation", "monthly_income", "employment_status",
 }  # fmt: skip
 ENTERPRISE_FIELDS = {
     "uscc", "name", "type", "legal_representative", "registered_capital", "industry_code",
@@ -362,7 +362,7 @@ def test_the_demo_catalog_loads_through_the_loader_and_every_bundle_keeps_its_pr
     report = catalog_load_directory(path=settings.TONGBAN_CATALOG_DIR)
     assert {kind: c.created for kind, c in report.counts.items()} == {
         "department": 19,
-        "element": 175,
+        "element": 176,
         "item": 56,
         "bundle": 8,
         "policy": 59,
@@ -370,7 +370,7 @@ def test_the_demo_catalog_loads_through_the_loader_and_every_bundle_keeps_its_pr
     again = catalog_load_directory(path=settings.TONGBAN_CATALOG_DIR)
     assert {kind: c.unchanged for kind, c in again.counts.items()} == {
         "department": 19,
-        "element": 175,
+        "element": 176,
         "item": 56,
         "bundle": 8,
         "policy": 59,

@@ -341,3 +341,17 @@ def test_the_pages_show_the_case_and_the_payment_and_the_lead_pays_from_the_poli
     assert "已发放（" in _text(client.get(f"/staff/policies/{ALLOWANCE}/"))
     client.force_login(elder.user)
     assert "2026年12月发放：已发放（" in _text(client.get("/me/policies/"))
+
+
+def test_a_run_concludes_its_days_share_and_the_next_run_the_rest(
+    catalog, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(services, "AUTOMATIC_CASES_PER_RUN", 1)
+    elders = [ResidentProfileFactory(birth_date=dt.date(1950, 1, n)) for n in (1, 2)]
+    _run(TODAY, django_capture_on_commit_callbacks)
+    allowance = PolicyGrant.objects.filter(policy__code=ALLOWANCE).order_by("profile_id")
+    assert [g.case_id is not None for g in allowance] == [True, False]
+    _run(TODAY, django_capture_on_commit_callbacks)  # the same day again: the rest
+    assert all(g.case_id is not None for g in allowance.all())
+    assert Application.objects.filter(code="SH-MZJ-0302").count() == 2
+    assert sorted(allowance.values_list("profile_id", flat=True)) == [e.pk for e in elders]
