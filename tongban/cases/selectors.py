@@ -195,6 +195,7 @@ def _open_supplement(case: Application) -> dict[str, Any] | None:
 # 办理记录: each event as the applicant reads it (pages and the API's `label`).
 EVENT_LABELS = {
     "submitted": "提交申请",
+    "granted_automatically": "经数据比对符合条件，免申即享",
     "accepted": "受理",
     "accepted_auto": "自动受理",
     "accepted_deferred": "容缺受理",

@@ -45,6 +45,8 @@ def _who(event: dict[str, Any], detail: dict[str, Any], departments: dict[str, s
     actor = event["actor"]
     if actor == "system:auto":
         return "系统自动办理"
+    if actor == "system:policies":
+        return "免申即享（系统自动核定）"
     if actor.startswith("system"):
         return "系统"
     if actor == "user":

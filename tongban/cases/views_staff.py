@@ -59,6 +59,7 @@ EVENT_LABELS = {
     "submitted": "提交申请",
     "accepted": "受理",
     "accepted_auto": "系统自动受理",
+    "granted_automatically": "免申即享：数据比对符合条件",
     "accepted_deferred": "容缺受理",
     "refused": "不予受理",
     "supplement_requested": "要求补正",
@@ -76,7 +77,11 @@ EVENT_LABELS = {
     "handed_out": "出件",
     "archived": "归档",
 }
-ACTOR_LABELS = {"staff": "工作人员", "user": "申请人"}
+ACTOR_LABELS = {
+    "staff": "工作人员",
+    "user": "申请人",
+    "system:policies": "免申即享（系统自动核定）",
+}
 
 
 def _timeline(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

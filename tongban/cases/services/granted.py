@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.utils import timezone
 
 from tongban.accounts.models import Enterprise, ResidentProfile, User
 from tongban.cases.models import (
@@ -35,7 +36,7 @@ from tongban.catalog.selectors import item_definition
 from tongban.common.services import audit_record
 
 AUTOMATIC_USERNAME = "system-policies"
-AUTOMATIC_LABEL = "免申即享（系统自动核定）"
+AUTOMATIC_LABEL = "system:policies"  # shown as 免申即享（系统自动核定）
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ def cases_conclude_granted(
                     delivery=Delivery.ONLINE,
                     idempotency_key=s.key,
                     request_fingerprint=hashlib.sha256(s.key.encode()).hexdigest(),
+                    promised_date=timezone.localdate(now),
                     submitted_at=now,
                     accepted_at=now,
                     concluded_at=now,
@@ -162,12 +164,12 @@ def _by_key(applicant: User, keys: list[str]) -> dict[str, Application]:
 
 
 def _record(cases, department, definition, version, reason, now) -> None:
-    """Each new case's life in one go: submitted, accepted, its one item approved, concluded,
-    archived — all by the platform, with the policy as the reason."""
+    """Each new case's life in one go: opened for the grant, accepted, its one item approved,
+    concluded, archived — all by the platform, with the policy as the reason."""
     events, tasks = [], []
     steps = (
-        ("submitted", CaseStatus.SUBMITTED, "", {"channel": Channel.AUTOMATIC}),
-        ("accepted", CaseStatus.ACCEPTED, "", {}),
+        ("granted_automatically", CaseStatus.SUBMITTED, reason, {"channel": Channel.AUTOMATIC}),
+        ("accepted_auto", CaseStatus.ACCEPTED, "", {}),
         ("task_approved", "", reason, {"item": definition.code, "auto": True}),
         ("concluded", CaseStatus.CONCLUDED, "", {"outcome": CaseOutcome.APPROVED}),
         ("archived", CaseStatus.ARCHIVED, "", {}),

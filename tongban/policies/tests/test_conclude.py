@@ -92,8 +92,8 @@ def test_a_grant_concludes_one_case_the_person_reads_as_theirs(
     assert case.applicant.is_active is False
     assert case.applicant_profile_id == elder.pk
     assert list(case.events.values_list("action", "to_status")) == [
-        ("submitted", "submitted"),
-        ("accepted", "accepted"),
+        ("granted_automatically", "submitted"),
+        ("accepted_auto", "accepted"),
         ("task_approved", ""),
         ("concluded", "concluded"),
         ("archived", "archived"),
