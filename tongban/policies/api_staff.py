@@ -114,15 +114,22 @@ def staff_review_decide(request, review_id: Id, payload: ReviewDecisionIn):
     return {"id": review.pk, "status": review.status}
 
 
-class CountRow(Schema):
-    label: str
-    count: int
+class DistrictRow(Schema):
+    district: str
+    eligible: int = Field(..., description="当前符合")
+    told: int = Field(..., description="当前符合且已告知")
+    applied: int = Field(..., description="被找到后申请（累计）")
+    granted: int = Field(..., description="自动办理的人或企业（累计）")
+    declined: int = Field(..., description="本人放弃（累计）")
 
 
 class MonthRow(Schema):
     month: str
-    found: int
-    granted: int
+    eligible: int = Field(..., description="当月新发现符合")
+    told: int
+    applied: int
+    granted: int = Field(..., description="当月自动办理（按月发放的每月计一次）")
+    declined: int
 
 
 class BreakdownOut(Schema):
@@ -130,7 +137,7 @@ class BreakdownOut(Schema):
     name: str
     department_name: str
     district_label: str = Field(..., description="户籍区（个人）或登记区（企业）")
-    by_district: list[CountRow]
+    by_district: list[DistrictRow]
     by_month: list[MonthRow]
 
 
@@ -144,12 +151,7 @@ def staff_breakdown(request, code: str):
     found = selectors.policy_breakdown_for(request.auth, code)
     if found is None:
         raise PolicyNotFound()
-    return {
-        **found,
-        "by_district": [
-            {"label": r["district"], "count": r["eligible"]} for r in found["by_district"]
-        ],
-    }
+    return found
 
 
 class WhatIfIn(Schema):

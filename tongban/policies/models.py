@@ -89,6 +89,7 @@ class PolicyMatch(models.Model):
         PolicyRun, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     told = models.BooleanField("已告知", default=False)
+    told_at = models.DateTimeField(null=True, blank=True)
     # 免申即享 declined by the person (the enterprise's legal representative): no later
     # period is granted, though periods already paid stay paid.
     declined_at = models.DateTimeField(null=True, blank=True)

@@ -599,12 +599,28 @@ def policy_figures_for(user) -> list[dict[str, Any]]:
     ]
 
 
+def _applications_after_found(item: str):
+    """The cases of ITEM that the holder of the outer PolicyMatch filed after being found (not
+    the one the platform concluded for a 免申即享 grant: nobody applied for that)."""
+    from django.db.models import OuterRef, Q
+
+    from tongban.cases.models import Application, Channel
+
+    return (
+        Application.objects.filter(kind="item", code=item, submitted_at__gte=OuterRef("since"))
+        .exclude(channel=Channel.AUTOMATIC)
+        .filter(
+            Q(applicant_profile_id=OuterRef("profile_id"), applicant_profile__isnull=False)
+            | Q(enterprise_id=OuterRef("enterprise_id"), enterprise__isnull=False)
+        )
+    )
+
+
 def _applied_counts(policies: list[Policy]) -> dict[str, int]:
     """申请 per policy: those it found (match open or since ended) who then applied through
     its item, counted once each. 免申即享 policies without an item have none."""
-    from django.db.models import Exists, OuterRef, Q
+    from django.db.models import Exists
 
-    from tongban.cases.models import Application
     from tongban.policies.models import PolicyMatch
 
     items = {p.code: d.item for p, d in current_policies() if d.item}
@@ -613,13 +629,9 @@ def _applied_counts(policies: list[Policy]) -> dict[str, int]:
         item = items.get(policy.code)
         if not item:
             continue
-        case = Application.objects.filter(
-            kind="item", code=item, submitted_at__gte=OuterRef("since")
-        ).filter(
-            Q(applicant_profile_id=OuterRef("profile_id"), applicant_profile__isnull=False)
-            | Q(enterprise_id=OuterRef("enterprise_id"), enterprise__isnull=False)
+        found = PolicyMatch.objects.filter(policy=policy).filter(
+            Exists(_applications_after_found(item))
         )
-        found = PolicyMatch.objects.filter(policy=policy).filter(Exists(case))
         counts[policy.code] = found.count()
     return counts
 
@@ -683,10 +695,18 @@ def matching_uses(*, today: dt.date | None = None) -> dict[str, Any]:
     }
 
 
+BREAKDOWN_MEASURES = ("eligible", "told", "applied", "granted", "declined")
+
+
 def policy_breakdown_for(user, code: str) -> dict[str, Any] | None:
-    """One policy's figures by 户籍区 and by month, for staff who may see the policy (a post in
-    its department, or 城市运营); None for anyone else. Aggregates only."""
-    from django.db.models import Count
+    """One policy's figures — found eligible, told, applied (after being found), granted
+    (免申即享) and declined — by 户籍区 (enterprises: 登记区) and by month, for staff who may
+    see the policy (a post in its department, or 城市运营); None for anyone else. Aggregates
+    only. By district the figures are today's (eligible: open matches); by month, what
+    happened in that month."""
+    from collections import Counter
+
+    from django.db.models import Count, Exists, Subquery
     from django.db.models.functions import TruncMonth
 
     from tongban.accounts.models import District
@@ -696,49 +716,71 @@ def policy_breakdown_for(user, code: str) -> dict[str, Any] | None:
     policy = Policy.objects.filter(code=code, is_active=True).select_related("department").first()
     if policy is None or not (everywhere or policy.department_id in departments):
         return None
-    open_matches = PolicyMatch.objects.filter(policy=policy, ended_at__isnull=True)
+    item = next((d.item for p, d in current_policies() if p.code == code), "")
+    matches = PolicyMatch.objects.filter(policy=policy)
+    open_matches = matches.filter(ended_at__isnull=True)
+    grants = PolicyGrant.objects.filter(policy=policy, status=PolicyGrant.Status.GRANTED)
     labels = dict(District.choices)
     # Residents by 户籍区; enterprises by 登记区.
     field = "enterprise__district" if policy.subject == "enterprise" else "profile__hukou_district"
+    holder = "enterprise" if policy.subject == "enterprise" else "profile"
     missing = "未登记" if policy.subject == "enterprise" else "未登记户籍区"
+
+    def grouped(rows, key, counted="id") -> dict:
+        distinct = counted != "id"
+        found = rows.values_list(key).annotate(n=Count(counted, distinct=distinct))
+        return {k: n for k, n in found.values_list(key, "n")}
+
+    applied = matches.none()
+    if item:
+        applied = matches.filter(Exists(_applications_after_found(item)))
+    districts = {
+        "eligible": grouped(open_matches, field),
+        "told": grouped(open_matches.filter(told=True), field),
+        "applied": grouped(applied, field),
+        "granted": grouped(grants, field, holder),
+        "declined": grouped(matches.filter(declined_at__isnull=False), field),
+    }
     by_district = [
-        {"district": labels.get(d, missing) if d else missing, "eligible": n}
-        for d, n in open_matches.values_list(field).annotate(n=Count("id")).order_by(field)
+        {"district": labels.get(d, missing) if d else missing}
+        | {m: districts[m].get(d, 0) for m in BREAKDOWN_MEASURES}
+        for d in sorted(set().union(*districts.values()), key=lambda d: d or "")
     ]
-    found = dict(
-        PolicyMatch.objects.filter(policy=policy)
-        .annotate(month=TruncMonth("since"))
-        .values_list("month")
-        .annotate(n=Count("id"))
-        .values_list("month", "n")
-    )
-    granted = dict(
-        PolicyGrant.objects.filter(policy=policy, status=PolicyGrant.Status.GRANTED)
-        .values_list("period")
-        .annotate(n=Count("id"))
-        .values_list("period", "n")
-    )
-    months = sorted({m.strftime("%Y-%m") for m in found if m} | {p for p in granted if p != "once"})
-    found_by_month = {m.strftime("%Y-%m"): n for m, n in found.items() if m}
+
+    def monthly(rows, moment) -> dict[str, int]:
+        found = grouped(rows.annotate(month=TruncMonth(moment)), "month")
+        return {m.strftime("%Y-%m"): n for m, n in found.items() if m}
+
+    first_applied = matches.none()
+    if item:
+        first = _applications_after_found(item).order_by("submitted_at").values("submitted_at")
+        first_applied = matches.annotate(first=Subquery(first[:1])).filter(first__isnull=False)
+    months = {
+        "eligible": monthly(matches, "since"),
+        "told": monthly(matches.filter(told_at__isnull=False), "told_at"),
+        "applied": monthly(first_applied, "first"),
+        # A monthly benefit counts in the month it is for; a yearly or one-off one when made.
+        "granted": dict(
+            Counter(monthly(grants.exclude(period__regex=r"^\d{4}-\d{2}$"), "granted_at"))
+            + Counter(grouped(grants.filter(period__regex=r"^\d{4}-\d{2}$"), "period"))
+        ),
+        "declined": monthly(matches.filter(declined_at__isnull=False), "declined_at"),
+    }
     return {
         "code": policy.code,
         "name": policy.name,
         "department_name": policy.department.name,
         "subject": policy.subject,
+        "mode": policy.mode,
         "district_label": "登记区" if policy.subject == "enterprise" else "户籍区",
         "district_heading": (
-            "按登记区：当前符合企业数"
-            if policy.subject == "enterprise"
-            else "按户籍区：当前符合人数"
+            "按登记区：当前企业数" if policy.subject == "enterprise" else "按户籍区：当前人数"
         ),
         "by_district": by_district,
         "by_month": [
-            {
-                "month": f"{m[:4]}年{int(m[5:])}月",
-                "found": found_by_month.get(m, 0),
-                "granted": granted.get(m, 0),
-            }
-            for m in months
+            {"month": f"{m[:4]}年{int(m[5:])}月"}
+            | {k: months[k].get(m, 0) for k in BREAKDOWN_MEASURES}
+            for m in sorted(set().union(*months.values()))
         ],
     }
 

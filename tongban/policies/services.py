@@ -501,7 +501,7 @@ def _tell(policy: Policy, definition: PolicyDef, now, scope=None, subject=RESIDE
             notice_send(recipient=users[user_id], template=kind, context=context, link=link)
             recent[user_id] = recent.get(user_id, 0) + 1
         told.append(match_id)
-    PolicyMatch.objects.filter(id__in=told).update(told=True)
+    PolicyMatch.objects.filter(id__in=told).update(told=True, told_at=now)
     return len(told)
 
 

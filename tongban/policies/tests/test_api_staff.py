@@ -199,3 +199,18 @@ def test_payments_through_the_api(client, elders):
     assert (
         grant["receipt_no"] == PolicyGrant.objects.get(policy__code="SH-MZJ-P002").case.receipt_no
     )
+
+
+def test_the_owners_figures_count_each_step_by_district_and_month(client, elders):
+    services.policy_grant_decline(user=elders.user, code="SH-MZJ-P002")
+    client.force_login(_staff("SH-MZJ", "department_lead"))
+    body = client.get("/api/v1/staff/policies/SH-MZJ-P002").json()
+    district = dict(elders._meta.get_field("hukou_district").choices)[elders.hukou_district]
+    assert body["by_district"] == [
+        {"district": district, "eligible": 1, "told": 1, "applied": 0, "granted": 0,
+         "declined": 1},
+    ]  # fmt: skip
+    totals = {k: sum(r[k] for r in body["by_month"]) for k in ("eligible", "told", "declined")}
+    assert totals == {"eligible": 1, "told": 1, "declined": 1}
+    # The grant declined before it was paid is no longer counted as granted.
+    assert sum(r["granted"] for r in body["by_month"]) == 0

@@ -42,6 +42,9 @@ def test_anonymous_and_other_resident_cannot_rate(client, resident, other_reside
 def test_staff_flow_by_api_and_no_rater_identity_anywhere(client, resident, people):
     resident.user.display_name = "王小明"
     resident.user.save()
+    # A name no generated staff name can contain (a random 王丽 is inside a random 王丽华).
+    resident.name = "示例评价人甲"
+    resident.save(update_fields=["name"])
     rating = services.rating_create(
         rater=resident.user,
         receipt_no=make_case(resident).receipt_no,
