@@ -168,32 +168,43 @@ def _household_problems(node: dict, elements: dict[str, ElementInfo], path: tupl
         problems.append((path, f"未知的键：{'、'.join(sorted(map(str, extra)))}"))
     if not isinstance(node.get("text"), str) or not node.get("text"):
         problems.append((path, "每个条件都要写明 text（给市民看的说明）"))
-    spec = node["household"]
-    where = (*path, "household")
-    kinds = [k for k in AGGREGATES if isinstance(spec, dict) and k in spec]
-    if not isinstance(spec, dict) or len(kinds) != 1 or len(spec) != 1:
-        return [*problems, (where, "household 应为 count、sum、mean 三者之一")]
-    kind = kinds[0]
-    if kind == "count":
-        if spec["count"] != "all":
-            inner = rule_problems(spec["count"], elements, (*where, "count"))
-            if not inner and uses_household(spec["count"]):
-                inner = [((*where, "count"), "家庭成员的条件中不能再统计家庭")]
-            problems += inner
-    else:
-        info = elements.get(spec[kind])
-        if info is None:
-            problems.append(((*where, kind), f"未知的数据元：{spec[kind]}"))
-        elif info.type not in NUMERIC_TYPES:
-            problems.append(
-                ((*where, kind), f"{kind} 需要数字类数据元，{spec[kind]} 是 {info.type}")
-            )
+    aggregate = _aggregate_problems(node["household"], elements, (*path, "household"))
+    if aggregate is None:
+        return [*problems, ((*path, "household"), "household 应为 count、sum、mean 三者之一")]
+    problems += aggregate
     if node.get("op") not in ORDERED_OPS | EQUALITY_OPS:
         problems.append(((*path, "op"), f"家庭成员统计不支持运算 {node.get('op')}"))
     value = node.get("value")
     if type(value) not in (int, float) or value < 0:
         problems.append(((*path, "value"), "家庭成员统计应与一个非负数比较"))
     return problems
+
+
+def _aggregate_problems(spec: Any, elements: dict[str, ElementInfo], where: tuple) -> list | None:
+    """Problems of a household aggregate (count/sum/mean); None when SPEC is not one."""
+    kinds = [k for k in AGGREGATES if isinstance(spec, dict) and k in spec]
+    if not isinstance(spec, dict) or len(kinds) != 1 or len(spec) != 1:
+        return None
+    kind = kinds[0]
+    if kind == "count":
+        if spec["count"] == "all":
+            return []
+        inner = rule_problems(spec["count"], elements, (*where, "count"))
+        if not inner and uses_household(spec["count"]):
+            inner = [((*where, "count"), "家庭成员的条件中不能再统计家庭")]
+        return inner
+    info = elements.get(spec[kind])
+    if info is None:
+        return [((*where, kind), f"未知的数据元：{spec[kind]}")]
+    if info.type not in NUMERIC_TYPES:
+        return [((*where, kind), f"{kind} 需要数字类数据元，{spec[kind]} 是 {info.type}")]
+    return []
+
+
+def _aggregate_elements(spec: dict) -> set[str]:
+    if "count" in spec:
+        return set() if spec["count"] == "all" else elements_used(spec["count"])
+    return {spec.get("sum") or spec["mean"]}
 
 
 def _month_day(text: Any) -> tuple[int, int] | None:
@@ -423,10 +434,7 @@ def elements_used(node: dict) -> set[str]:
     if "not" in node:
         return elements_used(node["not"])
     if "household" in node:
-        spec = node["household"]
-        if "count" in spec:
-            return set() if spec["count"] == "all" else elements_used(spec["count"])
-        return {spec.get("sum") or spec["mean"]}
+        return _aggregate_elements(node["household"])
     return {node.get("element") or node["age_of"]}
 
 
@@ -444,12 +452,18 @@ FORMULA_OPS = ("add", "sub", "mul", "min", "max")
 
 
 def formula_problems(node: Any, elements: dict[str, ElementInfo], path: tuple = ()) -> list:
-    """Problems of an amount formula: a number, `{element: code}` of a numeric element, or
+    """Problems of an amount formula: a number, `{element: code}` of a numeric element,
+    `{household: {count|sum|mean: …}}` over the person's household (as in a rule), or
     `{add|sub|mul|min|max: [formula, …]}`. Never `eval`."""
     if type(node) in (int, float):
         return [] if node >= 0 else [(path, "金额公式中的数字不能为负")]
     if not isinstance(node, dict) or len(node) != 1:
-        return [(path, "金额公式应为数字、{element: 数据元} 或 add/sub/mul/min/max 之一")]
+        return [
+            (
+                path,
+                "金额公式应为数字、{element: 数据元}、{household: …} 或 add/sub/mul/min/max 之一",
+            )
+        ]
     ((key, value),) = node.items()
     if key == "element":
         info = elements.get(value)
@@ -458,6 +472,11 @@ def formula_problems(node: Any, elements: dict[str, ElementInfo], path: tuple = 
         if info.type not in NUMERIC_TYPES:
             return [((*path, "element"), f"金额公式需要数字类数据元，{value} 是 {info.type}")]
         return []
+    if key == "household":
+        found = _aggregate_problems(value, elements, (*path, "household"))
+        if found is None:
+            return [((*path, "household"), "household 应为 count、sum、mean 三者之一")]
+        return found
     if key not in FORMULA_OPS:
         return [(path, f"未知的金额运算：{key}")]
     if not isinstance(value, list) or len(value) < 2:
@@ -474,27 +493,46 @@ def formula_elements(node: Any) -> set[str]:
         ((key, value),) = node.items()
         if key == "element":
             return {value}
+        if key == "household":
+            return _aggregate_elements(value)
         return set().union(*(formula_elements(child) for child in value))
     return set()
 
 
-def formula_value(node: Any, facts: dict[str, Any]) -> Decimal | None:
-    """The amount for FACTS, in 元 to the fen (half up); None when a fact it needs is unknown.
-    Never below zero."""
-    value = _formula(node, facts)
+def formula_uses_household(node: Any) -> bool:
+    if isinstance(node, dict):
+        ((key, value),) = node.items()
+        if key == "household":
+            return True
+        if key != "element":
+            return any(formula_uses_household(child) for child in value)
+    return False
+
+
+def formula_value(
+    node: Any, facts: dict[str, Any], elements: dict | None = None, today: dt.date | None = None
+) -> Decimal | None:
+    """The amount for FACTS, in 元 to the fen (half up); None when a fact it needs is unknown
+    (a household aggregate without the household's members under HOUSEHOLD, too). Never
+    below zero. ELEMENTS and TODAY are what a household count's condition needs."""
+    value = _formula(node, facts, elements or {}, today or dt.date.today())
     if value is None:
         return None
     return max(value, Decimal(0)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def _formula(node: Any, facts: dict[str, Any]) -> Decimal | None:
+def _formula(node: Any, facts: dict[str, Any], elements: dict, today: dt.date) -> Decimal | None:
     if type(node) in (int, float):
         return Decimal(str(node))
     ((key, value),) = node.items()
     if key == "element":
         fact = facts.get(value)
         return None if fact is None else Decimal(str(fact))
-    parts = [_formula(child, facts) for child in value]
+    if key == "household":
+        members = facts.get(HOUSEHOLD)
+        found = None if members is None else household_value(value, members, elements, today)
+        return None if found is None else Decimal(str(found))
+    parts = [_formula(child, facts, elements, today) for child in value]
     if any(p is None for p in parts):
         return None
     if key == "add":

@@ -29,6 +29,7 @@ from tongban.policies.rules import (
     elements_used,
     evaluate,
     formula_elements,
+    formula_uses_household,
     formula_value,
     household_conditions,
     household_key,
@@ -99,13 +100,16 @@ def needs(policies: list[tuple[Policy, PolicyDef]]) -> tuple[set[str], bool]:
         codes |= elements_used(d.eligibility)
         if d.benefit.formula is not None:
             codes |= formula_elements(d.benefit.formula)
+            household = household or formula_uses_household(d.benefit.formula)
         household = household or uses_household(d.eligibility)
     return codes, household
 
 
-def amount_of(definition: PolicyDef, facts: dict) -> Decimal | None:
+def amount_of(
+    definition: PolicyDef, facts: dict, infos: dict | None = None, today: dt.date | None = None
+) -> Decimal | None:
     if definition.benefit.formula is not None:
-        return formula_value(definition.benefit.formula, facts)
+        return formula_value(definition.benefit.formula, facts, infos, today)
     if definition.benefit.amount is not None:
         return Decimal(str(definition.benefit.amount)).quantize(Decimal("0.01"))
     return None
@@ -162,7 +166,8 @@ def evaluations_for(record, subject: str, today: dt.date | None = None) -> list[
     matches = []
     for p, d in policies:
         outcome = evaluate(d.eligibility, facts, infos, today)
-        matches.append(Evaluation(p, d, outcome, amount_of(d, facts) if outcome.holds else None))
+        amount = amount_of(d, facts, infos, today) if outcome.holds else None
+        matches.append(Evaluation(p, d, outcome, amount))
     return sorted(matches, key=lambda m: (not m.outcome.holds, m.policy.code))
 
 

@@ -41,6 +41,7 @@ from tongban.policies.rules import (
     elements_used,
     evaluate,
     formula_elements,
+    formula_uses_household,
     formula_value,
     uses_household,
 )
@@ -334,15 +335,24 @@ def _queue_reviews(definition, gone, open_matches, today, now, subject=RESIDENTS
     return len(reviews)
 
 
-def _amounts(definition: PolicyDef, ids: list[int], subject: Subject) -> dict[int, Decimal | None]:
+def _amounts(
+    definition: PolicyDef, ids: list[int], subject: Subject, today: dt.date
+) -> dict[int, Decimal | None]:
     """Each grant's amount: the benefit's fixed sum, or its formula over each one's data."""
     formula = definition.benefit.formula
     if formula is None:
         fixed = amount_of(definition, {})
         return dict.fromkeys(ids, fixed)
     codes = formula_elements(formula)
-    fields, _ = profile_fields_of(codes, subject.name)
     found: dict[int, Decimal | None] = dict.fromkeys(ids)
+    if formula_uses_household(formula):
+        # Over the household's members: each holder's facts with their household's.
+        for start in range(0, len(ids), 2000):
+            for record in subject.model.objects.filter(pk__in=ids[start : start + 2000]):
+                facts, infos = subject_facts(record, codes, subject.name, True)
+                found[record.pk] = formula_value(formula, facts, infos, today)
+        return found
+    fields, _ = profile_fields_of(codes, subject.name)
     names = [fields[c] for c in sorted(fields)]
     for start in range(0, len(ids), 5000):
         rows = subject.model.objects.filter(pk__in=ids[start : start + 5000])
@@ -367,7 +377,7 @@ def _grant(run, policy, definition, today, now, scope=None, subject=RESIDENTS) -
     have = set(grants.filter(period=period).values_list(fk_id, flat=True))
     declined = set(grants.filter(status=PolicyGrant.Status.DECLINED).values_list(fk_id, flat=True))
     todo = sorted(holders - have - declined)
-    amounts = _amounts(definition, todo, subject)
+    amounts = _amounts(definition, todo, subject, today)
     PolicyGrant.objects.bulk_create(
         [
             PolicyGrant(

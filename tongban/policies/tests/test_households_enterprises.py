@@ -363,3 +363,22 @@ def test_a_policy_on_application_is_never_pushed(tmp_path):
     runs = PolicyRun.objects.count()
     assert services.policy_match_person(profile_id=mother.pk, today=TODAY) is None
     assert PolicyRun.objects.count() == runs
+
+
+def test_the_minimum_living_allowance_is_worked_out_over_the_household(tmp_path):
+    from tongban.policies.selectors import policies_for_resident
+    from tongban.policies.tests.conftest import demo_definitions
+
+    catalog_load_directory(path=demo_definitions(tmp_path / "d", keep={"SH-MZJ-P008"}))
+    head = ResidentProfileFactory(birth_date=dt.date(1978, 9, 21), monthly_income=2000)
+    daughter = ResidentProfileFactory(birth_date=dt.date(2008, 3, 1), monthly_income=400)
+    household_form(
+        actor=ACTOR, number="T9", district="310104", members=[(head, "head"), (daughter, "child")]
+    )
+    (found,) = [m for m in policies_for_resident(profile=head) if m.policy.code == "SH-MZJ-P008"]
+    # 1,200 a head for two: (1,420 − 1,200) × 2.
+    assert found.outcome.holds and found.amount == Decimal("440.00")
+    (other,) = [
+        m for m in policies_for_resident(profile=daughter) if m.policy.code == "SH-MZJ-P008"
+    ]
+    assert not other.outcome.holds and other.amount is None  # not the head

@@ -289,3 +289,28 @@ def test_amount_formulas_are_checked_and_worked_out_to_the_fen():
     assert formula_problems({"mul": [{"element": "enterprise.founded_on"}, 2]}, ELEMENTS) == [
         (("mul", 0, "element"), "金额公式需要数字类数据元，enterprise.founded_on 是 date")
     ]
+
+
+def test_a_formula_may_count_and_average_over_the_household():
+    # 低保 差额: (标准 − 家庭月人均收入) × 家庭人口
+    formula = {
+        "mul": [
+            {"sub": [1420, {"household": {"mean": "resident.monthly_income"}}]},
+            {"household": {"count": "all"}},
+        ]
+    }
+    assert formula_problems(formula, ELEMENTS) == []
+    members = [
+        {"resident.monthly_income": Decimal("2000")},
+        {"resident.monthly_income": Decimal("400")},
+    ]
+    assert formula_value(formula, {HOUSEHOLD: members}) == Decimal("440.00")
+    assert formula_value(formula, {HOUSEHOLD: None}) is None  # no household recorded
+    unknown = [*members, {"resident.monthly_income": None}]
+    assert formula_value(formula, {HOUSEHOLD: unknown}) is None  # one income unknown
+    assert formula_problems({"household": {"median": "resident.monthly_income"}}, ELEMENTS) == [
+        (("household",), "household 应为 count、sum、mean 三者之一")
+    ]
+    assert formula_problems({"household": {"sum": "applicant.birth_date"}}, ELEMENTS) == [
+        (("household", "sum"), "sum 需要数字类数据元，applicant.birth_date 是 date")
+    ]
