@@ -658,7 +658,13 @@ def rematch_enterprise_after_change(enterprise: Enterprise) -> None:
 
 def rematch_after_conclusion(case) -> None:
     """A concluded case may change what its applicant (or the enterprise it was filed for)
-    qualifies for: a 低保 granted, a licence issued."""
+    qualifies for: a 低保 granted, a licence issued. Not a case the platform concluded for a
+    免申即享 grant: matching made it, and matching the holder again in the middle of a run
+    would do the run's work one person at a time."""
+    from tongban.cases.models import Channel
+
+    if case.channel == Channel.AUTOMATIC:
+        return
     with transaction.atomic():
         if case.applicant_profile_id:
             policy_match_person(

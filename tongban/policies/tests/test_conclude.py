@@ -34,7 +34,7 @@ from tongban.common.errors import InvalidInput
 from tongban.common.models import AuditEvent
 from tongban.policies import services
 from tongban.policies.errors import PaymentActionRefused, PaymentNotYours
-from tongban.policies.models import PaymentBatch, PolicyGrant, PolicyMatch
+from tongban.policies.models import PaymentBatch, PolicyGrant, PolicyMatch, PolicyRun
 from tongban.policies.selectors import grants_of
 from tongban.policies.tests.conftest import demo_definitions
 
@@ -355,3 +355,17 @@ def test_a_run_concludes_its_days_share_and_the_next_run_the_rest(
     assert all(g.case_id is not None for g in allowance.all())
     assert Application.objects.filter(code="SH-MZJ-0302").count() == 2
     assert sorted(allowance.values_list("profile_id", flat=True)) == [e.pk for e in elders]
+
+
+def test_concluding_an_automatic_case_does_not_match_its_holder_again(
+    elder, django_capture_on_commit_callbacks
+):
+    _run(TODAY, django_capture_on_commit_callbacks)
+    case = PolicyGrant.objects.get(policy__code=ALLOWANCE).case
+    # Something a re-match would redo: the card policy's match and grant gone.
+    PolicyGrant.objects.filter(policy__code=CARD).delete()
+    PolicyMatch.objects.filter(policy__code=CARD).delete()
+    runs = PolicyRun.objects.count()
+    services.rematch_after_conclusion(case)
+    assert PolicyRun.objects.count() == runs
+    assert not PolicyMatch.objects.filter(policy__code=CARD).exists()
