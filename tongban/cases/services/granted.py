@@ -134,8 +134,9 @@ def cases_conclude_granted(
             drawn = {c.receipt_no for c in rows}
             ours = [c for c in found.values() if c.receipt_no in drawn]
             _record(ours, department, definition, item.current.version, reason, now)
-            for case in ours:
-                _hooks_after_commit(case, issuance_hooks)
+            if definition.outputs:  # what it issues follows; nothing to issue, nothing to queue
+                for case in ours:
+                    _hooks_after_commit(case, issuance_hooks)
             created += len(ours)
             existing |= found
             todo = [s for s in todo if s.key not in existing]
