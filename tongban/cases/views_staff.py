@@ -50,6 +50,7 @@ from tongban.catalog import guide as catalog_guide
 from tongban.catalog.errors import BundleNotFound, GuideAnswersInvalid, ItemNotFound
 from tongban.catalog.selectors import bundle_list, item_definition, item_list
 from tongban.common.errors import Conflict, DomainError, InvalidInput, NotFound
+from tongban.policies import selectors as policy_selectors
 
 PAGE_SIZE = 20
 COUNTER_RESIDENT_KEY = "tongban_counter_resident"
@@ -360,6 +361,10 @@ def _task_page(
         or DecisionForm(initial={**initial, **offered}, produces=task["produces"]),
         "supplement_form": supplement_form or _task_supplement_form(task, None, initial=initial),
         "errors": errors or [],
+        # 政策找人: why the applicant does (not) qualify for the policies of this item.
+        "policy_explanations": policy_selectors.explanations_for_task(
+            viewer=request.user, task_id=task["id"]
+        ),
     }
     return render(request, "cases/staff/task.html", context, status=status)
 

@@ -432,6 +432,59 @@ def outcome_for(*, profile: ResidentProfile, code: str) -> Outcome | None:
     return None
 
 
+def explanations_for_task(*, viewer, task_id: int) -> list[dict[str, Any]]:
+    """政策找人 on a reviewer's task page: for the policies applied for through the task's
+    item, why the case's applicant (or enterprise) does or does not qualify — only for staff
+    who hold the task (task_view_for_reviewer's rule), the read of a person's data logged
+    with its purpose. Empty for anyone else, or where no policy uses the item."""
+    from tongban.cases.models import Task
+    from tongban.cases.selectors import reviewer_departments
+    from tongban.common.services import audit_record
+
+    task = Task.objects.select_related("case").filter(pk=task_id).first()
+    if task is None or task.department_id not in reviewer_departments(viewer):
+        return []
+    case = task.case
+    today = timezone.localdate()
+    if case.enterprise_id is not None:
+        subject, record = "enterprise", case.enterprise
+    elif case.applicant_profile_id is not None:
+        subject, record = "resident", case.applicant_profile
+    else:
+        return []
+    wanted = [
+        p.code
+        for p, d in current_policies(subject=subject)
+        if d.item == task.item_code and d.in_force(today)
+    ]
+    if not wanted:
+        return []
+    rows = [
+        {
+            "code": m.policy.code,
+            "name": m.definition.name,
+            "holds": m.outcome.holds,
+            "explanation": m.outcome.explanation,
+        }
+        for m in evaluations_for(record, subject, today)
+        if m.policy.code in wanted
+    ]
+    if subject == "resident":
+        used = set().union(
+            *(elements_used(d.eligibility) for p, d in current_policies() if p.code in wanted)
+        )
+        audit_record(
+            actor=viewer,
+            action="personal_data.read",
+            object_type="case",
+            object_id=case.receipt_no,
+            subject_resident_id=record.pk,
+            purpose=f"审核{task.item_name}：核对政策资格",
+            data={"fields": sorted(used), "receipt_no": case.receipt_no},
+        )
+    return rows
+
+
 # ---------------------------------------------------------------- 我可能符合哪些政策 (anonymous)
 
 

@@ -207,3 +207,42 @@ def test_the_owner_previews_a_new_version_on_a_page_and_nothing_changes(client, 
     client.force_login(_staff("SH-GA", "department_lead"))
     assert client.get(url).status_code == 404
     assert client.post(url, {"definition": wider}).status_code == 404
+
+
+def test_a_reviewer_holding_the_case_sees_the_applicants_policy_explanation(
+    client, db, eight_policies
+):
+    from django.utils import timezone as tz
+
+    from tongban.cases.models import Application, Task
+    from tongban.cases.receipt import receipt_new
+
+    catalog_load_directory(path=eight_policies)
+    elder = ResidentProfileFactory(
+        user=UserFactory(), birth_date=dt.date(1950, 5, 1), hukou_is_local=True
+    )
+    department = Department.objects.get(code="SH-MZJ")
+    case = Application.objects.create(
+        receipt_no=receipt_new(on=tz.localdate()), kind="item", code="SH-MZJ-0302", version=1,
+        name="老年综合津贴申领", applicant=elder.user, applicant_profile=elder,
+        lead_department=department, status="accepted", idempotency_key="k",
+        request_fingerprint="f", submitted_at=tz.now(),
+    )  # fmt: skip
+    task = Task.objects.create(
+        case=case, item_code="SH-MZJ-0302", item_version=1, item_name="老年综合津贴申领",
+        department=department, status="pending",
+    )  # fmt: skip
+    outsider = _staff("SH-GA", "reviewer")
+    client.force_login(outsider)
+    assert client.get(f"/staff/tasks/{task.pk}/").status_code == 404
+    assert not AuditEvent.objects.filter(purpose__endswith="核对政策资格").exists()
+
+    client.force_login(_staff("SH-MZJ", "reviewer"))
+    page = _text(client.get(f"/staff/tasks/{task.pk}/"))
+    assert (
+        "<li><strong>老年综合津贴（70至79周岁）</strong>：符合：年满70周岁（1950年出生）；"
+        "未满80周岁（1950年出生）；本市户籍</li>"
+    ) in page
+    assert "<li><strong>老年综合津贴（65至69周岁）</strong>：差一项：未满70周岁</li>" in page
+    read = AuditEvent.objects.get(purpose="审核老年综合津贴申领：核对政策资格")
+    assert (read.subject_resident_id, read.object_id) == (elder.pk, case.receipt_no)
