@@ -215,3 +215,8 @@ def working_days_between(start: dt.date, end: dt.date) -> int:
     return sum(
         1 for day in _days(start + dt.timedelta(days=1), end) if calendar.is_working_day(day)
     )
+
+
+def chinese_date(day: dt.date) -> str:
+    """2026年12月3日 — a date as people read it (zh-hans formats leave the day unpadded)."""
+    return f"{day.year}年{day.month}月{day.day}日"

@@ -8,8 +8,6 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Literal
 
-from django.http import HttpResponse
-from django.utils.http import content_disposition_header
 from ninja import Field, Router, Schema
 from ninja.security import django_auth
 
@@ -19,6 +17,7 @@ from tongban.common.api_schemas import errors
 from tongban.common.apitypes import Id
 from tongban.policies import selectors, services
 from tongban.policies.errors import FundNotYours, PaymentNotYours, PolicyNotFound
+from tongban.policies.views import csv_attachment
 
 router = Router(tags=["policies-staff"])
 public_router = Router(tags=["policies"])
@@ -472,7 +471,4 @@ def payment_batch_paid(request, code: str, number: str):
 )
 def payment_file(request, code: str, number: str):
     name, content = services.payment_batch_file(actor=request.auth, code=code, number=number)
-    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = content_disposition_header(True, name)
-    response["Cache-Control"] = "no-store"
-    return response
+    return csv_attachment(name, content)

@@ -15,6 +15,7 @@ from tongban.accounts.models import Enterprise, ResidentProfile
 from tongban.catalog.loader import element_info
 from tongban.catalog.models import ServiceItem
 from tongban.catalog.selectors import element_definitions
+from tongban.common.calendar import chinese_date
 from tongban.common.errors import InvalidInput
 from tongban.policies.compile import born_by
 from tongban.policies.errors import PolicyNotFound
@@ -378,8 +379,8 @@ def grants_of(record) -> dict[str, GrantState]:
         payment = label = ""
         if amount and receipt_no:
             if paid_at is not None:
-                day = timezone.localtime(paid_at)
-                payment, label = "paid", f"已发放（{day.year}年{day.month}月{day.day}日）"
+                day = timezone.localtime(paid_at).date()
+                payment, label = "paid", f"已发放（{chinese_date(day)}）"
             elif batch_id is not None:
                 payment, label = "in_batch", "发放中"
             elif status == PolicyGrant.Status.GRANTED:

@@ -15,6 +15,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from tongban.accounts.models import Enterprise, EnterpriseMembership, ResidentProfile, User
+from tongban.common.calendar import chinese_date
 from tongban.common.errors import InvalidInput
 from tongban.common.fields import EncryptedTextField
 from tongban.common.services import actor_label_for, audit_record
@@ -990,7 +991,7 @@ def fund_publish(*, actor: User, code: str, round_code: str, today: dt.date | No
                     "round_name": found.round.name,
                     "enterprise_name": application.enterprise.name,
                     "result": text,
-                    "objection_until": _date_label(state.objection_until),
+                    "objection_until": chinese_date(state.objection_until),
                 },
                 link,
             )
@@ -1002,10 +1003,6 @@ def fund_publish(*, actor: User, code: str, round_code: str, today: dt.date | No
             data={"applications": len(applications), "total": str(total)},
         )
     return state
-
-
-def _date_label(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _tell_enterprise(enterprise: Enterprise, template: str, context: dict, link: str) -> None:

@@ -314,6 +314,11 @@ def staff_payment_file_view(request: HttpRequest, code: str, number: str) -> Htt
         name, content = services.payment_batch_file(actor=request.user, code=code, number=number)
     except PaymentNotYours as exc:
         raise Http404(exc.message) from exc
+    return csv_attachment(name, content)
+
+
+def csv_attachment(name: str, content: bytes) -> HttpResponse:
+    """A 发放清单 to save, never cached (it carries full ID numbers); the page and the API."""
     response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = content_disposition_header(True, name)
     response["Cache-Control"] = "no-store"
