@@ -55,6 +55,11 @@ INSTALLED_APPS = [
     "tongban.demo",
     "tongban.notifications",
     "tongban.reviews",
+    "tongban.identity",
+    "tongban.passkeys",
+    "tongban.delegation",
+    "tongban.connect",
+    "oauth2_provider",
     "django_tasks",
     "django_tasks_db",
 ]

@@ -6,6 +6,17 @@ from django.db import models
 from tongban.common.fields import EncryptedTextField
 
 
+class AssuranceLevel(models.IntegerChoices):
+    """身份核验等级 — how sure the platform is that an account is the person it names.
+
+    Ordered: an item may require at least a level (办理该事项需达到的核验等级)."""
+
+    NONE = 0, "未核验"
+    SMS = 1, "手机号已验证"
+    REAL_NAME = 2, "已实名核验"
+    IN_PERSON = 3, "窗口当面核验"
+
+
 class User(AbstractUser):
     """账户 — a login. A person (resident, who may also act for enterprises) or a staff member.
 
@@ -24,6 +35,14 @@ class User(AbstractUser):
     totp_enabled = models.BooleanField("已启用双因素认证", default=False)
     totp_last_step = models.BigIntegerField(default=0)  # refuses a code replayed in its window
     elder_mode = models.BooleanField("长者版", default=False)
+    assurance_level = models.PositiveSmallIntegerField(
+        "身份核验等级", choices=AssuranceLevel.choices, default=AssuranceLevel.NONE
+    )
+    assurance_at = models.DateTimeField("核验时间", null=True, blank=True)
+    # Keyed hash of the mobile number confirmed by SMS: reset codes go to it, and it counts how
+    # many accounts one number has confirmed. The number itself is on the resident profile.
+    mobile_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    mobile_confirmed_at = models.DateTimeField("手机号验证时间", null=True, blank=True)
 
     @property
     def is_staff_member(self) -> bool:
@@ -224,7 +243,11 @@ class Enterprise(models.Model):
 
 
 class EnterpriseMembership(models.Model):
-    """法人经办人 — a person's authority to act for an enterprise."""
+    """法人经办人 — a person's authority to act for an enterprise (企业授权).
+
+    The legal representative, or an administrator, names an agent with a scope and an end
+    date; the agent accepts; either revokes. Only an accepted, unrevoked, unexpired row lets
+    its holder act."""
 
     class Role(models.TextChoices):
         LEGAL_REPRESENTATIVE = "legal_rep", "法定代表人"
@@ -234,11 +257,28 @@ class EnterpriseMembership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="enterprise_memberships")
     enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=12, choices=Role.choices, default=Role.AGENT)
+    # Scope (授权范围): the item and bundle codes the agent may apply for; empty means all.
+    items = models.JSONField("可办理事项", default=list, blank=True)
+    may_certificates = models.BooleanField("可查看企业证照", default=True)
+    may_idcode = models.BooleanField("可出示企业随申码", default=True)
+    expires_on = models.DateField("授权截止日期", null=True, blank=True)
+    granted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    accepted_at = models.DateTimeField("接受授权时间", null=True, blank=True)
+    revoked_at = models.DateTimeField("撤销时间", null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "enterprise"], name="one_membership_per_pair")
+            models.UniqueConstraint(
+                fields=["user", "enterprise"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="one_live_membership_per_pair",
+            )
         ]
 
 
@@ -294,6 +334,9 @@ class LoginAttempt(models.Model):
         LOGIN = "login", "登录"
         TOTP = "totp", "动态验证码"
         ACTIVATION = "activation", "账号激活"
+        SMS_CODE = "sms_code", "短信验证码"
+        RESET = "reset", "找回密码"
+        PASSKEY = "passkey", "通行密钥"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     username = models.CharField(max_length=150, db_index=True)

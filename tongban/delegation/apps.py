@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DelegationConfig(AppConfig):
+    name = "tongban.delegation"
+    verbose_name = "亲友代办"
