@@ -17,6 +17,9 @@ fi
 $PY benchmarks/population.py --sizes 10000 100000
 $PY benchmarks/certificates_verify.py
 $PY benchmarks/idcode.py
+$PY benchmarks/passkeys_login.py
+$PY benchmarks/bench_login.py
+$PY benchmarks/connect.py  # OIDC token issuance; token- vs cookie-authenticated API read
 if $PY -c "import psycopg,sys; psycopg.connect(sys.argv[1] + '/test', connect_timeout=3).close()" "$PG_URL" 2>/dev/null; then
   $PY benchmarks/policies.py --postgres "$PG_URL/tongban_bench_policies"
   $PY benchmarks/policies_person.py --postgres "$PG_URL/tongban_bench_person"

@@ -8,10 +8,12 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from tongban.accounts.api import router as accounts_router
+from tongban.accounts.api_agents import router as enterprise_agents_router
 from tongban.cases.api import router as cases_router
 from tongban.catalog.api import router as catalog_router
 from tongban.certificates.api import router as certificates_router
 from tongban.common.errors import DomainError
+from tongban.delegation.api import router as delegation_router
 from tongban.idcode.api import router as idcode_router
 from tongban.notifications.api import router as notifications_router
 from tongban.policies.api import router as policies_router
@@ -38,9 +40,11 @@ def health(request):
 
 
 api.add_router("/", accounts_router)
+api.add_router("/", enterprise_agents_router)
 api.add_router("/", cases_router)
 api.add_router("/", certificates_router)
 api.add_router("/", idcode_router)
+api.add_router("/", delegation_router)  # 亲友代办
 api.add_router("/", notifications_router)
 api.add_router("/", policies_router)
 api.add_router("/", policies_public_router)

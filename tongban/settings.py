@@ -219,10 +219,9 @@ if TONGBAN_SWEEP_INTERVAL_SECONDS < 1:
 EMAIL_BACKEND = env_str("TONGBAN_EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("TONGBAN_DEFAULT_FROM_EMAIL") or "noreply@tongban.invalid"
 # SMS goes through an adapter class (`send(phone, text)`); the console one only logs, with the
-# number masked. A city names its gateway's adapter here.
-TONGBAN_SMS_ADAPTER = (
-    env_str("TONGBAN_SMS_ADAPTER") or "tongban.notifications.sms.ConsoleSmsAdapter"
-)
+# number masked. A city names its gateway's adapter here. Unset, the demo outbox (identity,
+# below) logs the same way and keeps the text for the 示例短信 page.
+TONGBAN_SMS_ADAPTER = env_str("TONGBAN_SMS_ADAPTER") or "tongban.identity.sms.DemoOutboxSmsAdapter"
 # Holders are told this many days before a certificate expires (once per certificate).
 TONGBAN_CERTIFICATE_EXPIRY_NOTICE_DAYS = env_int("TONGBAN_CERTIFICATE_EXPIRY_NOTICE_DAYS", 30)
 # The published trust list expires this many days after it is signed; the platform signs a new
@@ -235,3 +234,81 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("TONGBAN_LOG_LEVEL", "WARNING")},
 }
+
+# --- Passkeys (通行密钥, WebAuthn; tongban/passkeys) ---
+# A passkey is bound for life to its relying party id, the site's registrable domain (e.g.
+# "zwdt.example.gov.cn"); a production deployment sets it, and the page origins that may
+# answer a ceremony (default https://<rp id>). Unset, the id and origin come from the request's
+# host, which suits http://localhost:8000 and the tests; an IP address cannot hold passkeys.
+TONGBAN_WEBAUTHN_RP_ID = (env_str("TONGBAN_WEBAUTHN_RP_ID") or "").strip().lower()
+TONGBAN_WEBAUTHN_ORIGINS = env_list("TONGBAN_WEBAUTHN_ORIGINS", [])
+if TONGBAN_WEBAUTHN_ORIGINS and not TONGBAN_WEBAUTHN_RP_ID:
+    raise ConfigurationError("TONGBAN_WEBAUTHN_ORIGINS needs TONGBAN_WEBAUTHN_RP_ID")
+# The name a browser shows when it asks the person to confirm.
+TONGBAN_WEBAUTHN_RP_NAME = env_str("TONGBAN_WEBAUTHN_RP_NAME") or "一网通办"
+# How long a registration or login challenge stays usable (it is single-use in any case).
+TONGBAN_WEBAUTHN_CHALLENGE_SECONDS = env_int("TONGBAN_WEBAUTHN_CHALLENGE_SECONDS", 300)
+
+# --- 接入管理 (tongban/connect): OpenID Connect provider and API tokens, django-oauth-toolkit ---
+# The ID-token signing key lives with the other secrets under the data folder (generated on
+# first use) unless TONGBAN_OIDC_RSA_PRIVATE_KEY holds its PEM. Lifetimes are short on
+# purpose: a code is exchanged within seconds by a working client, and an API token that
+# leaks stops working within the hour; the app keeps going with its refresh token.
+from django.conf import global_settings  # noqa: E402
+
+from tongban.connect.keys import persistent_rsa_key  # noqa: E402
+from tongban.connect.scopes import SCOPES as _CONNECT_SCOPES  # noqa: E402
+from tongban.connect.scopes import pkce_required as _connect_pkce_required  # noqa: E402
+
+# DOT's own models, named so migrations can depend on them (it declares them swappable).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": persistent_rsa_key("TONGBAN_OIDC_RSA_PRIVATE_KEY", DATA_DIR),
+    # Set when the platform sits behind a proxy that rewrites the host; else from the request.
+    "OIDC_ISS_ENDPOINT": env_str("TONGBAN_OIDC_ISSUER") or "",
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "client_credentials", "refresh_token"],
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": True,
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
+    "SCOPES": _CONNECT_SCOPES,
+    "DEFAULT_SCOPES": ["openid"],
+    "SCOPES_BACKEND_CLASS": "tongban.connect.scopes.ClientScopes",
+    "OAUTH2_VALIDATOR_CLASS": "tongban.connect.oidc.TongbanValidator",
+    "PKCE_REQUIRED": _connect_pkce_required,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": env_int("TONGBAN_OAUTH_CODE_SECONDS", 60),
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("TONGBAN_OAUTH_ACCESS_TOKEN_SECONDS", 3600),
+    "ID_TOKEN_EXPIRE_SECONDS": env_int("TONGBAN_OAUTH_ACCESS_TOKEN_SECONDS", 3600),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env_int("TONGBAN_OAUTH_REFRESH_TOKEN_SECONDS", 30 * 86400),
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # Consent is remembered by tongban.connect (授权记录), not by DOT's live-token check.
+    "REQUEST_APPROVAL_PROMPT": "force",
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if HTTPS else ["http", "https"],
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+}
+# Client secrets are random, so they are stored with a salted SHA-256 (tongban/connect/
+# hashers.py), listed after the password hashers so no person's password ever uses it.
+OAUTH2_PROVIDER["CLIENT_SECRET_HASHER"] = "client_secret_sha256"  # noqa: S105
+PASSWORD_HASHERS = [
+    *globals().get("PASSWORD_HASHERS", global_settings.PASSWORD_HASHERS),
+    "tongban.connect.hashers.ClientSecretHasher",
+]
+# Each API call made with a token is counted for its client (calls, errors, last use).
+MIDDLEWARE = [*MIDDLEWARE, "tongban.connect.middleware.ClientActivityMiddleware"]
+
+# --- identity: registration with 实名认证, SMS codes, password reset (tongban.identity) -------
+# The real-name verifier (name + 身份证号码 → yes/no): the demo asks the city's own population
+# register; a city names the adapter of its identity authority.
+TONGBAN_REAL_NAME_VERIFIER = (
+    env_str("TONGBAN_REAL_NAME_VERIFIER") or "tongban.identity.verifiers.PopulationRegisterVerifier"
+)
+# 示例短信: the demo SMS outbox and its page, so a visitor can read the code they were sent.
+# On by default for the demo city; off whenever TONGBAN_SMS_ADAPTER names a real gateway
+# (tongban.identity.sms.demo_outbox_enabled checks both), and this can switch it off too.
+TONGBAN_DEMO_SMS_OUTBOX = env_bool("TONGBAN_DEMO_SMS_OUTBOX", True)

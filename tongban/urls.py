@@ -17,6 +17,8 @@ urlpatterns = [
     path("accounts/passkeys/", include("tongban.passkeys.urls")),
     path("", include("tongban.delegation.urls")),
     path("", include("tongban.connect.urls")),
+    # OAuth 2.0 / OpenID Connect (namespace oauth2_provider): /oauth/… and the discovery doc.
+    path("", include("tongban.connect.urls_oauth")),
     path("", include("tongban.catalog.urls")),
     path("", include("tongban.notifications.urls")),
     path("", include("tongban.cases.urls")),

@@ -158,13 +158,37 @@ class EnterpriseAdmin(admin.ModelAdmin):
 
 @admin.register(EnterpriseMembership)
 class EnterpriseMembershipAdmin(admin.ModelAdmin):
-    list_display = ("enterprise", "user", "role", "created_at")
+    list_display = ("enterprise", "user", "invitee_name", "role", "accepted_at", "revoked_at")
     list_filter = ("role",)
     raw_id_fields = ("user", "enterprise")
     search_fields = ("enterprise__name", "=enterprise__uscc", "user__username")
+    # The back office grants a live authority (user, enterprise, role) or changes its role;
+    # scope, acceptance and revocation belong to the enterprise's own 授权管理 and are only
+    # shown here, so an edit to them cannot be silently dropped.
+    _RECORD = (
+        "invitee_name",
+        "items",
+        "may_certificates",
+        "may_idcode",
+        "expires_on",
+        "granted_by",
+        "accepted_at",
+        "revoked_at",
+        "revoked_by",
+        "declined_at",
+    )
+
+    def get_fields(self, request, obj=None):
+        return (
+            ("user", "enterprise", "role", *self._RECORD) if obj else ("user", "enterprise", "role")
+        )
 
     def get_readonly_fields(self, request, obj=None):
-        return ("user", "enterprise") if obj else ()
+        return ("user", "enterprise", *self._RECORD) if obj else ()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting would erase the record of who could act; authorities are revoked instead.
+        return False
 
     def save_model(self, request, obj, form, change):
         membership = enterprise_membership_grant(

@@ -9,8 +9,8 @@ import datetime as dt
 from decimal import Decimal
 
 from ninja import Query, Router, Schema
-from ninja.security import django_auth
 
+from tongban.accounts.apiauth import resident_auth
 from tongban.accounts.errors import ResidentProfileNotFound
 from tongban.accounts.http import client_ip
 from tongban.accounts.selectors import (
@@ -22,7 +22,7 @@ from tongban.accounts.selectors import (
 from tongban.accounts.services import account_activate
 from tongban.common.api_schemas import errors
 
-router = Router(tags=["accounts"], auth=django_auth)
+router = Router(tags=["accounts"], auth=resident_auth)
 
 
 class ResidentAttributesOut(Schema):

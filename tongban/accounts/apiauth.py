@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja.security import SessionAuth
+from ninja.security import SessionAuth, django_auth
 
 from tongban.accounts.errors import StaffOnly
 from tongban.accounts.selectors import is_staff_member
+from tongban.connect.apiauth import resident_token_auth, staff_token_auth
 
 
 class StaffSessionAuth(SessionAuth):
@@ -29,4 +30,8 @@ class StaffSessionAuth(SessionAuth):
         return user
 
 
-staff_auth = StaffSessionAuth()
+# An OAuth access token (tongban.connect) is tried first, and only when the request carries
+# `Authorization: Bearer`; otherwise the session decides, with its CSRF check, as before.
+staff_auth = [staff_token_auth, StaffSessionAuth()]
+# The resident's own operations (me/…, cases, reviews …): the session, or a token of their app.
+resident_auth = [resident_token_auth, django_auth]

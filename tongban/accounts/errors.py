@@ -179,3 +179,82 @@ class ActivationThrottled(_Throttled):
     message = "激活失败次数较多，请稍后再试"
     lead = "激活失败次数较多，为防止激活码被猜测，"
     tail = "；激活码遗失或已过期的，请携带身份证到综合窗口重新开具"
+
+
+# --- 企业授权 (enterprise agents) ------------------------------------------------------------
+
+
+class NotEnterpriseManager(PermissionDenied):
+    code = "NOT_ENTERPRISE_MANAGER"
+    message = "只有本企业的法定代表人或管理员可以管理授权"
+
+
+class AdministratorGrantNeedsLegalRepresentative(PermissionDenied):
+    code = "ADMIN_GRANT_NEEDS_LEGAL_REP"
+    message = "只有法定代表人可以任命或撤销管理员"
+
+
+class LegalRepresentativeProtected(PermissionDenied):
+    code = "LEGAL_REP_PROTECTED"
+    message = "法定代表人的授权随企业登记信息变更，不能在此撤销或修改"
+
+
+class AgentAlreadyInvited(Conflict):
+    code = "AGENT_ALREADY_INVITED"
+    message = "该人员已有本企业的授权或待接受的邀请，如需调整请修改原授权"
+
+
+class AgentGrantNotFound(NotFound):
+    code = "AGENT_GRANT_NOT_FOUND"
+    message = "未找到该授权"
+
+
+class AgentGrantClosed(Conflict):
+    code = "AGENT_GRANT_CLOSED"
+    message = "该授权已撤销、已拒绝或已过期，不能再操作"
+
+
+class InvitationNotFound(NotFound):
+    # One message for "not yours", "already answered" and "withdrawn": nothing to probe.
+    code = "INVITATION_NOT_FOUND"
+    message = "未找到待您确认的企业授权邀请，可能已被撤回"
+
+
+class AgentExpiryInvalid(InvalidInput):
+    code = "AGENT_EXPIRY_INVALID"
+    message = "授权截止日期不能早于今天"
+
+
+class AgentItemsInvalid(InvalidInput):
+    code = "AGENT_ITEMS_INVALID"
+    message = "授权事项中有本平台没有的企业事项，请重新选择"
+
+
+class AgentNameInvalid(InvalidInput):
+    code = "AGENT_NAME_INVALID"
+    message = "请填写被授权人姓名（1至30个字）"
+
+
+class AgentRoleInvalid(InvalidInput):
+    code = "AGENT_ROLE_INVALID"
+    message = "授权身份只能是经办人或管理员"
+
+
+class GrantToSelf(InvalidInput):
+    code = "AGENT_GRANT_TO_SELF"
+    message = "不能给自己授权"
+
+
+class OutsideAgentScope(PermissionDenied):
+    code = "OUTSIDE_AGENT_SCOPE"
+    message = "您的企业授权不包括该事项，请联系本企业的法定代表人或管理员"
+
+
+class AgentMayNotViewCertificates(PermissionDenied):
+    code = "AGENT_MAY_NOT_VIEW_CERTIFICATES"
+    message = "您的企业授权不包括查看企业证照"
+
+
+class AgentMayNotShowIdcode(PermissionDenied):
+    code = "AGENT_MAY_NOT_SHOW_IDCODE"
+    message = "您的企业授权不包括出示企业随申码"

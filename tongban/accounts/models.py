@@ -254,9 +254,22 @@ class EnterpriseMembership(models.Model):
         ADMINISTRATOR = "admin", "管理员"
         AGENT = "agent", "经办人"
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="enterprise_memberships")
+    # Empty while an invitation waits: a grant names a person by ID number, and whether that
+    # person has an account is not the granter's business. The account that holds the ID
+    # number (on its 一人一档) fills it in by accepting or declining.
+    user = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="enterprise_memberships",
+    )
     enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=12, choices=Role.choices, default=Role.AGENT)
+    # Who was invited (被授权人): the keyed hash of the ID number and the name as the granter
+    # typed them. Empty on rows made before invitations existed.
+    invitee_id_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    invitee_name = models.CharField("被授权人姓名", max_length=60, blank=True, default="")
     # Scope (授权范围): the item and bundle codes the agent may apply for; empty means all.
     items = models.JSONField("可办理事项", default=list, blank=True)
     may_certificates = models.BooleanField("可查看企业证照", default=True)
@@ -270,15 +283,24 @@ class EnterpriseMembership(models.Model):
     revoked_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    declined_at = models.DateTimeField("拒绝授权时间", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "企业授权"
+        verbose_name_plural = "企业授权"
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "enterprise"],
-                condition=models.Q(revoked_at__isnull=True),
-                name="one_live_membership_per_pair",
-            )
+                condition=models.Q(revoked_at__isnull=True, declined_at__isnull=True),
+                name="one_open_membership_per_pair",
+            ),
+            models.UniqueConstraint(
+                fields=["invitee_id_hash", "enterprise"],
+                condition=models.Q(revoked_at__isnull=True, declined_at__isnull=True)
+                & ~models.Q(invitee_id_hash=""),
+                name="one_open_invitation_per_person",
+            ),
         ]
 
 

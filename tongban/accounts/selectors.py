@@ -18,16 +18,24 @@ Who sees what of a 居民档案 (one rule, used by every page and endpoint):
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from tongban.accounts.errors import (
+    AgentMayNotShowIdcode,
+    AgentMayNotViewCertificates,
     EnterpriseNotFound,
+    InvitationNotFound,
     LoginRequired,
+    NotEnterpriseManager,
     NotYourData,
+    OutsideAgentScope,
     PurposeRequired,
     PurposeTooLong,
     StaffOnly,
@@ -434,7 +442,7 @@ def enterprise_profile_for(
     role (as for residents). Anyone else is refused and nothing is written.
     """
     viewer = _require_login(viewer)
-    membership = EnterpriseMembership.objects.filter(user=viewer, enterprise=enterprise).first()
+    membership = live_memberships().filter(user=viewer, enterprise=enterprise).first()
     if membership is not None:
         display = _enterprise_display(
             enterprise,
@@ -470,7 +478,8 @@ def enterprises_for_agent(*, user: User | None) -> list[dict[str, Any]]:
     ordered by name. Reading one's own enterprises is not audited."""
     user = _require_login(user)
     memberships = (
-        EnterpriseMembership.objects.filter(user=user)
+        live_memberships()
+        .filter(user=user)
         .select_related("enterprise")
         .order_by("enterprise__name", "enterprise__pk")
     )
@@ -483,24 +492,398 @@ def enterprises_for_agent(*, user: User | None) -> list[dict[str, Any]]:
         )
         display["my_role"] = membership.role
         display["my_role_label"] = membership.get_role_display()
+        # My authority here (授权范围), so the page offers only what it covers.
+        display["membership_id"] = membership.pk
+        display["may_manage"] = membership.role in MANAGER_ROLES
+        display["my_items"] = [] if display["may_manage"] else list(membership.items)
+        display["may_certificates"] = membership_allows(membership, NEED_CERTIFICATES)
+        display["may_idcode"] = membership_allows(membership, NEED_IDCODE)
+        display["expires_on"] = membership.expires_on
         result.append(display)
     return result
 
 
 def enterprise_for_agent(*, user: User | None, enterprise_id: int) -> Enterprise:
-    """The enterprise USER acts for, by id; ENTERPRISE_NOT_FOUND if they are not a member
-    (whether or not it exists, so ids cannot be probed)."""
-    user = _require_login(user)
-    membership = (
-        EnterpriseMembership.objects.filter(user=user, enterprise_id=enterprise_id)
-        .select_related("enterprise")
-        .first()
-    )
-    if membership is None:
-        raise EnterpriseNotFound()
-    return membership.enterprise
+    """The enterprise USER acts for, by id; ENTERPRISE_NOT_FOUND if they hold no live
+    authority for it (whether or not it exists, so ids cannot be probed)."""
+    return enterprise_membership_live(user=user, enterprise_id=enterprise_id).enterprise
 
 
 def enterprise_by_uscc(*, uscc: str) -> Enterprise | None:
     """Find an enterprise by 统一社会信用代码; an invalid code raises INVALID_CREDIT_CODE."""
     return Enterprise.objects.filter(uscc=parse_credit_code(uscc).code).first()
+
+
+# --- 企业授权: is a membership live now -------------------------------------------------------
+#
+# The one rule every use of a membership goes through (pages, API, case filing, certificates,
+# 随申码, policies): accepted, neither revoked nor declined, and not past its end date. The end
+# date is the last day the authority holds, counted in the city's calendar (Asia/Shanghai), so
+# an authority "until 12月31日" ends at midnight in Shanghai, not in UTC.
+
+
+def agent_today() -> dt.date:
+    """Today in the city (settings.TIME_ZONE is Asia/Shanghai)."""
+    return timezone.localdate()
+
+
+def membership_live_q(prefix: str = "", *, today: dt.date | None = None) -> Q:
+    """The live rule as a filter; PREFIX reaches a membership through a relation
+    (e.g. "holder_enterprise__memberships__"). Use it in one .filter() call with the other
+    conditions on the same membership, so they all hold for one row."""
+    today = today or agent_today()
+    return Q(
+        **{
+            f"{prefix}accepted_at__isnull": False,
+            f"{prefix}revoked_at__isnull": True,
+            f"{prefix}declined_at__isnull": True,
+            f"{prefix}user__isnull": False,
+        }
+    ) & (Q(**{f"{prefix}expires_on__isnull": True}) | Q(**{f"{prefix}expires_on__gte": today}))
+
+
+def membership_is_live(membership: EnterpriseMembership, *, today: dt.date | None = None) -> bool:
+    """The same rule for a row already loaded."""
+    today = today or agent_today()
+    return (
+        membership.accepted_at is not None
+        and membership.revoked_at is None
+        and membership.declined_at is None
+        and membership.user_id is not None
+        and (membership.expires_on is None or membership.expires_on >= today)
+    )
+
+
+def live_memberships(*, today: dt.date | None = None) -> QuerySet[EnterpriseMembership]:
+    return EnterpriseMembership.objects.filter(membership_live_q(today=today))
+
+
+def membership_state(membership: EnterpriseMembership, *, today: dt.date | None = None) -> str:
+    """pending / live / expired / revoked / declined, for display and the API."""
+    today = today or agent_today()
+    if membership.declined_at is not None:
+        return "declined"
+    if membership.revoked_at is not None:
+        return "revoked"
+    if membership.expires_on is not None and membership.expires_on < today:
+        return "expired"
+    if membership.accepted_at is None:
+        return "pending"
+    return "live"
+
+
+MEMBERSHIP_STATE_LABELS = {
+    "pending": "待对方接受",
+    "live": "有效",
+    "expired": "已过期",
+    "revoked": "已撤销",
+    "declined": "对方已拒绝",
+}
+
+# What an authority lets its holder do (授权范围), checked by `enterprise_authority`.
+NEED_APPLY, NEED_CERTIFICATES, NEED_IDCODE, NEED_MANAGE = (
+    "apply",
+    "certificates",
+    "idcode",
+    "manage",
+)
+MANAGER_ROLES = frozenset(
+    {EnterpriseMembership.Role.LEGAL_REPRESENTATIVE, EnterpriseMembership.Role.ADMINISTRATOR}
+)
+
+
+def enterprise_membership_live(
+    *, user: User | None, enterprise_id: int, today: dt.date | None = None, lock: bool = False
+) -> EnterpriseMembership:
+    """USER's live membership of the enterprise, with the enterprise loaded;
+    ENTERPRISE_NOT_FOUND otherwise (whether or not it exists, so ids cannot be probed).
+    LOCK (inside the caller's transaction) holds the row until it commits, so a revocation
+    either lands before (and the request is refused) or waits for the request to finish."""
+    user = _require_login(user)
+    if not isinstance(enterprise_id, int) or not 0 < enterprise_id < 2**31:
+        raise EnterpriseNotFound()
+    rows = live_memberships(today=today).filter(user=user, enterprise_id=enterprise_id)
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    membership = rows.select_related("enterprise").first()
+    if membership is None:
+        raise EnterpriseNotFound()
+    return membership
+
+
+def membership_allows(membership: EnterpriseMembership, need: str, code: str = "") -> bool:
+    """Whether a live membership's scope covers NEED (and, to apply, the service CODE). The
+    legal representative and administrators act on everything; an agent within its scope."""
+    if membership.role in MANAGER_ROLES:
+        return True
+    if need == NEED_APPLY:
+        return not membership.items or code in membership.items
+    if need == NEED_CERTIFICATES:
+        return membership.may_certificates
+    if need == NEED_IDCODE:
+        return membership.may_idcode
+    return False
+
+
+_SCOPE_REFUSALS = {
+    NEED_APPLY: OutsideAgentScope,
+    NEED_CERTIFICATES: AgentMayNotViewCertificates,
+    NEED_IDCODE: AgentMayNotShowIdcode,
+    NEED_MANAGE: NotEnterpriseManager,
+}
+
+
+def enterprise_authority(
+    *,
+    user: User | None,
+    enterprise_id: int,
+    need: str,
+    code: str = "",
+    today: dt.date | None = None,
+    lock: bool = False,
+) -> EnterpriseMembership:
+    """USER's live membership of the enterprise if it covers NEED; ENTERPRISE_NOT_FOUND
+    without a live one, else the refusal of that scope (403)."""
+    membership = enterprise_membership_live(
+        user=user, enterprise_id=enterprise_id, today=today, lock=lock
+    )
+    if not membership_allows(membership, need, code):
+        raise _SCOPE_REFUSALS[need]()
+    return membership
+
+
+def enterprise_ids_with_authority(
+    *, user: User | None, need: str, today: dt.date | None = None
+) -> list[int]:
+    """The enterprises USER may act for in NEED (for lists: certificates, cases)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return []
+    return [
+        m.enterprise_id
+        for m in live_memberships(today=today).filter(user=user)
+        if membership_allows(m, need)
+    ]
+
+
+# --- 企业授权管理: what the legal representative / administrator and the invitee see --------
+
+
+def _service_names() -> dict[str, str]:
+    from tongban.catalog.selectors import bundle_list, item_list
+
+    names = {b.code: b.name for b in bundle_list(subject="enterprise")}
+    names.update({i.code: i.name for i in item_list(subject="enterprise")})
+    return names
+
+
+def agent_service_choices() -> list[tuple[str, str]]:
+    """The services a grant may be limited to: the enterprise 一件事 and items, by name."""
+    from tongban.catalog.selectors import bundle_list, item_list
+
+    return [(b.code, f"{b.name}（一件事）") for b in bundle_list(subject="enterprise")] + [
+        (i.code, i.name) for i in item_list(subject="enterprise")
+    ]
+
+
+def _person_name(membership: EnterpriseMembership) -> str:
+    if membership.invitee_name:
+        return membership.invitee_name
+    if membership.user_id is None:
+        return ""
+    profile = getattr(membership.user, "resident_profile", None)
+    if profile is not None:
+        return profile.name
+    return membership.user.display_name or ""
+
+
+def _scope_label(membership: EnterpriseMembership, names: dict[str, str]) -> dict[str, Any]:
+    if membership.role in MANAGER_ROLES:
+        return {"items": "全部事项", "certificates": True, "idcode": True}
+    items = "、".join(names.get(c, c) for c in membership.items) if membership.items else "全部事项"
+    return {
+        "items": items,
+        "certificates": membership.may_certificates,
+        "idcode": membership.may_idcode,
+    }
+
+
+def membership_display(
+    membership: EnterpriseMembership,
+    *,
+    today: dt.date,
+    names: dict[str, str] | None = None,
+    viewer: User | None = None,
+) -> dict[str, Any]:
+    names = _service_names() if names is None else names
+    state = membership_state(membership, today=today)
+    scope = _scope_label(membership, names)
+    return {
+        "id": membership.pk,
+        "name": mask_name(_person_name(membership)),
+        "role": membership.role,
+        "role_label": membership.get_role_display(),
+        "items": list(membership.items),
+        "items_label": scope["items"],
+        "may_certificates": scope["certificates"],
+        "may_idcode": scope["idcode"],
+        "expires_on": membership.expires_on,
+        "state": state,
+        "state_label": MEMBERSHIP_STATE_LABELS[state],
+        "is_me": viewer is not None and membership.user_id == viewer.pk,
+        "open": state in ("pending", "live", "expired"),
+    }
+
+
+_AGENT_ACTION_LABELS = {
+    "enterprise_agent.grant": "授权",
+    "enterprise_agent.update": "修改授权",
+    "enterprise_agent.revoke": "撤销授权",
+    "enterprise_agent.accept": "接受授权",
+    "enterprise_agent.decline": "拒绝授权",
+    "enterprise_agent.resign": "放弃授权",
+    "enterprise_membership.grant": "登记授权",
+}
+
+
+def _actor_display(event: AuditEvent) -> str:
+    if event.actor is None:
+        return "平台（系统）" if event.actor_label.startswith("system:") else "平台管理员"
+    profile = getattr(event.actor, "resident_profile", None)
+    if profile is not None:
+        return mask_name(profile.name)
+    if event.actor.kind == User.Kind.STAFF:
+        return "平台管理员"
+    return mask_name(event.actor.display_name or "")
+
+
+def enterprise_agents_for(
+    *, viewer: User | None, enterprise_id: int, today: dt.date | None = None, history: int = 30
+) -> dict[str, Any]:
+    """授权管理 for the legal representative or an administrator: every authority of the
+    enterprise (open ones first) and the audit history of grants and revocations. Anyone
+    else is refused as the enterprise's pages refuse them, and nothing is read."""
+    today = today or agent_today()
+    me = enterprise_authority(
+        user=viewer, enterprise_id=enterprise_id, need=NEED_MANAGE, today=today
+    )
+    names = _service_names()
+    rows = list(
+        EnterpriseMembership.objects.filter(enterprise_id=enterprise_id)
+        .select_related("user", "user__resident_profile")
+        .order_by("-created_at", "-pk")
+    )
+    shown = [membership_display(m, today=today, names=names, viewer=viewer) for m in rows]
+    by_id = {m.pk: m for m in rows}
+    # Open authorities first (the ones one may act on), then the closed ones for the record.
+    shown.sort(key=lambda r: (not r["open"], r["role"] != "legal_rep"))
+    events = list(
+        AuditEvent.objects.filter(
+            object_type="enterprise",
+            object_id=str(enterprise_id),
+            action__in=list(_AGENT_ACTION_LABELS),
+        )
+        .select_related("actor", "actor__resident_profile")
+        .order_by("-at", "-id")[:history]
+    )
+    trail = []
+    for event in events:
+        target = by_id.get(event.data.get("membership_id"))
+        trail.append(
+            {
+                "at": event.at,
+                "who": _actor_display(event),
+                "what": _AGENT_ACTION_LABELS[event.action],
+                "whom": mask_name(_person_name(target)) if target is not None else "",
+                "role_label": (
+                    EnterpriseMembership.Role(event.data["role"]).label
+                    if event.data.get("role") in EnterpriseMembership.Role.values
+                    else ""
+                ),
+            }
+        )
+    return {
+        "enterprise": me.enterprise,
+        "my_role": me.role,
+        "is_legal_rep": me.role == EnterpriseMembership.Role.LEGAL_REPRESENTATIVE,
+        "agents": shown,
+        "history": trail,
+    }
+
+
+def _invitations_q(user: User) -> Q | None:
+    profile = ResidentProfile.objects.filter(user=user).only("id_number_hash", "name").first()
+    if profile is None:
+        return None
+    return Q(
+        user__isnull=True,
+        invitee_id_hash=profile.id_number_hash,
+        invitee_name=profile.name,
+        revoked_at__isnull=True,
+        declined_at__isnull=True,
+        accepted_at__isnull=True,
+    )
+
+
+def pending_invitations_qs(
+    *, user: User, today: dt.date | None = None
+) -> QuerySet[EnterpriseMembership]:
+    """Invitations waiting for USER: made out to the ID number and name of their 一人一档,
+    not answered, withdrawn or past their end date."""
+    today = today or agent_today()
+    where = _invitations_q(user)
+    if where is None:
+        return EnterpriseMembership.objects.none()
+    return EnterpriseMembership.objects.filter(where).filter(
+        Q(expires_on__isnull=True) | Q(expires_on__gte=today)
+    )
+
+
+def agent_invitations_for(*, user: User | None, today: dt.date | None = None) -> list[dict]:
+    """企业授权邀请 on the invitee's home: which enterprise, who invited, what scope."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return []
+    today = today or agent_today()
+    names = _service_names()
+    rows = (
+        pending_invitations_qs(user=user, today=today)
+        .select_related("enterprise", "granted_by", "granted_by__resident_profile")
+        .order_by("-created_at", "-pk")
+    )
+    result = []
+    for m in rows:
+        display = membership_display(m, today=today, names=names, viewer=user)
+        display["enterprise_name"] = m.enterprise.name
+        granter = getattr(m.granted_by, "resident_profile", None) if m.granted_by else None
+        display["granted_by"] = mask_name(granter.name) if granter is not None else ""
+        result.append(display)
+    return result
+
+
+def agent_invitation_for(*, user: User | None, membership_id: int) -> EnterpriseMembership:
+    """One invitation waiting for USER; INVITATION_NOT_FOUND for anything else."""
+    user = _require_login(user)
+    if not isinstance(membership_id, int) or not 0 < membership_id < 2**31:
+        raise InvitationNotFound()
+    found = pending_invitations_qs(user=user).filter(pk=membership_id).first()
+    if found is None:
+        raise InvitationNotFound()
+    return found
+
+
+def my_enterprise_authorities(*, user: User | None, today: dt.date | None = None) -> list[dict]:
+    """The authorities USER holds now (for 放弃授权 on their pages)."""
+    if user is None or not user.is_authenticated:
+        return []
+    today = today or agent_today()
+    names = _service_names()
+    result = []
+    for m in (
+        live_memberships(today=today)
+        .filter(user=user)
+        .select_related("enterprise")
+        .order_by("enterprise__name", "pk")
+    ):
+        display = membership_display(m, today=today, names=names, viewer=user)
+        display["enterprise_name"] = m.enterprise.name
+        result.append(display)
+    return result

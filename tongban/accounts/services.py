@@ -34,6 +34,7 @@ from tongban.accounts.errors import (
     ActivationInvalid,
     ActivationThrottled,
     EnterpriseExists,
+    EnterpriseNotFound,
     InvalidCredentials,
     LoginThrottled,
     NotACounterClerk,
@@ -50,6 +51,7 @@ from tongban.accounts.errors import (
 )
 from tongban.accounts.models import (
     AccountActivationCode,
+    AssuranceLevel,
     District,
     Enterprise,
     EnterpriseMembership,
@@ -321,7 +323,14 @@ def resident_account_open_at_counter(*, actor: Actor, profile: ResidentProfile) 
         while User.objects.filter(username=username).exists():
             n += 1
             username = f"{base}_{n}"
-        user = User(username=username, kind=User.Kind.PERSON, display_name=profile.name[:60])
+        # The clerk has the person and their 身份证 in front of them: 窗口当面核验.
+        user = User(
+            username=username,
+            kind=User.Kind.PERSON,
+            display_name=profile.name[:60],
+            assurance_level=AssuranceLevel.IN_PERSON,
+            assurance_at=timezone.now(),
+        )
         user.set_unusable_password()
         user.save()
         profile.user = user
@@ -480,25 +489,404 @@ def enterprise_membership_grant(
     user: User,
     role: str = EnterpriseMembership.Role.AGENT,
 ) -> EnterpriseMembership:
-    """Let USER act for ENTERPRISE in ROLE; granting again changes the role."""
+    """Let USER act for ENTERPRISE in ROLE, live at once and with the whole scope; granting
+    again changes the role. For the back office and the platform's own processes (the
+    founder after 企业开办, the demo, the admin site); a legal representative or
+    administrator names agents with `enterprise_agent_grant`, which waits for acceptance."""
     if role not in EnterpriseMembership.Role.values:
         raise InvalidInput(f"经办角色{role}无效", code="INVALID_MEMBERSHIP_ROLE")
     with transaction.atomic():
-        membership, created = EnterpriseMembership.objects.select_for_update().get_or_create(
-            user=user, enterprise=enterprise, defaults={"role": role}
+        membership = (
+            EnterpriseMembership.objects.select_for_update()
+            .filter(
+                user=user, enterprise=enterprise, revoked_at__isnull=True, declined_at__isnull=True
+            )
+            .first()
         )
+        created = membership is None
         previous = None if created else membership.role
-        if not created:
-            if membership.role == role:
+        if created:
+            membership = EnterpriseMembership.objects.create(
+                user=user, enterprise=enterprise, role=role, accepted_at=timezone.now()
+            )
+        else:
+            if membership.role == role and membership.accepted_at is not None:
                 return membership
             membership.role = role
-            membership.save(update_fields=["role"])
+            membership.accepted_at = membership.accepted_at or timezone.now()
+            membership.save(update_fields=["role", "accepted_at"])
         _audit(
             actor,
             action="enterprise_membership.grant",
             object_type="enterprise",
             object_id=enterprise.pk,
-            data={"user_id": user.pk, "role": role, "previous_role": previous},
+            data={
+                "membership_id": membership.pk,
+                "user_id": user.pk,
+                "role": role,
+                "previous_role": previous,
+            },
+        )
+    return membership
+
+
+# --- 企业授权管理: the legal representative or an administrator names agents ---------------
+#
+# Every refusal happens before anything is written, and each change is one transaction with
+# one audit row on the enterprise (object_type "enterprise"), which 企业专属网页 shows as the
+# history of grants and revocations.
+
+AGENT_NAME_MAX = 30
+
+
+def _agent_grant_data(membership: EnterpriseMembership, **extra: Any) -> dict[str, Any]:
+    return {
+        "membership_id": membership.pk,
+        "role": membership.role,
+        "items": list(membership.items),
+        "may_certificates": membership.may_certificates,
+        "may_idcode": membership.may_idcode,
+        "expires_on": membership.expires_on.isoformat() if membership.expires_on else None,
+        **extra,
+    }
+
+
+def _agent_scope(
+    *, role: str, items, may_certificates: bool, may_idcode: bool, expires_on, today: dt.date
+) -> tuple[list[str], bool, bool]:
+    from tongban.accounts.errors import AgentExpiryInvalid, AgentItemsInvalid
+
+    if expires_on is not None and expires_on < today:
+        raise AgentExpiryInvalid()
+    if role == EnterpriseMembership.Role.ADMINISTRATOR:
+        # An administrator runs the enterprise's account: a partial administrator is a
+        # contradiction the pages would have to explain.
+        return [], True, True
+    from tongban.accounts.selectors import agent_service_choices
+
+    known = {code for code, _ in agent_service_choices()}
+    chosen: list[str] = []
+    for code in items or ():
+        code = str(code).strip()
+        if code not in known:
+            raise AgentItemsInvalid()
+        if code not in chosen:
+            chosen.append(code)
+    return chosen, bool(may_certificates), bool(may_idcode)
+
+
+def _locked_membership(membership_id: int) -> EnterpriseMembership:
+    from tongban.accounts.errors import AgentGrantNotFound
+
+    if not isinstance(membership_id, int) or not 0 < membership_id < 2**31:
+        raise AgentGrantNotFound()
+    found = EnterpriseMembership.objects.select_for_update().filter(pk=membership_id).first()
+    if found is None:
+        raise AgentGrantNotFound()
+    return found
+
+
+def _manager_of(actor: User, membership: EnterpriseMembership, today: dt.date):
+    """The actor's live managing membership of MEMBERSHIP's enterprise. Someone without any
+    authority there is told the grant does not exist; an agent that only managers may."""
+    from tongban.accounts.errors import (
+        AdministratorGrantNeedsLegalRepresentative,
+        AgentGrantNotFound,
+        LegalRepresentativeProtected,
+    )
+    from tongban.accounts.selectors import NEED_MANAGE, enterprise_authority
+
+    try:
+        mine = enterprise_authority(
+            user=actor, enterprise_id=membership.enterprise_id, need=NEED_MANAGE, today=today
+        )
+    except EnterpriseNotFound as exc:
+        raise AgentGrantNotFound() from exc
+    if membership.role == EnterpriseMembership.Role.LEGAL_REPRESENTATIVE:
+        raise LegalRepresentativeProtected()
+    if (
+        membership.role == EnterpriseMembership.Role.ADMINISTRATOR
+        and mine.role != EnterpriseMembership.Role.LEGAL_REPRESENTATIVE
+    ):
+        raise AdministratorGrantNeedsLegalRepresentative()
+    return mine
+
+
+def enterprise_agent_grant(
+    *,
+    actor: User,
+    enterprise_id: int,
+    id_number: str,
+    name: str,
+    role: str = EnterpriseMembership.Role.AGENT,
+    items: list[str] | tuple[str, ...] = (),
+    may_certificates: bool = False,
+    may_idcode: bool = False,
+    expires_on: dt.date | None = None,
+    today: dt.date | None = None,
+) -> EnterpriseMembership:
+    """授权: invite the person with ID_NUMBER and NAME to act for the enterprise in ROLE
+    (经办人, or 管理员 when the legal representative appoints one), for the chosen ITEMS (none:
+    all), the enterprise's certificates and 随申码, until EXPIRES_ON (inclusive; None: until
+    revoked). The invitation waits for that person to accept: the answer is the same whether
+    or not they have an account, and an account holding that ID number and name sees it."""
+    from tongban.accounts.errors import (
+        AdministratorGrantNeedsLegalRepresentative,
+        AgentAlreadyInvited,
+        AgentNameInvalid,
+        AgentRoleInvalid,
+        GrantToSelf,
+    )
+    from tongban.accounts.selectors import NEED_MANAGE, agent_today, enterprise_authority
+
+    today = today or agent_today()
+    mine = enterprise_authority(
+        user=actor, enterprise_id=enterprise_id, need=NEED_MANAGE, today=today
+    )
+    if role not in (EnterpriseMembership.Role.AGENT, EnterpriseMembership.Role.ADMINISTRATOR):
+        raise AgentRoleInvalid()
+    if (
+        role == EnterpriseMembership.Role.ADMINISTRATOR
+        and mine.role != EnterpriseMembership.Role.LEGAL_REPRESENTATIVE
+    ):
+        raise AdministratorGrantNeedsLegalRepresentative()
+    number = parse_id_number(id_number, today=today).number
+    clean_name = " ".join((name or "").split())
+    if not clean_name or len(clean_name) > AGENT_NAME_MAX:
+        raise AgentNameInvalid()
+    chosen, certificates, idcode = _agent_scope(
+        role=role,
+        items=items,
+        may_certificates=may_certificates,
+        may_idcode=may_idcode,
+        expires_on=expires_on,
+        today=today,
+    )
+    id_hash = resident_id_number_hash(number)
+    own = ResidentProfile.objects.filter(user=actor).values_list("id_number_hash", flat=True)
+    if id_hash in set(own):
+        raise GrantToSelf()
+    with transaction.atomic():
+        # of=("self",): PostgreSQL cannot lock the nullable side of the join to the profile.
+        open_rows = list(
+            EnterpriseMembership.objects.select_for_update(of=("self",))
+            .filter(enterprise_id=enterprise_id, revoked_at__isnull=True, declined_at__isnull=True)
+            .filter(Q(invitee_id_hash=id_hash) | Q(user__resident_profile__id_number_hash=id_hash))
+        )
+        replaced = []
+        for row in open_rows:
+            if row.expires_on is not None and row.expires_on < today:
+                # An expired authority is closed by the new grant, so there is one open row
+                # per person and the list shows the new one.
+                row.revoked_at = timezone.now()
+                row.revoked_by = actor
+                row.save(update_fields=["revoked_at", "revoked_by"])
+                replaced.append(row.pk)
+            else:
+                raise AgentAlreadyInvited()
+        try:
+            with transaction.atomic():  # a concurrent grant to the same person loses here
+                membership = EnterpriseMembership.objects.create(
+                    user=None,
+                    enterprise_id=enterprise_id,
+                    role=role,
+                    invitee_id_hash=id_hash,
+                    invitee_name=clean_name,
+                    items=chosen,
+                    may_certificates=certificates,
+                    may_idcode=idcode,
+                    expires_on=expires_on,
+                    granted_by=actor,
+                )
+        except IntegrityError as exc:
+            raise AgentAlreadyInvited() from exc
+        _audit(
+            actor,
+            action="enterprise_agent.grant",
+            object_type="enterprise",
+            object_id=enterprise_id,
+            data=_agent_grant_data(membership, replaced=replaced),
+        )
+        invitee = User.objects.filter(
+            resident_profile__id_number_hash=id_hash,
+            resident_profile__name=clean_name,
+            is_active=True,
+        ).first()
+        if invitee is not None:
+            from tongban.notifications.services import notice_send
+
+            # Joins this transaction; nothing of it reaches the granter.
+            notice_send(
+                recipient=invitee,
+                title=f"{mine.enterprise.name}邀请您作为{membership.get_role_display()}",
+                body="请在“我的主页”查看授权范围，确认接受或拒绝。",
+                link="/me/#agent-invitations",
+                category="enterprise_agent",
+            )
+    return membership
+
+
+def enterprise_agent_accept(
+    *, user: User, membership_id: int, today: dt.date | None = None
+) -> EnterpriseMembership:
+    """接受授权: the invitee takes up the authority; it is live from now."""
+    from tongban.accounts.errors import AgentAlreadyInvited
+    from tongban.accounts.selectors import agent_invitation_for, agent_today
+
+    today = today or agent_today()
+    agent_invitation_for(user=user, membership_id=membership_id)
+    with transaction.atomic():
+        membership = _locked_membership(membership_id)
+        # Checked again under the lock: a revoke may have come between.
+        agent_invitation_for(user=user, membership_id=membership_id)
+        if EnterpriseMembership.objects.filter(
+            user=user,
+            enterprise_id=membership.enterprise_id,
+            revoked_at__isnull=True,
+            declined_at__isnull=True,
+        ).exists():
+            raise AgentAlreadyInvited()
+        membership.user = user
+        membership.accepted_at = timezone.now()
+        try:
+            with transaction.atomic():  # another open row for this person, made concurrently
+                membership.save(update_fields=["user", "accepted_at"])
+        except IntegrityError as exc:
+            raise AgentAlreadyInvited() from exc
+        _audit(
+            user,
+            action="enterprise_agent.accept",
+            object_type="enterprise",
+            object_id=membership.enterprise_id,
+            data=_agent_grant_data(membership),
+        )
+    return membership
+
+
+def enterprise_agent_decline(*, user: User, membership_id: int) -> EnterpriseMembership:
+    """拒绝授权: the invitee refuses; the row stays for the record."""
+    from tongban.accounts.selectors import agent_invitation_for
+
+    agent_invitation_for(user=user, membership_id=membership_id)
+    with transaction.atomic():
+        membership = _locked_membership(membership_id)
+        agent_invitation_for(user=user, membership_id=membership_id)
+        membership.user = user
+        membership.declined_at = timezone.now()
+        membership.save(update_fields=["user", "declined_at"])
+        _audit(
+            user,
+            action="enterprise_agent.decline",
+            object_type="enterprise",
+            object_id=membership.enterprise_id,
+            data=_agent_grant_data(membership),
+        )
+    return membership
+
+
+def enterprise_agent_revoke(
+    *, actor: User, membership_id: int, today: dt.date | None = None
+) -> EnterpriseMembership:
+    """撤销授权 (or withdraw an invitation): ends the authority now. The legal representative
+    cannot be removed here, and only the legal representative removes an administrator."""
+    from tongban.accounts.errors import AgentGrantClosed
+    from tongban.accounts.selectors import agent_today
+
+    today = today or agent_today()
+    with transaction.atomic():
+        membership = _locked_membership(membership_id)
+        _manager_of(actor, membership, today)
+        if membership.revoked_at is not None or membership.declined_at is not None:
+            raise AgentGrantClosed()
+        membership.revoked_at = timezone.now()
+        membership.revoked_by = actor
+        membership.save(update_fields=["revoked_at", "revoked_by"])
+        _audit(
+            actor,
+            action="enterprise_agent.revoke",
+            object_type="enterprise",
+            object_id=membership.enterprise_id,
+            data=_agent_grant_data(membership, was_accepted=membership.accepted_at is not None),
+        )
+    return membership
+
+
+def enterprise_agent_update(
+    *,
+    actor: User,
+    membership_id: int,
+    items: list[str] | tuple[str, ...] = (),
+    may_certificates: bool = False,
+    may_idcode: bool = False,
+    expires_on: dt.date | None = None,
+    today: dt.date | None = None,
+) -> EnterpriseMembership:
+    """修改授权: a new scope or end date for an open authority (waiting, live or expired; an
+    expired one given a later date holds again). The role is not changed here: revoke and
+    grant anew."""
+    from tongban.accounts.errors import AgentGrantClosed
+    from tongban.accounts.selectors import agent_today
+
+    today = today or agent_today()
+    with transaction.atomic():
+        membership = _locked_membership(membership_id)
+        _manager_of(actor, membership, today)
+        if membership.revoked_at is not None or membership.declined_at is not None:
+            raise AgentGrantClosed()
+        chosen, certificates, idcode = _agent_scope(
+            role=membership.role,
+            items=items,
+            may_certificates=may_certificates,
+            may_idcode=may_idcode,
+            expires_on=expires_on,
+            today=today,
+        )
+        before = _agent_grant_data(membership)
+        membership.items = chosen
+        membership.may_certificates = certificates
+        membership.may_idcode = idcode
+        membership.expires_on = expires_on
+        membership.save(update_fields=["items", "may_certificates", "may_idcode", "expires_on"])
+        after = _agent_grant_data(membership)
+        _audit(
+            actor,
+            action="enterprise_agent.update",
+            object_type="enterprise",
+            object_id=membership.enterprise_id,
+            data={**after, "previous": {k: v for k, v in before.items() if after[k] != v}},
+        )
+    return membership
+
+
+def enterprise_agent_resign(
+    *, user: User, membership_id: int, today: dt.date | None = None
+) -> EnterpriseMembership:
+    """放弃授权: an agent or administrator gives up their own authority. The legal
+    representative's follows the enterprise's registration."""
+    from tongban.accounts.errors import AgentGrantNotFound, LegalRepresentativeProtected
+
+    with transaction.atomic():
+        membership = _locked_membership(membership_id)
+        if (
+            user is None
+            or not user.is_authenticated
+            or membership.user_id != user.pk
+            or membership.revoked_at is not None
+            or membership.declined_at is not None
+            or membership.accepted_at is None
+        ):
+            raise AgentGrantNotFound()
+        if membership.role == EnterpriseMembership.Role.LEGAL_REPRESENTATIVE:
+            raise LegalRepresentativeProtected()
+        membership.revoked_at = timezone.now()
+        membership.revoked_by = user
+        membership.save(update_fields=["revoked_at", "revoked_by"])
+        _audit(
+            user,
+            action="enterprise_agent.resign",
+            object_type="enterprise",
+            object_id=membership.enterprise_id,
+            data=_agent_grant_data(membership),
         )
     return membership
 
@@ -753,21 +1141,22 @@ def login_attempt_check(
 ) -> None:
     """Refuse a try before the password (code) is looked at while any rule above still asks
     this (account, address) to wait; LoginThrottled carries when it may try again. KIND is
-    the counter: LOGIN (password step), TOTP (second step) or ACTIVATION."""
+    the counter: LOGIN (password step), TOTP or PASSKEY (second step) or ACTIVATION."""
     now = now or timezone.now()
     key = _throttle_key(username)
     ip_address = ip_address or None
     horizon = now - dt.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
     recent = LoginAttempt.objects.filter(at__gt=horizon)
     failures = recent.filter(kind=kind, succeeded=False)
-    # A TOTP failure is made good by the login it belongs to completing.
-    success_kind = LoginAttempt.Kind.LOGIN if kind == LoginAttempt.Kind.TOTP else kind
+    # A TOTP (or passkey) failure is made good by the login it belongs to completing.
+    second_step = kind in (LoginAttempt.Kind.TOTP, LoginAttempt.Kind.PASSKEY)
+    success_kind = LoginAttempt.Kind.LOGIN if second_step else kind
     last = recent.filter(username=key, kind=success_kind, succeeded=True).aggregate(
         account=Max("at"), pair=Max("at", filter=Q(ip_address=ip_address))
     )
     account_since = max(horizon, last["account"] or horizon)
     candidates: list[dt.datetime | None] = []
-    if kind == LoginAttempt.Kind.TOTP:
+    if second_step:
         candidates.append(_rule_retry_at(TOTP_RULE, failures.filter(username=key), account_since))
     else:
         pair_since = max(horizon, last["pair"] or horizon)
@@ -791,6 +1180,7 @@ def login_attempt_check(
 _FAILED_ACTIONS = {
     LoginAttempt.Kind.LOGIN: "auth.login_failed",
     LoginAttempt.Kind.TOTP: "auth.totp_failed",
+    LoginAttempt.Kind.PASSKEY: "auth.passkey_failed",
     LoginAttempt.Kind.ACTIVATION: "account_activation.failed",
 }
 

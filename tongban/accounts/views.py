@@ -41,6 +41,7 @@ from tongban.accounts.services import (
     user_set_elder_mode,
 )
 from tongban.common.errors import DomainError, InvalidInput
+from tongban.passkeys.selectors import user_has_passkey
 from tongban.portal.context import ELDER_COOKIE
 
 # Between the password and the code the session holds only "who passed step one, when" —
@@ -95,14 +96,17 @@ def login_view(request: HttpRequest) -> HttpResponse:
             retry_after = getattr(exc, "retry_after_seconds", None)
         else:
             backend = getattr(user, "backend", None)
-            if user.totp_enabled:
+            # A passkey (通行密钥) is a second factor like TOTP; with both, the passkey page
+            # comes first and links to the code page.
+            has_passkey = user_has_passkey(user=user)
+            if user.totp_enabled or has_passkey:
                 request.session[PENDING_LOGIN_KEY] = {
                     "user_id": user.pk,
                     "at": int(time.time()),
                     "next": next_url,
                     "backend": backend,
                 }
-                return redirect("accounts:login_code")
+                return redirect("passkeys:login" if has_passkey else "accounts:login_code")
             return _finish_login(request, user, next_url, backend)
     elif request.method == "POST":
         status = 400
@@ -128,6 +132,8 @@ def login_code_view(request: HttpRequest) -> HttpResponse:
         request.session.pop(PENDING_LOGIN_KEY, None)
         messages.info(request, "登录已超时，请重新输入用户名和密码")
         return redirect("accounts:login")
+    if not user.totp_enabled:  # pending for a passkey only: there is no code to type
+        return redirect("passkeys:login")
     form = TotpCodeForm(request.POST if request.method == "POST" else None)
     error = ""
     status = 200
@@ -145,9 +151,8 @@ def login_code_view(request: HttpRequest) -> HttpResponse:
             return _finish_login(request, user, pending.get("next", ""), pending.get("backend"))
     elif request.method == "POST":
         status = 400
-    response = render(
-        request, "accounts/login_code.html", {"form": form, "error": error}, status=status
-    )
+    context = {"form": form, "error": error, "has_passkey": user_has_passkey(user=user)}
+    response = render(request, "accounts/login_code.html", context, status=status)
     return _with_retry_after(response, retry_after)
 
 

@@ -7,9 +7,8 @@ import json
 from typing import Any, Literal
 
 from ninja import Form, Header, Router, Schema, Status
-from ninja.security import django_auth
 
-from tongban.accounts.apiauth import staff_auth
+from tongban.accounts.apiauth import resident_auth, staff_auth
 from tongban.accounts.models import Enterprise
 from tongban.cases import selectors, services
 from tongban.cases.errors import CaseNotFound, NotForApplicant
@@ -20,7 +19,7 @@ from tongban.common.api_schemas import errors
 from tongban.common.apitypes import Id
 from tongban.common.errors import InvalidInput, NotFound
 
-router = Router(tags=["cases"], auth=django_auth)
+router = Router(tags=["cases"], auth=resident_auth)
 
 # The values the models allow, so the document lists them and a client learns them there.
 Kind = Literal[*CaseKind.values]
@@ -36,7 +35,9 @@ SUBMIT_DESCRIPTION = """一表申请。请求为 multipart/form-data：
   CASE_DUPLICATE_OPEN，details 中给出已有申请的 receipt_no）,
   "delivery": "online"|"counter"|"post", "enterprise_id": 可选,
   "resident_id_number": 综合窗口代办时必填, "resident_name", "resident_phone":
-  该居民尚无档案时必填（为其建档并开通办件账号）}`
+  该居民尚无档案时必填（为其建档并开通办件账号）, "delegation_id": 亲友代办时填写（为授权您
+  代办的人申请，办件属于被代办人；授权已撤销、已过期或不含此事项时返回 403
+  DELEGATION_NOT_VALID）}`
 - 文件字段 `material.<材料编码>`：how 为 upload 的材料文件，可多个；只接受 PDF、JPG、PNG
   （按文件内容识别），单个不超过 10MB，每件最多 20 个。
 
@@ -162,6 +163,9 @@ class CaseOut(Schema):
     supplement: SupplementOut | None
     # 减材料, counted: required, submitted (uploaded), waived, committed, deferred.
     material_counts: MaterialCountsOut
+    # 亲友代办: the relative who filed it (to the 被代办人), or for whom (to the relative).
+    acted_by_name: str = ""
+    acted_for_name: str = ""
 
 
 class CaseRowOut(Schema):
@@ -175,6 +179,8 @@ class CaseRowOut(Schema):
     outcome_label: str
     submitted_at: dt.datetime
     promised_date: dt.date | None
+    acted_by_name: str = ""  # 由 X 代办
+    acted_for_name: str = ""  # 为 X 代办
 
 
 def _uploads(request) -> dict[str, list[Upload]]:
@@ -278,6 +284,7 @@ def case_submit(
         delivery=data.get("delivery") or "online",
         # 重复申请: without it, a second open case for the same person is 409 CASE_DUPLICATE_OPEN.
         acknowledge_duplicate=data.get("acknowledge_duplicate") is True,
+        on_behalf=data.get("delegation_id"),
     )
     viewer = request.user
     return Status(201, selectors.case_detail(user=viewer, receipt_no=case.receipt_no))

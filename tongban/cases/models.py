@@ -96,6 +96,22 @@ class Application(FormDataMixin, models.Model):
     hall = models.ForeignKey(
         "appointments.Hall", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # 亲友代办: the relative who filed it for the applicant, and the authorisation they used.
+    # The applicant stays the 被代办人 (their case, in their 我的办件).
+    acted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases_acted_for",
+    )
+    delegation = models.ForeignKey(
+        "delegation.Delegation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
     lead_department = models.ForeignKey(
         "catalog.Department", on_delete=models.PROTECT, related_name="+"
     )
@@ -285,6 +301,14 @@ class Draft(FormDataMixin, models.Model):
     # and the Idempotency-Key its one submit will use.
     enterprise = models.ForeignKey(
         "accounts.Enterprise", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # 亲友代办: the 被代办人 this draft is filled in for (the authorisation), if any.
+    delegation = models.ForeignKey(
+        "delegation.Delegation",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     delivery = models.CharField(max_length=8, choices=Delivery.choices, blank=True)
     material_how = models.JSONField(default=dict, blank=True)

@@ -18,13 +18,17 @@ from django.utils import timezone
 
 from tongban.accounts.models import (
     Enterprise,
-    EnterpriseMembership,
     ResidentProfile,
     StaffAssignment,
     StaffRole,
     User,
 )
-from tongban.accounts.selectors import enterprise_profile_for, id_number_unused, staff_post_label
+from tongban.accounts.selectors import (
+    enterprise_profile_for,
+    id_number_unused,
+    live_memberships,
+    staff_post_label,
+)
 from tongban.accounts.validators import mask_name, parse_credit_code, parse_id_number
 from tongban.cases.errors import CaseNotFound, MaterialFileNotFound, TaskNotFound
 from tongban.cases.models import (
@@ -70,11 +74,11 @@ def case_visible_to(user: User | None, case: Application) -> bool:
         return True
     if _granted_to(user, case):
         return True
+    if _acted_for(user, case):
+        return True
     if (
         case.enterprise_id
-        and EnterpriseMembership.objects.filter(
-            user=user, enterprise_id=case.enterprise_id
-        ).exists()
+        and live_memberships().filter(user=user, enterprise_id=case.enterprise_id).exists()
     ):
         return True
     if acceptor_may_handle(user, case):
@@ -99,6 +103,21 @@ def _granted_to(user: User, case: Application) -> bool:
         and case.applicant_profile_id is not None
         and ResidentProfile.objects.filter(pk=case.applicant_profile_id, user=user).exists()
     )
+
+
+def _acted_for(user: User, case: Application) -> bool:
+    """亲友代办: the relative who filed this case follows it while their authorisation is
+    live; once it is revoked or expired the case is the 被代办人's alone."""
+    if case.acted_by_id != user.pk or case.delegation_id is None:
+        return False
+    from tongban.delegation.errors import DelegationNotValid
+    from tongban.delegation.selectors import delegation_for_acting
+
+    try:
+        delegation_for_acting(user=user, delegation_id=case.delegation_id)
+    except DelegationNotValid:
+        return False
+    return True
 
 
 def case_for(*, user: User | None, receipt_no: str) -> Application:
@@ -147,6 +166,24 @@ def case_detail(*, user: User | None, receipt_no: str) -> dict[str, Any]:
         "tasks": [_task_row(t, staff=staff) for t in tasks],
         "supplement": _open_supplement(case),
         "material_counts": material_counts(case),
+        # 亲友代办: who filed it for whom (the applicant reads 由 X 代办, the relative 为 X).
+        **_acting_names(case, user),
+    }
+
+
+def _acting_names(case: Application, user: User | None) -> dict[str, Any]:
+    if case.acted_by_id is None:
+        return {"acted_by_name": "", "acted_for_name": "", "acted_by_me": False}
+    names = dict(
+        ResidentProfile.objects.filter(
+            Q(user_id=case.acted_by_id) | Q(pk=case.applicant_profile_id)
+        ).values_list("pk", "name")
+    )
+    by = ResidentProfile.objects.filter(user_id=case.acted_by_id).values_list("pk", flat=True)
+    return {
+        "acted_by_name": names.get(next(iter(by), None), ""),
+        "acted_for_name": names.get(case.applicant_profile_id, ""),
+        "acted_by_me": user is not None and case.acted_by_id == user.pk,
     }
 
 
@@ -159,22 +196,38 @@ def case_answers_for_applicant(*, user: User | None, case: Application) -> list[
     own = (
         case.applicant_id == user.pk
         or _granted_to(user, case)
+        or _acted_for(user, case)
         or (
             case.enterprise_id is not None
-            and EnterpriseMembership.objects.filter(
-                user=user, enterprise_id=case.enterprise_id
-            ).exists()
+            and live_memberships().filter(user=user, enterprise_id=case.enterprise_id).exists()
         )
     )
     if not own:
         return []
     form = case.form_data
     display = form_display(form)
-    return [
+    rows = [
         {"code": f["code"], "label": f["label"], "display": display.get(f["code"], "")}
         for f in case.plan.get("fields", [])
         if display.get(f["code"])
     ]
+    if case.acted_by_id == user.pk and case.applicant_id != user.pk:
+        # 亲友代办: the relative reads the 被代办人's case data; the 被代办人 is shown it.
+        audit_record(
+            actor=user,
+            action="personal_data.read",
+            object_type="case",
+            object_id=case.receipt_no,
+            subject_resident_id=case.applicant_profile_id,
+            purpose="亲友代办：查看代为提交的办件",
+            data={
+                "use": "delegation_case",
+                "fields": [r["code"] for r in rows],
+                "receipt_no": case.receipt_no,
+                "post": "代办人" + (_acting_names(case, user)["acted_by_name"]),
+            },
+        )
+    return rows
 
 
 def _open_supplement(case: Application) -> dict[str, Any] | None:
@@ -293,7 +346,8 @@ def cases_for_applicant(*, user: User | None, limit: int = 50) -> list[dict[str,
         return []
     n = max(1, min(limit, 200))
     columns = ("receipt_no", "name", "kind", "code", "status", "outcome", "submitted_at",
-               "promised_date", "enterprise_id", "delivery", "handed_out_at", "pk")  # fmt: skip
+               "promised_date", "enterprise_id", "delivery", "handed_out_at", "pk",
+               "acted_by_id", "applicant_profile_id")  # fmt: skip
     newest = ("-submitted_at", "-pk")
     rows = list(Application.objects.filter(applicant=user).order_by(*newest).values(*columns)[:n])
     profile_id = ResidentProfile.objects.filter(user=user).values_list("id", flat=True).first()
@@ -305,7 +359,7 @@ def cases_for_applicant(*, user: User | None, limit: int = 50) -> list[dict[str,
             .values(*columns)[:n]
         )
     enterprise_ids = list(
-        EnterpriseMembership.objects.filter(user=user).values_list("enterprise_id", flat=True)
+        live_memberships().filter(user=user).values_list("enterprise_id", flat=True)
     )
     if enterprise_ids:
         rows += (
@@ -314,7 +368,9 @@ def cases_for_applicant(*, user: User | None, limit: int = 50) -> list[dict[str,
             .order_by(*newest)
             .values(*columns)[:n]
         )
+    rows += _acted_for_rows(user, columns, newest, n)
     rows.sort(key=lambda r: (r["submitted_at"], r["pk"]), reverse=True)
+    _name_acting(user, rows)
     statuses, outcomes = dict(CaseStatus.choices), dict(CaseOutcome.choices)
     for row in rows:
         del row["pk"]
@@ -329,6 +385,44 @@ def cases_for_applicant(*, user: User | None, limit: int = 50) -> list[dict[str,
             else ""
         )
     return rows[:n]
+
+
+def _acted_for_rows(user: User, columns, newest, n: int) -> list[dict[str, Any]]:
+    """亲友代办: the cases USER filed for someone, under authorisations still live."""
+    from tongban.delegation.selectors import today
+
+    return list(
+        Application.objects.filter(
+            acted_by=user,
+            delegation__agent_user=user,
+            delegation__state="active",
+            delegation__valid_until__gte=today(),
+        )
+        .exclude(applicant=user)
+        .order_by(*newest)
+        .values(*columns)[:n]
+    )
+
+
+def _name_acting(user: User, rows: list[dict[str, Any]]) -> None:
+    """Mark each row filed by a relative (由 X 代办) or for a relative (为 X 代办)."""
+    acting_ids = {r["acted_by_id"] for r in rows if r["acted_by_id"]}
+    if not acting_ids:
+        for r in rows:
+            r.pop("acted_by_id", None)
+            r.pop("applicant_profile_id", None)
+            r["acted_by_name"] = r["acted_for_name"] = ""
+        return
+    names = dict(
+        ResidentProfile.objects.filter(user_id__in=acting_ids).values_list("user_id", "name")
+    )
+    for_ids = {r["applicant_profile_id"] for r in rows if r["acted_by_id"] == user.pk}
+    for_names = dict(ResidentProfile.objects.filter(pk__in=for_ids).values_list("pk", "name"))
+    for r in rows:
+        acted_by, profile_id = r.pop("acted_by_id", None), r.pop("applicant_profile_id", None)
+        mine = acted_by == user.pk
+        r["acted_by_name"] = names.get(acted_by, "") if acted_by and not mine else ""
+        r["acted_for_name"] = for_names.get(profile_id, "") if mine else ""
 
 
 def reviewer_departments(user: User | None) -> list[int]:
@@ -742,6 +836,7 @@ def form_prefill(
     code: str,
     answers: dict[str, str],
     enterprise: Enterprise | None = None,
+    for_profile: ResidentProfile | None = None,
 ) -> dict[str, Any]:
     """Values for the merged form from what the platform already holds: the applicant's own
     profile (一人一档), for an enterprise they act for its profile (一企一档), and the claims
@@ -749,10 +844,11 @@ def form_prefill(
     providers that can prefill). An element's `prefill` entries are tried in their order."""
     if not _active(user):
         return {}
-    profile = ResidentProfile.objects.filter(user=user).first()
+    # 亲友代办: FOR_PROFILE is the 被代办人, whose authorisation the caller has checked.
+    profile = for_profile or ResidentProfile.objects.filter(user=user).first()
     if (
         enterprise is not None
-        and not EnterpriseMembership.objects.filter(user=user, enterprise=enterprise).exists()
+        and not live_memberships().filter(user=user, enterprise=enterprise).exists()
     ):
         enterprise = None
     run = guide_for_bundle if kind == "bundle" else guide_for_item
@@ -786,6 +882,10 @@ def form_prefill(
                     if source.source == "certificate"
                     else {"enterprise": "企业档案"}.get(source.source, "您的档案")
                 )
+                if for_profile is not None:  # the form says whose record it is
+                    values.sources[f.code] = values.sources[f.code].replace(
+                        "您的", f"{for_profile.name}的", 1
+                    )
                 break
     return values
 
@@ -861,6 +961,17 @@ def case_receipt_for_key(*, user: User | None, idempotency_key: str) -> str | No
         .values_list("receipt_no", flat=True)
         .first()
     )
+
+
+def case_receipt_acted_for_key(*, user: User | None, idempotency_key: str) -> str | None:
+    """亲友代办: the same for a case USER filed for someone under a still-live authorisation
+    (a press after revocation is a new request, and refused as one)."""
+    key = (idempotency_key or "").strip()
+    if not key or not _active(user):
+        return None
+    for case in Application.objects.filter(acted_by=user, idempotency_key=key)[:1]:
+        return case.receipt_no if _acted_for(user, case) else None
+    return None
 
 
 # ---------------------------------------------------------------- 重复申请

@@ -7,6 +7,7 @@ JavaScript.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -36,6 +37,14 @@ from tongban.catalog import guide
 from tongban.catalog.errors import BundleNotFound, GuideAnswersInvalid, ItemNotFound
 from tongban.catalog.selectors import bundle_definition, item_definition
 from tongban.common.errors import InvalidInput
+from tongban.delegation.errors import DelegationNotValid
+from tongban.delegation.models import Delegation
+from tongban.delegation.selectors import (
+    delegation_for_acting,
+    delegations_received,
+    principal_profile_read,
+)
+from tongban.identity.errors import AssuranceTooLow
 
 KINDS = ("bundle", "item")
 
@@ -44,6 +53,11 @@ def guide_page(kind: str, code: str, answers: dict[str, str]) -> str:
     query = urlencode({"answered": "1", **answers})
     base = f"/bundles/{code}/" if kind == "bundle" else f"/items/{code}/"
     return f"{base}?{query}#guide"
+
+
+def _for(url: str, acting) -> str:
+    """URL with 为谁办理 (?for=) kept, when the form is filled in for a relative."""
+    return url.replace("?", f"?for={acting.pk}&", 1) if acting is not None else url
 
 
 def _base(kind: str, code: str) -> str:
@@ -60,13 +74,14 @@ def _questions(kind: str, code: str) -> list[guide.GuideQuestion]:
 
 
 def _run_guide(
-    request, kind, code, answers, enterprise=None, form_values=None
+    request, kind, code, answers, enterprise=None, form_values=None, profile=None
 ) -> guide.GuideResult:
     run = guide.guide_for_bundle if kind == "bundle" else guide.guide_for_item
     return run(
         code=code,
         answers=answers,
-        applicant=resident_profile_of(request.user),
+        # 亲友代办: PROFILE is the 被代办人 (the authorisation checked by _acting).
+        applicant=profile or resident_profile_of(request.user),
         enterprise=enterprise,
         form_values=form_values,
     )
@@ -91,7 +106,12 @@ def _agent(request, kind: str, result: guide.GuideResult, raw: str | None, draft
     )
     if definition.subject == "person":
         return _Agent([], None)
-    choices = enterprises_for_agent(user=request.user)
+    # Only the enterprises whose authority covers this service (企业授权范围).
+    choices = [
+        e
+        for e in enterprises_for_agent(user=request.user)
+        if not e["my_items"] or result.code in e["my_items"]
+    ]
     if raw is None:  # not chosen on this request: what the draft holds, if still allowed
         held = draft.enterprise_id if draft is not None else None
         raw = str(held) if held else ""
@@ -103,6 +123,41 @@ def _agent(request, kind: str, result: guide.GuideResult, raw: str | None, draft
     if wanted is None:
         return _Agent(choices, None, "所选企业不在您可代办的企业之中，请重新选择")
     return _Agent(choices, Enterprise.objects.get(pk=wanted["id"]))
+
+
+def _acting(request: HttpRequest, code: str, delegation_id) -> Delegation | None:
+    """亲友代办: the authorisation the form is filled in under (None: for oneself), checked
+    live and covering CODE on every request (DELEGATION_NOT_VALID otherwise). The 被代办人's
+    profile is read once per request, and that read is logged for them."""
+    if not delegation_id:
+        return None
+    cache = request.__dict__.setdefault("_tongban_acting", {})
+    key = (str(delegation_id), code)
+    if key not in cache:
+        found = delegation_for_acting(user=request.user, delegation_id=delegation_id, code=code)
+        principal_profile_read(
+            user=request.user,
+            delegation=found,
+            code=code,
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )
+        cache[key] = found
+    return cache[key]
+
+
+def _refused_if_not_delegated(view):
+    """A page asked under an authorisation that is revoked, expired or out of scope: 403,
+    with the way back to applying for oneself."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, kind: str, code: str, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, kind, code, *args, **kwargs)
+        except DelegationNotValid as exc:
+            context = {"message": exc.message, "self_url": f"{_base(kind, code)}?for="}
+            return render(request, "cases/apply/acting_refused.html", context, status=403)
+
+    return wrapper
 
 
 # ---------------------------------------------------------------- the form as it stands
@@ -125,6 +180,7 @@ class Flow:
     field_errors: dict[str, list[str]]
     material_errors: dict[str, list[str]]
     uploads: dict[str, list[DraftUpload]] = field(default_factory=dict)
+    acting: Delegation | None = None  # 亲友代办: filled in for its 被代办人
 
     @property
     def base(self) -> str:
@@ -169,21 +225,26 @@ class Flow:
 
 
 def _flow(request: HttpRequest, kind: str, code: str, draft: Draft, raw_enterprise=None) -> Flow:
-    agent_probe = _run_guide(request, kind, code, draft.answers)
+    acting = _acting(request, code, draft.delegation_id)
+    principal = acting.principal if acting else None
+    agent_probe = _run_guide(request, kind, code, draft.answers, profile=principal)
     agent = _agent(request, kind, agent_probe, raw_enterprise, draft)
-    first = _run_guide(request, kind, code, agent_probe.answers, agent.enterprise)
+    first = _run_guide(
+        request, kind, code, agent_probe.answers, agent.enterprise, profile=principal
+    )
     prefill = selectors.form_prefill(
         user=request.user,
         kind=kind,
         code=code,
         answers=first.answers,
         enterprise=agent.enterprise,
+        for_profile=principal,
     )
     typed = draft.form_data
     values = {**prefill, **typed}
     # The persons the values name (the mother is the applicant) decide whose certificates
     # spare their documents.
-    result = _run_guide(request, kind, code, first.answers, agent.enterprise, values)
+    result = _run_guide(request, kind, code, first.answers, agent.enterprise, values, principal)
     asked = [f.code for f in result.fields]
     values = {c: values.get(c, "") for c in asked}
     plan = services.plan_from_guide(result)
@@ -203,6 +264,7 @@ def _flow(request: HttpRequest, kind: str, code: str, draft: Draft, raw_enterpri
         field_errors={},
         material_errors={},
         uploads=uploads,
+        acting=acting,
     )
     try:
         services.form_validate(plan, flow.form_data())
@@ -305,8 +367,9 @@ def _progress(flow: Flow, current: str = "") -> dict[str, Any]:
         ],
         "step_number": n + 1,
         "step_count": len(flow.steps) + 1,  # and 核对信息
-        "guide_url": guide_page(flow.kind, flow.code, flow.result.answers),
+        "guide_url": _for(guide_page(flow.kind, flow.code, flow.result.answers), flow.acting),
         "enterprise_name": flow.agent.enterprise.name if flow.agent.enterprise else "",
+        "acting_for_name": flow.acting.principal.name if flow.acting else "",
     }
 
 
@@ -334,6 +397,7 @@ def _save(flow: Flow, request: HttpRequest, **changes) -> Draft:
 
 @login_required
 @require_http_methods(["GET"])
+@_refused_if_not_delegated
 def apply_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
     """The start of 一表申请 and its task list. The guide's answers in the query string (or
     a saved draft's) start or resume the draft; each step's state is shown."""
@@ -345,10 +409,20 @@ def apply_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
     resumed = None
     if not answers and draft is not None:
         answers = dict(draft.answers)
+    # 为谁办理: ?for=<authorisation> acts for a relative, ?for= (empty) for oneself; without
+    # it the draft's choice stands (checked again, like everything the draft holds).
+    raw_for = request.GET.get("for")
+    acting = _acting(
+        request, code, raw_for if raw_for is not None else getattr(draft, "delegation_id", None)
+    )
     if not answers and questions:
-        return redirect(guide_page(kind, code, {}))
+        # The guide asks first; whom it is for travels with it.
+        page = _for(guide_page(kind, code, {}), acting)
+        return redirect(page)
     try:
-        result = _run_guide(request, kind, code, answers)
+        result = _run_guide(
+            request, kind, code, answers, profile=acting.principal if acting else None
+        )
     except GuideAnswersInvalid:
         return redirect(guide_page(kind, code, answers))
     except (BundleNotFound, ItemNotFound) as exc:
@@ -368,12 +442,17 @@ def apply_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
     if draft is not None and draft.answers == result.answers:
         resumed = draft.updated_at if not request.GET.get("saved") else None
     wants_enterprise = "enterprise" in request.GET
+    switched = draft is not None and draft.delegation_id != getattr(acting, "pk", None)
     if (
         draft is None
         or draft.answers != result.answers
         or (wants_enterprise and draft.enterprise_id != getattr(agent.enterprise, "pk", None))
+        or switched
     ):
         form_data = draft.form_data if draft is not None else {}
+        if switched:
+            # Another person: nothing typed or prefilled for one may land in the other's case.
+            form_data = {}
         if draft is not None and draft.enterprise_id != getattr(agent.enterprise, "pk", None):
             # Another enterprise: what the former one's 一企一档 filled in goes, so the new
             # one's record fills the form (what was typed over it stays).
@@ -392,6 +471,7 @@ def apply_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
             answers=result.answers,
             form_data=form_data,
             enterprise=agent.enterprise,
+            delegation=acting,
         )
     flow = _flow(request, kind, code, draft)
     first_open = next((s for s in flow.steps if s.state != "done"), None)
@@ -403,6 +483,7 @@ def apply_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
         "start_url": flow.url(first_open) if first_open else flow.base + "check/",
         "started": bool(draft.steps_seen),
         "all_done": all(s.state == "done" for s in flow.steps),
+        "principals": delegations_received(user=request.user, live_only=True),
     }
     return render(request, "cases/apply/tasks.html", context)
 
@@ -502,6 +583,7 @@ def _material_uploads(request, flow: Flow) -> list[dict[str, str]]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@_refused_if_not_delegated
 def step_view(request: HttpRequest, kind: str, code: str, slug: str) -> HttpResponse:
     """One step. POST keeps what was given with the draft (always), then shows the step
     again with its problems, or goes on to the next step (or back to 核对信息)."""
@@ -652,11 +734,14 @@ def _check_errors(flow: Flow) -> list[dict[str, str]]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@_refused_if_not_delegated
 def check_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
     """核对信息: every answer, field, material and the delivery, each with 修改; the only
     place 提交申请 is pressed. A second press of the same page shows the same case."""
     if request.method == "POST":
         done = selectors.case_receipt_for_key(
+            user=request.user, idempotency_key=request.POST.get("idempotency_key", "")
+        ) or selectors.case_receipt_acted_for_key(
             user=request.user, idempotency_key=request.POST.get("idempotency_key", "")
         )
         if done is not None:
@@ -686,6 +771,7 @@ def check_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
             delivery=draft.delivery,
             enterprise=flow.agent.enterprise,
             acknowledge_duplicate=request.POST.get("acknowledge_duplicate") == "yes",
+            on_behalf=flow.acting,
         )
     except CaseDuplicateOpen as exc:
         # 重复申请: shown on the check page with the earlier case and an explicit choice.
@@ -704,6 +790,11 @@ def check_view(request: HttpRequest, kind: str, code: str) -> HttpResponse:
             for d in (exc.details or [{"message": exc.message}])
         ]
         return render(request, "cases/apply.html", context)
+    except AssuranceTooLow as exc:
+        # 身份核验等级: said on the check page, with how to reach the level; nothing was saved.
+        context = _check_context(request, flow)
+        context["errors"] = [{"message": exc.message, "href": ""}]
+        return render(request, "cases/apply.html", context, status=exc.http_status)
     except IdempotencyKeyReused:
         context = _check_context(request, flow)
         context["errors"] = [
@@ -728,7 +819,7 @@ def submitted_view(request: HttpRequest, receipt_no: str) -> HttpResponse:
         case = selectors.case_for(user=request.user, receipt_no=receipt_no)
     except CaseNotFound as exc:
         raise Http404(exc.message) from exc
-    if case.applicant_id != request.user.pk:
+    if case.applicant_id != request.user.pk and case.acted_by_id != request.user.pk:
         raise Http404("未找到该办件")
     plan = case.plan
     deferred = list(

@@ -89,6 +89,7 @@ class GuideItem:
     stage: int  # 1 = can start at once; n = after stage n-1 is done
     fee_free: bool
     fee_description: str
+    assurance_level: str = ""  # 网上办理所需的身份核验等级 (sms / real_name / in_person)
 
 
 @dataclass
@@ -195,6 +196,8 @@ class GuideResult:
     materials_waivable: int  # not spared, but a waiver could spare it
     applicant_considered: bool
     produced: list[GuideProducedField] = field(default_factory=list)
+    # The highest 身份核验等级 an included item needs to be applied for online ("": none).
+    assurance_level: str = ""
 
 
 # ---------------------------------------------------------------- evidence providers
@@ -359,6 +362,25 @@ def _run(
     if memo is not None:
         memo[key] = result
     return result
+
+
+# 身份核验等级 names, lowest first (accounts.AssuranceLevel SMS, REAL_NAME, IN_PERSON).
+ASSURANCE_ORDER = ("sms", "real_name", "in_person")
+
+
+def highest_assurance(levels: Sequence[str | None]) -> str:
+    """The most demanding of LEVELS ("" when none asks for any)."""
+    named = [lv for lv in levels if lv in ASSURANCE_ORDER]
+    return max(named, key=ASSURANCE_ORDER.index) if named else ""
+
+
+def assurance_for(*, kind: str, code: str) -> tuple[str, list[str]]:
+    """Before any question is answered: the highest level any item of this service may need
+    online, and the names of the items that need it (for a 一件事, those the answers may
+    include)."""
+    items = selectors.guide_sources(kind=kind, code=code).items
+    level = highest_assurance([i.assurance_level for i in items.values()])
+    return level, [i.name for i in items.values() if level and i.assurance_level == level]
 
 
 def applicant_person(*, kind: str, code: str, answers: dict[str, str]) -> str:
@@ -608,6 +630,7 @@ class _Guide:
             materials_waivable=len([m for m in materials if m.waivers and not m.spared]),
             applicant_considered=applicant is not None,
             produced=produced,
+            assurance_level=highest_assurance([i.assurance_level for i in items]),
         )
 
     def _role(self, answers: dict[str, str]) -> str:
@@ -665,6 +688,7 @@ class _Guide:
                     stage=stage_of(code),
                     fee_free=item.fees.free,
                     fee_description=item.fees.description,
+                    assurance_level=item.assurance_level or "",
                 )
             )
         # Stable within a stage: the definition's order is the order an officer expects.

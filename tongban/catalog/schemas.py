@@ -510,6 +510,12 @@ class ServiceItemDef(Strict):
     # and all of them are machine-verifiable; an item declaring none needs a person at intake.
     intake_checks: list[IntakeCheck] = Field(default_factory=list)
     review_points: list[ReviewPoint] = Field(default_factory=list)
+    # 身份核验等级 an account needs to apply online (sms 手机号已验证, real_name 已实名核验,
+    # in_person 窗口当面核验); none: any logged-in account. A counter filing meets it, the
+    # clerk having checked the person there.
+    assurance_level: Literal["sms", "real_name", "in_person"] | None = Field(
+        default=None, description="网上办理所需的最低身份核验等级"
+    )
 
     @model_validator(mode="after")
     def _consistency(self) -> ServiceItemDef:

@@ -562,12 +562,11 @@ def _result(snapshot: _Snapshot, hit: SearchHit) -> SearchResult:
 def search_subject_for(user) -> str | None:
     """Whose services a user's search puts first: a resident's own ("person"); nobody's for
     an enterprise agent (who searches for the enterprise and for themself) or a visitor."""
-    from tongban.accounts.models import EnterpriseMembership
-    from tongban.accounts.selectors import resident_profile_of
+    from tongban.accounts.selectors import live_memberships, resident_profile_of
 
     if user is None or not user.is_authenticated or resident_profile_of(user) is None:
         return None
-    if EnterpriseMembership.objects.filter(user=user).exists():
+    if live_memberships().filter(user=user).exists():
         return None
     return "person"
 

@@ -18,6 +18,12 @@ from tongban.accounts.selectors import enterprise_for_agent, resident_profile_of
 from tongban.catalog import guide, selectors
 from tongban.catalog.elder import elder_home_entries
 from tongban.catalog.errors import BundleNotFound, GuideAnswersInvalid, ItemNotFound
+from tongban.delegation.errors import DelegationNotValid
+from tongban.delegation.selectors import (
+    delegation_for_acting,
+    delegations_given,
+    principal_profile_read,
+)
 from tongban.portal.context import elder_mode_on
 
 SUBJECT_LABELS = {"person": "个人", "enterprise": "法人", "both": "个人和法人"}
@@ -26,7 +32,34 @@ MAX_QUERY = 100
 
 
 def _applicant(request: HttpRequest):
-    return resident_profile_of(request.user)
+    # 亲友代办 (?for=): the guide answers for the 被代办人, from their record.
+    delegation = _acting_relative(request)
+    return delegation.principal if delegation is not None else resident_profile_of(request.user)
+
+
+def _acting_relative(request: HttpRequest):
+    """The authorisation the guide was opened under (为谁办理, ?for=), if the signed-in person
+    holds it live for this service; the form checks the same again. The 被代办人's record
+    read for it is logged for them, once per request."""
+    raw = request.GET.get("for", "")
+    code = request.resolver_match.kwargs.get("code", "") if request.resolver_match else ""
+    if not raw.isdigit() or not request.user.is_authenticated or not code:
+        return None
+    cache = request.__dict__.setdefault("_tongban_guide_acting", {})
+    if raw not in cache:
+        try:
+            found = delegation_for_acting(user=request.user, delegation_id=raw, code=code)
+        except DelegationNotValid:
+            found = None
+        if found is not None:
+            principal_profile_read(
+                user=request.user,
+                delegation=found,
+                code=code,
+                ip_address=request.META.get("REMOTE_ADDR"),
+            )
+        cache[raw] = found
+    return cache[raw]
 
 
 def _answers_from(request: HttpRequest, questions: list[guide.GuideQuestion]) -> dict[str, str]:
@@ -71,6 +104,17 @@ def _acting_for(request: HttpRequest) -> str:
         return ""
 
 
+def _assurance_needed(*, kind: str, code: str, result) -> dict:
+    """身份核验等级 the online form will ask of the account, shown before the person starts:
+    from the answered list when there is one, else the most any item of it may need."""
+    if result is not None:
+        level = result.assurance_level
+        names = [i.name for i in result.items if level and i.assurance_level == level]
+    else:
+        level, names = guide.assurance_for(kind=kind, code=code)
+    return {"assurance_level": level, "assurance_items": names if kind == "bundle" else []}
+
+
 def _apply_start(request: HttpRequest, *, kind: str, code: str, guide_context: dict) -> dict:
     """The 如何办理 panel at the top of a guide: straight to the form when nothing needs
     answering (or it has been answered), else to the questions first."""
@@ -82,14 +126,21 @@ def _apply_start(request: HttpRequest, *, kind: str, code: str, guide_context: d
         query = QueryDict(mutable=True)
         if request.GET.get("enterprise"):
             query["enterprise"] = request.GET["enterprise"]
+        if request.GET.get("for"):
+            query["for"] = request.GET["for"]
     url = f"/apply/{kind}/{code}/" + (f"?{query.urlencode()}" if query else "")
+    relative = _acting_relative(request)
     return {
         "enterprise": _acting_for(request),
+        "relative": relative.principal.name if relative is not None else "",
+        # ?for= naming no live authorisation of this person for this service: said, not hidden.
+        "relative_refused": relative is None and bool(request.GET.get("for")),
         "online": True,
         "ready": ready,
         "questions": len(questions),
         "url": url,
         "login_url": f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': url})}",
+        **_assurance_needed(kind=kind, code=code, result=guide_context.get("result")),
     }
 
 
@@ -97,7 +148,10 @@ def _apply_start(request: HttpRequest, *, kind: str, code: str, guide_context: d
 def home_view(request: HttpRequest) -> HttpResponse:
     # 长者版 opens on the few services older people use first; 全部服务 is one link away.
     if elder_mode_on(request) and "full" not in request.GET:
-        return render(request, "catalog/home_elder.html", {"entries": elder_home_entries()})
+        # 亲友代办: a signed-in elder sees, first, who may act for them.
+        who = [d for d in delegations_given(user=request.user) if d["open"]]
+        context = {"entries": elder_home_entries(), "who_may_act": who}
+        return render(request, "catalog/home_elder.html", context)
     context = {
         "bundles": selectors.bundle_list(),
         "popular": selectors.item_popular(limit=8),

@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from ninja import Field, Router, Schema
-from ninja.security import django_auth
 
-from tongban.accounts.apiauth import staff_auth
+from tongban.accounts.apiauth import resident_auth, staff_auth
 from tongban.certificates import selectors, services
 from tongban.certificates import verify as v
 from tongban.certificates.cose import MAX_TEXT_CHARS
@@ -99,7 +98,7 @@ class RevokeIn(Schema):
 @router.get(
     "/me/certificates",
     response={200: list[CertificateSummaryOut], **errors(401)},
-    auth=django_auth,
+    auth=resident_auth,
     summary="我的证照",
     description="本人、由本人监护的未成年人及本人经办企业的电子证照。",
 )
@@ -117,7 +116,7 @@ def my_certificates(request):
 @router.get(
     "/me/certificates/{certificate_id}",
     response={200: dict[str, Any], **errors(400, 401, 404, 422)},
-    auth=django_auth,
+    auth=resident_auth,
     summary="证照详情",
     description="他人的证照按不存在处理（404）。",
 )
@@ -130,7 +129,7 @@ def my_certificate(request, certificate_id: Id):
 @router.post(
     "/me/certificates/{certificate_id}/presentations",
     response={200: PresentationOut, **errors(400, 401, 403, 404, 422)},
-    auth=django_auth,
+    auth=resident_auth,
     summary="选择性出示",
     description="只含所选声明的短时有效出示码；不可单独出示的声明被拒绝（422）。",
 )

@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tongban.accounts.models import Enterprise, EnterpriseMembership, ResidentProfile, User
-from tongban.accounts.selectors import resident_id_number_hash
+from tongban.accounts.selectors import live_memberships, resident_id_number_hash
 from tongban.accounts.services import (
     enterprise_create,
     enterprise_membership_grant,
@@ -203,9 +203,7 @@ def _enterprise(case: Application, form: dict, task=None) -> Enterprise:
         raise _NotIssued("办件没有企业，统一社会信用代码不是由审批产生的")
     enterprise = Enterprise.objects.filter(uscc=str(uscc).strip().upper()).first()
     if enterprise is not None:
-        if not EnterpriseMembership.objects.filter(
-            enterprise=enterprise, user=case.applicant
-        ).exists():
+        if not live_memberships().filter(enterprise=enterprise, user=case.applicant).exists():
             raise _NotIssued("该统一社会信用代码已属于其他企业，申请人不是其经办人")
         return enterprise
     if enterprise is None:
@@ -224,7 +222,8 @@ def _enterprise(case: Application, form: dict, task=None) -> Enterprise:
             founded_on=_decided_on(task),
             employees=int(form.get("enterprise.employees") or 0),
         )
-        # The founder acts for it: as its 法定代表人 when the form names them as such.
+        # The founder acts for it: as its 法定代表人 when the form names them as such, else as
+        # its first 管理员, who can then name the legal representative's agents (企业授权).
         founder = case.applicant_profile
         is_rep = (
             founder is not None
@@ -238,7 +237,7 @@ def _enterprise(case: Application, form: dict, task=None) -> Enterprise:
             role=(
                 EnterpriseMembership.Role.LEGAL_REPRESENTATIVE
                 if is_rep
-                else EnterpriseMembership.Role.AGENT
+                else EnterpriseMembership.Role.ADMINISTRATOR
             ),
         )
     return enterprise

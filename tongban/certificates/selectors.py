@@ -18,6 +18,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from tongban.accounts.models import User
+from tongban.accounts.selectors import NEED_CERTIFICATES, enterprise_ids_with_authority
 from tongban.certificates import cose
 from tongban.certificates import verify as v
 from tongban.certificates.errors import CertificateNotFound
@@ -72,7 +73,10 @@ def certificates_for(*, user: User | None) -> QuerySet[Certificate]:
     if user is None or not user.is_authenticated:
         return Certificate.objects.none()
     own = Q(holder_user=user) | Q(holder_profile__user=user)
-    enterprises = Q(holder_enterprise__memberships__user=user)
+    # An enterprise's certificates only while the authority is live and covers them.
+    enterprises = Q(
+        holder_enterprise_id__in=enterprise_ids_with_authority(user=user, need=NEED_CERTIFICATES)
+    )
     return (
         Certificate.objects.filter(own | enterprises)
         .select_related("type", "type__department", "type_version", "issuer_key")

@@ -22,8 +22,10 @@ from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.utils import timezone
 
 from tongban.accounts.models import (
+    AssuranceLevel,
     District,
     Enterprise,
     EnterpriseMembership,
@@ -32,7 +34,10 @@ from tongban.accounts.models import (
     StaffRole,
     User,
 )
+from tongban.accounts.selectors import agent_today, resident_id_number_hash
 from tongban.accounts.services import (
+    enterprise_agent_accept,
+    enterprise_agent_grant,
     enterprise_create,
     enterprise_membership_grant,
     enterprise_update,
@@ -44,6 +49,7 @@ from tongban.accounts.services import (
 from tongban.catalog.models import Department
 from tongban.demo.halls import CITY_CENTRE, PUDONG, XUHUI, ensure_demo_halls
 from tongban.demo.population import DEMO_SEQ_FIRST, credit_code, id_number, id_number_hash
+from tongban.identity.selectors import mobile_hash
 
 ACTOR = "system:demo_accounts"
 DEMO_PASSWORD = "Demo@2026"  # noqa: S105 — demo only: printed in the README and by make run
@@ -155,6 +161,14 @@ _ELDER = _Person(
     residence_address="上海市静安区示例路12弄3号102室", marital_status="widowed",
     employment_status="退休", phone="13800000003",
 )  # fmt: skip
+# 张桂英's daughter, on her 户口 and living with her: she applies online for her mother
+# (亲友代办, authorised for every item) — the 为母亲办理 walk-through.
+_ELDER_DAUGHTER = _Person(
+    name="刘晓梅", region="310106", birth=dt.date(1972, 8, 9), seq=910,
+    hukou_district=District.JINGAN, residence_district=District.JINGAN,
+    residence_address="上海市静安区示例路12弄3号102室", marital_status="married",
+    employment_status="在职", phone="13800000007",
+)  # fmt: skip
 _DISABLED = _Person(
     name="陈志强", region="310110", birth=dt.date(1978, 9, 21), seq=903,
     hukou_district=District.YANGPU, residence_district=District.YANGPU,
@@ -187,6 +201,7 @@ _RESIDENTS = (
     _ResidentLogin("resident1", "居民：新生儿母亲（出生一件事）", _MOTHER),
     _ResidentLogin("resident2", "居民：80岁老人（长者版）", _ELDER, elder_mode=True),
     _ResidentLogin("resident3", "居民：二级残疾人", _DISABLED),
+    _ResidentLogin("relative1", "居民：长者的女儿（亲友代办，可为母亲办理）", _ELDER_DAUGHTER),
 )
 _AGENTS = (
     _ResidentLogin("agent1", "企业：法定代表人", _REPRESENTATIVE),
@@ -197,7 +212,8 @@ _NO_LOGIN = (_FATHER, _SON, _DAUGHTER)
 _HOUSEHOLDS = (
     ("310104D0000001", District.XUHUI,
      [(_MOTHER, "head", 9800), (_FATHER, "spouse", 12000), (_SON, "child", 0)]),
-    ("310106D0000002", District.JINGAN, [(_ELDER, "head", 3600)]),
+    ("310106D0000002", District.JINGAN,
+     [(_ELDER, "head", 3600), (_ELDER_DAUGHTER, "child", 9200)]),
     ("310110D0000003", District.YANGPU, [(_DISABLED, "head", 2400), (_DAUGHTER, "child", 0)]),
     ("310115D0000004", District.PUDONG, [(_REPRESENTATIVE, "head", 15000)]),
     ("", "", [(_AGENT, "", 9000)]),  # non-local: her 户 is in 合肥; the income is known here
@@ -250,12 +266,90 @@ _RESTAURANT = _Company(
            "insured_headcount": 20, "layoff_rate": Decimal("4.50"), "is_high_tech": False},
 )  # fmt: skip
 
-# (username, company, role)
+# (username, company, role): made by the back office, live at once with the whole scope.
 _MEMBERSHIPS = (
     ("agent1", _TECH, EnterpriseMembership.Role.LEGAL_REPRESENTATIVE),
-    ("agent2", _TECH, EnterpriseMembership.Role.AGENT),
     ("agent2", _RESTAURANT, EnterpriseMembership.Role.AGENT),
 )
+
+
+@dataclass(frozen=True)
+class _AgentGrant:
+    """企业授权 the legal representative (agent1) made on 企业专属网页."""
+
+    person: _Person
+    company: _Company
+    items: tuple[str, ...]
+    may_certificates: bool
+    may_idcode: bool
+    days: int | None  # the end date, counted from the day the demo is set up
+    accepted: bool
+
+
+# 吴芳 (agent2) accepted a limited authority: two subsidy items and the tax preferences, the
+# certificates but not the 随申码, for a year. 陈志强 (resident3) has not yet answered his.
+_AGENT_GRANTS = (
+    _AgentGrant(_AGENT, _TECH, ("SH-RSJ-0501", "SH-RSJ-0502", "SH-SWJ-0201"),
+                may_certificates=True, may_idcode=False, days=365, accepted=True),
+    _AgentGrant(_DISABLED, _TECH, ("SH-GJJ-0101", "SH-RSJ-0201"),
+                may_certificates=False, may_idcode=True, days=180, accepted=False),
+)  # fmt: skip
+
+
+def _ensure_agent_grants(enterprises: dict[str, Enterprise], people: dict[str, User]) -> None:
+    """Through the same services as the page, so the 授权记录 reads as it would. A grant is
+    made once: a tester who revoked or changed it keeps their change."""
+    from tongban.accounts.selectors import agent_service_choices
+
+    known = {code for code, _ in agent_service_choices()}
+    granter = people["agent1"]
+    today = agent_today()
+    for grant in _AGENT_GRANTS:
+        enterprise = enterprises[grant.company.key]
+        id_hash = resident_id_number_hash(grant.person.id_number)
+        if EnterpriseMembership.objects.filter(
+            enterprise=enterprise, invitee_id_hash=id_hash
+        ).exists():
+            continue
+        membership = enterprise_agent_grant(
+            actor=granter,
+            enterprise_id=enterprise.pk,
+            id_number=grant.person.id_number,
+            name=grant.person.name,
+            # Without a loaded catalog (a bare test database) the scope cannot name items.
+            items=[c for c in grant.items if c in known],
+            may_certificates=grant.may_certificates,
+            may_idcode=grant.may_idcode,
+            expires_on=today + dt.timedelta(days=grant.days) if grant.days else None,
+            today=today,
+        )
+        if grant.accepted:
+            invitee = User.objects.get(resident_profile__id_number_hash=id_hash)
+            enterprise_agent_accept(user=invitee, membership_id=membership.pk, today=today)
+
+
+def _ensure_relative_delegation(people: dict[str, User]) -> None:
+    """亲友代办: 张桂英 (resident2) authorised her daughter (relative1) for every item, for
+    two years, and the daughter accepted — through the same services as the pages. Made once:
+    a tester who revoked it keeps the revocation."""
+    from tongban.delegation.models import Delegation
+    from tongban.delegation.selectors import today
+    from tongban.delegation.services import delegation_accept, delegation_propose
+
+    mother, daughter = people["resident2"], people["relative1"]
+    if Delegation.objects.filter(
+        principal__user=mother, agent_id_hash=id_number_hash(_ELDER_DAUGHTER.id_number)
+    ).exists():
+        return
+    on = today()
+    delegation = delegation_propose(
+        principal_user=mother,
+        agent_id_number=_ELDER_DAUGHTER.id_number,
+        agent_name=_ELDER_DAUGHTER.name,
+        items=[],
+        valid_until=on.replace(year=on.year + 2, day=min(on.day, 28)),
+    )
+    delegation_accept(user=daughter, delegation_id=delegation.pk)
 
 
 # ----------------------------------------------------------------------------- staff
@@ -455,6 +549,22 @@ def _ensure_households() -> None:
             )
 
 
+def _ensure_registered(user: User, person: _Person) -> None:
+    """The demo residents stand for people who registered online: 已实名核验, with the
+    mobile on their profile confirmed, so password reset by SMS works for them too. Only ever
+    raised: a level a tester reached at the counter stays."""
+    if user.assurance_level >= AssuranceLevel.REAL_NAME and user.mobile_confirmed_at:
+        return
+    now = timezone.now()
+    if user.assurance_level < AssuranceLevel.REAL_NAME:
+        user.assurance_level, user.assurance_at = AssuranceLevel.REAL_NAME, now
+    if person.phone and not user.mobile_confirmed_at:
+        user.mobile_hash, user.mobile_confirmed_at = mobile_hash(person.phone), now
+    user.save(
+        update_fields=["assurance_level", "assurance_at", "mobile_hash", "mobile_confirmed_at"]
+    )
+
+
 def _ensure_totp(user: User) -> None:
     secret = demo_totp_secret(user.username)
     if user.totp_enabled and user.totp_secret == secret:
@@ -484,6 +594,7 @@ def ensure_demo_accounts() -> list[DemoAccount]:
             elder_mode=login.elder_mode,
         )
         _ensure_profile(login.person, people[login.username])
+        _ensure_registered(people[login.username], login.person)
 
     _ensure_households()
     enterprises = {c.key: _ensure_enterprise(c) for c in (_TECH, _RESTAURANT)}
@@ -491,10 +602,17 @@ def ensure_demo_accounts() -> list[DemoAccount]:
     for username, company, role in _MEMBERSHIPS:
         enterprise = enterprises[company.key]
         user = people[username]
-        # Granting is idempotent too, but a tester may have changed the role on purpose.
+        # Granting is idempotent too, but a tester may have changed the role (or revoked
+        # the authority) on purpose.
         if not EnterpriseMembership.objects.filter(user=user, enterprise=enterprise).exists():
             enterprise_membership_grant(actor=ACTOR, enterprise=enterprise, user=user, role=role)
         acts_for.setdefault(username, []).append(company.name)
+    _ensure_agent_grants(enterprises, people)
+    _ensure_relative_delegation(people)
+    for grant in _AGENT_GRANTS:
+        login = next((x for x in (*_RESIDENTS, *_AGENTS) if x.person == grant.person), None)
+        if grant.accepted and login is not None:
+            acts_for.setdefault(login.username, []).insert(0, grant.company.name)
     for login in (*_RESIDENTS, *_AGENTS):
         table.append(
             DemoAccount(

@@ -7,8 +7,9 @@ import datetime as dt
 from typing import Any
 
 from ninja import Field, Router, Schema, Status
-from ninja.security import HttpBearer, django_auth
+from ninja.security import HttpBearer
 
+from tongban.accounts.apiauth import resident_auth
 from tongban.common.api_schemas import errors
 from tongban.common.apitypes import Id
 from tongban.idcode import selectors, services
@@ -56,7 +57,10 @@ def _code_body(issued: services.IssuedCode) -> dict[str, Any]:
 
 
 @router.get(
-    "me/idcode", auth=django_auth, response={200: CodeOut, **errors(401, 404)}, summary="我的随申码"
+    "me/idcode",
+    auth=resident_auth,
+    response={200: CodeOut, **errors(401, 404)},
+    summary="我的随申码",
 )
 def my_idcode(request):
     return _code_body(services.idcode_issue(user=request.auth))
@@ -64,8 +68,8 @@ def my_idcode(request):
 
 @router.get(
     "enterprises/{enterprise_id}/idcode",
-    auth=django_auth,
-    response={200: CodeOut, **errors(400, 401, 404, 409, 422)},
+    auth=resident_auth,
+    response={200: CodeOut, **errors(400, 401, 403, 404, 409, 422)},
     summary="企业随申码（一企一码）",
 )
 def enterprise_idcode(request, enterprise_id: Id):

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import connection
 
 from tongban.accounts.models import Enterprise, EnterpriseMembership, ResidentProfile, User
+from tongban.accounts.selectors import MANAGER_ROLES, agent_today
 from tongban.common.crypto import lookup_hash
 from tongban.idcode.attributes import ENTERPRISE_FIELDS, PERSON_FIELDS
 from tongban.idcode.models import ScanLog, Scanner
@@ -47,9 +48,11 @@ def _loaded(model, names: tuple[str, ...]) -> tuple[str, ...]:
 
 @functools.cache
 def holder_query(kind: str) -> tuple[str, tuple[str, ...]]:
-    """The SELECT of a code's holder, with two parameters: the holder's id and the id of the
-    account that asked for the code, which must still be the profile's own account (or an
-    agent of the enterprise). Returns the SQL and the fields it loads, in column order."""
+    """The SELECT of a code's holder, with the parameters `holder_params` lists: the holder's
+    id and the id of the account that asked for the code, which must still be the profile's
+    own account (or, for an enterprise, hold a live authority covering its 随申码, checked
+    as accounts.selectors.membership_live_q does, with today's date as a third parameter).
+    Returns the SQL and the fields it loads, in column order."""
     model, wanted = (
         (ResidentProfile, PERSON_FIELDS) if kind == PERSON else (Enterprise, ENTERPRISE_FIELDS)
     )
@@ -60,13 +63,29 @@ def holder_query(kind: str) -> tuple[str, tuple[str, ...]]:
         owner = f"h.{ResidentProfile._meta.get_field('user').column} = %s"
     else:
         membership = EnterpriseMembership._meta
+
+        def col(name: str) -> str:
+            return "m." + membership.get_field(name).column
+
+        managers = ", ".join(f"'{r}'" for r in sorted(MANAGER_ROLES))
         owner = (
             f"EXISTS (SELECT 1 FROM {membership.db_table} m"  # noqa: S608 (names from _meta)
-            f" WHERE m.{membership.get_field('enterprise').column} = h.id"
-            f" AND m.{membership.get_field('user').column} = %s)"
+            f" WHERE {col('enterprise')} = h.id"
+            f" AND {col('user')} = %s"
+            f" AND {col('accepted_at')} IS NOT NULL AND {col('revoked_at')} IS NULL"
+            f" AND {col('declined_at')} IS NULL"
+            f" AND ({col('expires_on')} IS NULL OR {col('expires_on')} >= %s)"
+            f" AND ({col('may_idcode')} OR {col('role')} IN ({managers})))"
         )
     sql = f"SELECT {columns} FROM {table} h WHERE h.id = %s AND {owner}"  # noqa: S608
     return sql, fields
+
+
+def holder_params(kind: str, holder_id: int, requested_by_id: int, today=None) -> list:
+    """The parameters of holder_query(KIND), in order."""
+    if kind == PERSON:
+        return [holder_id, requested_by_id]
+    return [holder_id, requested_by_id, today or agent_today()]
 
 
 def holder_from_row(kind: str, row: tuple, requested_by_id: int) -> Holder:
@@ -81,7 +100,7 @@ def holder_of(kind: str, holder_id: int, requested_by_id: int) -> Holder | None:
     """One query: the ORM would load (and decrypt) every column of the profile and cost more
     to build than the query takes to run."""
     with connection.cursor() as cursor:
-        cursor.execute(holder_query(kind)[0], [holder_id, requested_by_id])
+        cursor.execute(holder_query(kind)[0], holder_params(kind, holder_id, requested_by_id))
         row = cursor.fetchone()
     return None if row is None else holder_from_row(kind, row, requested_by_id)
 

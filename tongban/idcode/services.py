@@ -14,7 +14,10 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
-from tongban.accounts.models import Enterprise, EnterpriseMembership, ResidentProfile, User
+from tongban.accounts import selectors as accounts_selectors
+from tongban.accounts.errors import EnterpriseNotFound as AccountsEnterpriseNotFound
+from tongban.accounts.errors import LoginRequired
+from tongban.accounts.models import Enterprise, ResidentProfile, User
 from tongban.common.crypto import derived_key
 from tongban.common.errors import InvalidInput
 from tongban.common.services import audit_record
@@ -30,6 +33,7 @@ from tongban.idcode.selectors import (
     Holder,
     holder_from_row,
     holder_of,
+    holder_params,
     holder_query,
     scanner_key_hash,
 )
@@ -130,15 +134,14 @@ def idcode_issue(*, user: User, now: dt.datetime | None = None) -> IssuedCode:
 
 
 def enterprise_for_agent(*, user: User, enterprise_id: int) -> Enterprise:
-    if not 0 < enterprise_id < 2**31:  # beyond any id, and beyond what SQLite can bind
-        raise EnterpriseNotFound()
-    membership = (
-        EnterpriseMembership.objects.filter(user=user, enterprise_id=enterprise_id)
-        .select_related("enterprise")
-        .first()
-    )
-    if membership is None:
-        raise EnterpriseNotFound()
+    """The enterprise whose 随申码 USER may show: a live authority covering it. Without one,
+    the enterprise "does not exist"; with one that leaves out the 随申码, a 403 saying so."""
+    try:
+        membership = accounts_selectors.enterprise_authority(
+            user=user, enterprise_id=enterprise_id, need=accounts_selectors.NEED_IDCODE
+        )
+    except (AccountsEnterpriseNotFound, LoginRequired) as exc:
+        raise EnterpriseNotFound() from exc
     return membership.enterprise
 
 
@@ -313,7 +316,8 @@ def _holder_and_first_ok(
     db = connections[DEFAULT_DB_ALIAS]  # one look-up of the thread's connection, not five
     by = sealed.requested_by_id
     if db.vendor == "postgresql":
-        params = [sealed.holder_id, by, scanner.pk, scenario[:40], now, cti, by]
+        params = holder_params(kind, sealed.holder_id, by, timezone.localdate(now))
+        params += [scanner.pk, scenario[:40], now, cti, by]
         with db.cursor() as cursor:
             cursor.execute(_holder_and_first_ok_sql(kind), params)
             row = cursor.fetchone()

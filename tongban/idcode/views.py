@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from tongban.accounts.errors import AgentMayNotShowIdcode
 from tongban.idcode import selectors, services
 from tongban.idcode.errors import EnterpriseNotFound, NoResidentProfile
 
@@ -41,6 +42,9 @@ def enterprise_idcode_page(request: HttpRequest, enterprise_id: int) -> HttpResp
         issued = services.enterprise_idcode_issue(user=request.user, enterprise_id=enterprise_id)
     except EnterpriseNotFound as exc:
         raise Http404 from exc
+    except AgentMayNotShowIdcode as exc:
+        # A live authority that leaves out the 随申码: say so, not "not found".
+        return render(request, "portal/forbidden.html", {"message": exc.message}, status=403)
     return render(
         request,
         "idcode/code.html",

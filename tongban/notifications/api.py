@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from ninja import Query, Router, Schema
-from ninja.security import django_auth
 from pydantic import Field
 
+from tongban.accounts.apiauth import resident_auth
 from tongban.common.api_schemas import errors
 from tongban.common.apitypes import Id, Offset
 from tongban.notifications.models import Group
@@ -18,7 +18,7 @@ from tongban.notifications.services import (
     notices_mark_all_read,
 )
 
-router = Router(tags=["notifications"], auth=django_auth)
+router = Router(tags=["notifications"], auth=resident_auth)
 
 
 class NoticeOut(Schema):

@@ -7,8 +7,8 @@ import datetime as dt
 from typing import Literal
 
 from ninja import Field, Query, Router, Schema
-from ninja.security import django_auth
 
+from tongban.accounts.apiauth import resident_auth
 from tongban.accounts.selectors import enterprise_for_agent, resident_profile_of
 from tongban.common.api_schemas import errors
 from tongban.common.apitypes import Id
@@ -171,7 +171,7 @@ def policy_detail(request, code: str):
 
 @router.get(
     "me/policies",
-    auth=django_auth,
+    auth=resident_auth,
     response={200: MyPoliciesOut, **errors(400, 401)},
     summary="为您推荐的政策",
     description="根据本人档案判断符合的政策及原因；只差一项条件的另列。无居民档案时两项均为空。",
@@ -207,7 +207,7 @@ def _rows(found: list[selectors.Recommendation]) -> list[dict]:
 
 @router.get(
     "enterprises/{enterprise_id}/policies",
-    auth=django_auth,
+    auth=resident_auth,
     response={200: MyPoliciesOut, **errors(400, 401, 404, 422)},
     summary="惠企政策：本企业符合的政策",
     description="根据一企一档判断本企业符合的政策及原因；只差一项条件的另列。仅限本企业的法定代表人、"
@@ -225,7 +225,7 @@ class DeclinedOut(Schema):
 
 @router.post(
     "me/policies/{code}/decline",
-    auth=django_auth,
+    auth=resident_auth,
     response={200: DeclinedOut, **errors(400, 401, 403, 409)},
     summary="放弃免申即享待遇",
     description="本人放弃已自动办理的待遇：本期及以后均不再自动发放；已纳入发放批次的不受影响。"
@@ -237,7 +237,7 @@ def decline(request, code: str):
 
 @router.post(
     "enterprises/{enterprise_id}/policies/{code}/decline",
-    auth=django_auth,
+    auth=resident_auth,
     response={200: DeclinedOut, **errors(400, 401, 403, 409, 422)},
     summary="放弃企业的免申即享待遇",
     description="法定代表人放弃本企业已自动办理的待遇（本期及以后）。其他成员为 403；没有可放弃的"

@@ -9,9 +9,8 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from ninja import Field, Router, Schema
-from ninja.security import django_auth
 
-from tongban.accounts.apiauth import staff_auth
+from tongban.accounts.apiauth import resident_auth, staff_auth
 from tongban.accounts.selectors import resident_profile_for_work
 from tongban.common.api_schemas import errors
 from tongban.common.apitypes import Id
@@ -249,7 +248,7 @@ class ObjectionOut(Schema):
 
 @public_router.post(
     "policies/{code}/funds/{round_code}/objections",
-    auth=django_auth,
+    auth=resident_auth,
     response={200: ObjectionOut, **errors(400, 401, 403, 404, 409, 422)},
     summary="对公示结果提出异议",
     description="公示期内，已登录的任何人可提出；实施部门在公示期满前答复，答复通过消息中心告知。",

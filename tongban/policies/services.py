@@ -15,6 +15,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from tongban.accounts.models import Enterprise, EnterpriseMembership, ResidentProfile, User
+from tongban.accounts.selectors import live_memberships
 from tongban.common.calendar import chinese_date
 from tongban.common.errors import InvalidInput
 from tongban.common.fields import EncryptedTextField
@@ -459,9 +460,11 @@ def _recipients(matches: list[tuple[int, int]], subject: Subject) -> dict[int, l
         )
         return {m: [users[r]] for m, r in matches if r in users}
     members: dict[int, list[int]] = {}
-    for enterprise_id, user_id in EnterpriseMembership.objects.filter(
-        enterprise_id__in=[r for _, r in matches]
-    ).values_list("enterprise_id", "user_id"):
+    for enterprise_id, user_id in (
+        live_memberships()
+        .filter(enterprise_id__in=[r for _, r in matches])
+        .values_list("enterprise_id", "user_id")
+    ):
         members.setdefault(enterprise_id, []).append(user_id)
     return {m: sorted(members[r]) for m, r in matches if r in members}
 
@@ -535,9 +538,7 @@ def policy_grant_decline(*, user: User, code: str, enterprise_id: int | None = N
             grants = grants.filter(profile__user=user)
             matches = matches.filter(profile__user=user)
         else:
-            membership = EnterpriseMembership.objects.filter(
-                user=user, enterprise_id=enterprise_id
-            ).first()
+            membership = live_memberships().filter(user=user, enterprise_id=enterprise_id).first()
             if membership is None:
                 raise NothingToDecline()  # not theirs: nothing said of the enterprise
             if membership.role != EnterpriseMembership.Role.LEGAL_REPRESENTATIVE:
@@ -598,7 +599,7 @@ def _match_one(
     if subject is RESIDENTS:
         reachable = record.user_id is not None
     else:
-        reachable = EnterpriseMembership.objects.filter(enterprise_id=record_id).exists()
+        reachable = live_memberships().filter(enterprise_id=record_id).exists()
     # What is already recorded for them, in two queries, so that the policies where nothing
     # can change (most of them) cost no query at all.
     mine = {subject.fk_id: record_id}
@@ -1006,9 +1007,7 @@ def fund_publish(*, actor: User, code: str, round_code: str, today: dt.date | No
 
 
 def _tell_enterprise(enterprise: Enterprise, template: str, context: dict, link: str) -> None:
-    for membership in EnterpriseMembership.objects.filter(enterprise=enterprise).select_related(
-        "user"
-    ):
+    for membership in live_memberships().filter(enterprise=enterprise).select_related("user"):
         notice_send(recipient=membership.user, template=template, context=context, link=link)
 
 

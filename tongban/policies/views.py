@@ -14,6 +14,7 @@ from tongban.accounts.models import EnterpriseMembership
 from tongban.accounts.selectors import (
     enterprise_for_agent,
     is_staff_member,
+    live_memberships,
     resident_profile_of,
 )
 from tongban.catalog import selectors as catalog_selectors
@@ -159,11 +160,15 @@ def _member_enterprise(request: HttpRequest, enterprise_id: int):
         enterprise = enterprise_for_agent(user=request.user, enterprise_id=enterprise_id)
     except EnterpriseNotFound as exc:
         raise Http404(exc.message) from exc
-    represents = EnterpriseMembership.objects.filter(
-        user=request.user,
-        enterprise=enterprise,
-        role=EnterpriseMembership.Role.LEGAL_REPRESENTATIVE,
-    ).exists()
+    represents = (
+        live_memberships()
+        .filter(
+            user=request.user,
+            enterprise=enterprise,
+            role=EnterpriseMembership.Role.LEGAL_REPRESENTATIVE,
+        )
+        .exists()
+    )
     return enterprise, represents
 
 

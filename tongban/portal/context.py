@@ -29,9 +29,26 @@ class NavUnread:
         return unread_count(user=self.user)
 
 
+class NavEnterprise:
+    """Whether the nav offers 企业主页: only to someone holding a live enterprise authority
+    (a revoked, expired or unanswered one leads nowhere). Asked only if the page shows it."""
+
+    def __init__(self, user):
+        self.user = user
+
+    @cached_property
+    def shown(self) -> bool:
+        if not getattr(self.user, "is_authenticated", False):
+            return False
+        from tongban.accounts.selectors import live_memberships
+
+        return live_memberships().filter(user=self.user).exists()
+
+
 def portal_context(request) -> dict:
     return {
         "elder_mode": elder_mode_on(request),
         "site_name": "一网通办（示例城市）",
         "nav_unread": NavUnread(getattr(request, "user", None)),
+        "nav_enterprise": NavEnterprise(getattr(request, "user", None)),
     }

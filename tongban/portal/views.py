@@ -14,7 +14,9 @@ from django.views.decorators.http import require_GET, require_POST
 from tongban.accounts.errors import EnterpriseNotFound
 from tongban.accounts.http import safe_next
 from tongban.accounts.selectors import (
+    agent_invitations_for,
     data_access_for,
+    enterprise_agents_for,
     enterprise_for_agent,
     enterprises_for_agent,
     is_staff_member,
@@ -27,7 +29,15 @@ from tongban.cases import selectors as cases_selectors
 from tongban.cases.models import CaseStatus
 from tongban.cases.selectors import cases_for_applicant
 from tongban.catalog import selectors as catalog_selectors
+from tongban.connect import selectors as connect_selectors
+from tongban.delegation.selectors import (
+    delegation_invitations,
+    delegations_given,
+    delegations_received,
+)
+from tongban.passkeys.selectors import user_has_passkey
 from tongban.policies import selectors as policies_selectors
+from tongban.portal.agents import AgentGrantForm
 from tongban.portal.context import ELDER_COOKIE, elder_mode_on
 from tongban.reviews import selectors as reviews_selectors
 
@@ -58,6 +68,12 @@ def me_view(request: HttpRequest) -> HttpResponse:
         "bundles": catalog_selectors.bundle_list(subject="person"),
         "recommended": eligible[:3],
         "recommended_count": len(eligible),
+        # 亲友代办: who may act for me (open ones), invitations, and for whom I may act.
+        "who_may_act": [d for d in delegations_given(user=request.user) if d["open"]],
+        "delegation_invitations": delegation_invitations(user=request.user),
+        # 企业授权邀请: enterprises that named me an agent, waiting for my answer.
+        "agent_invitations": agent_invitations_for(user=request.user),
+        "acting_for": delegations_received(user=request.user, live_only=True),
     }
     return render(request, "portal/me.html", context)
 
@@ -76,6 +92,12 @@ def data_access_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def enterprise_view(request: HttpRequest) -> HttpResponse:
     """企业专属网页 — the enterprises one acts for; with several, the agent picks one."""
+    return enterprise_page(request)
+
+
+def enterprise_page(request: HttpRequest, *, grant_form=None, status: int = 200) -> HttpResponse:
+    """The page, with the 授权管理 section for its legal representative or an administrator
+    (GRANT_FORM: a refused grant form to show again, with STATUS)."""
     enterprises = enterprises_for_agent(user=request.user)
     chosen_id = request.GET.get("enterprise")
     if chosen_id is not None:
@@ -92,19 +114,34 @@ def enterprise_view(request: HttpRequest) -> HttpResponse:
         current_id = enterprises[0]["id"] if len(enterprises) == 1 else None
     current = by_id.get(current_id)
     policies = []
+    agents = None
     if current is not None:
         enterprise = enterprise_for_agent(user=request.user, enterprise_id=current["id"])
         policies = policies_selectors.recommendations_for_enterprise(enterprise=enterprise)[0]
+        if current["may_manage"]:
+            agents = enterprise_agents_for(viewer=request.user, enterprise_id=current["id"])
+            grant_form = grant_form or AgentGrantForm(is_legal_rep=agents["is_legal_rep"])
+    # What an enterprise can start here: its 一件事 and its items, each opened with the
+    # chosen enterprise so the form files on its behalf; an agent limited to some services
+    # (授权范围) is offered only those.
+    scope = set(current["my_items"]) if current else set()
+    bundles = catalog_selectors.bundle_list(subject="enterprise") if current else []
+    items = catalog_selectors.item_list(subject="enterprise") if current else []
+    if scope:
+        bundles = [b for b in bundles if b.code in scope]
+        items = [i for i in items if i.code in scope]
     context = {
         "policies": policies,
         "enterprises": enterprises,
         "current": current,
-        # What an enterprise can start here: its 一件事 and its items, each opened with the
-        # chosen enterprise so the form files on its behalf.
-        "bundles": catalog_selectors.bundle_list(subject="enterprise") if current else [],
-        "items": catalog_selectors.item_list(subject="enterprise") if current else [],
+        "bundles": bundles,
+        "items": items,
+        "agents": agents,
+        "grant_form": grant_form if agents else None,
+        # Someone acting for no enterprise yet may have an invitation waiting on their home.
+        "agent_invitations": [] if enterprises else agent_invitations_for(user=request.user),
     }
-    return render(request, "portal/enterprise.html", context)
+    return render(request, "portal/enterprise.html", context, status=status)
 
 
 @require_GET
@@ -116,7 +153,8 @@ def staff_view(request: HttpRequest) -> HttpResponse:
     user = request.user
     context = {
         "posts": staff_posts_of(user),
-        "totp_enabled": user.totp_enabled,
+        # A passkey is a second factor for staff as good as TOTP: either silences the nudge.
+        "totp_enabled": user.totp_enabled or user_has_passkey(user=user),
         # Each card only for whoever its page lets in: the pages' own gates, asked here.
         "may_open": {
             "intake": cases_selectors.may_open_intake(user),
@@ -125,6 +163,7 @@ def staff_view(request: HttpRequest) -> HttpResponse:
             "counter": cases_selectors.may_open_counter(user),
             "reviews": reviews_selectors.is_reviews_staff(user),
             "policies": policies_selectors.may_open_policies(user),
+            "connect": connect_selectors.may_view_clients(user),
         },
     }
     return render(request, "portal/staff.html", context)

@@ -10,10 +10,9 @@ from typing import Any, Literal
 
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
-from ninja.security import django_auth
 from pydantic import Field
 
-from tongban.accounts.apiauth import staff_auth
+from tongban.accounts.apiauth import resident_auth, staff_auth
 from tongban.common.api_schemas import errors
 from tongban.common.apitypes import Id
 from tongban.reviews import selectors, services
@@ -27,7 +26,7 @@ from tongban.reviews.models import (
     Verdict,
 )
 
-router = Router(tags=["reviews"], auth=django_auth)
+router = Router(tags=["reviews"], auth=resident_auth)
 public = Router(tags=["reviews"], auth=None)
 
 # The values the services accept, so the document lists them and a client learns them there.

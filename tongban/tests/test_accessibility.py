@@ -22,11 +22,15 @@ PUBLIC_PAGES = [
     "/",
     "/search?q=上户口",
     "/items/SH-GA-0101/",
+    "/items/SH-GHZY-0101/",  # 网上办理需已实名核验
     "/bundles/birth/",
     "/bundles/birth/?answered=1",  # every question unanswered: the error state
     f"/bundles/birth/?{BIRTH_ANSWERS}",
     "/accounts/login/",
     "/accounts/activate/",
+    "/accounts/register/",
+    "/accounts/reset/",
+    "/accounts/demo-sms/",
     "/no-such-page/",
     "/policies/?industry=H",
     "/policies/SH-SCJ-P001/",
@@ -34,10 +38,24 @@ PUBLIC_PAGES = [
     "/policies/check/",
 ]
 PERSONAL_PAGES = {
-    "resident1": ["/me/", "/me/notices/", f"/bundles/birth/?{BIRTH_ANSWERS}", "/me/policies/"],
+    "resident1": [
+        "/me/",
+        "/me/notices/",
+        f"/bundles/birth/?{BIRTH_ANSWERS}",
+        "/me/policies/",
+        "/accounts/passkeys/",
+        "/me/connected-sites/",
+        "/accounts/verify/",
+    ],
     "agent2": ["/enterprise/"],
+    # 亲友代办: the daughter's invitations and people she acts for; her mother's grants.
+    "relative1": ["/me/", "/me/delegations/"],
+    "resident2": ["/me/", "/me/delegations/"],
     # {tech}: the demo technology company's id (惠企政策 of an enterprise agent1 represents).
-    "agent1": ["/enterprise/{tech}/policies/"],
+    # 授权管理 (the agent list, the grant form and the history) on 企业专属网页.
+    "agent1": ["/enterprise/{tech}/policies/", "/enterprise/?enterprise={tech}"],
+    # 企业授权邀请 waiting on the invitee's home.
+    "resident3": ["/me/"],
 }
 
 

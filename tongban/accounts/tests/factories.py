@@ -20,6 +20,7 @@ from decimal import Decimal
 
 import factory
 import pyotp
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from tongban.accounts.models import (
@@ -141,9 +142,7 @@ class EnterpriseFactory(DjangoModelFactory):
     @factory.post_generation
     def agents(self, create, extracted, **kwargs):
         for user in extracted or []:
-            EnterpriseMembership.objects.create(
-                user=user, enterprise=self, role=EnterpriseMembership.Role.AGENT
-            )
+            EnterpriseMembershipFactory(user=user, enterprise=self)
 
 
 class EnterpriseMembershipFactory(DjangoModelFactory):
@@ -153,6 +152,9 @@ class EnterpriseMembershipFactory(DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     enterprise = factory.SubFactory(EnterpriseFactory)
     role = EnterpriseMembership.Role.AGENT
+    # Live, as rows made before grants waited for acceptance: a test that needs a waiting,
+    # revoked or expired authority says so (accepted_at=None, revoked_at=..., expires_on=...).
+    accepted_at = factory.LazyFunction(timezone.now)
 
 
 class StaffFactory(UserFactory):

@@ -2,9 +2,9 @@
 
 import pytest
 
-from tongban.accounts.models import EnterpriseMembership
 from tongban.accounts.tests.factories import (
     EnterpriseFactory,
+    EnterpriseMembershipFactory,
     ResidentProfileFactory,
     StaffAssignmentFactory,
     UserFactory,
@@ -123,8 +123,8 @@ class TestMyEnterprises:
         first = EnterpriseFactory(name="B甲公司", legal_representative="张三丰")
         second = EnterpriseFactory(name="A乙公司", legal_representative="李四")
         EnterpriseFactory(name="丙公司")  # not the resident's
-        EnterpriseMembership.objects.create(user=resident.user, enterprise=first, role="agent")
-        EnterpriseMembership.objects.create(user=resident.user, enterprise=second, role="admin")
+        EnterpriseMembershipFactory(user=resident.user, enterprise=first, role="agent")
+        EnterpriseMembershipFactory(user=resident.user, enterprise=second, role="admin")
         client.force_login(resident.user)
         response = client.get("/api/v1/me/enterprises")
         assert response.status_code == 200

@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from tongban.accounts.models import EnterpriseMembership, StaffRole
+from tongban.accounts.models import StaffRole
 from tongban.accounts.selectors import (
     enterprise_for_agent,
     enterprise_profile_for,
@@ -16,6 +16,7 @@ from tongban.accounts.selectors import (
 from tongban.accounts.tests.factories import (
     DepartmentFactory,
     EnterpriseFactory,
+    EnterpriseMembershipFactory,
     StaffAssignmentFactory,
     StaffFactory,
     UserFactory,
@@ -123,7 +124,7 @@ class TestResidentProfileForWork:
 class TestEnterpriseProfileFor:
     def test_agent_sees_masked_legal_rep(self, company):
         agent = UserFactory()
-        EnterpriseMembership.objects.create(user=agent, enterprise=company, role="agent")
+        EnterpriseMembershipFactory(user=agent, enterprise=company, role="agent")
         display = enterprise_profile_for(viewer=agent, enterprise=company)
         assert (display["legal_representative"], display["legal_representative_id_number"]) == (
             "张**",
@@ -134,7 +135,7 @@ class TestEnterpriseProfileFor:
 
     def test_legal_rep_sees_name_but_id_stays_masked(self, company):
         rep = UserFactory()
-        EnterpriseMembership.objects.create(user=rep, enterprise=company, role="legal_rep")
+        EnterpriseMembershipFactory(user=rep, enterprise=company, role="legal_rep")
         display = enterprise_profile_for(viewer=rep, enterprise=company)
         assert (display["legal_representative"], display["legal_representative_id_number"]) == (
             "张三丰",

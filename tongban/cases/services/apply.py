@@ -19,15 +19,16 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from tongban.accounts.errors import EnterpriseNotFound
 from tongban.accounts.models import (
     District,
     Enterprise,
-    EnterpriseMembership,
     ResidentProfile,
     StaffAssignment,
     StaffRole,
     User,
 )
+from tongban.accounts.selectors import NEED_APPLY, enterprise_authority
 from tongban.accounts.validators import parse_credit_code, parse_id_number
 from tongban.appointments.models import Hall
 from tongban.cases.errors import (
@@ -73,6 +74,7 @@ from tongban.catalog.models import Department
 from tongban.catalog.selectors import bundle_definition, element_definitions, item_definition
 from tongban.common.errors import InvalidInput
 from tongban.common.services import audit_record
+from tongban.identity.selectors import assurance_require
 
 
 def _guide(
@@ -415,6 +417,7 @@ def draft_save(
     delivery: str | None = None,
     material_how: dict[str, str] | None = None,
     steps_seen: list[str] | None = None,
+    delegation: Any = _UNCHANGED,
 ) -> Draft:
     """Keep the form as typed so far (草稿): not validated, encrypted at rest, one per service.
     The step-by-step form also keeps whom an agent acts for, 送达方式, how each material is
@@ -442,7 +445,11 @@ def draft_save(
     ):
         raise InvalidInput("提交方式只能是上传、告知承诺或容缺后补", code="MATERIAL_HOW_INVALID")
     if enterprise is not _UNCHANGED and enterprise is not None:
-        _check_applicant(applicant, enterprise)
+        _check_applicant(applicant, enterprise, code)
+    if delegation is not _UNCHANGED and delegation is not None:
+        from tongban.delegation.selectors import delegation_for_acting
+
+        delegation_for_acting(user=applicant, delegation_id=delegation.pk, code=code)
     version = _current_version(kind, code)  # also refuses an unknown service
     with transaction.atomic():
         draft, _ = Draft.objects.select_for_update().get_or_create(
@@ -453,6 +460,17 @@ def draft_save(
         draft.form_data = form_data
         if enterprise is not _UNCHANGED:
             draft.enterprise = enterprise
+        if delegation is not _UNCHANGED and draft.delegation_id != getattr(delegation, "pk", None):
+            # 亲友代办: filled in for someone else now, so a new submit (and case) is meant,
+            # and nothing chosen or uploaded for one person goes with the other's case.
+            draft.delegation = delegation
+            draft.idempotency_key = ""
+            draft.material_how, draft.steps_seen = {}, []
+            if draft.pk is not None:
+                names = list(draft.uploads.values_list("file", flat=True))
+                draft.uploads.all().delete()
+                if names:
+                    transaction.on_commit(lambda: _discard(names))
         if delivery is not None:
             draft.delivery = delivery
         if material_how is not None:
@@ -644,19 +662,50 @@ def _clerk_hall(clerk: User, hall: Hall | None) -> Hall:
     return halls[0]
 
 
-def _check_applicant(applicant: User, enterprise: Enterprise | None) -> ResidentProfile | None:
-    """Applicants are people (an enterprise acts through its 经办人). An enterprise item may
-    be applied for without an enterprise: 企业开办 founds the enterprise it concerns."""
+def _check_applicant(
+    applicant: User, enterprise: Enterprise | None, code: str = ""
+) -> ResidentProfile | None:
+    """Applicants are people (an enterprise acts through its 经办人, whose authority must be
+    live and cover the service CODE). An enterprise item may be applied for without an
+    enterprise: 企业开办 founds the enterprise it concerns."""
     if applicant is None or not applicant.is_authenticated or not applicant.is_active:
         raise NotForApplicant()
     if applicant.kind != User.Kind.PERSON:
         raise NotForApplicant("工作人员账号不能作为申请人")
-    if (
-        enterprise is not None
-        and not EnterpriseMembership.objects.filter(user=applicant, enterprise=enterprise).exists()
-    ):
-        raise NotForApplicant("您不是该企业的经办人")
+    if enterprise is not None:
+        _check_enterprise_authority(applicant, enterprise, code)
     return ResidentProfile.objects.filter(user=applicant).first()
+
+
+def _check_enterprise_authority(
+    applicant: User, enterprise: Enterprise, code: str, *, lock: bool = False
+) -> None:
+    """A live 企业授权 of APPLICANT's covering CODE (accounts.selectors decides); LOCK holds it
+    to the end of the caller's transaction, so a revocation cannot slip in between."""
+    try:
+        enterprise_authority(
+            user=applicant, enterprise_id=enterprise.pk, need=NEED_APPLY, code=code, lock=lock
+        )
+    except EnterpriseNotFound as exc:
+        raise NotForApplicant("您不是该企业的经办人，或授权已撤销、已过期") from exc
+
+
+def _acting_delegation(actor, on_behalf, code, channel, enterprise, *, lock=False):
+    """亲友代办: the authorisation (ON_BEHALF, a row or its id), if ACTOR holds it live and
+    covering CODE and its 被代办人 has an account; DELEGATION_NOT_VALID (403) otherwise."""
+    from tongban.delegation.errors import DelegationNotValid
+    from tongban.delegation.selectors import delegation_for_acting
+
+    if channel != Channel.ONLINE or enterprise is not None:
+        raise InvalidInput("亲友代办只能在网上为个人办理", code="CHANNEL_INVALID")
+    if actor is None or not actor.is_authenticated or actor.kind != User.Kind.PERSON:
+        raise NotForApplicant()
+    found = delegation_for_acting(
+        user=actor, delegation_id=getattr(on_behalf, "pk", on_behalf), code=code, lock=lock
+    )
+    if found.principal.user_id is None:  # recorded before the 被代办人 had an account
+        raise DelegationNotValid("被代办人尚未开通办件账号，请其本人到综合窗口办理")
+    return found
 
 
 def case_submit(
@@ -674,6 +723,7 @@ def case_submit(
     delivery: str = Delivery.ONLINE,
     hall: Hall | None = None,
     acknowledge_duplicate: bool = False,
+    on_behalf: Any = None,
 ) -> Application:
     """一表申请: validate everything, then create the case in one transaction. The same
     applicant and key return the same case; a different payload under a used key is a 409.
@@ -681,7 +731,11 @@ def case_submit(
     naming the earlier one, unless the applicant ACKNOWLEDGE_DUPLICATE (仍然提交).
 
     A counter case (帮办) records the hall it was filed at: HALL, which must be one the
-    clerk sits in, or the clerk's only hall. Its clerks accept it and hand out its results."""
+    clerk sits in, or the clerk's only hall. Its clerks accept it and hand out its results.
+
+    亲友代办: ON_BEHALF (a delegation.Delegation) makes the case its 被代办人's, filed by
+    APPLICANT (the signed-in relative, recorded as acted_by), from APPLICANT's draft. The
+    authority is checked before anything and again, locked, inside the transaction."""
     key = (idempotency_key or "").strip()
     if not key:
         raise IdempotencyKeyRequired()
@@ -710,8 +764,12 @@ def case_submit(
     elif filed_by is not None or hall is not None:
         raise InvalidInput("网上申请不应有代办人员或大厅", code="CHANNEL_INVALID")
 
-    profile = _check_applicant(applicant, enterprise)
-    materials = _with_draft_files(applicant, kind, code, materials)
+    drafter = applicant  # whose draft (and draft files) the submission comes from
+    if on_behalf is not None:
+        on_behalf = _acting_delegation(drafter, on_behalf, code, channel, enterprise)
+        applicant = on_behalf.principal.user
+    profile = _check_applicant(applicant, enterprise, code)
+    materials = _with_draft_files(drafter, kind, code, materials)
     fingerprint = _fingerprint(
         kind, code, answers, form_data, materials, delivery, enterprise.pk if enterprise else None
     )
@@ -723,6 +781,10 @@ def case_submit(
     guide = _guide(
         kind, code, answers, profile, enterprise, form_data if isinstance(form_data, dict) else {}
     )
+    if channel == Channel.ONLINE:
+        # 身份核验等级 of the account at the keyboard (for 亲友代办, the relative's); a counter
+        # filing meets any level, the clerk having checked the person's 身份证 there.
+        assurance_require(user=drafter, level_name=guide.assurance_level, service_name=guide.name)
     plan = plan_from_guide(guide)
     errors: list[dict[str, str]] = []
     clean: dict[str, Any] = {}
@@ -746,6 +808,10 @@ def case_submit(
     stored: list[str] = []
     try:
         with transaction.atomic():
+            if on_behalf is not None:  # a revocation committed since the check above wins
+                _acting_delegation(drafter, on_behalf, code, channel, enterprise, lock=True)
+            if enterprise is not None:  # likewise for an enterprise authority (企业授权)
+                _check_enterprise_authority(applicant, enterprise, code, lock=True)
             case = _case_create(
                 applicant=applicant,
                 profile=profile,
@@ -761,13 +827,15 @@ def case_submit(
                 delivery=delivery,
                 hall=hall,
                 subject_key=subject_key,
+                acted_by=drafter if on_behalf is not None else None,
+                delegation=on_behalf,
             )
             _store_materials(case, provided, stored)
             _store_waived(case, provided)
             # The draft has become a case; resuming it would start a second application.
             # Its files are the case's now (copied above); the draft's own go with it.
-            _draft_discard(applicant, kind, code)
-            _after_submit(case, actor=filed_by or applicant)
+            _draft_discard(drafter, kind, code)
+            _after_submit(case, actor=filed_by or drafter)
     except IntegrityError:
         _discard(stored)
         # A concurrent submit with the same key won the race: answer with its case.
@@ -838,6 +906,8 @@ def _case_create(
     delivery,
     hall=None,
     subject_key="",
+    acted_by=None,
+    delegation=None,
 ) -> Application:
     if kind == CaseKind.BUNDLE:
         lead_code = bundle_definition(guide.code, guide.version).lead_department
@@ -861,6 +931,8 @@ def _case_create(
         channel=channel,
         filed_by=filed_by,
         hall=hall,
+        acted_by=acted_by,
+        delegation=delegation,
         lead_department=lead,
         status="",
         answers=guide.answers,
@@ -873,21 +945,28 @@ def _case_create(
     )
     case.form_data = clean
     case.save()
+    # 亲友代办: the relative acts; the event and the audit row name both.
+    on_behalf = (
+        {"acted_by": acted_by.pk, "on_behalf_of": profile.pk if profile else None}
+        | {"delegation": delegation.pk}
+        if acted_by is not None
+        else {}
+    )
     _event(
         case,
-        actor=filed_by or applicant,
+        actor=filed_by or acted_by or applicant,
         action="submitted",
         to_status=CaseStatus.SUBMITTED,
-        data={"channel": channel, **({"hall": hall.code} if hall is not None else {})},
+        data={"channel": channel, **({"hall": hall.code} if hall is not None else {}), **on_behalf},
     )
     audit_record(
-        actor=filed_by or applicant,
+        actor=filed_by or acted_by or applicant,
         action="case.submit",
         object_type="case",
         object_id=case.receipt_no,
         subject_resident_id=profile.pk if profile else None,
-        purpose="一表申请",
-        data={"fields": sorted(clean)},
+        purpose="亲友代办：一表申请" if acted_by is not None else "一表申请",
+        data={"fields": sorted(clean), **on_behalf},
     )
     return case
 

@@ -72,6 +72,9 @@ def test_the_worker_runs_a_tick_which_queues_exactly_one_successor(transactional
         "login_attempts_purged": 0,
         "certificates_expiring_notified": 0,
         "reviews_overdue_flagged": 0,
+        # Registration and reset challenges, and 示例短信, older than a day.
+        "identity_sms_challenges_purged": 0,
+        "identity_demo_sms_purged": 0,
         # The daily 政策找人 run (no policies are loaded here: it runs and finds no one).
         "policies_match_runs": 1,
         "policies_match_new": 0,

@@ -14,7 +14,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tongban.accounts.models import StaffRole
-from tongban.accounts.tests.factories import ResidentProfileFactory, StaffFactory
+from tongban.accounts.tests.factories import (
+    EnterpriseMembershipFactory,
+    ResidentProfileFactory,
+    StaffFactory,
+)
 from tongban.cases import services
 from tongban.cases.errors import CaseFormInvalid
 from tongban.cases.models import Application, MaterialSubmission, Task
@@ -474,7 +478,7 @@ def test_prefill_offers_an_agent_only_what_the_enterprise_page_shows_them(db):
     agent = ResidentProfileFactory()
     rep = ResidentProfileFactory()
     company = EnterpriseFactory(agents=[agent.user], legal_representative="张三丰")
-    EnterpriseMembership.objects.create(
+    EnterpriseMembershipFactory(
         user=rep.user, enterprise=company, role=EnterpriseMembership.Role.LEGAL_REPRESENTATIVE
     )
     answers = {q.code: q.options[0].value for q in item_questions(code="SH-SCJ-0102")}

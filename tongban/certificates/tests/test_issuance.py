@@ -157,7 +157,7 @@ def test_enterprise_opening_creates_the_enterprise_and_its_business_license(demo
     enterprise = Enterprise.objects.get(uscc=uscc)
     assert enterprise.name == form["enterprise.name"]
     assert EnterpriseMembership.objects.filter(
-        enterprise=enterprise, user=founder.user, role="agent"
+        enterprise=enterprise, user=founder.user, role="admin", accepted_at__isnull=False
     ).exists()
     license_ = Certificate.objects.get(
         source_receipt_no=case.receipt_no, type__code="business_license"

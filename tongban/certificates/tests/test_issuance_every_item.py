@@ -10,7 +10,7 @@ import pytest
 import yaml
 from django.utils.timezone import localdate
 
-from tongban.accounts.models import District, StaffRole
+from tongban.accounts.models import AssuranceLevel, District, StaffRole
 from tongban.accounts.tests.factories import (
     EnterpriseFactory,
     ResidentProfileFactory,
@@ -80,6 +80,9 @@ BUNDLE_ANSWERS = {"disability_services": {"has_disability_certificate": "no"}}
 
 def _concluded_case(kind: str, code: str):
     resident = ResidentProfileFactory()
+    # Registered online with 实名认证, as a person applying for 不动产登记 or 低保 online is.
+    resident.user.assurance_level = AssuranceLevel.REAL_NAME
+    resident.user.save(update_fields=["assurance_level"])
     if kind == "item":
         item = item_definition(code)
         subject, lead, founds = item.subject, item.department, "enterprise.uscc" in item.produces

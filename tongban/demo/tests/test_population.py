@@ -292,17 +292,20 @@ def test_ensure_demo_accounts_is_idempotent(departments):
     assert first == second
     assert _counts() == after_first
     assert {k: v for k, v in after_first.items() if k != "audit"} == {
-        # 3 residents + 2 agents + 2 x 3 department staff (acceptor, reviewer, lead)
-        # + 8 city-wide (2 counters, 3 issuers, service owner, operator, admin)
-        "users": 19,
-        # The 5 people with logins, the new mother's husband and son, 陈志强's daughter.
-        "profiles": 8,
+        # 4 residents (relative1 acts for resident2) + 2 agents + 2 x 3 department staff
+        # (acceptor, reviewer, lead) + 8 city-wide (2 counters, 3 issuers, service owner,
+        # operator, admin)
+        "users": 20,
+        # The 6 people with logins, the new mother's husband and son, 陈志强's daughter.
+        "profiles": 9,
         "enterprises": 2,
-        "memberships": 3,
+        # agent1 and agent2 live at once; agent2 accepted a limited grant from agent1;
+        # resident3 has an invitation he has not answered.
+        "memberships": 4,
         "assignments": 14,
     }
     assert [a.username for a in first] == [
-        "resident1", "resident2", "resident3", "agent1", "agent2",
+        "resident1", "resident2", "resident3", "relative1", "agent1", "agent2",
         "ga_acceptor", "ga_reviewer", "ga_lead", "zwfw_acceptor", "zwfw_reviewer", "zwfw_lead",
         "counter", "counter_pd", "issuer", "issuer_pd", "issuer_xh",
         "service_owner", "operator", "admin",
@@ -380,13 +383,15 @@ def test_demo_people_fit_their_scenarios(departments):
     assert tech.legal_representative_id_number == representative.id_number
     assert parse_credit_code(tech.uscc).organisation_code.startswith("TB")
     roles = {
-        (m.user.username, m.enterprise.name, m.role)
+        (m.user.username if m.user else m.invitee_name, m.enterprise.name, m.role,
+         m.accepted_at is not None, m.may_idcode)
         for m in EnterpriseMembership.objects.select_related("user", "enterprise")
-    }
+    }  # fmt: skip
     assert roles == {
-        ("agent1", "示例（上海）通办科技有限公司", "legal_rep"),
-        ("agent2", "示例（上海）通办科技有限公司", "agent"),
-        ("agent2", "示例（上海）浦江餐饮管理有限公司", "agent"),
+        ("agent1", "示例（上海）通办科技有限公司", "legal_rep", True, True),
+        ("agent2", "示例（上海）通办科技有限公司", "agent", True, False),
+        ("agent2", "示例（上海）浦江餐饮管理有限公司", "agent", True, True),
+        ("陈志强", "示例（上海）通办科技有限公司", "agent", False, True),
     }
 
 
@@ -425,7 +430,8 @@ def test_city_setup_twice_adds_nobody_the_second_time(departments):
     assert "ga_reviewer" in out.getvalue()
     runs = list(AuditEvent.objects.filter(action="demo.city_setup").order_by("pk"))
     assert [r.actor_label for r in runs] == ["system:city_setup", "system:city_setup"]
-    assert [r.data["residents_added"] for r in runs] == [292, 0]
+    # 300 less the 9 demo people (relative1 among them) already there.
+    assert [r.data["residents_added"] for r in runs] == [291, 0]
     assert [r.data["enterprises_added"] for r in runs] == [38, 0]
 
 

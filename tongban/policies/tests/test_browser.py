@@ -7,7 +7,11 @@ import datetime as dt
 
 import pytest
 
-from tongban.accounts.tests.factories import TEST_PASSWORD, ResidentProfileFactory
+from tongban.accounts.tests.factories import (
+    TEST_PASSWORD,
+    EnterpriseMembershipFactory,
+    ResidentProfileFactory,
+)
 from tongban.catalog.services import catalog_load_directory
 from tongban.tests.test_accessibility import AXE, _axe_violations
 
@@ -61,7 +65,6 @@ def test_an_enterprise_agent_finds_its_policies_and_applies_for_its_enterprise(
 ):
     from decimal import Decimal
 
-    from tongban.accounts.models import EnterpriseMembership
     from tongban.accounts.tests.factories import EnterpriseFactory, UserFactory
     from tongban.policies import services
     from tongban.policies.tests.conftest import demo_definitions
@@ -76,7 +79,7 @@ def test_an_enterprise_agent_finds_its_policies_and_applies_for_its_enterprise(
         size="small", status="active", insured_headcount=8, layoff_rate=Decimal("0"),
         employees=9,
     )  # fmt: skip
-    EnterpriseMembership.objects.create(user=agent, enterprise=company, role="agent")
+    EnterpriseMembershipFactory(user=agent, enterprise=company, role="agent")
     services.policy_match_run(triggered_by="test")
     page.set_viewport_size({"width": width, "height": 844 if width == 390 else 900})
     page.goto("/accounts/login/")

@@ -17,6 +17,7 @@ from django.core.management import call_command
 from tongban.accounts.models import EnterpriseMembership, StaffAssignment
 from tongban.accounts.tests.factories import (
     EnterpriseFactory,
+    EnterpriseMembershipFactory,
     ResidentProfileFactory,
     UserFactory,
 )
@@ -264,7 +265,7 @@ def test_an_enterprises_grant_concludes_a_case_its_members_read(
 ):
     rep, outsider = UserFactory(), UserFactory()
     company = EnterpriseFactory(insured_headcount=12, layoff_rate=Decimal("1.0"))
-    EnterpriseMembership.objects.create(
+    EnterpriseMembershipFactory(
         user=rep, enterprise=company, role=EnterpriseMembership.Role.LEGAL_REPRESENTATIVE
     )
     _run(TODAY, django_capture_on_commit_callbacks)

@@ -14,7 +14,11 @@ import pytest
 from django.utils import timezone
 
 from tongban.accounts.models import EnterpriseMembership, StaffAssignment, User
-from tongban.accounts.tests.factories import EnterpriseFactory, UserFactory
+from tongban.accounts.tests.factories import (
+    EnterpriseFactory,
+    EnterpriseMembershipFactory,
+    UserFactory,
+)
 from tongban.cases.models import Application
 from tongban.catalog.models import Department
 from tongban.catalog.services import catalog_load_directory
@@ -61,7 +65,7 @@ def fund(tmp_path):
     for key, days_ago in (("first", 10), ("second", 3), ("late", 0)):
         rep = UserFactory()
         company = EnterpriseFactory(name=f"示例{key}科技有限公司")
-        EnterpriseMembership.objects.create(
+        EnterpriseMembershipFactory(
             user=rep, enterprise=company, role=EnterpriseMembership.Role.LEGAL_REPRESENTATIVE
         )
         people[f"{key}_rep"] = rep

@@ -20,6 +20,7 @@ from tongban.accounts.models import EnterpriseMembership
 from tongban.accounts.services import enterprise_update, household_form
 from tongban.accounts.tests.factories import (
     EnterpriseFactory,
+    EnterpriseMembershipFactory,
     ResidentProfileFactory,
     UserFactory,
 )
@@ -222,10 +223,10 @@ def test_an_enterprise_is_granted_by_formula_and_its_members_are_told(catalog):
     rep, agent = UserFactory(), UserFactory()
     company = EnterpriseFactory(insured_headcount=12, layoff_rate=Decimal("2.00"))
     big = EnterpriseFactory(insured_headcount=400, layoff_rate=Decimal("0"))
-    EnterpriseMembership.objects.create(
+    EnterpriseMembershipFactory(
         user=rep, enterprise=company, role=EnterpriseMembership.Role.LEGAL_REPRESENTATIVE
     )
-    EnterpriseMembership.objects.create(
+    EnterpriseMembershipFactory(
         user=agent, enterprise=company, role=EnterpriseMembership.Role.AGENT
     )
 
@@ -255,10 +256,10 @@ def test_an_enterprise_is_granted_by_formula_and_its_members_are_told(catalog):
 def test_only_the_legal_representative_declines_for_the_enterprise(catalog):
     rep, agent, stranger = UserFactory(), UserFactory(), UserFactory()
     company = EnterpriseFactory(insured_headcount=5, layoff_rate=Decimal("0"))
-    EnterpriseMembership.objects.create(
+    EnterpriseMembershipFactory(
         user=rep, enterprise=company, role=EnterpriseMembership.Role.LEGAL_REPRESENTATIVE
     )
-    EnterpriseMembership.objects.create(
+    EnterpriseMembershipFactory(
         user=agent, enterprise=company, role=EnterpriseMembership.Role.AGENT
     )
     services.policy_match_run(today=TODAY)
@@ -287,7 +288,7 @@ def test_an_enterprise_that_laid_off_staff_is_reviewed_not_cut(catalog, client):
     from tongban.catalog.models import Department
 
     rep = UserFactory()
-    EnterpriseMembership.objects.create(
+    EnterpriseMembershipFactory(
         user=rep, enterprise=company, role=EnterpriseMembership.Role.LEGAL_REPRESENTATIVE
     )
     lead = UserFactory()

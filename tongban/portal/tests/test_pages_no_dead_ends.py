@@ -44,7 +44,11 @@ def test_me_page_has_no_placeholder_and_links_what_works(client, resident):  # n
     assert "/bundles/enterprise_opening/" not in html
     main = html[html.index("<main") : html.index("</main>")]
     hrefs = re.findall(r'href="(/[^"#]*)"', main)
-    assert len(hrefs) == 9
+    # The 9 above and the bundle, plus 亲友代办, 通行密钥, 已授权的网站和应用 and (the account
+    # is not yet 已实名核验) 在线实名核验.
+    assert "/me/delegations/" in hrefs
+    assert "/accounts/verify/" in hrefs
+    assert len(hrefs) == 13
     for href in hrefs:
         assert client.get(href).status_code == 200, href
 
@@ -93,8 +97,8 @@ def test_every_staff_shell_link_opens_for_the_person_who_sees_it(client, people)
         people.clerk: ["/staff/intake/", "/staff/handout/", "/staff/counter/"],
         people.issuer: ["/staff/handout/"],
         lead: ["/staff/tasks/", "/staff/reviews/"],
-        # 城市运营 sees every department's 政策兑现 figures.
-        people.operator: ["/staff/reviews/", "/staff/policies/"],
+        # 城市运营 sees every department's 政策兑现 figures and, read-only, 接入管理.
+        people.operator: ["/staff/reviews/", "/staff/policies/", "/staff/connect/"],
         clerk_without_hall: [],
     }
     for user, links in expected.items():

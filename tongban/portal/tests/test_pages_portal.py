@@ -3,8 +3,13 @@
 import pytest
 from django.test import Client
 
-from tongban.accounts.models import EnterpriseMembership, User
-from tongban.accounts.tests.factories import TEST_PASSWORD, EnterpriseFactory, UserFactory
+from tongban.accounts.models import User
+from tongban.accounts.tests.factories import (
+    TEST_PASSWORD,
+    EnterpriseFactory,
+    EnterpriseMembershipFactory,
+    UserFactory,
+)
 from tongban.common.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +53,7 @@ class TestMePage:
         assert 'href="/me/" aria-current="page">我的主页' in html
         assert 'href="/staff/"' not in html
         assert 'href="/enterprise/"' not in html
-        EnterpriseMembership.objects.create(user=resident.user, enterprise=EnterpriseFactory())
+        EnterpriseMembershipFactory(user=resident.user, enterprise=EnterpriseFactory())
         assert 'href="/enterprise/"' in _html(client.get("/me/"))
         client.force_login(reviewer)
         assert 'href="/staff/">工作台' in _html(client.get("/me/"))
@@ -66,7 +71,7 @@ class TestEnterprisePage:
 
     def test_single_enterprise_is_shown_with_role_and_masked_rep(self, client, resident):
         company = EnterpriseFactory(name="示例贸易有限公司", legal_representative="张三丰")
-        EnterpriseMembership.objects.create(user=resident.user, enterprise=company, role="agent")
+        EnterpriseMembershipFactory(user=resident.user, enterprise=company, role="agent")
         client.force_login(resident.user)
         html = _html(client.get("/enterprise/"))
         assert '<h2 id="enterprise-title">示例贸易有限公司</h2>' in html
@@ -79,7 +84,7 @@ class TestEnterprisePage:
         first = EnterpriseFactory(name="A公司")
         second = EnterpriseFactory(name="B公司")
         for company, role in ((first, "agent"), (second, "legal_rep")):
-            EnterpriseMembership.objects.create(user=resident.user, enterprise=company, role=role)
+            EnterpriseMembershipFactory(user=resident.user, enterprise=company, role=role)
         client.force_login(resident.user)
         html = _html(client.get("/enterprise/"))
         assert "请选择要办理业务的企业" in html

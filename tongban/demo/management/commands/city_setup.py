@@ -21,6 +21,7 @@ from tongban.accounts.models import Enterprise, ResidentProfile
 from tongban.common.services import audit_record
 from tongban.demo.accounts import DEMO_PASSWORD, ensure_demo_accounts
 from tongban.demo.certificates import ensure_demo_certificates
+from tongban.demo.connect import ensure_demo_clients
 from tongban.demo.idcode import ensure_demo_scanner
 from tongban.demo.population import (
     generate_enterprises,
@@ -58,6 +59,7 @@ class Command(BaseCommand):
         catalog = "skipped" if skip_catalog else self._load_catalog()
         accounts = ensure_demo_accounts()
         ensure_demo_scanner(write=self.stdout.write)
+        ensure_demo_clients(write=self.stdout.write)  # 示例接入应用 (接入管理)
 
         # Top up to the target: synthetic rows already there (including the demo people)
         # count, so a second run adds nothing.
