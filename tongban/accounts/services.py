@@ -539,6 +539,19 @@ def enterprise_membership_grant(
 AGENT_NAME_MAX = 30
 
 
+def _audit_agent_grant(
+    actor: Actor, action: str, membership: EnterpriseMembership, **extra: Any
+) -> AuditEvent:
+    """One audit row on the enterprise for a change to an authority, with its scope."""
+    return _audit(
+        actor,
+        action=action,
+        object_type="enterprise",
+        object_id=membership.enterprise_id,
+        data=_agent_grant_data(membership, **extra),
+    )
+
+
 def _agent_grant_data(membership: EnterpriseMembership, **extra: Any) -> dict[str, Any]:
     return {
         "membership_id": membership.pk,
@@ -700,13 +713,7 @@ def enterprise_agent_grant(
                 )
         except IntegrityError as exc:
             raise AgentAlreadyInvited() from exc
-        _audit(
-            actor,
-            action="enterprise_agent.grant",
-            object_type="enterprise",
-            object_id=enterprise_id,
-            data=_agent_grant_data(membership, replaced=replaced),
-        )
+        _audit_agent_grant(actor, "enterprise_agent.grant", membership, replaced=replaced)
         invitee = User.objects.filter(
             resident_profile__id_number_hash=id_hash,
             resident_profile__name=clean_name,
@@ -753,13 +760,7 @@ def enterprise_agent_accept(
                 membership.save(update_fields=["user", "accepted_at"])
         except IntegrityError as exc:
             raise AgentAlreadyInvited() from exc
-        _audit(
-            user,
-            action="enterprise_agent.accept",
-            object_type="enterprise",
-            object_id=membership.enterprise_id,
-            data=_agent_grant_data(membership),
-        )
+        _audit_agent_grant(user, "enterprise_agent.accept", membership)
     return membership
 
 
@@ -774,13 +775,7 @@ def enterprise_agent_decline(*, user: User, membership_id: int) -> EnterpriseMem
         membership.user = user
         membership.declined_at = timezone.now()
         membership.save(update_fields=["user", "declined_at"])
-        _audit(
-            user,
-            action="enterprise_agent.decline",
-            object_type="enterprise",
-            object_id=membership.enterprise_id,
-            data=_agent_grant_data(membership),
-        )
+        _audit_agent_grant(user, "enterprise_agent.decline", membership)
     return membership
 
 
@@ -801,12 +796,11 @@ def enterprise_agent_revoke(
         membership.revoked_at = timezone.now()
         membership.revoked_by = actor
         membership.save(update_fields=["revoked_at", "revoked_by"])
-        _audit(
+        _audit_agent_grant(
             actor,
-            action="enterprise_agent.revoke",
-            object_type="enterprise",
-            object_id=membership.enterprise_id,
-            data=_agent_grant_data(membership, was_accepted=membership.accepted_at is not None),
+            "enterprise_agent.revoke",
+            membership,
+            was_accepted=membership.accepted_at is not None,
         )
     return membership
 
@@ -881,13 +875,7 @@ def enterprise_agent_resign(
         membership.revoked_at = timezone.now()
         membership.revoked_by = user
         membership.save(update_fields=["revoked_at", "revoked_by"])
-        _audit(
-            user,
-            action="enterprise_agent.resign",
-            object_type="enterprise",
-            object_id=membership.enterprise_id,
-            data=_agent_grant_data(membership),
-        )
+        _audit_agent_grant(user, "enterprise_agent.resign", membership)
     return membership
 
 

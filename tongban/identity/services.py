@@ -338,6 +338,24 @@ def registration_start(
     return challenge
 
 
+def _check_mobile_cap(number_hash: str, *, besides: User | None) -> None:
+    """One mobile confirms at most MOBILE_ACCOUNT_CAP accounts (BESIDES: the one asking)."""
+    others = User.objects.filter(mobile_hash=number_hash, mobile_confirmed_at__isnull=False)
+    if besides is not None:
+        others = others.exclude(pk=besides.pk)
+    if others.count() >= MOBILE_ACCOUNT_CAP:
+        raise MobileLimitReached()
+
+
+def _confirm_real_name(user: User, number_hash: str, now: dt.datetime) -> None:
+    """The name/ID pair passed the verifier and the mobile answered its code: 已实名核验 (a
+    higher level, 窗口当面核验, is kept) with the mobile confirmed. The caller saves."""
+    if user.assurance_level < AssuranceLevel.REAL_NAME:
+        user.assurance_level = AssuranceLevel.REAL_NAME
+        user.assurance_at = now
+    user.mobile_hash, user.mobile_confirmed_at = number_hash, now
+
+
 def registration_complete(
     *,
     challenge_id: int | None,
@@ -386,11 +404,7 @@ def registration_complete(
         )
         if user is not None and user.has_usable_password():
             raise AlreadyRegistered()
-        others = User.objects.filter(mobile_hash=number_hash, mobile_confirmed_at__isnull=False)
-        if user is not None:
-            others = others.exclude(pk=user.pk)
-        if others.count() >= MOBILE_ACCOUNT_CAP:
-            raise MobileLimitReached()
+        _check_mobile_cap(number_hash, besides=user)
         taken = User.objects.filter(username__iexact=username)
         if user is not None:
             taken = taken.exclude(pk=user.pk)
@@ -406,11 +420,7 @@ def registration_complete(
             user = User(kind=User.Kind.PERSON, display_name=profile.name[:60])
         user.username = username
         user.set_password(password)
-        if user.assurance_level < AssuranceLevel.REAL_NAME:
-            user.assurance_level = AssuranceLevel.REAL_NAME
-            user.assurance_at = now
-        user.mobile_hash = number_hash
-        user.mobile_confirmed_at = now
+        _confirm_real_name(user, number_hash, now)
         user.save()
         profile.user = user
         profile.phone = number
@@ -683,16 +693,9 @@ def assurance_raise_complete(
         user = User.objects.select_for_update().get(pk=user.pk)
         number = challenge.mobile
         number_hash = mobile_hash(number)
-        others = User.objects.filter(
-            mobile_hash=number_hash, mobile_confirmed_at__isnull=False
-        ).exclude(pk=user.pk)
-        if others.count() >= MOBILE_ACCOUNT_CAP:
-            raise MobileLimitReached()
+        _check_mobile_cap(number_hash, besides=user)
         previous = user.assurance_level
-        if user.assurance_level < AssuranceLevel.REAL_NAME:
-            user.assurance_level = AssuranceLevel.REAL_NAME
-            user.assurance_at = now
-        user.mobile_hash, user.mobile_confirmed_at = number_hash, now
+        _confirm_real_name(user, number_hash, now)
         user.save(
             update_fields=["assurance_level", "assurance_at", "mobile_hash", "mobile_confirmed_at"]
         )

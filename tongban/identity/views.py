@@ -89,8 +89,10 @@ def _remember_demo_mobile(request: HttpRequest, number: str) -> None:
 
 
 def _pending(request: HttpRequest, key: str) -> dict:
+    """The code step's state in the session; a stale one is dropped, so the person starts over."""
     pending = request.session.get(key) or {}
     if not pending or time.time() - pending.get("at", 0) > PENDING_SECONDS:
+        request.session.pop(key, None)
         return {}
     return pending
 
@@ -146,7 +148,6 @@ def register_view(request: HttpRequest) -> HttpResponse:
 def register_code_view(request: HttpRequest) -> HttpResponse:
     pending = _pending(request, REGISTER_KEY)
     if not pending:
-        request.session.pop(REGISTER_KEY, None)
         messages.info(request, "验证码已过期或尚未获取，请重新填写并获取验证码")
         return redirect("identity:register")
     form = RegisterCompleteForm(request.POST if request.method == "POST" else None)
@@ -217,7 +218,6 @@ def reset_view(request: HttpRequest) -> HttpResponse:
 def reset_code_view(request: HttpRequest) -> HttpResponse:
     pending = _pending(request, RESET_KEY)
     if not pending:
-        request.session.pop(RESET_KEY, None)
         messages.info(request, "验证码已过期或尚未获取，请重新填写并获取验证码")
         return redirect("identity:reset")
     form = ResetCompleteForm(request.POST if request.method == "POST" else None)
@@ -290,7 +290,6 @@ def verify_view(request: HttpRequest) -> HttpResponse:
 def verify_code_view(request: HttpRequest) -> HttpResponse:
     pending = _pending(request, VERIFY_KEY)
     if not pending:
-        request.session.pop(VERIFY_KEY, None)
         messages.info(request, "验证码已过期或尚未获取，请重新获取")
         return redirect("identity:verify")
     form = VerifyCompleteForm(request.POST if request.method == "POST" else None)
