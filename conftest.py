@@ -26,6 +26,13 @@ def _media_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _exchange_off_unless_started(settings):
+    # No department system listens during most tests; a test that needs the exchange starts
+    # the demo sources (tongban.exchange fixtures) and turns it on.
+    settings.TONGBAN_EXCHANGE_ENABLED = False
+
+
+@pytest.fixture(autouse=True)
 def _catalog_checked_every_call(settings):
     # Each test rolls its database back; a catalog snapshot cached for a second would leak
     # from one test into the next. The refresh interval has its own test.

@@ -59,6 +59,10 @@ INSTALLED_APPS = [
     "tongban.passkeys",
     "tongban.delegation",
     "tongban.connect",
+    "tongban.exchange",
+    "tongban.assistance",
+    "tongban.commitment_checks",
+    "tongban.consents",
     "oauth2_provider",
     "django_tasks",
     "django_tasks_db",
@@ -312,3 +316,14 @@ TONGBAN_REAL_NAME_VERIFIER = (
 # On by default for the demo city; off whenever TONGBAN_SMS_ADAPTER names a real gateway
 # (tongban.identity.sms.demo_outbox_enabled checks both), and this can switch it off too.
 TONGBAN_DEMO_SMS_OUTBOX = env_bool("TONGBAN_DEMO_SMS_OUTBOX", True)
+
+# 数据共享交换: where the department systems answer. Each data source's definition names an
+# endpoint; the demo city's department systems (`manage.py demo_sources`, started by
+# `make run`) all answer at one base URL. Off: no source is asked (guides fall back to the
+# profile and e-certificates, and say so); tests turn it on where they start the sources.
+TONGBAN_EXCHANGE_ENABLED = env_bool("TONGBAN_EXCHANGE_ENABLED", True)
+TONGBAN_EXCHANGE_ENDPOINTS = {
+    "demo": (env_str("TONGBAN_DEMO_SOURCES_URL") or "http://127.0.0.1:8100").rstrip("/"),
+}
+# The demo department systems' own records (their databases, not the platform's).
+TONGBAN_DEMO_SOURCES_DB = DATA_DIR / "demo_sources.sqlite3"

@@ -24,6 +24,8 @@ class AuditEvent(models.Model):
     # The resident whose personal data was touched, if any, so 我的数据使用记录 is one indexed
     # query.
     subject_resident_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # The enterprise whose data was touched (企业数据使用记录), likewise.
+    subject_enterprise_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     purpose = models.CharField(max_length=200, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     data = models.JSONField(default=dict, blank=True)
