@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Serve the app (gunicorn) and run the background-task worker (db_worker) together.
+# Serve the app (gunicorn), run the background-task worker (db_worker) and the demo city's
+# department systems (manage.py demo_sources, the data sources 数据共享核验 asks) together.
 #
 # Queued tasks only run while a worker runs, so `make run` must never leave one without the
-# other: when either process exits, the other is stopped too and this script exits with the
+# other: when any process exits, the others are stopped too and this script exits with the
 # status of the one that died first. Ctrl-C (SIGINT) or SIGTERM stops both cleanly.
 #
-#   HOST=127.0.0.1 PORT=8000 WORKERS=2 bash scripts/serve.sh
+#   HOST=127.0.0.1 PORT=8000 WORKERS=2 DEMO_SOURCES_PORT=8100 bash scripts/serve.sh
+# Faults in the department systems for a demo: TONGBAN_DEMO_SOURCES_FAULTS="gaj_population=slow:3"
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +15,9 @@ VENV=${VENV:-.venv}
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 WORKERS=${WORKERS:-2}
+DEMO_SOURCES_PORT=${DEMO_SOURCES_PORT:-8100}
+# The platform asks the department systems where they listen (settings.TONGBAN_EXCHANGE_ENDPOINTS).
+export TONGBAN_DEMO_SOURCES_URL=${TONGBAN_DEMO_SOURCES_URL:-http://127.0.0.1:$DEMO_SOURCES_PORT}
 pids=()
 
 stop_all() {
@@ -34,6 +39,8 @@ trap 'stop_all; exit 143' TERM
   --access-logfile - --log-level warning &
 pids+=($!)
 "$VENV/bin/python" manage.py db_worker --queue-name default &
+pids+=($!)
+"$VENV/bin/python" manage.py demo_sources --host 127.0.0.1 --port "$DEMO_SOURCES_PORT" &
 pids+=($!)
 
 wait -n

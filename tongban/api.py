@@ -9,10 +9,14 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from tongban.accounts.api import router as accounts_router
 from tongban.accounts.api_agents import router as enterprise_agents_router
+from tongban.assistance.api import router as assistance_router
 from tongban.cases.api import router as cases_router
 from tongban.catalog.api import router as catalog_router
 from tongban.certificates.api import router as certificates_router
+from tongban.commitment_checks.api import me as commitment_checks_me_router
+from tongban.commitment_checks.api import router as commitment_checks_router
 from tongban.common.errors import DomainError
+from tongban.consents.api import router as consents_router
 from tongban.delegation.api import router as delegation_router
 from tongban.idcode.api import router as idcode_router
 from tongban.notifications.api import router as notifications_router
@@ -51,6 +55,10 @@ api.add_router("/", policies_public_router)
 api.add_router("/", policies_staff_router)
 api.add_router("/", reviews_router)
 api.add_router("/", reviews_public_router)
+api.add_router("/", assistance_router)  # 行政协助
+api.add_router("/", consents_router)  # 授权数据使用
+api.add_router("/", commitment_checks_router)  # 告知承诺事后核查
+api.add_router("/", commitment_checks_me_router)
 
 
 @api.exception_handler(DomainError)

@@ -26,9 +26,13 @@ urlpatterns = [
     path("", include("tongban.idcode.urls")),
     path("", include("tongban.policies.urls")),
     path("", include("tongban.reviews.urls")),
+    path("", include("tongban.commitment_checks.urls")),
+    path("", include("tongban.consents.urls")),  # 授权数据使用
     path("staff/", include("tongban.cases.urls_staff")),
     path("staff/", include("tongban.reviews.urls_staff")),
     path("staff/", include("tongban.policies.urls_staff")),
+    path("staff/", include("tongban.commitment_checks.urls_staff")),
+    path("staff/", include("tongban.assistance.urls")),  # 行政协助
     path("", include("tongban.portal.urls")),
 ]
 

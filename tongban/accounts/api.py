@@ -9,18 +9,21 @@ import datetime as dt
 from decimal import Decimal
 
 from ninja import Query, Router, Schema
+from pydantic import Field
 
 from tongban.accounts.apiauth import resident_auth
 from tongban.accounts.errors import ResidentProfileNotFound
 from tongban.accounts.http import client_ip
 from tongban.accounts.selectors import (
     data_access_for,
+    enterprise_data_access_for,
     enterprises_for_agent,
     resident_profile_for,
     resident_profile_of,
 )
 from tongban.accounts.services import account_activate
 from tongban.common.api_schemas import errors
+from tongban.common.apitypes import Id
 
 router = Router(tags=["accounts"], auth=resident_auth)
 
@@ -96,10 +99,14 @@ def my_enterprises(request):
 
 class DataAccessOut(Schema):
     at: dt.datetime
-    who: str
-    fields: list[str]
+    who: str = Field(description="使用单位（或机构）及岗位，从不是个人姓名")
+    fields: list[str] = Field(description="使用的信息")
     receipt_no: str
     purpose: str
+    legal_basis: str = Field(description="依据：法规条款、本人授权或依申请办件")
+    source: str = Field(description="数据来源（答复核验的部门系统）；工作人员查阅为空")
+    channel: str = Field(description="staff / exchange / consent / matching")
+    channel_label: str
 
 
 class DataAccessPageOut(Schema):
@@ -118,6 +125,24 @@ def my_data_access(request, page: int = Query(1, ge=1, le=100_000)):
     """Every read of the caller's personal data by staff or the platform, newest first: the
     reader's department and post (never a name), when, which fields, the case, the purpose."""
     paged = data_access_for(user=request.auth, page=page)
+    return {
+        "count": paged.paginator.count,
+        "page": paged.number,
+        "pages": paged.paginator.num_pages,
+        "items": paged.object_list,
+    }
+
+
+@router.get(
+    "enterprises/{enterprise_id}/data-access",
+    response={200: DataAccessPageOut, **errors(400, 401, 403, 404, 422)},
+    summary="企业数据使用记录（谁因何使用了本企业的数据）",
+)
+def enterprise_data_access(request, enterprise_id: Id, page: int = Query(1, ge=1, le=100_000)):
+    """For the enterprise's 法定代表人 or 管理员: every use of its data, newest first, as
+    me/data-access. An agent is refused (NOT_ENTERPRISE_MANAGER, 403); anyone else is told
+    the enterprise is not found (ENTERPRISE_NOT_FOUND, 404)."""
+    paged = enterprise_data_access_for(viewer=request.auth, enterprise_id=enterprise_id, page=page)
     return {
         "count": paged.paginator.count,
         "page": paged.number,

@@ -342,15 +342,32 @@ def resident_profile_for_work(
     return display
 
 
+# What 我的/企业数据使用记录 lists: staff and platform reads, 数据共享核验 answers and consented
+# third-party reads (exchange: same actions, data["channel"]), and 政策找人 match changes.
+RESIDENT_DATA_USE_ACTIONS = ("personal_data.read", "personal_data.match")
+ENTERPRISE_DATA_USE_ACTIONS = ("enterprise_data.read", "enterprise_data.match")
+
+DATA_USE_CHANNEL_LABELS = {
+    "staff": "工作人员查阅",
+    "exchange": "数据共享核验",
+    "consent": "经授权的机构查询",
+    "matching": "政策系统自动比对",
+}
+
+
 def data_access_for(*, user: User | None, page: int | str | None = 1, per_page: int = 20):
-    """我的数据使用记录: every read of USER's personal data by staff (and the platform's own
-    processes), newest first, as the resident is shown it — who by department and post, never
-    a person's name; when; which fields; for which case; for what purpose. A Paginator page
-    whose `object_list` are dicts."""
+    """我的数据使用记录: every use of USER's personal data — staff reads, department systems
+    answering for a case (数据共享核验), institutions reading with the resident's consent, and
+    政策找人 — newest first, as the resident is shown it: who by department or institution and
+    post, never a person's name; when; which elements; for which case; for what purpose;
+    under which legal basis; the source system. A Paginator page whose `object_list` are
+    dicts."""
     user = _require_login(user)
     profile = ResidentProfile.objects.filter(user=user).first()
     rows = (
-        AuditEvent.objects.filter(subject_resident_id=profile.pk, action="personal_data.read")
+        AuditEvent.objects.filter(
+            subject_resident_id=profile.pk, action__in=RESIDENT_DATA_USE_ACTIONS
+        )
         .exclude(actor=user)
         .select_related("actor")
         .order_by("-at", "-pk")
@@ -358,33 +375,97 @@ def data_access_for(*, user: User | None, page: int | str | None = 1, per_page: 
         else AuditEvent.objects.none()
     )
     paged = Paginator(rows, per_page).get_page(page)
-    paged.object_list = [_access_row(event) for event in paged.object_list]
+    sources: dict[str, Any] = {}
+    paged.object_list = [_access_row(event, sources) for event in paged.object_list]
     return paged
 
 
-def _access_row(event: AuditEvent) -> dict[str, Any]:
+def enterprise_data_access_for(
+    *, viewer: User | None, enterprise_id: int, page: int | str | None = 1, per_page: int = 20
+):
+    """企业数据使用记录 for the enterprise's 法定代表人 or 管理员: every use of its data, as
+    `data_access_for` shows a resident's. An agent is refused (NOT_ENTERPRISE_MANAGER, 403),
+    anyone else is told the enterprise is not found; nothing is read then."""
+    enterprise_authority(user=viewer, enterprise_id=enterprise_id, need=NEED_MANAGE)
+    # Staff reads written before subject_enterprise_id existed name the enterprise as object.
+    rows = (
+        AuditEvent.objects.filter(
+            Q(subject_enterprise_id=enterprise_id)
+            | Q(object_type="enterprise", object_id=str(enterprise_id), subject_enterprise_id=None),
+            action__in=ENTERPRISE_DATA_USE_ACTIONS,
+        )
+        .select_related("actor")
+        .order_by("-at", "-pk")
+    )
+    paged = Paginator(rows, per_page).get_page(page)
+    sources: dict[str, Any] = {}
+    paged.object_list = [_access_row(event, sources) for event in paged.object_list]
+    return paged
+
+
+def _field_labels(codes: list[str], sources: dict[str, Any]) -> list[str]:
+    """The words for what was read: profile fields, data elements (catalog), a source's
+    elements ("source:CODE.element"), or a label the writer already gave."""
     from tongban.catalog.selectors import element_definitions
 
+    elements = element_definitions([c for c in codes if "." in c and ":" not in c])
+    labels = []
+    for code in codes:
+        if code in PROFILE_FIELD_LABELS or code in ENTERPRISE_FIELD_LABELS:
+            labels.append(PROFILE_FIELD_LABELS.get(code) or ENTERPRISE_FIELD_LABELS[code])
+        elif code in elements:
+            labels.append(elements[code].label)
+        elif code.startswith("source:"):
+            labels.append(_source_element_label(code.removeprefix("source:"), sources))
+        elif not code.isascii():
+            labels.append(code)
+    return [label for label in labels if label]
+
+
+def _source_element_label(code: str, sources: dict[str, Any]) -> str:
+    """The label of a source's element; SOURCES caches definitions for one page."""
+    from tongban.exchange.selectors import data_source
+
+    source, _, element = code.partition(".")
+    if source not in sources:
+        sources[source] = data_source(source)  # None for a source since removed
+    definition = sources[source]
+    for item in getattr(definition, "elements", None) or []:
+        if item.code == element:
+            return item.label
+    return ""
+
+
+def _access_row(event: AuditEvent, sources: dict[str, Any] | None = None) -> dict[str, Any]:
     data = event.data or {}
-    codes = [str(c) for c in data.get("fields", [])]
-    elements = element_definitions([c for c in codes if "." in c])
-    fields = [
-        PROFILE_FIELD_LABELS.get(c) or (elements[c].label if c in elements else "") for c in codes
-    ]
+    sources = {} if sources is None else sources
+    fields = _field_labels([str(c) for c in data.get("fields", [])], sources)
     if data.get("certificates"):
         fields.append("电子证照内容")
     if data.get("material_name"):
         fields.append(f"申请材料「{data['material_name']}」")
     receipt_no = data.get("receipt_no") or (event.object_id if event.object_type == "case" else "")
+    channel = data.get("channel") or "staff"
     who = data.get("post") or staff_post_label(event.actor)
     if not who:
         who = "平台管理员" if event.actor is not None else "系统"
+    basis = data.get("legal_basis") or ""
+    if not basis and channel == "consent":
+        basis = "本人授权"
+    if not basis and receipt_no:
+        basis = "依申请：办理所提交的办件"
+    if channel == "consent" and data.get("consent"):
+        basis = f"{basis}（授权编号 {data['consent']}）"
     return {
         "at": event.at,
         "who": who,
         "fields": [f for f in fields if f],
         "receipt_no": receipt_no,
         "purpose": event.purpose,
+        "legal_basis": basis,
+        "source": data.get("source_name") or "",
+        "channel": channel if channel in DATA_USE_CHANNEL_LABELS else "staff",
+        "channel_label": DATA_USE_CHANNEL_LABELS.get(channel, DATA_USE_CHANNEL_LABELS["staff"]),
     }
 
 
@@ -395,6 +476,23 @@ def _access_row(event: AuditEvent) -> dict[str, Any]:
 _MEMBER_ROLES_SEEING_LEGAL_REP = frozenset(
     {EnterpriseMembership.Role.LEGAL_REPRESENTATIVE, EnterpriseMembership.Role.ADMINISTRATOR}
 )
+
+
+# 企业档案 fields by the words its 法定代表人 reads on 企业数据使用记录; staff reads show all.
+ENTERPRISE_FIELD_LABELS = {
+    "uscc": "统一社会信用代码",
+    "enterprise_name": "企业名称",
+    "type": "企业类型",
+    "legal_representative": "法定代表人姓名",
+    "legal_representative_id_number": "法定代表人身份证号码",
+    "registered_capital": "注册资本",
+    "industry_code": "行业代码",
+    "district": "登记区",
+    "address": "住所",
+    "founded_on": "成立日期",
+    "employees": "从业人数",
+    "status": "登记状态",
+}
 
 
 def _enterprise_display(enterprise: Enterprise, *, rep_name_full: bool, rep_id_full: bool):
@@ -463,9 +561,15 @@ def enterprise_profile_for(
             action="enterprise_data.read",
             object_type="enterprise",
             object_id=enterprise.pk,
+            subject_enterprise_id=enterprise.pk,
             purpose=clean_purpose,
             ip_address=ip_address,
-            data={"view": "full" if full else "masked", "roles": sorted(roles)},
+            data={
+                "view": "full" if full else "masked",
+                "roles": sorted(roles),
+                "fields": list(ENTERPRISE_FIELD_LABELS),
+                "post": staff_post_label(viewer),
+            },
         )
     display = _enterprise_display(enterprise, rep_name_full=True, rep_id_full=full)
     display["my_role"] = ""

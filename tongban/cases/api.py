@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from typing import Any, Literal
 
-from ninja import Form, Header, Router, Schema, Status
+from ninja import Field, Form, Header, Router, Schema, Status
 
 from tongban.accounts.apiauth import resident_auth, staff_auth
 from tongban.accounts.models import Enterprise
@@ -31,6 +31,7 @@ SUBMIT_DESCRIPTION = """一表申请。请求为 multipart/form-data：
 
 - 字段 `payload`：JSON 文本 `{"kind": "bundle"|"item", "code": "...", "answers": {...},
   "form_data": {数据元编码: 值}, "materials": {材料编码: {"how": "upload"|"commitment"|"deferred"}},
+  （指南中标明数据源暂时无法核验的材料，how 也可为 "source_retry"：由平台在审核前再次核验）
   "acknowledge_duplicate": true（可选：已有同一对象、同一事项的未办结申请时仍然提交；否则返回 409
   CASE_DUPLICATE_OPEN，details 中给出已有申请的 receipt_no）,
   "delivery": "online"|"counter"|"post", "enterprise_id": 可选,
@@ -134,6 +135,7 @@ class MaterialCountsOut(Schema):
     waived: int
     committed: int
     deferred: int
+    source_retry: int = Field(description="平台稍后核验：等待部门系统恢复后核验的材料份数")
 
 
 class CaseOut(Schema):

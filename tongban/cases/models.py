@@ -261,6 +261,9 @@ class MaterialHow(models.TextChoices):
     COMMITMENT = "commitment", "告知承诺"
     WAIVED = "waived", "免提交"
     DEFERRED = "deferred", "容缺后补"
+    # A data source that could spare it did not answer when the applicant applied: the
+    # platform asks again before review (exchange.tasks), and it becomes 免提交 or 容缺后补.
+    SOURCE_RETRY = "source_retry", "平台稍后核验"
 
 
 class MaterialSubmission(models.Model):
@@ -279,6 +282,13 @@ class MaterialSubmission(models.Model):
     # 免提交 by an e-certificate: the serial of the certificate that proved it (a serial, not a
     # foreign key: the case keeps its record if the certificate row is ever archived).
     certificate_serial = models.CharField(max_length=64, blank=True)
+    # 免提交 by a data-source look-up (数据共享核验): the source, the look-up record, the hash
+    # of the values it answered and when (the values themselves stay with the look-up,
+    # encrypted). For 平台稍后核验, the source still to be asked.
+    source_code = models.CharField(max_length=64, blank=True)
+    source_lookup_id = models.BigIntegerField(null=True, blank=True)
+    source_value_hash = models.CharField(max_length=64, blank=True)
+    source_answered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -268,6 +268,11 @@ EVENT_LABELS = {
     "handed_out": "出件",
     "archived": "归档",
     "certificates_issued": "发证",
+    # 行政协助 (tongban.assistance): the case waits on another department's answer.
+    "assistance_requested": "发起行政协助",
+    "assistance_answered": "收到行政协助答复",
+    "assistance_withdrawn": "撤回行政协助",
+    "assistance_overdue": "行政协助逾期未答复",
 }
 
 
@@ -276,8 +281,10 @@ EVENT_LABELS = {
 # type (受理意见, an approval's remark) is an internal note (内部备注) for staff only: not on
 # the applicant's pages, in the API they read, or in their notices.
 _APPLICANT_REASON_ACTIONS = frozenset(
-    {"refused", "supplement_requested", "task_denied", "handed_out", "archived"}
-)
+    {"refused", "supplement_requested", "task_denied", "handed_out", "archived",
+     # 行政协助: the service writes which department is asked, never the question.
+     "assistance_requested"}
+)  # fmt: skip
 
 
 def reason_for_applicant(*, action: str, actor_label: str) -> bool:
@@ -620,7 +627,18 @@ def task_view_for_reviewer(*, user: User | None, task_id: int) -> dict[str, Any]
     submitted = MaterialSubmission.objects.filter(case=case, material_code__in=materials).exclude(
         how=MaterialHow.WAIVED
     )
-    spared = [m for m in case.plan.get("materials", []) if m["code"] in materials and m["spared"]]
+    # Spared by a data source only after submission (平台稍后核验) counts as spared too.
+    sourced = {
+        s.material_code: s
+        for s in MaterialSubmission.objects.filter(
+            case=case, material_code__in=materials, how=MaterialHow.WAIVED
+        ).exclude(source_code="")
+    }
+    spared = [
+        m
+        for m in case.plan.get("materials", [])
+        if m["code"] in materials and (m["spared"] or m["code"] in sourced)
+    ]
     # What an earlier item of this case issued stands in for the material once it exists.
     made = _issued_in_case(case, spared)
     spared_by = {
@@ -700,6 +718,17 @@ def task_view_for_reviewer(*, user: User | None, task_id: int) -> dict[str, Any]
                 "sha256": m.sha256,
                 "due_date": m.due_date,
                 "overdue": deferred_overdue(m),
+                # 待平台核验: the source the platform still waits for.
+                "source_name": next(
+                    (
+                        _source_name(p, m)
+                        for p in case.plan.get("materials", [])
+                        if p["code"] == m.material_code
+                    ),
+                    "",
+                )
+                if m.how == MaterialHow.SOURCE_RETRY
+                else "",
             }
             for m in submitted
         ],
@@ -709,8 +738,10 @@ def task_view_for_reviewer(*, user: User | None, task_id: int) -> dict[str, Any]
             {
                 "code": m["code"],
                 "name": m["name"],
-                "reason": m["spared_reason"],
+                "reason": m["spared_reason"] or getattr(sourced.get(m["code"]), "note", ""),
                 "certificate": _evidence_of(evidence, spared_by[m["code"]]),
+                # 已核验共享数据：公安人口库 · time (when the case was submitted, or later).
+                "source": _source_evidence(m, sourced.get(m["code"])),
                 # Issued by an earlier item of this case: which, and whether it has been.
                 "produced_by": m.get("produced_by", ""),
                 "produced_by_name": produced_names.get(m.get("produced_by", ""), ""),
@@ -808,6 +839,40 @@ def _issued_in_case(case: Application, spared: list[dict[str, Any]]) -> dict[str
     return found
 
 
+def _source_name(planned: dict[str, Any], row: MaterialSubmission | None) -> str:
+    """The data source's name for a material, from what the case recorded."""
+    by = planned.get("spared_by") or {}
+    if by.get("kind") == "data_source":
+        return by.get("source_name", "")
+    return planned.get("unavailable_source", "") or (row.source_code if row else "")
+
+
+def _source_evidence(
+    planned: dict[str, Any], row: MaterialSubmission | None
+) -> dict[str, Any] | None:
+    """数据共享核验 as the reviewer sees it: the source, its department, when it answered,
+    the look-up record and the hash of what it answered."""
+    by = planned.get("spared_by") or {}
+    if row is not None and row.source_code:
+        return {
+            "name": _source_name(planned, row),
+            "department": by.get("department", ""),
+            "answered_at": row.source_answered_at,
+            "lookup_id": row.source_lookup_id,
+            "value_hash": row.source_value_hash,
+        }
+    if by.get("kind") != "data_source":
+        return None
+    answered = by.get("answered_at") or ""
+    return {
+        "name": by.get("source_name", ""),
+        "department": by.get("department", ""),
+        "answered_at": dt.datetime.fromisoformat(answered) if answered else None,
+        "lookup_id": by.get("lookup_id"),
+        "value_hash": by.get("value_hash", ""),
+    }
+
+
 def _evidence_of(evidence: dict[str, dict[str, Any]], spared_by: Any) -> dict[str, Any] | None:
     if not isinstance(spared_by, dict) or spared_by.get("kind") != "certificate":
         return None
@@ -826,6 +891,8 @@ def material_counts(case: Application) -> dict[str, int]:
         "waived": len(by_how.get(MaterialHow.WAIVED, ())),
         "committed": len(by_how.get(MaterialHow.COMMITMENT, ())),
         "deferred": len(by_how.get(MaterialHow.DEFERRED, ())),
+        # 平台稍后核验: waiting for a department system that did not answer at submission.
+        "source_retry": len(by_how.get(MaterialHow.SOURCE_RETRY, ())),
     }
 
 
@@ -855,6 +922,9 @@ def form_prefill(
     guide = run(code=code, answers=answers, applicant=profile, enterprise=enterprise)
     elements = element_definitions([f.code for f in guide.fields])
     claims = _certificate_claims(profile, [elements.get(f.code) for f in guide.fields])
+    shared = _shared_values(
+        profile, enterprise, [elements.get(f.code) for f in guide.fields], guide.items
+    )
     # Which person of the case the applicant is (the mother applying): a prefill marked
     # `applicant_is` counts only for that person, so nobody's data lands in another's fields.
     role = applicant_person(kind=kind, code=code, answers=guide.answers)
@@ -870,6 +940,8 @@ def form_prefill(
                 continue
             if source.source == "certificate":
                 value = claims.get((source.certificate_type, source.field))
+            elif source.source == "data_source":
+                value = shared.get((source.data_source, source.field))
             else:
                 holder = {"profile": profile, "enterprise": enterprise}.get(source.source)
                 value = getattr(holder, source.field, None) if holder is not None else None
@@ -880,6 +952,8 @@ def form_prefill(
                 values.sources[f.code] = (
                     f"您的电子证照「{names.get(source.certificate_type, '')}」"
                     if source.source == "certificate"
+                    else f"{source.data_source}（部门共享数据）"
+                    if source.source == "data_source"
                     else {"enterprise": "企业档案"}.get(source.source, "您的档案")
                 )
                 if for_profile is not None:  # the form says whose record it is
@@ -919,6 +993,32 @@ def _prefill_fits(element, value: Any) -> bool:
     except DomainError:
         return False
     return True
+
+
+def _shared_values(profile, enterprise, elements: list, items) -> dict[tuple, Any]:
+    """(source name, element) → what the department systems hold about the applicant (or
+    their enterprise), through the evidence providers that can prefill from data sources."""
+    wanted = [
+        (p.data_source, p.field)
+        for el in elements
+        if el is not None
+        for p in el.prefill
+        if p.source == "data_source" and p.data_source
+    ]
+    if profile is None or not wanted:
+        return {}
+    values: dict[tuple, Any] = {}
+    for provider in evidence_providers():
+        if getattr(provider, "kind", "") == "data_source" and hasattr(provider, "prefill"):
+            values.update(
+                provider.prefill(
+                    applicant=profile,
+                    enterprise=enterprise,
+                    wanted=wanted,
+                    items=[i.code for i in items],
+                )
+            )
+    return values
 
 
 def _certificate_claims(profile: ResidentProfile | None, elements: list) -> dict[tuple, Any]:
@@ -1313,6 +1413,10 @@ def case_intake_view(
                         # 免提交: why, and the certificate that proved it.
                         "note": s.note if s.how == MaterialHow.WAIVED else "",
                         "certificate_serial": s.certificate_serial,
+                        # 数据共享核验: which source answered, and when; or, 平台稍后核验,
+                        # which one the platform is still waiting for.
+                        "source_name": _source_name(m, s) if s.source_code else "",
+                        "source_answered_at": s.source_answered_at,
                     }
                     for s in rows
                 ],

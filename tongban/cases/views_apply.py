@@ -214,7 +214,10 @@ class Flow:
                 continue
             how = self.draft.material_how.get(m.code, "")
             ids = tuple(u.pk for u in self.uploads.get(m.code, []))
-            if how in (MaterialHow.COMMITMENT, MaterialHow.DEFERRED):
+            if how in (MaterialHow.COMMITMENT, MaterialHow.DEFERRED) or (
+                # 平台稍后核验 only while the source is still down; back up, it spares or not.
+                how == MaterialHow.SOURCE_RETRY and m.unavailable_source_code
+            ):
                 out[m.code] = services.MaterialInput(how=how)
             elif ids:
                 out[m.code] = services.MaterialInput(how=MaterialHow.UPLOAD, draft_uploads=ids)
@@ -321,6 +324,8 @@ def _material_rows(flow: Flow) -> list[dict[str, Any]]:
             state = f"告知承诺：{planned['commitment']}"
         elif how == MaterialHow.DEFERRED:
             state = f"容缺：受理后 {deferrable_days} 个工作日内补交"
+        elif how == MaterialHow.SOURCE_RETRY and m.unavailable_source:
+            state = f"由平台在审核前再次核验（{m.unavailable_source}）"
         elif files:
             state = "已上传 " + "、".join(f"{f['name']}（{f['size']}）" for f in files)
         elif m.required:
@@ -342,6 +347,8 @@ def _material_rows(flow: Flow) -> list[dict[str, Any]]:
                 "waivers": [w.text for w in m.waivers if w.kind != "commitment"],
                 "commitment": planned["commitment"],
                 "deferrable_days": deferrable_days,
+                # 公安人口库暂时无法核验: upload, or let the platform check again before review.
+                "unavailable_source": m.unavailable_source,
                 "how": how,
                 "files": files,
                 "state": state,
@@ -608,7 +615,10 @@ def step_view(request: HttpRequest, kind: str, code: str, slug: str) -> HttpResp
             how = dict(draft.material_how)
             for m in flow.result.materials:
                 chosen = request.POST.get(forms.HOW_PREFIX + m.code)
-                if not m.spared and chosen in ("upload", "commitment", "deferred"):
+                if not m.spared and (
+                    chosen in ("upload", "commitment", "deferred")
+                    or (chosen == MaterialHow.SOURCE_RETRY and m.unavailable_source_code)
+                ):
                     how[m.code] = chosen
             if request.POST.get("remove"):
                 services.draft_upload_remove(

@@ -77,6 +77,10 @@ EVENT_LABELS = {
     "concluded": "办结",
     "handed_out": "出件",
     "archived": "归档",
+    "assistance_requested": "发起行政协助",
+    "assistance_answered": "收到行政协助答复",
+    "assistance_withdrawn": "撤回行政协助",
+    "assistance_overdue": "行政协助逾期未答复",
 }
 ACTOR_LABELS = {
     "staff": "工作人员",

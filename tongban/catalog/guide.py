@@ -128,6 +128,10 @@ class GuideMaterial:
     # Not spared yet because the person it is about is not identified yet: what to fill in
     # (e.g. 父亲公民身份号码) so their e-certificate can be checked.
     identify_by: str = ""
+    # A data source that could spare it did not answer (公安人口库暂时无法核验): the applicant
+    # may upload it, or let the platform check again before review (平台稍后核验).
+    unavailable_source: str = ""
+    unavailable_source_code: str = ""
 
 
 @dataclass
@@ -707,6 +711,7 @@ class _Guide:
         providers = list(self.providers) if self.providers is not None else evidence_providers()
         by_code: dict[str, GuideMaterial] = {}
         sources: dict[str, list[MaterialDef]] = {}
+        placed: list[tuple[str, MaterialDef]] = []  # (item code, material), for data sources
         for code in included:
             item = self.members[code]
             for m in item.materials:
@@ -736,6 +741,7 @@ class _Guide:
                 entry.items.append(code)
                 entry.item_names.append(item.name)
                 sources[m.code].append(m)
+                placed.append((code, m))
                 for w in m.waivable_by:
                     waiver = _waiver(w, m)
                     if waiver not in entry.waivers:
@@ -767,7 +773,14 @@ class _Guide:
             if persons:
                 extra["persons"] = persons
             providers = [
-                p.bind(applicant=applicant, waivers=waivers, **extra) if hasattr(p, "bind") else p
+                p.bind(
+                    applicant=applicant,
+                    waivers=waivers,
+                    **extra,
+                    **({"materials": placed} if getattr(p, "wants_materials", False) else {}),
+                )
+                if hasattr(p, "bind")
+                else p
                 for p in providers
             ]
         for code, entry in by_code.items():
@@ -778,6 +791,17 @@ class _Guide:
                 if found is not None:
                     entry.spared, entry.spared_reason = True, found.reason
                     entry.evidence = dict(found.evidence)
+                    break
+        for code, entry in by_code.items():
+            if entry.spared:
+                continue
+            for p in providers:
+                down = getattr(p, "unavailable", None)
+                if down is None:
+                    continue
+                hit = next((h for m in sources[code] if (h := down(material=m))), None)
+                if hit:
+                    entry.unavailable_source_code, entry.unavailable_source = hit
                     break
         for code, entry in by_code.items():
             identity = ROLE_IDENTITY.get(entry.about)

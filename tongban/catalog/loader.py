@@ -426,6 +426,8 @@ def _cross_check(defs: CatalogDefinitions) -> list[DefinitionProblem]:
                 problems.append(
                     el.problem(("prefill", i, "field"), f"档案中没有字段 {prefill.field}")
                 )
+            if prefill.source == "data_source" and not prefill.data_source.strip():
+                problems.append(el.problem(("prefill", i, "data_source"), "应给出数据源名称"))
             if prefill.source == "certificate" and not prefill.certificate_type.strip():
                 problems.append(
                     el.problem(("prefill", i, "certificate_type"), "应给出电子证照类型")

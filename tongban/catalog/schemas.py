@@ -124,6 +124,9 @@ class Prefill(Strict):
     source: Literal["profile", "enterprise", "certificate", "data_source"]
     field: str = Field(min_length=1)
     certificate_type: str = ""
+    # source=data_source: the department system (its name, as waivers name it: 社保参保库)
+    # whose element `field` the form may offer, asked about the applicant or their enterprise.
+    data_source: str = ""
     # Only when the applicant is this person of the case (the service's `applicant_person_question`
     # question says who they are): the mother applying fills 母亲姓名 from her own profile,
     # and 父亲姓名 from her 结婚证; the father applying, the other way round.
@@ -515,6 +518,11 @@ class ServiceItemDef(Strict):
     # clerk having checked the person there.
     assurance_level: Literal["sms", "real_name", "in_person"] | None = Field(
         default=None, description="网上办理所需的最低身份核验等级"
+    )
+    # 告知承诺事后核查: the share of this item's commitments drawn for a person to check
+    # after the case concludes (commitments a data source can answer are all re-checked).
+    commitment_check_share: float = Field(
+        default=0.1, ge=0, le=1, description="告知承诺事后抽查比例（0至1）"
     )
 
     @model_validator(mode="after")

@@ -69,3 +69,12 @@ class TooManyRequests(DomainError):
     http_status = 429
     # Whole seconds until a retry can succeed, when known; sent as the Retry-After header.
     retry_after_seconds: int | None = None
+
+
+class AuditAppendOnly(DomainError):
+    """The audit trail (审计日志, and with it 我的数据使用记录) is append-only: a row once
+    written is never changed or removed, so what a resident was shown stays true."""
+
+    code = "AUDIT_APPEND_ONLY"
+    message = "审计日志只能追加，不能修改或删除"
+    http_status = 409

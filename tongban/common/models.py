@@ -3,12 +3,37 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from tongban.common.errors import AuditAppendOnly
+
+# The one change a written audit row may take: its user link cleared when that user is removed
+# (on_delete=SET_NULL); actor_label still names who acted. The database refuses the rest too
+# (migration common 0003), this guard only fails earlier and with a domain error.
+AUDIT_MUTABLE_FIELDS = frozenset({"actor", "actor_id"})
+
+
+class AuditEventQuerySet(models.QuerySet):
+    """Append-only: no delete, and no update but clearing `actor`."""
+
+    def update(self, **kwargs):
+        if set(kwargs) - AUDIT_MUTABLE_FIELDS or any(v is not None for v in kwargs.values()):
+            raise AuditAppendOnly()
+        return super().update(**kwargs)
+
+    update.alters_data = True
+
+    def delete(self):
+        raise AuditAppendOnly()
+
+    delete.alters_data = True
+    delete.queryset_only = True
+
 
 class AuditEvent(models.Model):
     """审计日志 — one row for every state change and every read of personal data.
 
     `purpose` is required for reads of personal data (数据使用目的), so a resident can later be
-    shown who looked at their data and why.
+    shown who looked at their data and why. Append-only (我的数据使用记录 must stay what it
+    was): rows are inserted, never changed or deleted — refused here and by the database.
     """
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -30,9 +55,22 @@ class AuditEvent(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     data = models.JSONField(default=dict, blank=True)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
         indexes = [models.Index(fields=["object_type", "object_id"])]
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+
+    def save(self, *args, **kwargs):
+        # Only ever an INSERT: a loaded row saved again, or a new one given an existing id,
+        # would otherwise become an UPDATE.
+        if not self._state.adding or kwargs.get("force_update") or kwargs.get("update_fields"):
+            raise AuditAppendOnly()
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditAppendOnly()

@@ -15,14 +15,18 @@ SCOPES: dict[str, str] = {
     "me": "查看您的办件、电子证照、消息和随申码",
     "cases": "以您的名义办事：提交申请、补正材料、评价服务等",
     "workbench": "以部门岗位身份查看和办理本部门的任务",
+    # A registered institution (tongban.consents) reading what a holder consented to.
+    "consented_data": "经数据主体授权，查询其同意提供的数据（授权使用机构）",
 }
 
 # The ID number goes only to a client the city registered with a legal basis for it.
 LEGAL_BASIS_SCOPES = frozenset({"id_number"})
 # Acting as staff is for a department system's own service account, never for a login.
 SERVICE_SCOPES = frozenset({"workbench"})
+# Only an institution's own client (registered by tongban.consents) carries this one.
+INSTITUTION_SCOPES = frozenset({"consented_data"})
 # What a resident's login can carry.
-RESIDENT_SCOPES = frozenset(SCOPES) - SERVICE_SCOPES
+RESIDENT_SCOPES = frozenset(SCOPES) - SERVICE_SCOPES - INSTITUTION_SCOPES
 
 
 def pkce_required(client_id: str) -> bool:

@@ -60,7 +60,7 @@ class HttpTransport(Strict):
     kind: Literal["http"]
     endpoint: Code = "demo"
     path: Annotated[str, Field(pattern=r"^/[a-z0-9/_\-]+$", max_length=120)]
-    secret_env: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")] = ""
+    secret_env: Annotated[str, Field(pattern=r"^([A-Z][A-Z0-9_]*)?$")] = ""
     timeout_seconds: float = Field(default=1.5, gt=0, le=30)
     retries: int = Field(default=2, ge=0, le=5)
 

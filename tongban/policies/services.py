@@ -19,6 +19,7 @@ from tongban.accounts.selectors import live_memberships
 from tongban.common.calendar import chinese_date
 from tongban.common.errors import InvalidInput
 from tongban.common.fields import EncryptedTextField
+from tongban.common.models import AuditEvent
 from tongban.common.services import actor_label_for, audit_record
 from tongban.notifications.models import Notice
 from tongban.notifications.services import notice_send
@@ -292,6 +293,7 @@ def _apply(
             ).update(ended_at=now, ended_by=run)
         if definition.mode != "on_application":  # 依申请: listed and checkable, never pushed
             outcome.told = _tell(policy, definition, now, scope, subject)
+        _record_matching_use(run, policy, definition, subject, new, gone, open_matches, now)
         outcome.eligible = len(eligible)
         outcome.new = len(new)
         changed = outcome.new or outcome.ended or outcome.reviews or outcome.granted
@@ -311,6 +313,58 @@ def _apply(
                 **({"enterprise": min(scope)} if scope and subject is ENTERPRISES else {}),
             },
         )
+
+
+MATCHING_USE_ACTIONS = {"resident": "personal_data.match", "enterprise": "enterprise_data.match"}
+
+
+def _record_matching_use(run, policy, definition, subject, new, gone, open_matches, now) -> None:
+    """我的/企业数据使用记录 for 政策找人: one row per person (or enterprise) whose match this
+    comparison created, ended or sent to review, naming the policy, the elements it read and
+    its legal basis. Not one per record compared: that is the whole population every day
+    (25 million rows a run for the city) and tells no one anything the page's standing notice
+    (selectors.matching_uses) does not; the changed ones number the new and ended matches,
+    which the run writes anyway."""
+    changed = dict.fromkeys(sorted(new), "new")
+    if gone and definition.mode == "automatic":
+        # The benefit goes on until a person decides; recorded when the review is queued,
+        # not again on every run while it waits.
+        queued = EligibilityReview.objects.filter(
+            match_id__in=[open_matches[r] for r in gone], created_at=now
+        ).values_list(f"match__{subject.fk}", flat=True)
+        changed |= dict.fromkeys(sorted(queued), "review")
+    elif gone:
+        changed |= dict.fromkeys(sorted(gone), "ended")
+    if not changed:
+        return
+    department = policy.department.name
+    what = "政策找人" if subject is RESIDENTS else "惠企政策匹配"
+    basis = f"{definition.legal_basis.document}{definition.legal_basis.article}"
+    fields = sorted(elements_used(definition.eligibility))
+    key = "subject_resident_id" if subject is RESIDENTS else "subject_enterprise_id"
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                actor_label=run.triggered_by,
+                action=MATCHING_USE_ACTIONS[subject.name],
+                object_type="policy",
+                object_id=policy.code,
+                purpose=f"{what}：{policy.name}",
+                data={
+                    "channel": "matching",
+                    "fields": fields,
+                    "legal_basis": basis,
+                    "post": f"{department}（{what}系统比对）",
+                    "policy": policy.code,
+                    "run": run.pk,
+                    "change": change,
+                },
+                **{key: record_id},
+            )
+            for record_id, change in changed.items()
+        ],
+        batch_size=2000,
+    )
 
 
 def _queue_reviews(definition, gone, open_matches, today, now, subject=RESIDENTS) -> int:

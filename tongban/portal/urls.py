@@ -8,6 +8,11 @@ urlpatterns = [
     path("me/", views.me_view, name="me"),
     path("me/data-access/", views.data_access_view, name="data_access"),
     path("enterprise/", views.enterprise_view, name="enterprise"),
+    path(
+        "enterprise/<int:enterprise_id>/data-access/",
+        views.enterprise_data_access_view,
+        name="enterprise_data_access",
+    ),
     # 企业授权管理 (tongban.portal.agents)
     path("enterprise/<int:enterprise_id>/agents/", agents.agent_grant_view, name="agent_grant"),
     path(

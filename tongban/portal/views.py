@@ -11,12 +11,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from tongban.accounts.errors import EnterpriseNotFound
+from tongban.accounts.errors import EnterpriseNotFound, NotEnterpriseManager
 from tongban.accounts.http import safe_next
 from tongban.accounts.selectors import (
     agent_invitations_for,
     data_access_for,
     enterprise_agents_for,
+    enterprise_data_access_for,
     enterprise_for_agent,
     enterprises_for_agent,
     is_staff_member,
@@ -86,6 +87,24 @@ def data_access_view(request: HttpRequest) -> HttpResponse:
     page = data_access_for(user=request.user, page=request.GET.get("page"))
     matching = policies_selectors.matching_uses()
     return render(request, "portal/data_access.html", {"page": page, "matching": matching})
+
+
+@require_GET
+@login_required
+def enterprise_data_access_view(request: HttpRequest, enterprise_id: int) -> HttpResponse:
+    """企业数据使用记录 — for the enterprise's 法定代表人 or 管理员: who (department or
+    institution and post) used the enterprise's data, when, which, why, under which basis."""
+    try:
+        page = enterprise_data_access_for(
+            viewer=request.user, enterprise_id=enterprise_id, page=request.GET.get("page")
+        )
+    except EnterpriseNotFound as exc:
+        raise Http404(exc.message) from exc
+    except NotEnterpriseManager as exc:
+        return forbidden(request, exc.message)
+    enterprise = enterprise_for_agent(user=request.user, enterprise_id=enterprise_id)
+    context = {"page": page, "enterprise": enterprise}
+    return render(request, "portal/enterprise_data_access.html", context)
 
 
 @require_GET

@@ -268,6 +268,14 @@ def _check_materials(
                 errors.append({"field": code, "message": f"{m['name']}不适用容缺受理"})
             else:
                 out.append((code, given, ""))
+        elif given.how == MaterialHow.SOURCE_RETRY:
+            if m["spared"]:
+                continue  # the source answered meanwhile: recorded as waived
+            # Only where a data source could spare it and did not answer at submission.
+            if not m.get("unavailable_source_code"):
+                errors.append({"field": code, "message": f"{m['name']}不适用平台稍后核验"})
+            else:
+                out.append((code, given, ""))
         else:
             errors.append({"field": code, "message": "提交方式只能是上传、告知承诺或容缺后补"})
     if total_files > MAX_FILES_PER_CASE:
@@ -311,6 +319,15 @@ def _store_materials(
                     size=len(f.content),
                     sha256=digest,
                 )
+        elif given.how == MaterialHow.SOURCE_RETRY:
+            m = next(m for m in case.plan["materials"] if m["code"] == code)
+            MaterialSubmission.objects.create(
+                case=case,
+                material_code=code,
+                how=given.how,
+                note=f"{m['unavailable_source']}暂时无法核验，由平台在审核前再次核验",
+                source_code=m["unavailable_source_code"],
+            )
         else:
             MaterialSubmission.objects.create(
                 case=case, material_code=code, how=given.how, note=note
@@ -325,6 +342,8 @@ def _store_waived(case: Application, provided: list[tuple[str, MaterialInput, st
         if not m["spared"] or m["code"] in given:
             continue
         spared_by = m.get("spared_by") or {}
+        by_source = spared_by.get("kind") == "data_source"
+        answered_at = spared_by.get("answered_at") if by_source else None
         MaterialSubmission.objects.create(
             case=case,
             material_code=m["code"],
@@ -333,6 +352,10 @@ def _store_waived(case: Application, provided: list[tuple[str, MaterialInput, st
             certificate_serial=spared_by.get("serial", "")
             if spared_by.get("kind") == "certificate"
             else "",
+            source_code=spared_by.get("source", "") if by_source else "",
+            source_lookup_id=spared_by.get("lookup_id") if by_source else None,
+            source_value_hash=spared_by.get("value_hash", "") if by_source else "",
+            source_answered_at=dt.datetime.fromisoformat(answered_at) if answered_at else None,
         )
 
 
@@ -384,6 +407,9 @@ def plan_from_guide(guide: GuideResult) -> dict[str, Any]:
                 "produced_by": m.produced_by,
                 "required": m.required,
                 "commitment": commitments.get(m.code, ""),
+                # A data source that could spare it did not answer (平台稍后核验 possible).
+                "unavailable_source": m.unavailable_source,
+                "unavailable_source_code": m.unavailable_source_code,
             }
             for m in guide.materials
         ],
@@ -440,7 +466,14 @@ def draft_save(
             code="DELIVERY_INVALID",
         )
     if material_how is not None and any(
-        v not in ("", MaterialHow.UPLOAD, MaterialHow.COMMITMENT, MaterialHow.DEFERRED)
+        v
+        not in (
+            "",
+            MaterialHow.UPLOAD,
+            MaterialHow.COMMITMENT,
+            MaterialHow.DEFERRED,
+            MaterialHow.SOURCE_RETRY,
+        )
         for v in material_how.values()
     ):
         raise InvalidInput("提交方式只能是上传、告知承诺或容缺后补", code="MATERIAL_HOW_INVALID")
@@ -974,7 +1007,7 @@ def _case_create(
 def _after_submit(case: Application, *, actor: User) -> None:
     """Accept at once when every intake check of every item is machine-verifiable and no
     material was deferred (容缺 is a person's judgement)."""
-    if case.materials.filter(how=MaterialHow.DEFERRED).exists():
+    if case.materials.filter(how__in=[MaterialHow.DEFERRED, MaterialHow.SOURCE_RETRY]).exists():
         return
     for item in case.plan["items"]:
         checks = item_definition(item["code"], item["version"]).intake_checks

@@ -80,6 +80,18 @@ def test_the_worker_runs_a_tick_which_queues_exactly_one_successor(transactional
         "policies_match_new": 0,
         # No trust list was published yet: the tick signs the first edition.
         "trust_list_sequence": 1,
+        # 行政协助 reminders and overdue marks; 告知承诺事后核查; 平台稍后核验 retries.
+        "assistance_overdue": 0,
+        "assistance_reminded": 0,
+        "commitment_checks_retry": 0,
+        "commitment_checks_screened": 0,
+        "commitment_checks_selected": 0,
+        "commitment_checks_to_person": 0,
+        "commitment_checks_verified": 0,
+        "exchange_source_retry_failed": 0,
+        "exchange_source_retry_needed": 0,
+        "exchange_source_retry_still_down": 0,
+        "exchange_source_retry_verified": 0,
     }
     # The successor is not due yet: another worker pass runs nothing and adds nothing.
     _worker()

@@ -225,6 +225,7 @@ def test_submit_records_the_certificate_and_the_counts(types, resident, staff):
         "waived": 3,
         "committed": 0,
         "deferred": 0,
+        "source_retry": 0,
     }
 
 
@@ -253,6 +254,7 @@ def test_a_certificate_revoked_after_the_guide_does_not_waive_at_submit(types, r
         "waived": 2,
         "committed": 0,
         "deferred": 0,
+        "source_retry": 0,
     }
 
 
@@ -344,6 +346,7 @@ def test_case_pages_show_the_material_counts(client, types, resident, staff):
         "waived": 3,
         "committed": 0,
         "deferred": 0,
+        "source_retry": 0,
     }
 
 

@@ -173,10 +173,17 @@ def test_element_files_validate_and_prefill_names_known_fields():
         path.stem: {c["name"] for c in _load(path)["claims"]}
         for path in (DEFINITIONS / "certificate_types").glob("*.yaml")
     }
+    # A department system answers the elements its definition lists (any source of that name).
+    shared: dict[str, set[str]] = {}
+    for path in (DEFINITIONS / "data_sources").glob("*.yaml"):
+        source = _load(path)
+        shared.setdefault(source["name"], set()).update(e["code"] for e in source["elements"])
     for element in elements().values():
         for prefill in element.prefill:
             if prefill.source == "certificate":
                 known = claims[prefill.certificate_type]
+            elif prefill.source == "data_source":
+                known = shared[prefill.data_source]
             else:
                 known = {"profile": PROFILE_FIELDS, "enterprise": ENTERPRISE_FIELDS}[prefill.source]
             assert prefill.field in known, f"{element.code}: 未知的预填字段 {prefill.field}"

@@ -37,6 +37,13 @@ EXPECTED = {
     "fund_result",
     "fund_granted",
     "fund_objection_reply",
+    "assistance_requested",
+    "assistance_reminder",
+    "assistance_overdue",
+    "assistance_answered",
+    "assistance_withdrawn",
+    "commitment_check_false",
+    "material_source_needed",
 }
 
 
@@ -51,6 +58,7 @@ def test_the_shipped_registry_loads_and_fits_one_sms_segment():
         "case_refused": ["sms"],
         "account_activation": ["sms"],
         "policy_stopped": ["sms"],
+        "commitment_check_false": ["sms"],
     }
 
 

@@ -31,7 +31,7 @@ def test_a_resident_sees_only_their_own_record(client, resident, other_resident,
     resident_profile_for_work(viewer=clerk, profile=other_resident, use="counter_identify")
     client.force_login(resident.user)
     page = client.get("/me/data-access/").content.decode()
-    assert "还没有工作人员查阅过您的个人信息。" in page
+    assert "还没有使用您个人数据的记录。" in page
     assert AuditEvent.objects.filter(subject_resident_id=other_resident.pk).count() == 1
 
 

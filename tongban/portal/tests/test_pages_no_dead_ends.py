@@ -44,11 +44,13 @@ def test_me_page_has_no_placeholder_and_links_what_works(client, resident):  # n
     assert "/bundles/enterprise_opening/" not in html
     main = html[html.index("<main") : html.index("</main>")]
     hrefs = re.findall(r'href="(/[^"#]*)"', main)
-    # The 9 above and the bundle, plus 亲友代办, 通行密钥, 已授权的网站和应用 and (the account
-    # is not yet 已实名核验) 在线实名核验.
+    # The 9 above and the bundle, plus 亲友代办, 通行密钥, 已授权的网站和应用, 授权数据使用,
+    # 我的信用记录 and (the account is not yet 已实名核验) 在线实名核验.
     assert "/me/delegations/" in hrefs
+    assert "/me/consents/" in hrefs
+    assert "/me/credit/" in hrefs
     assert "/accounts/verify/" in hrefs
-    assert len(hrefs) == 13
+    assert len(hrefs) == 15
     for href in hrefs:
         assert client.get(href).status_code == 200, href
 
@@ -92,11 +94,16 @@ def test_every_staff_shell_link_opens_for_the_person_who_sees_it(client, people)
     lead = people.lead
     clerk_without_hall = StaffFactory(department=police, role=StaffRole.COUNTER_CLERK)
     expected = {
-        people.acceptor["police"]: ["/staff/intake/", "/staff/reviews/"],
-        people.reviewer["police"]: ["/staff/tasks/"],
+        # 行政协助: every case-handling post answers for its department.
+        people.acceptor["police"]: ["/staff/intake/", "/staff/reviews/", "/staff/assistance/"],
+        people.reviewer["police"]: [
+            "/staff/tasks/",
+            "/staff/commitment-checks/",
+            "/staff/assistance/",
+        ],
         people.clerk: ["/staff/intake/", "/staff/handout/", "/staff/counter/"],
         people.issuer: ["/staff/handout/"],
-        lead: ["/staff/tasks/", "/staff/reviews/"],
+        lead: ["/staff/tasks/", "/staff/commitment-checks/", "/staff/reviews/"],
         # 城市运营 sees every department's 政策兑现 figures and, read-only, 接入管理.
         people.operator: ["/staff/reviews/", "/staff/policies/", "/staff/connect/"],
         clerk_without_hall: [],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -54,3 +56,24 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from exc
         for line in summary_lines(report):
             self.stdout.write(line)
+        self._data_sources(Path(path) / "data_sources", actor=actor, dry_run=dry_run)
+
+    def _data_sources(self, folder: Path, *, actor: str, dry_run: bool) -> None:
+        # 数据源目录, versioned with the catalog it authorises items of; a catalog folder
+        # without one leaves the registry as it is.
+        if not folder.is_dir():
+            return
+        from tongban.exchange.errors import DataSourcesInvalid
+        from tongban.exchange.services import data_sources_load
+
+        try:
+            report = data_sources_load(directory=folder, actor_label=actor, dry_run=dry_run)
+        except DataSourcesInvalid as exc:
+            for problem in exc.problems:
+                self.stderr.write(str(problem))
+            raise CommandError(exc.message) from exc
+        c = report.as_dict()
+        self.stdout.write(
+            f"  数据源：新增 {c['created']}，变更 {c['changed']}，未变 {c['unchanged']}，"
+            f"停用 {c['deactivated']}"
+        )

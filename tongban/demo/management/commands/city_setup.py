@@ -5,7 +5,8 @@
 1. loads the catalog definitions (`catalog_load`) and the certificate types
 (`certificate_types_load`), 2. creates the demo accounts, 3. tops the synthetic population up
 to --residents (and --enterprises), 4. issues the existing certificates of the demo accounts and
-of the first 2,000 residents and 200 enterprises (tongban/demo/certificates.py). Safe to run
+of the first 2,000 residents and 200 enterprises (tongban/demo/certificates.py), 5. rewrites
+the demo department systems' own records (tongban/exchange/demo_sources/dataset.py). Safe to run
 on every start: a second run finds everything in place, adds nothing and takes a few seconds.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import sys
 import time
 
+from django.conf import settings
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
 
@@ -22,6 +24,7 @@ from tongban.common.services import audit_record
 from tongban.demo.accounts import DEMO_PASSWORD, ensure_demo_accounts
 from tongban.demo.certificates import ensure_demo_certificates
 from tongban.demo.connect import ensure_demo_clients
+from tongban.demo.consents import ensure_demo_institution
 from tongban.demo.idcode import ensure_demo_scanner
 from tongban.demo.population import (
     generate_enterprises,
@@ -29,6 +32,7 @@ from tongban.demo.population import (
     generate_residents,
 )
 from tongban.demo.reviews import ensure_demo_reviews
+from tongban.exchange.demo_sources.dataset import build as build_demo_sources
 from tongban.policies.services import policy_match_run
 
 DEFAULT_RESIDENTS = 2000
@@ -60,6 +64,7 @@ class Command(BaseCommand):
         accounts = ensure_demo_accounts()
         ensure_demo_scanner(write=self.stdout.write)
         ensure_demo_clients(write=self.stdout.write)  # 示例接入应用 (接入管理)
+        ensure_demo_institution(write=self.stdout.write)  # 示例授权使用机构 (授权数据使用)
 
         # Top up to the target: synthetic rows already there (including the demo people)
         # count, so a second run adds nothing.
@@ -82,6 +87,13 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  政策找人：新增符合 {sum(c['new'] for c in matched):,} 人次，"
             f"免申即享自动办理 {sum(c['granted'] for c in matched):,} 人次"
+        )
+        # The department systems' own records (示例部门业务系统, `manage.py demo_sources`),
+        # rewritten from the population as it now stands.
+        source_records = build_demo_sources(settings.TONGBAN_DEMO_SOURCES_DB, if_changed=True)
+        self.stdout.write(
+            f"  部门业务系统数据：{sum(source_records.values()):,} 条记录，"
+            f"{settings.TONGBAN_DEMO_SOURCES_DB}"
         )
         seconds = time.perf_counter() - started
         audit_record(
