@@ -16,6 +16,11 @@ synthetic people, in a thread of this process (so the figures include the server
 - guide_warm: the same parents again (the form re-rendered): answers younger than five
   minutes are reused, no request goes out.
 - guide_off: the same guide with the exchange switched off (the floor).
+- submit_sources / submit_certificates_only: case_submit of 出生登记 (the item of 出生一件事
+  that asks for both parents' ID cards) by new applicants for new parents, with the exchange
+  on (the parents' cards spared by 公安人口库, the look-ups recorded on the case) and off
+  (only the profile and e-certificates spare anything; the cards are uploaded), alternating
+  in the same run so both see the same database size.
 - slow / failing: 公安人口库 answers after 2 s / with HTTP 500. The first runs wait for the
   timeout (0.5 s, one retry) until the circuit opens after 3 failures; every later run skips
   the source at once. Reported: the runs before the circuit opened, then p50/p95 after.
@@ -38,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import RESULTS, django_in_process
 
 PEOPLE = 5000
+SUBMITTERS = 150  # submits of each kind
 
 
 def pct(values: list[float], p: float) -> float:
@@ -141,6 +147,39 @@ def main() -> None:
     settings.TONGBAN_EXCHANGE_ENABLED = False
     results["guide_off"] = summary(timed(guide_warm, args.seconds))
     settings.TONGBAN_EXCHANGE_ENABLED = True
+
+    from tongban.cases import services as case_services
+    from tongban.cases.tests.samples import sample_form, sample_uploads
+
+    answers = {"parents_marital": "married", "hukou_follows": "mother"}
+    applicants = [ResidentProfileFactory() for _ in range(2 * SUBMITTERS)]
+
+    def submit(i: int) -> None:
+        a = applicants.pop()
+        parents = {"mother.id_number": person(), "father.id_number": person()}
+        g = guide_for_item(code="SH-GA-0101", answers=answers, applicant=a, form_values=parents)
+        case_services.case_submit(
+            applicant=a.user,
+            kind="item",
+            code="SH-GA-0101",
+            answers=answers,
+            form_data={**sample_form(g), **parents},
+            materials=sample_uploads(g),
+            idempotency_key=f"bench-{len(applicants)}",
+        )
+
+    on: list[float] = []
+    off: list[float] = []
+    rounds = 0
+    while applicants and rounds < 2 * SUBMITTERS:
+        rounds += 1
+        settings.TONGBAN_EXCHANGE_ENABLED = rounds % 2 == 1
+        started = time.perf_counter()
+        submit(rounds)
+        (on if rounds % 2 == 1 else off).append(time.perf_counter() - started)
+    settings.TONGBAN_EXCHANGE_ENABLED = True
+    results["submit_sources"] = summary(on)
+    results["submit_certificates_only"] = summary(off)
 
     for name, fault in (("slow", "slow:2"), ("failing", "error:500")):
         breaker.reset("t_population")

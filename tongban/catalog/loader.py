@@ -154,6 +154,59 @@ def definition_sha256(definition: BaseModel) -> str:
     return content_sha256(definition.model_dump(mode="json", exclude_defaults=True))
 
 
+def versioned_definitions_apply(
+    *,
+    definitions: dict[str, Located],
+    version_model: Any,
+    current_model: Any,
+    row_values: Any,
+    report: Any,
+    actor_label: str,
+) -> None:
+    """Bring a registry of versioned definitions (certificate types, data sources) in line
+    with DEFINITIONS: a changed definition gets a new immutable VERSION_MODEL row (what was
+    done under the old one keeps pointing at it), an unchanged one none; the CURRENT_MODEL row
+    of each code takes ROW_VALUES(definition, version) and is active; a code that left the
+    folder is deactivated, never deleted. REPORT's created/changed/unchanged/deactivated lists
+    are filled in. Call inside the caller's transaction."""
+    latest: dict[str, Any] = {}
+    for row in version_model.objects.order_by("code", "version"):
+        latest[row.code] = row
+    existing = {row.code: row for row in current_model.objects.all()}
+    for code, located in sorted(definitions.items()):
+        definition = located.definition
+        sha = definition_sha256(definition)
+        previous = latest.get(code)
+        if previous is not None and previous.content_sha256 == sha:
+            version, outcome = previous, "unchanged"
+        else:
+            version = version_model.objects.create(
+                code=code,
+                version=previous.version + 1 if previous else 1,
+                content=definition_content(definition),
+                content_sha256=sha,
+                source_file=located.file,
+                loaded_by=actor_label,
+            )
+            outcome = "changed" if previous else "created"
+        values = {**row_values(definition, version), "current": version, "is_active": True}
+        row = existing.get(code)
+        if row is None:
+            current_model.objects.create(code=code, **values)
+        else:
+            if outcome == "unchanged" and not row.is_active:
+                outcome = "changed"
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.save()
+        getattr(report, outcome).append(code)
+    for code, row in existing.items():
+        if code not in definitions and row.is_active:
+            row.is_active = False
+            row.save(update_fields=["is_active"])
+            report.deactivated.append(code)
+
+
 def content_sha256(content: dict[str, Any]) -> str:
     # Sorted keys and fixed separators: the same definition hashes the same whatever the key
     # order or whitespace in its YAML.

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from tongban.accounts.models import Enterprise, ResidentProfile, StaffRole, User
 from tongban.accounts.selectors import staff_roles_in, staff_roles_of
-from tongban.catalog.loader import definition_content, definition_sha256
+from tongban.catalog.loader import versioned_definitions_apply
 from tongban.catalog.models import Department
 from tongban.certificates import cose
 from tongban.certificates import verify as v
@@ -106,47 +106,14 @@ def certificate_types_load(
     report = TypesLoadReport(path=str(path), dry_run=dry_run)
     departments = {d.code: d for d in Department.objects.filter(is_active=True)}
     with transaction.atomic():
-        latest: dict[str, CertificateTypeVersion] = {}
-        for row in CertificateTypeVersion.objects.order_by("code", "version"):
-            latest[row.code] = row
-        existing = {t.code: t for t in CertificateType.objects.all()}
-        for code, located in sorted(definitions.items()):
-            definition = located.definition
-            sha = definition_sha256(definition)
-            previous = latest.get(code)
-            if previous is not None and previous.content_sha256 == sha:
-                version, outcome = previous, "unchanged"
-            else:
-                version = CertificateTypeVersion.objects.create(
-                    code=code,
-                    version=previous.version + 1 if previous else 1,
-                    content=definition_content(definition),
-                    content_sha256=sha,
-                    source_file=located.file,
-                    loaded_by=actor_label,
-                )
-                outcome = "changed" if previous else "created"
-            fields = {
-                "name": definition.name,
-                "department": departments[definition.department],
-                "current": version,
-                "is_active": True,
-            }
-            row = existing.get(code)
-            if row is None:
-                CertificateType.objects.create(code=code, **fields)
-            else:
-                if outcome == "unchanged" and not row.is_active:
-                    outcome = "changed"
-                for name, value in fields.items():
-                    setattr(row, name, value)
-                row.save()
-            getattr(report, outcome).append(code)
-        for code, row in existing.items():
-            if code not in definitions and row.is_active:
-                row.is_active = False
-                row.save(update_fields=["is_active"])
-                report.deactivated.append(code)
+        versioned_definitions_apply(
+            definitions=definitions,
+            version_model=CertificateTypeVersion,
+            current_model=CertificateType,
+            row_values=lambda d, _v: {"name": d.name, "department": departments[d.department]},
+            report=report,
+            actor_label=actor_label,
+        )
         audit_record(
             actor_label=actor_label,
             action="certificates.types_load",

@@ -320,7 +320,9 @@ class DataSourceEvidence:
 def _ask(need: _Need, *, receipt_no: str, item_versions: dict[str, int], fresh: bool) -> None:
     d = need.definition
     if not fresh:
-        recent = source_answer_recent(source=d.code, key=need.subject.key, elements=need.elements)
+        recent = source_answer_recent(
+            source=d.code, key=need.subject.key, elements=need.elements, item=need.item
+        )
         if recent is not None:
             need.answer = recent
             return

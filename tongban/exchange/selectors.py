@@ -69,7 +69,12 @@ def data_sources_named(names: Iterable[str]) -> dict[tuple[str, str], tuple[Data
 
 
 def recent_answer(
-    *, source: str, lookup_hash: str, elements: Iterable[str], since: dt.datetime
+    *,
+    source: str,
+    lookup_hash: str,
+    elements: Iterable[str],
+    since: dt.datetime,
+    item: str | None = None,
 ) -> SourceLookup | None:
     """The newest found/not-found look-up of this source about this key since SINCE that
     asked at least ELEMENTS (a not-found answer covers any elements)."""
@@ -79,6 +84,7 @@ def recent_answer(
         lookup_hash=lookup_hash,
         at__gte=since,
         outcome__in=[LookupOutcome.FOUND, LookupOutcome.NOT_FOUND],
+        **({"requester_item": item} if item is not None else {}),
     ).order_by("-at", "-id")[:5]
     for row in rows:
         if row.outcome == LookupOutcome.NOT_FOUND or wanted <= set(row.elements):

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from tongban.catalog.loader import definition_content, definition_sha256
+from tongban.catalog.loader import versioned_definitions_apply
 from tongban.common.crypto import lookup_hash
 from tongban.common.errors import InvalidInput
 from tongban.common.services import audit_record
@@ -89,48 +89,14 @@ def data_sources_load(
     definitions = read_data_sources(path)
     report = SourcesLoadReport(path=str(path), dry_run=dry_run)
     with transaction.atomic():
-        latest: dict[str, DataSourceVersion] = {}
-        for row in DataSourceVersion.objects.order_by("code", "version"):
-            latest[row.code] = row
-        existing = {s.code: s for s in DataSource.objects.all()}
-        for code, located in sorted(definitions.items()):
-            definition = located.definition
-            sha = definition_sha256(definition)
-            previous = latest.get(code)
-            if previous is not None and previous.content_sha256 == sha:
-                version, outcome = previous, "unchanged"
-            else:
-                version = DataSourceVersion.objects.create(
-                    code=code,
-                    version=previous.version + 1 if previous else 1,
-                    content=definition_content(definition),
-                    content_sha256=sha,
-                    source_file=located.file,
-                    loaded_by=actor_label,
-                )
-                outcome = "changed" if previous else "created"
-            values = {
-                "name": definition.name,
-                "key": definition.key,
-                "department": definition.department,
-                "current": version,
-                "is_active": True,
-            }
-            row = existing.get(code)
-            if row is None:
-                DataSource.objects.create(code=code, **values)
-            else:
-                if outcome == "unchanged" and not row.is_active:
-                    outcome = "changed"
-                for name, value in values.items():
-                    setattr(row, name, value)
-                row.save()
-            getattr(report, outcome).append(code)
-        for code, row in existing.items():
-            if code not in definitions and row.is_active:
-                row.is_active = False
-                row.save(update_fields=["is_active"])
-                report.deactivated.append(code)
+        versioned_definitions_apply(
+            definitions=definitions,
+            version_model=DataSourceVersion,
+            current_model=DataSource,
+            row_values=lambda d, _v: {"name": d.name, "key": d.key, "department": d.department},
+            report=report,
+            actor_label=actor_label,
+        )
         audit_record(
             actor_label=actor_label,
             action="exchange.sources_load",
@@ -338,12 +304,20 @@ RECENT_ANSWER_SECONDS = 300
 
 
 def source_answer_recent(
-    *, source: str, key: str, elements: Sequence[str], now: dt.datetime | None = None
+    *,
+    source: str,
+    key: str,
+    elements: Sequence[str],
+    item: str | None = None,
+    now: dt.datetime | None = None,
 ) -> SourceAnswer | None:
     """A found/not-found answer of SOURCE about KEY covering ELEMENTS, younger than
-    RECENT_ANSWER_SECONDS, or None."""
+    RECENT_ANSWER_SECONDS, or None. ITEM: only an answer asked for that item — another
+    item's use of the data is a use of its own, to be asked (and recorded) as such."""
     since = (now or timezone.now()) - dt.timedelta(seconds=RECENT_ANSWER_SECONDS)
-    row = recent_answer(source=source, lookup_hash=key_hash(key), elements=elements, since=since)
+    row = recent_answer(
+        source=source, lookup_hash=key_hash(key), elements=elements, since=since, item=item
+    )
     if row is None:
         return None
     values = json.loads(row.values_text) if row.values_text else {}

@@ -296,3 +296,18 @@ def test_recent_answer_is_reused_only_for_elements_it_covers(exchange):
     assert (again.lookup_id, again.values) == (first.lookup_id, {"name": "李静", "id_valid": True})
     assert source_answer_recent(source="t_population", key=MOTHER_ID, elements=["gender"]) is None
     assert source_answer_recent(source="t_population", key=FATHER_ID, elements=["name"]) is None
+
+
+def test_a_recent_answer_serves_only_the_item_that_asked(exchange):
+    first = _ask()
+    same = source_answer_recent(
+        source="t_population", key=MOTHER_ID, elements=["id_valid"], item=ASK.item
+    )
+    assert same.lookup_id == first.lookup_id
+    # Another item's use of the same data is its own use: asked, and recorded, again.
+    assert (
+        source_answer_recent(
+            source="t_population", key=MOTHER_ID, elements=["id_valid"], item="SH-MZJ-0101"
+        )
+        is None
+    )
