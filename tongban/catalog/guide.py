@@ -19,6 +19,7 @@ from tongban.catalog.errors import GuideAnswersInvalid
 from tongban.catalog.schemas import (
     PERSON_ROLE_LABELS,
     ROLE_IDENTITY,
+    ROLE_SUBJECTS,
     MaterialDef,
     SituationDef,
     Waiver,
@@ -946,6 +947,12 @@ def _persons(form_values: dict[str, Any]) -> dict[str, dict[str, str]]:
                 "id_number": number,
                 "name": str(form_values.get(name_element) or "").strip(),
             }
+    # Several at once (each 股东): {"subjects": the form's list}; no id_number, so evidence that
+    # looks for one person (e-certificates) passes them by.
+    for role, element in ROLE_SUBJECTS.items():
+        listed = str(form_values.get(element) or "").strip()
+        if listed:
+            persons[role] = {"subjects": listed}
     return persons
 
 

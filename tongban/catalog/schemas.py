@@ -92,7 +92,7 @@ class Choice(Strict):
 # that very person or body: the father's ID card is never spared by the mother's.
 PersonRole = Literal[
     "applicant", "mother", "father", "child", "spouse", "guardian", "legal_representative",
-    "enterprise", "other",
+    "enterprise", "investor", "other",
 ]  # fmt: skip
 PERSON_ROLE_LABELS: dict[str, str] = {
     "applicant": "申请人本人",
@@ -103,8 +103,13 @@ PERSON_ROLE_LABELS: dict[str, str] = {
     "guardian": "其他监护人",
     "legal_representative": "法定代表人",
     "enterprise": "企业",
+    "investor": "股东（出资人）",
     "other": "其他人",
 }
+# Roles that are several people or bodies at once, and the data element in which the form lists
+# each one's 公民身份号码 or 统一社会信用代码 (one per line): a data source can then verify every
+# one of them, and the material is spared only when it answers for all.
+ROLE_SUBJECTS: dict[str, str] = {"investor": "enterprise.shareholder_ids"}
 # The data elements that say who a person of a role is (公民身份号码, 姓名). The applicant is
 # known from their account and an enterprise from the one the agent acts for (or the credit
 # code its registration produces); "other" (e.g. each investor) is never matched.
@@ -401,7 +406,7 @@ class MaterialDef(Strict):
 
     @model_validator(mode="after")
     def _evidence_needs_a_person(self) -> MaterialDef:
-        if self.about == "other":
+        if self.about in ("other", "investor"):
             for i, w in enumerate(self.waivable_by):
                 if w.kind == "certificate":
                     raise_located(

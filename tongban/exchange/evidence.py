@@ -23,18 +23,20 @@ let the platform check again before review (平台稍后核验, tasks.source_ret
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
-from tongban.accounts.models import ResidentProfile
+from tongban.accounts.models import Enterprise, ResidentProfile
 from tongban.accounts.selectors import resident_id_number_hash
 from tongban.accounts.validators import parse_credit_code, parse_id_number
 from tongban.catalog.guide import ProfileEvidence, Spared, register_evidence_provider
 from tongban.catalog.models import Department
-from tongban.catalog.schemas import PERSON_ROLE_LABELS, MaterialDef, Waiver
+from tongban.catalog.schemas import PERSON_ROLE_LABELS, ROLE_SUBJECTS, MaterialDef, Waiver
 from tongban.catalog.selectors import item_definition
 from tongban.common.errors import DomainError
 from tongban.exchange.errors import SourceUnavailable
@@ -78,6 +80,53 @@ class _Use:
     need_key: tuple[str, str]
     elements: tuple[str, ...]
     role: str
+
+
+@dataclass(frozen=True)
+class _AllOf:
+    """A material about several subjects (每位股东): spared only when every one answers."""
+
+    uses: tuple[_Use, ...]
+    role: str
+
+
+def source_names(data_source: str) -> list[str]:
+    """A waiver may name two systems, one per kind of subject ("公安人口库、市场主体登记库":
+    a person 股东 by ID number, an enterprise 股东 by credit code)."""
+    return [n.strip() for n in data_source.split("、") if n.strip()]
+
+
+def _listed_subjects(text: str) -> list[tuple[str, str]]:
+    """(key kind, key) for each entry of a form's list, or [] when one entry is neither a valid
+    公民身份号码 nor a valid 统一社会信用代码: all of them must be verifiable, or none is."""
+    found: list[tuple[str, str]] = []
+    for token in re.split(r"[\s,，、;；]+", (text or "").upper()):
+        if not token:
+            continue
+        try:
+            entry = ("id_number", parse_id_number(token).number)
+        except DomainError:
+            try:
+                entry = ("uscc", parse_credit_code(token).code)
+            except DomainError:
+                return []
+        if entry not in found:
+            found.append(entry)
+    return found
+
+
+def _listed_subject(role: str, kind: str, key: str) -> Subject:
+    """A listed subject, with its 一人一档/一企一档 row when the platform has one (so the look-up
+    appears on their data-use record)."""
+    if kind == "id_number":
+        profile = (
+            ResidentProfile.objects.filter(id_number_hash=resident_id_number_hash(key))
+            .values_list("pk", flat=True)
+            .first()
+        )
+        return Subject(role, kind, key, profile_id=profile)
+    enterprise = Enterprise.objects.filter(uscc=key).values_list("pk", flat=True).first()
+    return Subject(role, kind, key, enterprise_id=enterprise)
 
 
 def _id_number(value: str) -> str:
@@ -154,6 +203,11 @@ class _Bound:
         if waiver.kind != KIND:
             return None
         for use in self.uses.get(id(material), []):
+            if isinstance(use, _AllOf):
+                spared = self._all_answer(use, waiver)
+                if spared is not None:
+                    return spared
+                continue
             need = self.needs[use.need_key]
             if need.definition.name != waiver.data_source:
                 continue
@@ -183,13 +237,49 @@ class _Bound:
             )
         return None
 
+    def _all_answer(self, group: _AllOf, waiver: Waiver) -> Spared | None:
+        answers = []
+        for use in group.uses:
+            need = self.needs[use.need_key]
+            if need.definition.name not in source_names(waiver.data_source):
+                return None
+            answer = need.answer
+            if answer is None or not answer.found:
+                return None
+            if not all(_holds(answer.values.get(e)) for e in use.elements):
+                return None
+            answers.append((need.definition, answer))
+        names = "、".join(dict.fromkeys(d.name for d, _a in answers))
+        departments = "、".join(
+            dict.fromkeys(self._department_name(d.department) for d, _a in answers)
+        )
+        who = PERSON_ROLE_LABELS.get(group.role, "有关人员")
+        joined = "".join(a.value_hash for _d, a in answers).encode()
+        return Spared(
+            reason=f"已按全部{len(answers)}位{who}的证件号码由{names}核验（{departments}），无需提交",
+            evidence={
+                "kind": KIND,
+                "source": answers[0][0].code,
+                "sources": [d.code for d, _a in answers],
+                "source_name": names,
+                "department": departments,
+                "answered_at": max(a.answered_at for _d, a in answers).isoformat(),
+                # Each answer's hash, in order, hashed once more: what the case keeps.
+                "value_hash": hashlib.sha256(joined).hexdigest(),
+                "lookup_id": answers[0][1].lookup_id,
+                "lookup_ids": [a.lookup_id for _d, a in answers],
+                "holder_role": group.role,
+            },
+        )
+
     def unavailable(self, *, material: MaterialDef) -> tuple[str, str] | None:
         """(source code, source name) of a source that could have spared MATERIAL but did
         not answer, or None."""
         for use in self.uses.get(id(material), []):
-            need = self.needs[use.need_key]
-            if need.unavailable:
-                return need.definition.code, need.definition.name
+            for one in use.uses if isinstance(use, _AllOf) else (use,):
+                need = self.needs[one.need_key]
+                if need.unavailable:
+                    return need.definition.code, need.definition.name
         return None
 
 
@@ -239,8 +329,16 @@ class DataSourceEvidence:
         if not wanted:
             return _Bound(needs, uses)
         subjects = _subjects(applicant, enterprise, dict(persons or {}))
-        registry = data_sources_named({w.data_source for _i, _m, w in wanted})
+        registry = data_sources_named(
+            {n for _i, _m, w in wanted for n in source_names(w.data_source)}
+        )
         for item, m, w in wanted:
+            if m.about in ROLE_SUBJECTS:
+                listed = (persons or {}).get(m.about, {}).get("subjects", "")
+                group = self._several(needs, registry, item, m, w, _listed_subjects(listed))
+                if group is not None and group not in uses.setdefault(id(m), []):
+                    uses[id(m)].append(group)
+                continue
             subject = subjects.get(m.about)
             if subject is None:
                 continue
@@ -264,6 +362,34 @@ class DataSourceEvidence:
         for need in needs.values():
             _ask(need, receipt_no=receipt_no, item_versions=item_versions or {}, fresh=fresh)
         return _Bound(needs, uses)
+
+    @staticmethod
+    def _several(needs, registry, item, m, w, listed) -> _AllOf | None:
+        """The questions that together could spare M about every listed subject, or None when
+        one of them cannot be asked (no source for its kind of key, no proof, no scenario)."""
+        if not listed:
+            return None
+        group: list[_Use] = []
+        for kind, key in listed:
+            found = next(
+                (registry[(n, kind)] for n in source_names(w.data_source) if (n, kind) in registry),
+                None,
+            )
+            if found is None:
+                return None
+            definition, version = found
+            proof = next((p for p in definition.proves if p.material == m.code), None)
+            if proof is None or not definition.allows_item(item):
+                return None
+            need = needs.get((definition.code, key))
+            if need is None:
+                subject = _listed_subject(m.about, kind, key)
+                need = needs[(definition.code, key)] = _Need(definition, version, subject, item)
+            for e in proof.elements:
+                if e not in need.elements:
+                    need.elements.append(e)
+            group.append(_Use((definition.code, key), tuple(proof.elements), m.about))
+        return _AllOf(tuple(group), m.about)
 
     def spares(self, *, waiver: Waiver, material: MaterialDef, applicant: Any) -> None:
         # Without bind() the item asking is unknown, so no scenario can be authorised.
@@ -376,15 +502,8 @@ def answered_at_display(evidence: dict[str, Any]) -> str:
 
 
 def persons_from_form(form_values: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """Role → {"id_number", "name"} as a case's form gives them (as the guide reads them)."""
-    from tongban.catalog.schemas import ROLE_IDENTITY
+    """Role → {"id_number", "name"} (or {"subjects"} for a role of several, e.g. 股东) as a
+    case's form gives them — exactly as the guide reads them."""
+    from tongban.catalog.guide import _persons
 
-    persons: dict[str, dict[str, str]] = {}
-    for role, (id_element, name_element) in ROLE_IDENTITY.items():
-        number = str(form_values.get(id_element) or "").strip().upper()
-        if number:
-            persons[role] = {
-                "id_number": number,
-                "name": str(form_values.get(name_element) or "").strip(),
-            }
-    return persons
+    return _persons(form_values)

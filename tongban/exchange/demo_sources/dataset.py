@@ -1152,6 +1152,9 @@ def demo_subjects() -> list[dict[str, Any]]:
         ("gaj_population", "father_id_card"): "father",
         ("gaj_population", "mother_id_card"): "resident1",
         ("gaj_population", "legal_rep_id_card"): "agent1",
+        # 周明 and the restaurant company as the 股东 of a new company.
+        ("gaj_population", "investor_identity_proof"): "agent1",
+        ("scj_market_entity", "investor_identity_proof"): "restaurant",
         ("gaj_population", "household_register_book"): "resident1",
         ("gaj_population", "child_household_register_page"): "son",
         ("gaj_population", "applicant_photo"): "resident1",

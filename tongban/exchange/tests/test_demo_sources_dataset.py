@@ -64,7 +64,7 @@ def _record(path, code, key) -> dict | None:
 def test_every_declared_proof_is_answered_by_its_demo_subject(store):
     path, _ = store
     rows = demo_subjects()
-    assert len(rows) == 32  # every (source, material) of every definition's `proves`
+    assert len(rows) == 34  # every (source, material) of every definition's `proves`
     for row in rows:
         if row["transport"] == "inprocess":
             # 居民经济状况核对: the platform answers it from its own household records.

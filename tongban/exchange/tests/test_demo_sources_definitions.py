@@ -43,6 +43,21 @@ def _key_for(about: str) -> str:
     return "uscc" if about == "enterprise" else "id_number"
 
 
+def _asked(sources) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(item, material, [(source name, key)]) for every waiver: a waiver about each 股东 names
+    one system per kind of subject (a person by ID number, an enterprise by credit code)."""
+    rows = []
+    for item, material, about, name in _waivers():
+        if about == "investor":
+            names = name.split("、")
+            pairs = [(n, src.key) for n in names for src in sources if src.name == n]
+            assert len(pairs) == len(names) == 2, (item, material)
+        else:
+            pairs = [(name, _key_for(about))]
+        rows.append((item, material, pairs))
+    return rows
+
+
 def test_every_file_is_one_valid_source_named_by_its_code(sources):
     files = sorted(p.stem for p in _folder().glob("*.yaml"))
     assert files == sorted(s.code for s in sources)
@@ -91,19 +106,18 @@ def test_every_waiver_names_a_source_that_proves_its_material(sources):
     assert len(waivers) == 153
     names = {w[3] for w in waivers} - {COMBINED}
     assert len(names) == 21
-    for item, material, about, name in waivers:
-        if name == COMBINED:
-            continue
-        source = by_name_key.get((name, _key_for(about)))
-        assert source is not None, (item, material, name)
-        assert material in {p.material for p in source.proves}, (item, material, name)
+    for item, material, pairs in _asked(sources):
+        for name, key in pairs:
+            source = by_name_key.get((name, key))
+            assert source is not None, (item, material, name)
+            assert material in {p.material for p in source.proves}, (item, material, name)
 
 
 def test_scenario_authorisation_is_exactly_the_items_whose_waivers_name_the_source(sources):
     expected = defaultdict(set)
-    for item, _material, about, name in _waivers():
-        if name != COMBINED:
-            expected[(name, _key_for(about))].add(item)
+    for item, _material, pairs in _asked(sources):
+        for pair in pairs:
+            expected[pair].add(item)
     for s in sources:
         if s.code == "credit_rating":  # named by no waiver: asked for 专项资金 and by consent
             assert s.items == ["SH-SCJ-0301"]
@@ -113,8 +127,9 @@ def test_scenario_authorisation_is_exactly_the_items_whose_waivers_name_the_sour
 
 def test_proofs_name_only_materials_waived_by_that_source(sources):
     waived = defaultdict(set)
-    for _item, material, about, name in _waivers():
-        waived[(name, _key_for(about))].add(material)
+    for _item, material, pairs in _asked(sources):
+        for pair in pairs:
+            waived[pair].add(material)
     for s in sources:
         assert {p.material for p in s.proves} == waived[(s.name, s.key)], s.code
 
@@ -134,7 +149,9 @@ def test_consentable_sources_for_third_parties(sources):
         "swj_tax": ["tax_credit_rating", "last_year_tax_band"],
         "rsj_insurance": ["insured", "insurance_type", "contribution_months"],
     }
-    # A consent is the legal basis of a third party's read: every consentable source lists it.
+    # A consent is the legal basis of a third party's read: every consentable source lists it,
+    # after the basis a case's look-up is made under (the first).
     for s in sources:
         if s.consentable:
-            assert s.legal_bases[0].startswith("数据主体授权同意"), s.code
+            assert s.legal_bases[-1].startswith("数据主体授权同意"), s.code
+            assert not s.legal_bases[0].startswith("数据主体授权同意"), s.code
