@@ -107,8 +107,8 @@ PERSON_ROLE_LABELS: dict[str, str] = {
     "other": "其他人",
 }
 # Roles that are several people or bodies at once, and the data element in which the form lists
-# each one's 公民身份号码 or 统一社会信用代码 (one per line): a data source can then verify every
-# one of them, and the material is spared only when it answers for all.
+# each one's 公民身份号码 or 统一社会信用代码 (separated by spaces or commas): a data source can
+# then verify every one of them, and the material is spared only when it answers for all.
 ROLE_SUBJECTS: dict[str, str] = {"investor": "enterprise.shareholder_ids"}
 # The data elements that say who a person of a role is (公民身份号码, 姓名). The applicant is
 # known from their account and an enterprise from the one the agent acts for (or the credit
