@@ -362,7 +362,7 @@ def _run(
         answers,
         applicant,
         enterprise=enterprise if applicant is not None else None,
-        persons=_persons(form_values or {}) if applicant is not None else {},
+        persons=persons_from_form(form_values or {}) if applicant is not None else {},
     )
     if memo is not None:
         memo[key] = result
@@ -937,7 +937,7 @@ def _made_in_case(
     return made
 
 
-def _persons(form_values: dict[str, Any]) -> dict[str, dict[str, str]]:
+def persons_from_form(form_values: dict[str, Any]) -> dict[str, dict[str, str]]:
     """Role → {"id_number", "name"} as typed on the form, for the roles it identifies."""
     persons: dict[str, dict[str, str]] = {}
     for role, (id_element, name_element) in ROLE_IDENTITY.items():

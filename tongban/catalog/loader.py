@@ -154,13 +154,33 @@ def definition_sha256(definition: BaseModel) -> str:
     return content_sha256(definition.model_dump(mode="json", exclude_defaults=True))
 
 
+@dataclass
+class DefinitionsLoadReport:
+    """What a load of versioned definitions did (certificate types, data sources)."""
+
+    path: str
+    dry_run: bool = False
+    created: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deactivated: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "created": len(self.created),
+            "changed": len(self.changed),
+            "unchanged": len(self.unchanged),
+            "deactivated": len(self.deactivated),
+        }
+
+
 def versioned_definitions_apply(
     *,
     definitions: dict[str, Located],
     version_model: Any,
     current_model: Any,
     row_values: Any,
-    report: Any,
+    report: DefinitionsLoadReport,
     actor_label: str,
 ) -> None:
     """Bring a registry of versioned definitions (certificate types, data sources) in line

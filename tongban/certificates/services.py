@@ -8,7 +8,7 @@ import hashlib
 import json
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from tongban.accounts.models import Enterprise, ResidentProfile, StaffRole, User
 from tongban.accounts.selectors import staff_roles_in, staff_roles_of
-from tongban.catalog.loader import versioned_definitions_apply
+from tongban.catalog.loader import DefinitionsLoadReport, versioned_definitions_apply
 from tongban.catalog.models import Department
 from tongban.certificates import cose
 from tongban.certificates import verify as v
@@ -73,22 +73,7 @@ def default_types_directory() -> Path:
 # ---------------------------------------------------------------- certificate types
 
 
-@dataclass
-class TypesLoadReport:
-    path: str
-    dry_run: bool = False
-    created: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    deactivated: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "created": len(self.created),
-            "changed": len(self.changed),
-            "unchanged": len(self.unchanged),
-            "deactivated": len(self.deactivated),
-        }
+TypesLoadReport = DefinitionsLoadReport
 
 
 def certificate_types_load(

@@ -499,11 +499,3 @@ def answered_at_display(evidence: dict[str, Any]) -> str:
     except ValueError:
         return ""
     return timezone.localtime(at).strftime("%Y-%m-%d %H:%M")
-
-
-def persons_from_form(form_values: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """Role → {"id_number", "name"} (or {"subjects"} for a role of several, e.g. 股东) as a
-    case's form gives them — exactly as the guide reads them."""
-    from tongban.catalog.guide import _persons
-
-    return _persons(form_values)

@@ -9,7 +9,7 @@ import hashlib
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from tongban.catalog.loader import versioned_definitions_apply
+from tongban.catalog.loader import DefinitionsLoadReport, versioned_definitions_apply
 from tongban.common.crypto import lookup_hash
 from tongban.common.errors import InvalidInput
 from tongban.common.services import audit_record
@@ -58,22 +58,7 @@ def default_sources_directory() -> Path:
     return Path(settings.TONGBAN_CATALOG_DIR) / "data_sources"
 
 
-@dataclass
-class SourcesLoadReport:
-    path: str
-    dry_run: bool
-    created: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    deactivated: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "created": len(self.created),
-            "changed": len(self.changed),
-            "unchanged": len(self.unchanged),
-            "deactivated": len(self.deactivated),
-        }
+SourcesLoadReport = DefinitionsLoadReport
 
 
 def data_sources_load(
@@ -350,8 +335,9 @@ def case_source_retry(*, receipt_no: str, today: dt.date | None = None) -> Retry
     The sources are asked outside any transaction; each material is then settled under the
     case's lock and only if it still waits, so concurrent or repeated runs settle it once."""
     from tongban.cases.models import Application, CaseStatus, MaterialHow
+    from tongban.catalog.guide import persons_from_form
     from tongban.catalog.selectors import item_definition
-    from tongban.exchange.evidence import persons_from_form, provider
+    from tongban.exchange.evidence import provider
 
     report = RetryReport()
     case = (
