@@ -9,6 +9,11 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from tongban.accounts.api import router as accounts_router
 from tongban.accounts.api_agents import router as enterprise_agents_router
+from tongban.appointments.api_booking import router as booking_router
+from tongban.appointments.api_halls import router as halls_router
+from tongban.appointments.api_kiosk import router as kiosk_router
+from tongban.appointments.api_queue import router as queue_router
+from tongban.appointments.api_waitlist import router as waitlist_router
 from tongban.assistance.api import router as assistance_router
 from tongban.cases.api import router as cases_router
 from tongban.catalog.api import router as catalog_router
@@ -59,6 +64,11 @@ api.add_router("/", assistance_router)  # 行政协助
 api.add_router("/", consents_router)  # 授权数据使用
 api.add_router("/", commitment_checks_router)  # 告知承诺事后核查
 api.add_router("/", commitment_checks_me_router)
+api.add_router("/", halls_router)  # 大厅查找
+api.add_router("/", booking_router)  # 统一预约
+api.add_router("/", queue_router)  # 取号叫号
+api.add_router("/", waitlist_router)  # 轮候
+api.add_router("/", kiosk_router)  # 自助终端
 
 
 @api.exception_handler(DomainError)

@@ -6,3 +6,12 @@ class AppointmentsConfig(AppConfig):
     label = "appointments"
     verbose_name = "大厅与预约"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Each part's maintenance (slots ahead, reminders, no-shows, lapsed offers, daily
+        # waits) runs in the case engine's tick; registered here so it never imports us.
+        from tongban.appointments import sweeps
+        from tongban.cases.schedule import register_maintenance_sweep
+
+        for name, sweep in sweeps.SWEEPS.items():
+            register_maintenance_sweep(name, sweep)

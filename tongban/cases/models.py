@@ -96,6 +96,10 @@ class Application(FormDataMixin, models.Model):
     hall = models.ForeignKey(
         "appointments.Hall", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The window that served the filing (the clerk's signed-in window): 好差评's 三对应.
+    window = models.ForeignKey(
+        "appointments.Window", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # 亲友代办: the relative who filed it for the applicant, and the authorisation they used.
     # The applicant stays the 被代办人 (their case, in their 我的办件).
     acted_by = models.ForeignKey(

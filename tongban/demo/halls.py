@@ -13,7 +13,7 @@ from django.db import transaction
 
 from tongban.accounts.models import District
 from tongban.appointments.models import Hall, Window
-from tongban.appointments.services import hall_create, window_create
+from tongban.appointments.services.halls import hall_create, window_create
 
 ACTOR = "system:demo_halls"
 CITY_CENTRE = "SH-SMZX"

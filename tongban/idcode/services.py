@@ -213,6 +213,10 @@ def scanner_deactivate(*, scanner: Scanner, actor_label: str) -> Scanner:
 class ScanResult:
     result: str
     attributes: dict[str, Any] = field(default_factory=dict)
+    # Whom an ok scan stood for. Never sent to a connected scanner (the API returns the
+    # scenario's attributes only); the platform's own counters and kiosks use it to find
+    # the person's booking or to log them in, the scan being logged either way.
+    holder: Holder | None = field(default=None, repr=False, compare=False)
 
     @property
     def message(self) -> str:
@@ -272,7 +276,7 @@ def code_scan(
         return ScanResult(t.REPLAYED)
     today = timezone.localdate(now)
     attributes = attributes_for(holder.subject, names, enterprise=kind == ENTERPRISE, today=today)
-    return ScanResult(t.OK, attributes)
+    return ScanResult(t.OK, attributes, holder)
 
 
 _INSERT_OK = (

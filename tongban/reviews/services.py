@@ -179,6 +179,8 @@ def _encounter_for(case: Application, kind: str) -> ServiceEncounter:
         kind=kind,
         defaults={
             "hall_id": hall_id,
+            # The window that served the filing (三对应); a hand-out names none yet.
+            "window_id": case.window_id if kind == EncounterKind.FILING else None,
             "staff": staff,
             "department_id": _staff_department(staff, hall_id, case.lead_department_id),
             "at": at,

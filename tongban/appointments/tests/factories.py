@@ -18,7 +18,10 @@ class HallFactory(DjangoModelFactory):
     name = factory.Sequence(lambda n: f"测试大厅{n}（示例）")
     district = District.HUANGPU
     address = "上海市黄浦区示例路1号"
-    opening_hours = "工作日 9:00-17:00"
+    opening_hours = "工作日 9:00-17:00，周六 9:00-12:00"
+    weekly_hours = factory.LazyFunction(
+        lambda: [[["09:00", "17:00"]]] * 5 + [[["09:00", "12:00"]], []]
+    )
 
 
 class WindowFactory(DjangoModelFactory):

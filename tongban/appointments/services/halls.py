@@ -1,4 +1,5 @@
-"""Writes of halls and windows. Keyword-only, one transaction, one audit row each."""
+"""Writes of halls, windows, service points and venues. Keyword-only, one transaction, one
+audit row each."""
 
 from __future__ import annotations
 

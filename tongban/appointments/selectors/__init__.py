@@ -1,0 +1,1 @@
+"""Reads of the hall as a service, one module per part (see services/)."""

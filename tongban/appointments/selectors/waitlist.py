@@ -1,0 +1,3 @@
+"""Reads of 轮候."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Writes of 轮候."""
+
+from __future__ import annotations

@@ -1,0 +1,5 @@
+"""URLs of 轮候: `urlpatterns` (public and resident pages, mounted at /) and
+`staff_urlpatterns` (mounted at /staff/)."""
+
+urlpatterns: list = []
+staff_urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Pages of 24小时自助终端."""
+
+from __future__ import annotations
