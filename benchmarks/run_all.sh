@@ -27,3 +27,10 @@ else
   $PY benchmarks/policies.py
   $PY benchmarks/policies_person.py
 fi
+# 统一预约 (bookings/s under contention, zero overbooking) and 取号叫号 (call-next, screen feed).
+$PY benchmarks/booking.py
+$PY benchmarks/queue_calls.py
+if $PY -c "import psycopg,sys; psycopg.connect(sys.argv[1] + '/test', connect_timeout=3).close()" "$PG_URL" 2>/dev/null; then
+  $PY benchmarks/booking.py --postgres "$PG_URL/tongban_bench_booking"
+  $PY benchmarks/queue_calls.py --postgres "$PG_URL/tongban_bench_queue"
+fi

@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # 自助终端: the idle limit of sessions on a kiosk browser (nothing without its cookie).
+    "tongban.appointments.middleware_kiosk.KioskSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tongban.common.middleware.SecurityHeadersMiddleware",
     "tongban.common.middleware.PrivateResponsesMiddleware",
@@ -177,11 +179,24 @@ X_FRAME_OPTIONS = "DENY"
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("TONGBAN_LOGIN_FAILURE_WINDOW_SECONDS", 24 * 3600)
 # 随申码 lifetime; tongban.idcode reads it at call time, so tests can shorten it.
 TONGBAN_IDCODE_TTL_SECONDS = env_int("TONGBAN_IDCODE_TTL_SECONDS", 300)
+# 自助终端: a kiosk session ends after this long without the person doing anything.
+TONGBAN_KIOSK_IDLE_SECONDS = env_int("TONGBAN_KIOSK_IDLE_SECONDS", 120)
 # 好差评: days after conclusion / a counter service in which a rating is accepted, working
 # days a department has to rectify a 差评, and days a rater has to judge the reply.
 TONGBAN_REVIEW_WINDOW_DAYS = env_int("TONGBAN_REVIEW_WINDOW_DAYS", 30)
 TONGBAN_RECTIFICATION_DAYS = env_int("TONGBAN_RECTIFICATION_DAYS", 15)
 TONGBAN_REVIEW_VERDICT_DAYS = env_int("TONGBAN_REVIEW_VERDICT_DAYS", 7)
+# 统一预约: LIMIT no-shows (未到场) within WINDOW_DAYS bar online booking until BAN_DAYS after
+# the last; a booking not checked in GRACE_MINUTES after its slot ended counts as a no-show.
+TONGBAN_BOOKING_NO_SHOW_LIMIT = env_int("TONGBAN_BOOKING_NO_SHOW_LIMIT", 3)
+TONGBAN_BOOKING_NO_SHOW_WINDOW_DAYS = env_int("TONGBAN_BOOKING_NO_SHOW_WINDOW_DAYS", 90)
+TONGBAN_BOOKING_NO_SHOW_BAN_DAYS = env_int("TONGBAN_BOOKING_NO_SHOW_BAN_DAYS", 30)
+TONGBAN_BOOKING_NO_SHOW_GRACE_MINUTES = env_int("TONGBAN_BOOKING_NO_SHOW_GRACE_MINUTES", 30)
+if (
+    min(TONGBAN_BOOKING_NO_SHOW_LIMIT, TONGBAN_BOOKING_NO_SHOW_GRACE_MINUTES) < 0
+    or min(TONGBAN_BOOKING_NO_SHOW_WINDOW_DAYS, TONGBAN_BOOKING_NO_SHOW_BAN_DAYS) < 1
+):
+    raise ConfigurationError("TONGBAN_BOOKING_NO_SHOW_* must not be negative (days at least 1)")
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 _redis = env_str("REDIS_URL")

@@ -382,6 +382,8 @@ class Booking(models.Model):
     reminded_at = models.DateTimeField(null=True, blank=True)
     checked_in_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)  # cancelled, no-show or completed
+    # The client's Idempotency-Key (API): the same key from the same person is the same booking.
+    idempotency_key = models.CharField(max_length=128, blank=True)
 
     class Meta:
         verbose_name = "预约"
@@ -393,6 +395,11 @@ class Booking(models.Model):
                 fields=["user", "slot"],
                 condition=Q(status__in=["booked", "checked_in"]),
                 name="booking_once_per_user_slot",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="booking_once_per_idempotency_key",
             ),
         ]
         indexes = [
@@ -481,6 +488,8 @@ class Ticket(models.Model):
     called_at = models.DateTimeField(null=True, blank=True)  # first call: the wait ends here
     finished_at = models.DateTimeField(null=True, blank=True)
     calls = models.PositiveSmallIntegerField(default=0)
+    transferred_at = models.DateTimeField(null=True, blank=True)  # orders transferred tickets
+    soon_notified_at = models.DateTimeField(null=True, blank=True)  # 即将轮到您, told once
 
     class Meta:
         verbose_name = "排队号"
@@ -628,7 +637,12 @@ class WaitingEntry(models.Model):
     `declines` counts them)."""
 
     waiting_list = models.ForeignKey(WaitingList, on_delete=models.PROTECT, related_name="entries")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The account that put the person on the list (the person, a relative, a clerk); empty
+    # for a person entered by the department who has no account. The person reads and
+    # answers through their profile's account.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     profile = models.ForeignKey(
         "accounts.ResidentProfile", on_delete=models.PROTECT, related_name="+"
     )

@@ -1,5 +1,17 @@
 """URLs of 统一预约: `urlpatterns` (public and resident pages, mounted at /) and
 `staff_urlpatterns` (mounted at /staff/)."""
 
-urlpatterns: list = []
-staff_urlpatterns: list = []
+from django.urls import path
+
+from tongban.appointments.views import booking as views
+
+urlpatterns: list = [
+    path("bookings/new/", views.booking_start_view, name="booking_start"),
+    path("me/bookings/", views.booking_mine_view, name="booking_mine"),
+    path("me/bookings/<str:reference>/", views.booking_detail_view, name="booking_detail"),
+    path("venues/", views.booking_venues_view, name="booking_venues"),
+    path("venues/<str:code>/", views.booking_venue_view, name="booking_venue"),
+]
+staff_urlpatterns: list = [
+    path("bookings/", views.booking_staff_view, name="booking_staff"),
+]

@@ -29,6 +29,8 @@ from tongban.accounts.selectors import (
     staff_roles_of,
 )
 from tongban.accounts.services import account_activation_issue
+from tongban.appointments.selectors.queue import clerk_halls, clerk_window, counter_visit_for
+from tongban.appointments.services.queue import resident_identify
 from tongban.cases import forms as applicant_forms
 from tongban.cases import selectors, services
 from tongban.cases.forms_staff import (
@@ -558,6 +560,8 @@ def counter_view(request: HttpRequest) -> HttpResponse:
         return redirect("cases_staff:counter")
     if action == "activation":
         return _counter_activation(request)
+    if action == "scan":
+        return _counter_scanned(request)
     form: ResidentLookupForm = ResidentLookupForm(request.POST if action == "lookup" else None)
     register = ResidentRegisterForm(request.POST) if action == "register" else None
     status = 200
@@ -598,10 +602,29 @@ def counter_view(request: HttpRequest) -> HttpResponse:
         "resident": _resident_display(request, profile) if profile else None,
         # A login-less account (opened here) can be given a password with an activation code.
         "needs_activation": bool(profile and not profile.user.has_usable_password()),
+        # Their booking today at this hall and their ticket (取号叫号), if any.
+        "visit": counter_visit_for(clerk=request.user, user=profile.user) if profile else None,
         "bundles": bundle_list(subject="person") if profile else [],
         "items": item_list(subject="person") if profile else [],
     }
     return render(request, "cases/staff/counter.html", context, status=status)
+
+
+def _counter_scanned(request: HttpRequest) -> HttpResponse:
+    """Identify the resident by scanning their 随申码 instead of typing the ID number: the
+    scan goes through the hall's scanner (scenario hall_checkin) and is logged there."""
+    window = clerk_window(clerk=request.user)
+    halls = [window.hall] if window is not None else clerk_halls(clerk=request.user)
+    if len(halls) != 1:
+        messages.error(request, "请先在叫号页面签到所在窗口，再扫码核验。")
+        return redirect("cases_staff:counter")
+    try:
+        holder = resident_identify(hall=halls[0], code=request.POST.get("code", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("cases_staff:counter")
+    request.session[COUNTER_RESIDENT_KEY] = holder.subject.pk
+    return redirect("cases_staff:counter")
 
 
 @never_cache

@@ -1,3 +1,349 @@
-"""Reads of 统一预约."""
+"""Reads of 统一预约: the slots one may book, a person's bookings, a hall's bookings of the
+day, the no-show limit, and which items call for a visit (预约到厅办理)."""
 
 from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from tongban.accounts.models import StaffAssignment, StaffRole
+from tongban.appointments.models import (
+    ACTIVE_BOOKING,
+    LOCAL_TZ,
+    WEEKDAY_NAMES,
+    Booking,
+    BookingRule,
+    BookingStatus,
+    Hall,
+    HallItem,
+    Slot,
+    Venue,
+)
+from tongban.common.errors import NotFound
+
+# Items whose guide says "make a booking" even though they count no visit: the booking is
+# the service itself (婚姻登记 needs both parties in person; a bank account is opened at the
+# branch). Everything else calls for a visit when its guide counts one or has no online channel.
+APPOINTMENT_ITEMS = frozenset({"SH-MZJ-0401", "SH-YH-0101"})
+
+
+@dataclass(frozen=True)
+class NoShowRule:
+    limit: int
+    window_days: int
+    ban_days: int
+    grace_minutes: int
+
+
+def no_show_rule() -> NoShowRule:
+    """Read at call time so tests can change the settings."""
+    return NoShowRule(
+        limit=settings.TONGBAN_BOOKING_NO_SHOW_LIMIT,
+        window_days=settings.TONGBAN_BOOKING_NO_SHOW_WINDOW_DAYS,
+        ban_days=settings.TONGBAN_BOOKING_NO_SHOW_BAN_DAYS,
+        grace_minutes=settings.TONGBAN_BOOKING_NO_SHOW_GRACE_MINUTES,
+    )
+
+
+def local_date(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(LOCAL_TZ).date()
+
+
+def date_text(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日（{WEEKDAY_NAMES[day.weekday()]}）"
+
+
+def time_text(slot: Slot) -> str:
+    a, b = slot.starts_at.astimezone(LOCAL_TZ), slot.ends_at.astimezone(LOCAL_TZ)
+    return f"{a:%H:%M}–{b:%H:%M}"
+
+
+# ---------------------------------------------------------------- the no-show limit
+
+
+def booking_may_book(*, user, now: dt.datetime | None = None) -> tuple[bool, str]:
+    """Whether USER may make a booking now: LIMIT no-shows within WINDOW_DAYS bar booking
+    until BAN_DAYS after the last of them. (False, the reason in Chinese) when barred."""
+    now = now or timezone.now()
+    rule = no_show_rule()
+    if rule.limit <= 0:
+        return True, ""
+    times = list(
+        Booking.objects.filter(
+            user=user,
+            status=BookingStatus.NO_SHOW,
+            slot__starts_at__gte=now - dt.timedelta(days=rule.window_days),
+            slot__starts_at__lte=now,
+        )
+        .order_by("-slot__starts_at")
+        .values_list("slot__starts_at", flat=True)
+    )
+    if len(times) < rule.limit:
+        return True, ""
+    until = times[0] + dt.timedelta(days=rule.ban_days)
+    if now >= until:
+        return True, ""
+    return False, (
+        f"您近{rule.window_days}天内有{len(times)}次预约未按时到场，"
+        f"{date_text(local_date(until))}前暂不能预约；如需办理，可到大厅现场取号。"
+    )
+
+
+# ---------------------------------------------------------------- slots
+
+
+def bookable_slots(
+    *,
+    hall: Hall | None = None,
+    venue: Venue | None = None,
+    item_code: str = "",
+    resource: str = "",
+    start: dt.date,
+    end: dt.date,
+    now: dt.datetime | None = None,
+) -> list[Slot]:
+    """The slots with places left, not yet started, within their rule's booking horizon,
+    of a hall's item or a venue's resource (either may be left out to see all of them)."""
+    now = now or timezone.now()
+    today = local_date(now)
+    rows = Slot.objects.filter(
+        day__gte=start,
+        day__lte=end,
+        starts_at__gt=now,
+        rule__is_active=True,
+        booked__lt=F("capacity"),
+    ).select_related("rule", "hall", "venue")
+    if hall is not None:
+        rows = rows.filter(hall=hall)
+    if venue is not None:
+        rows = rows.filter(venue=venue)
+    if item_code:
+        rows = rows.filter(item_code=item_code)
+    if resource:
+        rows = rows.filter(resource=resource)
+    return [
+        s
+        for s in rows.order_by("starts_at", "pk")
+        if s.day <= today + dt.timedelta(days=s.rule.days_ahead)
+    ]
+
+
+def slot_get(*, slot_id: Any) -> Slot:
+    if not isinstance(slot_id, int) or isinstance(slot_id, bool) or not 0 < slot_id < 2**62:
+        raise NotFound("未找到该预约时段", code="BOOKING_SLOT_NOT_FOUND")
+    slot = Slot.objects.select_related("rule", "hall", "venue").filter(pk=slot_id).first()
+    if slot is None:
+        raise NotFound("未找到该预约时段", code="BOOKING_SLOT_NOT_FOUND")
+    return slot
+
+
+def slot_days(slots: list[Slot]) -> list[dict]:
+    """Slots grouped by local day for the pages: [{day, label, slots: [...]}]."""
+    days: dict[dt.date, dict] = {}
+    for s in slots:
+        entry = days.setdefault(s.day, {"day": s.day, "label": date_text(s.day), "slots": []})
+        entry["slots"].append({"slot": s, "time": time_text(s), "remaining": s.remaining})
+    return list(days.values())
+
+
+def halls_for_booking(*, item_code: str) -> list[Hall]:
+    """Active halls that handle ITEM_CODE and offer booking for it (an active rule)."""
+    try:
+        from tongban.appointments.selectors.halls import halls_for_item
+    except ImportError:  # helper A's selector not there yet: the rows themselves
+        halls = Hall.objects.filter(
+            is_active=True,
+            pk__in=HallItem.objects.filter(item_code=item_code).values("hall_id"),
+        )
+    else:
+        halls = halls_for_item(item_code=item_code)
+    with_rules = BookingRule.objects.filter(
+        item_code=item_code, is_active=True, hall__isnull=False
+    ).values("hall_id")
+    return list(halls.filter(pk__in=with_rules).order_by("code"))
+
+
+def venues_active() -> QuerySet[Venue]:
+    return Venue.objects.filter(is_active=True).order_by("code")
+
+
+def venue_get(*, code: str) -> Venue:
+    venue = Venue.objects.filter(code=code, is_active=True).first()
+    if venue is None:
+        raise NotFound("未找到该场馆", code="VENUE_NOT_FOUND")
+    return venue
+
+
+def venue_resources(*, venue: Venue) -> list[BookingRule]:
+    return list(venue.booking_rules.filter(is_active=True).order_by("resource"))
+
+
+# ---------------------------------------------------------------- bookings
+
+
+def booking_today_for(*, user, hall: Hall, today: dt.date) -> Booking | None:
+    """The person's active booking at HALL today, for check-in: one still to check in
+    first (the earliest), else one already checked in."""
+    rows = Booking.objects.filter(
+        user=user, slot__hall=hall, slot__day=today, status__in=ACTIVE_BOOKING
+    ).select_related("slot")
+    return (
+        rows.filter(status=BookingStatus.BOOKED).order_by("slot__starts_at").first()
+        or rows.order_by("slot__starts_at").first()
+    )
+
+
+def clerk_hall_ids(user) -> list[int]:
+    """The halls USER sits in as a counter clerk (综合窗口)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    return list(
+        StaffAssignment.objects.filter(
+            user=user, role=StaffRole.COUNTER_CLERK, hall__isnull=False
+        ).values_list("hall_id", flat=True)
+    )
+
+
+def clerk_may_act_for(user, slot: Slot) -> bool:
+    return slot.hall_id is not None and slot.hall_id in clerk_hall_ids(user)
+
+
+def _with_related(rows: QuerySet[Booking]) -> QuerySet[Booking]:
+    return rows.select_related("slot", "slot__hall", "slot__venue", "case", "booked_by")
+
+
+def booking_for(*, user, reference: str) -> Booking:
+    """A booking USER may see and act on: their own, or one at a hall where USER is a
+    counter clerk. BOOKING_NOT_FOUND for anyone else (whether it exists or not)."""
+    reference = (reference or "").strip().upper()
+    booking = _with_related(Booking.objects.filter(reference=reference)).first()
+    if booking is None or not getattr(user, "is_authenticated", False):
+        raise NotFound("未找到该预约", code="BOOKING_NOT_FOUND")
+    if booking.user_id != user.pk and booking.slot.hall_id not in clerk_hall_ids(user):
+        raise NotFound("未找到该预约", code="BOOKING_NOT_FOUND")
+    return booking
+
+
+def bookings_of(*, user, now: dt.datetime | None = None) -> dict[str, list[Booking]]:
+    """我的预约: {"upcoming": active ones not yet over, soonest first; "past": the rest,
+    latest first}."""
+    now = now or timezone.now()
+    rows = list(_with_related(Booking.objects.filter(user=user)).order_by("slot__starts_at"))
+    upcoming = [b for b in rows if b.status in ACTIVE_BOOKING and b.slot.ends_at > now]
+    past = [b for b in reversed(rows) if b not in upcoming]
+    return {"upcoming": upcoming, "past": past}
+
+
+def hall_bookings_on(*, hall: Hall, day: dt.date) -> list[Booking]:
+    return list(
+        _with_related(Booking.objects.filter(slot__hall=hall, slot__day=day))
+        .select_related("user__resident_profile")
+        .order_by("slot__starts_at", "pk")
+    )
+
+
+def place_name(slot: Slot) -> str:
+    return slot.hall.name if slot.hall_id else slot.venue.name
+
+
+def what_name(slot: Slot) -> str:
+    """The item's name for a hall slot, the resource for a venue slot."""
+    if slot.venue_id:
+        return slot.resource
+    return item_name(slot.item_code)
+
+
+def item_name(code: str) -> str:
+    from tongban.catalog.selectors import item_definition
+
+    try:
+        return item_definition(code).name
+    except Exception:  # an item withdrawn from the catalog still names its old bookings
+        return "政务服务事项"
+
+
+def booking_display(b: Booking) -> dict[str, Any]:
+    """What the pages and the API show of a booking."""
+    slot = b.slot
+    return {
+        "reference": b.reference,
+        "status": b.status,
+        "status_label": b.get_status_display(),
+        "place": place_name(slot),
+        "address": slot.hall.address if slot.hall_id else slot.venue.address,
+        "what": what_name(slot),
+        "item_code": slot.item_code,
+        "resource": slot.resource,
+        "hall_code": slot.hall.code if slot.hall_id else "",
+        "venue_code": slot.venue.code if slot.venue_id else "",
+        "day": slot.day,
+        "date_text": date_text(slot.day),
+        "time_text": time_text(slot),
+        "starts_at": slot.starts_at,
+        "ends_at": slot.ends_at,
+        "case_receipt": b.case.receipt_no if b.case_id else "",
+        "by_clerk": b.booked_by_id != b.user_id,
+    }
+
+
+# ---------------------------------------------------------------- which items call for a visit
+
+
+def item_needs_visit(item) -> bool:
+    """预约到厅办理: an item that needs the person at a counter — its guide counts at
+    least one visit, it cannot be applied for online, or the booking is the service."""
+    return item.code in APPOINTMENT_ITEMS or item.visits >= 1 or "online" not in item.channels
+
+
+def visit_items_for_case(case) -> list[dict[str, str]]:
+    """The items of CASE (an Application) one may book a visit for: those that call for a
+    visit and, while the case waits for a 补正, every item of it whose supplement asks for a
+    paper original (原件 must be shown at a counter). [{code, name, why}]."""
+    from tongban.cases.models import CaseStatus
+    from tongban.catalog.selectors import item_definition
+
+    if case.status == CaseStatus.REFUSED or case.outcome == "denied":
+        return []
+    # A concluded case still offers the visit when the booking is the service itself
+    # (婚姻登记预约 concludes at once; the couple then comes on the booked day).
+    closed = case.status in (CaseStatus.CONCLUDED, CaseStatus.ARCHIVED)
+    asked: set[str] = set()
+    if case.status == CaseStatus.SUPPLEMENT_REQUESTED:
+        for codes in case.supplements.filter(fulfilled_at__isnull=True).values_list(
+            "material_codes", flat=True
+        ):
+            asked.update(codes or [])
+    rules = set(
+        BookingRule.objects.filter(is_active=True, hall__isnull=False).values_list(
+            "item_code", flat=True
+        )
+    )
+    out = []
+    for entry in case.plan.get("items", []):
+        code = entry.get("code", "")
+        if code not in rules:
+            continue
+        try:
+            item = item_definition(code)
+        except Exception:  # noqa: S112 - an item gone from the catalog offers no booking
+            continue
+        if closed and code not in APPOINTMENT_ITEMS:
+            continue
+        if any(m.code in asked and "原件" in (m.form or "") for m in item.materials):
+            out.append({"code": code, "name": item.name, "why": "supplement"})
+        elif item_needs_visit(item):
+            out.append({"code": code, "name": item.name, "why": "visit"})
+    return out
+
+
+def active_booking_for_case(*, case, item_code: str) -> Booking | None:
+    return (
+        Booking.objects.filter(case=case, slot__item_code=item_code, status__in=ACTIVE_BOOKING)
+        .select_related("slot", "slot__hall")
+        .first()
+    )

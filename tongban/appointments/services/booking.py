@@ -1,3 +1,648 @@
-"""Writes of 统一预约."""
+"""Writes of 统一预约: slots from the rules and the opening hours, booking, rescheduling,
+cancelling (by the person or by a counter clerk of the hall on their behalf), reminders the
+day before and no-shows, as one idempotent sweep.
+
+The last place is never sold twice: `booked` only moves by a conditional UPDATE
+(`booked < capacity`) inside the booking's transaction, and the slot's check constraint
+stands behind it. On SQLite a writer that cannot get the database lock in time is told to
+try again (BOOKING_BUSY, 409), never a 500.
+
+Booking transitions owned here: (new)→booked, booked→cancelled, booked→no_show (sweep).
+The queue (services.queue) owns booked→checked_in→completed.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from tongban.accounts.models import Enterprise, ResidentProfile
+from tongban.appointments.models import (
+    LOCAL_TZ,
+    Booking,
+    BookingRule,
+    BookingStatus,
+    Slot,
+)
+from tongban.appointments.selectors.booking import (
+    booking_may_book,
+    clerk_may_act_for,
+    date_text,
+    local_date,
+    no_show_rule,
+    place_name,
+    slot_get,
+    time_text,
+    what_name,
+)
+from tongban.common.calendar import CalendarNotCovered
+from tongban.common.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from tongban.common.services import audit_record
+from tongban.notifications.services import notice_send
+
+logger = logging.getLogger(__name__)
+
+SYSTEM = "system:booking"
+# Tries of one booking when SQLite reports the database locked (busy_timeout already waited).
+BUSY_TRIES = 3
+SQLITE_WAIT_SECONDS = 20
+_SQLITE_WRITERS = threading.Lock()
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read out at a counter
+SWEEP_BATCH = 500
+
+
+# ---------------------------------------------------------------- errors
+
+
+class SlotFull(Conflict):
+    code = "BOOKING_SLOT_FULL"
+    message = "该时段已约满，请选择其他时段"
+
+
+class BookingBusy(Conflict):
+    code = "BOOKING_BUSY"
+    message = "当前预约人数较多，请稍后重试"
+
+
+class SlotClosed(Conflict):
+    code = "BOOKING_SLOT_CLOSED"
+    message = "该时段已开始或已结束，不能预约，请选择其他时段"
+
+
+class SlotNotOpen(Conflict):
+    code = "BOOKING_SLOT_NOT_OPEN"
+    message = "该时段尚未开放预约"
+
+
+class BookingLimited(PermissionDenied):
+    code = "BOOKING_LIMITED"
+    message = "您暂不能预约"
+
+
+class BookingSameDay(Conflict):
+    code = "BOOKING_SAME_DAY"
+    message = "您当天已预约了同一事项，如需改时间请在“我的预约”中改约"
+
+
+class BookingNotChangeable(Conflict):
+    code = "BOOKING_NOT_CHANGEABLE"
+    message = "该预约已开始、已取消或已办理，不能再取消或改约"
+
+
+class BookingNotFound(NotFound):
+    code = "BOOKING_NOT_FOUND"
+    message = "未找到该预约"
+
+
+class BookingNotAllowed(PermissionDenied):
+    code = "BOOKING_NOT_ALLOWED"
+    message = "只有本人或所在大厅的综合窗口人员可以办理该预约"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "IDEMPOTENCY_KEY_REUSED"
+    message = "该请求标识已用于另一项预约，请使用新的请求标识"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+T = TypeVar("T")
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _busy_as_conflict(work: Callable[[], T]) -> T:
+    """Run WORK (one transaction); SQLite's "database is locked" is tried again a few times
+    with a short random pause, then reported as BOOKING_BUSY. Inside a caller's transaction
+    there is nothing to retry: it is reported at once (the caller's transaction is over)."""
+    tries = 1 if connection.in_atomic_block else BUSY_TRIES
+    for attempt in range(tries):
+        try:
+            if connection.vendor != "sqlite" or connection.in_atomic_block:
+                return work()
+            # SQLite runs one writer at a time whatever we do; within this process the
+            # bookings queue here rather than spin on the database lock (other processes
+            # still wait on busy_timeout, and the conditional UPDATE guards across them).
+            if not _SQLITE_WRITERS.acquire(timeout=SQLITE_WAIT_SECONDS):
+                raise BookingBusy()
+            try:
+                return work()
+            finally:
+                _SQLITE_WRITERS.release()
+        except OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+            logger.info("booking: database busy (try %s of %s)", attempt + 1, tries)
+            if attempt + 1 < tries:
+                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # noqa: S311
+    raise BookingBusy()
+
+
+def _new_reference(day: dt.date) -> str:
+    tail = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+    return f"YY{day:%y%m%d}{tail}"
+
+
+def _audit(actor, **fields) -> None:
+    if isinstance(actor, str):
+        audit_record(actor_label=actor, **fields)
+    else:
+        audit_record(actor=actor, **fields)
+
+
+def _profile_id(user) -> int | None:
+    return ResidentProfile.objects.filter(user=user).values_list("pk", flat=True).first()
+
+
+def _acting_for(actor, user, slot: Slot) -> bool:
+    """True when ACTOR is a clerk acting for USER; refuses anyone but USER or a clerk."""
+    if actor.pk == user.pk:
+        return False
+    if clerk_may_act_for(actor, slot):
+        return True
+    raise BookingNotAllowed()
+
+
+def _notice_context(b: Booking, slot: Slot) -> dict[str, Any]:
+    return {
+        "place": place_name(slot),
+        "what": what_name(slot),
+        "date_text": date_text(slot.day),
+        "time_text": time_text(slot),
+        "reference": b.reference,
+    }
+
+
+def _link(b: Booking) -> str:
+    return f"/me/bookings/{b.reference}/"
+
+
+def _take_place(slot_id: int) -> bool:
+    return bool(
+        Slot.objects.filter(pk=slot_id, booked__lt=F("capacity")).update(booked=F("booked") + 1)
+    )
+
+
+def _free_place(slot_id: int) -> None:
+    Slot.objects.filter(pk=slot_id, booked__gt=0).update(booked=F("booked") - 1)
+
+
+def _check_bookable(slot: Slot, now: dt.datetime) -> None:
+    if not slot.rule.is_active:
+        raise SlotNotOpen("该时段已停止预约")
+    if slot.starts_at <= now:
+        raise SlotClosed()
+    if slot.day > local_date(now) + dt.timedelta(days=slot.rule.days_ahead):
+        raise SlotNotOpen(f"该时段尚未开放预约：最多可提前{slot.rule.days_ahead}天预约")
+
+
+def _same_day_rows(user, slot: Slot):
+    rows = Booking.objects.filter(
+        user=user, status__in=(BookingStatus.BOOKED, BookingStatus.CHECKED_IN), slot__day=slot.day
+    )
+    if slot.hall_id:
+        return rows.filter(slot__hall__isnull=False, slot__item_code=slot.item_code)
+    return rows.filter(slot__venue_id=slot.venue_id, slot__resource=slot.resource)
+
+
+# ---------------------------------------------------------------- slots
+
+
+def slots_generate(*, rule: BookingRule, start: dt.date, end: dt.date) -> int:
+    """Slots of RULE from START to END (local dates, inclusive) within the place's opening
+    hours on each day (holidays closed, 调休 days worked); a day the holiday calendar does not
+    cover yet is skipped, not guessed. Slots already there are kept as they are (their
+    bookings stand). Returns how many were created."""
+    if end < start or not rule.is_active:
+        return 0
+    place = rule.hall or rule.venue
+    step = dt.timedelta(minutes=rule.slot_minutes)
+    wanted: list[Slot] = []
+    day = start
+    while day <= end:
+        try:
+            periods = place.periods_on(day)
+        except CalendarNotCovered:
+            periods = []
+        for opens, closes in periods:
+            at = dt.datetime.combine(day, opens, tzinfo=LOCAL_TZ)
+            last = dt.datetime.combine(day, closes, tzinfo=LOCAL_TZ)
+            while at + step <= last:
+                wanted.append(
+                    Slot(
+                        rule=rule,
+                        hall=rule.hall,
+                        venue=rule.venue,
+                        item_code=rule.item_code,
+                        resource=rule.resource,
+                        day=day,
+                        starts_at=at,
+                        ends_at=at + step,
+                        capacity=rule.capacity,
+                    )
+                )
+                at += step
+        day += dt.timedelta(days=1)
+    if not wanted:
+        return 0
+    with transaction.atomic():
+        have = set(
+            Slot.objects.filter(rule=rule, day__gte=start, day__lte=end).values_list(
+                "starts_at", flat=True
+            )
+        )
+        new = [s for s in wanted if s.starts_at not in have]
+        if new:
+            # ignore_conflicts: a sweep in another process may have made the same slots.
+            Slot.objects.bulk_create(new, ignore_conflicts=True)
+            _audit(
+                SYSTEM,
+                action="booking.slots_generate",
+                object_type="booking_rule",
+                object_id=rule.pk,
+                data={"start": start.isoformat(), "end": end.isoformat(), "created": len(new)},
+            )
+    return len(new)
+
+
+# ---------------------------------------------------------------- booking
+
+
+def _existing(user, slot_id: int) -> Booking | None:
+    return (
+        Booking.objects.filter(
+            user=user,
+            slot_id=slot_id,
+            status__in=(BookingStatus.BOOKED, BookingStatus.CHECKED_IN),
+        )
+        .select_related("slot")
+        .first()
+    )
+
+
+def _by_key(user, key: str) -> Booking | None:
+    if not key:
+        return None
+    return Booking.objects.select_related("slot").filter(user=user, idempotency_key=key).first()
+
+
+def booking_make(
+    *,
+    user,
+    slot_id: int,
+    actor,
+    enterprise: Enterprise | None = None,
+    case=None,
+    now: dt.datetime | None = None,
+    idempotency_key: str = "",
+) -> Booking:
+    """Book a place in slot SLOT_ID for USER. ACTOR is USER, or a counter clerk of the slot's
+    hall booking on their behalf (`booked_by`; the audit row names both and the person is
+    told). A second identical submit (same person, same slot, or the same IDEMPOTENCY_KEY)
+    returns the booking it made. Refused: a slot that has started or is beyond the rule's
+    horizon, a person over the no-show limit, a second active booking of the same item (or
+    venue resource) on the same day, a full slot."""
+    now = now or timezone.now()
+    key = (idempotency_key or "").strip()[:128]
+    if case is not None and case.applicant_id != user.pk:
+        raise NotFound("未找到该办件", code="CASE_NOT_FOUND")
+    slot_box: list[Slot] = []
+
+    def attempt() -> Booking:
+        with transaction.atomic():
+            slot = slot_get(slot_id=slot_id)
+            slot_box[:] = [slot]
+            on_behalf = _acting_for(actor, user, slot)
+            if enterprise is not None:
+                from tongban.accounts.selectors import enterprise_membership_live
+
+                enterprise_membership_live(user=user, enterprise_id=enterprise.pk)
+            # One booking of a person at a time (PostgreSQL row lock; SQLite writers are
+            # serialised anyway): the same-day rule cannot be raced by two tabs.
+            get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
+            keyed = _by_key(user, key)
+            if keyed is not None:
+                if keyed.slot_id != slot.pk:
+                    raise IdempotencyKeyReused()
+                return keyed
+            existing = _existing(user, slot.pk)
+            if existing is not None:
+                return existing
+            _check_bookable(slot, now)
+            allowed, reason = booking_may_book(user=user, now=now)
+            if not allowed:
+                raise BookingLimited(reason)
+            if _same_day_rows(user, slot).exists():
+                raise BookingSameDay()
+            if not _take_place(slot.pk):
+                raise SlotFull()
+            booking = Booking.objects.create(
+                reference=_new_reference(slot.day),
+                slot=slot,
+                user=user,
+                enterprise=enterprise,
+                case=case,
+                booked_by=actor,
+                status=BookingStatus.BOOKED,
+                created_at=now,
+                idempotency_key=key,
+            )
+            _audit(
+                actor,
+                action="booking.make",
+                object_type="booking",
+                object_id=booking.pk,
+                subject_resident_id=_profile_id(user),
+                data={
+                    "reference": booking.reference,
+                    "slot": slot.pk,
+                    "user": user.pk,
+                    "booked_by": actor.pk,
+                    "on_behalf": on_behalf,
+                    "key": key,
+                    "case": case.receipt_no if case is not None else "",
+                },
+            )
+            notice_send(
+                recipient=user,
+                template="booking_made_by_clerk" if on_behalf else "booking_confirmed",
+                context=_notice_context(booking, slot),
+                link=_link(booking),
+            )
+            return booking
+
+    try:
+        return _busy_as_conflict(attempt)
+    except IntegrityError:
+        # The same person's other submit won the race for this slot: theirs is the booking.
+        if connection.in_atomic_block or not slot_box:
+            raise BookingBusy() from None
+        try:
+            existing = _existing(user, slot_box[0].pk)
+        except OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+            raise BookingBusy() from None
+        if existing is None:
+            raise BookingBusy() from None
+        return existing
+
+
+def _lock_booking(booking: Booking) -> Booking:
+    row = Booking.objects.select_for_update().select_related("slot").filter(pk=booking.pk).first()
+    if row is None:
+        raise BookingNotFound()
+    return row
+
+
+def _require_changeable(row: Booking, actor, now: dt.datetime) -> bool:
+    on_behalf = _acting_for(actor, row.user, row.slot)
+    if row.status != BookingStatus.BOOKED or row.slot.starts_at <= now:
+        raise BookingNotChangeable()
+    return on_behalf
+
+
+def booking_cancel(*, booking: Booking, actor, reason: str = "", now: dt.datetime | None = None):
+    """Cancel a booking before its slot starts; its place is free again at once. ACTOR is
+    the person or a counter clerk of the hall (the person is told)."""
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    if len(reason) > 200:
+        raise InvalidInput("取消原因最多200字", code="BOOKING_REASON_TOO_LONG")
+
+    def attempt() -> Booking:
+        with transaction.atomic():
+            row = _lock_booking(booking)
+            on_behalf = _require_changeable(row, actor, now)
+            row.status = BookingStatus.CANCELLED
+            row.closed_at = now
+            row.save(update_fields=["status", "closed_at"])
+            _free_place(row.slot_id)
+            _audit(
+                actor,
+                action="booking.cancel",
+                object_type="booking",
+                object_id=row.pk,
+                subject_resident_id=_profile_id(row.user),
+                data={
+                    "reference": row.reference,
+                    "slot": row.slot_id,
+                    "user": row.user_id,
+                    "on_behalf": on_behalf,
+                    "reason": reason,
+                },
+            )
+            if on_behalf:
+                notice_send(
+                    recipient=row.user,
+                    template="booking_cancelled_by_clerk",
+                    context=_notice_context(row, row.slot),
+                    link=_link(row),
+                )
+            return row
+
+    return _busy_as_conflict(attempt)
+
+
+def booking_reschedule(
+    *, booking: Booking, slot_id: int, actor, now: dt.datetime | None = None
+) -> Booking:
+    """改约: move a booking to another slot of the same hall's item (or venue resource) in
+    one transaction — the new place is taken and the old one freed, or nothing changes. The
+    old booking is cancelled and the new one names it (`rescheduled_from`)."""
+    now = now or timezone.now()
+
+    def attempt() -> Booking:
+        with transaction.atomic():
+            new_slot = slot_get(slot_id=slot_id)
+            old = _lock_booking(booking)
+            on_behalf = _require_changeable(old, actor, now)
+            if new_slot.rule_id != old.slot.rule_id:
+                raise InvalidInput(
+                    "只能改约到同一大厅同一事项（或同一场地）的其他时段",
+                    code="BOOKING_RESCHEDULE_OTHER_RULE",
+                )
+            if new_slot.pk == old.slot_id:
+                raise InvalidInput("请选择与原预约不同的时段", code="BOOKING_RESCHEDULE_SAME")
+            _check_bookable(new_slot, now)
+            if _same_day_rows(old.user, new_slot).exclude(pk=old.pk).exists():
+                raise BookingSameDay()
+            old.status = BookingStatus.CANCELLED
+            old.closed_at = now
+            old.save(update_fields=["status", "closed_at"])
+            # Lower slot id first, so two reschedules crossing each other cannot deadlock.
+            for sid in sorted((old.slot_id, new_slot.pk)):
+                if sid == old.slot_id:
+                    _free_place(sid)
+                elif not _take_place(sid):
+                    raise SlotFull()
+            new = Booking.objects.create(
+                reference=_new_reference(new_slot.day),
+                slot=new_slot,
+                user=old.user,
+                enterprise=old.enterprise,
+                case=old.case,
+                booked_by=actor,
+                status=BookingStatus.BOOKED,
+                rescheduled_from=old,
+                created_at=now,
+            )
+            _audit(
+                actor,
+                action="booking.reschedule",
+                object_type="booking",
+                object_id=new.pk,
+                subject_resident_id=_profile_id(old.user),
+                data={
+                    "reference": new.reference,
+                    "from": old.reference,
+                    "slot": new_slot.pk,
+                    "from_slot": old.slot_id,
+                    "user": old.user_id,
+                    "on_behalf": on_behalf,
+                },
+            )
+            notice_send(
+                recipient=old.user,
+                template="booking_rescheduled",
+                context=_notice_context(new, new_slot),
+                link=_link(new),
+            )
+            return new
+
+    return _busy_as_conflict(attempt)
+
+
+# ---------------------------------------------------------------- the sweep
+
+
+def booking_reminders_send(*, now: dt.datetime) -> int:
+    """The day before: one reminder per booking (`reminded_at` makes it once)."""
+    tomorrow = local_date(now) + dt.timedelta(days=1)
+    ids = list(
+        Booking.objects.filter(
+            status=BookingStatus.BOOKED, reminded_at__isnull=True, slot__day=tomorrow
+        ).values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    sent = 0
+    for pk in ids:
+        with transaction.atomic():
+            if not Booking.objects.filter(pk=pk, reminded_at__isnull=True).update(reminded_at=now):
+                continue  # another worker's sweep reminded it
+            b = Booking.objects.select_related("slot", "slot__hall", "slot__venue").get(pk=pk)
+            notice_send(
+                recipient=b.user,
+                template="booking_reminder",
+                context=_notice_context(b, b.slot),
+                link=_link(b),
+            )
+            sent += 1
+    return sent
+
+
+def booking_no_shows_mark(*, now: dt.datetime) -> int:
+    """Bookings not checked in GRACE minutes after their slot ended become no-shows."""
+    grace = dt.timedelta(minutes=no_show_rule().grace_minutes)
+    ids = list(
+        Booking.objects.filter(
+            status=BookingStatus.BOOKED, slot__ends_at__lte=now - grace
+        ).values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    marked = 0
+    for pk in ids:
+        with transaction.atomic():
+            if not Booking.objects.filter(pk=pk, status=BookingStatus.BOOKED).update(
+                status=BookingStatus.NO_SHOW, closed_at=now
+            ):
+                continue  # checked in (or swept) meanwhile
+            b = Booking.objects.select_related("slot", "slot__hall", "slot__venue").get(pk=pk)
+            _audit(
+                SYSTEM,
+                action="booking.no_show",
+                object_type="booking",
+                object_id=pk,
+                subject_resident_id=_profile_id(b.user),
+                data={"reference": b.reference, "slot": b.slot_id, "user": b.user_id},
+            )
+            notice_send(
+                recipient=b.user,
+                template="booking_no_show",
+                context=_notice_context(b, b.slot),
+                link=_link(b),
+            )
+            marked += 1
+    return marked
+
+
+def booking_sweep(now: dt.datetime, today: dt.date) -> dict[str, int]:
+    """Keep slots generated `days_ahead`, send tomorrow's reminders, record no-shows."""
+    generated = 0
+    for rule in BookingRule.objects.filter(is_active=True).select_related("hall", "venue"):
+        generated += slots_generate(
+            rule=rule, start=today, end=today + dt.timedelta(days=rule.days_ahead)
+        )
+    return {
+        "generated": generated,
+        "reminded": booking_reminders_send(now=now),
+        "no_show": booking_no_shows_mark(now=now),
+    }
+
+
+SWEEPS = {"booking": booking_sweep}
+
+
+# ---------------------------------------------------------------- rules (demo, administration)
+
+
+def booking_rule_ensure(
+    *,
+    actor,
+    hall=None,
+    venue=None,
+    item_code: str = "",
+    resource: str = "",
+    slot_minutes: int = 30,
+    capacity: int = 4,
+    days_ahead: int = 14,
+) -> BookingRule:
+    """The rule for a hall's item or a venue's resource, created if missing (an existing
+    rule is returned unchanged). Idempotent."""
+    if (hall is None) == (venue is None):
+        raise InvalidInput("预约规则须属于一个大厅或一个场馆", code="BOOKING_RULE_INVALID")
+    if (hall is not None and not item_code) or (venue is not None and not resource):
+        raise InvalidInput("请填写事项编码或场地名称", code="BOOKING_RULE_INVALID")
+    if not (5 <= slot_minutes <= 480 and 1 <= capacity <= 500 and 1 <= days_ahead <= 90):
+        raise InvalidInput("时段长度、名额或可提前天数超出范围", code="BOOKING_RULE_INVALID")
+    lookup = (
+        {"hall": hall, "item_code": item_code} if hall else {"venue": venue, "resource": resource}
+    )
+    with transaction.atomic():
+        rule = BookingRule.objects.filter(**lookup).first()
+        if rule is not None:
+            return rule
+        rule = BookingRule.objects.create(
+            **lookup, slot_minutes=slot_minutes, capacity=capacity, days_ahead=days_ahead
+        )
+        _audit(
+            actor,
+            action="booking.rule_create",
+            object_type="booking_rule",
+            object_id=rule.pk,
+            data={"item_code": item_code, "resource": resource},
+        )
+    return rule

@@ -31,6 +31,8 @@ from tongban.accounts.models import (
 from tongban.accounts.selectors import NEED_APPLY, enterprise_authority
 from tongban.accounts.validators import parse_credit_code, parse_id_number
 from tongban.appointments.models import Hall
+from tongban.appointments.selectors.queue import clerk_window
+from tongban.appointments.services.queue import ticket_case_link
 from tongban.cases.errors import (
     CaseDuplicateOpen,
     CaseFormInvalid,
@@ -695,6 +697,15 @@ def _clerk_hall(clerk: User, hall: Hall | None) -> Hall:
     return halls[0]
 
 
+def _counter_window(clerk: User | None, hall: Hall | None):
+    """The window CLERK is signed in at in HALL (窗口签到), recorded on a counter case so
+    that 好差评 knows the window that served (三对应); None when not signed in there."""
+    if clerk is None or hall is None:
+        return None
+    window = clerk_window(clerk=clerk)
+    return window if window is not None and window.hall_id == hall.pk else None
+
+
 def _check_applicant(
     applicant: User, enterprise: Enterprise | None, code: str = ""
 ) -> ResidentProfile | None:
@@ -863,6 +874,8 @@ def case_submit(
                 acted_by=drafter if on_behalf is not None else None,
                 delegation=on_behalf,
             )
+            if channel == Channel.COUNTER:  # the ticket being served at the window
+                ticket_case_link(clerk=filed_by, case=case)
             _store_materials(case, provided, stored)
             _store_waived(case, provided)
             # The draft has become a case; resuming it would start a second application.
@@ -964,6 +977,7 @@ def _case_create(
         channel=channel,
         filed_by=filed_by,
         hall=hall,
+        window=_counter_window(filed_by, hall),
         acted_by=acted_by,
         delegation=delegation,
         lead_department=lead,

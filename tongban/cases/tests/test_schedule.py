@@ -92,6 +92,15 @@ def test_the_worker_runs_a_tick_which_queues_exactly_one_successor(transactional
         "exchange_source_retry_needed": 0,
         "exchange_source_retry_still_down": 0,
         "exchange_source_retry_verified": 0,
+        # 统一预约 slots ahead, reminders, no-shows; 取号叫号 day's end; 轮候 lapsed offers.
+        "booking_generated": 0,
+        "booking_no_show": 0,
+        "booking_reminded": 0,
+        "queue_sessions_closed": 0,
+        "queue_tickets_cancelled": 0,
+        "queue_wait_stats": 0,
+        "waitlist_expired": 0,
+        "waitlist_offered": 0,
     }
     # The successor is not due yet: another worker pass runs nothing and adds nothing.
     _worker()

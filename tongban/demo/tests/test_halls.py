@@ -27,20 +27,25 @@ def test_ensure_demo_halls_is_idempotent_and_labelled(db):
     audits = AuditEvent.objects.count()
     second = ensure_demo_halls()
     assert first == second
-    assert AuditEvent.objects.count() == audits == 3 + 10  # 3 halls, 10 windows
-    assert sorted(first) == sorted([CITY_CENTRE, PUDONG, XUHUI])
-    assert {h.code: (h.district, h.is_active) for h in Hall.objects.all()} == {
-        CITY_CENTRE: ("310101", True),
-        PUDONG: ("310115", True),
-        XUHUI: ("310104", True),
+    # A second run writes nothing; the city's halls of three levels, the first three kept.
+    assert AuditEvent.objects.count() == audits
+    assert {CITY_CENTRE, PUDONG, XUHUI} <= set(first)
+    assert {h.code: (h.district, h.level) for h in Hall.objects.filter(code__in=first)} == {
+        CITY_CENTRE: ("310101", "city"),
+        PUDONG: ("310115", "district"),
+        XUHUI: ("310104", "district"),
+        "SH-PD-LJZ": ("310115", "street"),
+        "SH-XH-TLQ": ("310104", "street"),
+        "SH-HP-WT": ("310101", "street"),
     }
     assert all("示例" in h.name and "示例" in h.address for h in Hall.objects.all())
     assert list(
-        Window.objects.filter(hall__code=PUDONG).values_list("number", "name").order_by("number")
-    ) == [("A01", "综合受理"), ("A02", "综合受理"), ("C01", "统一出件")]
+        Window.objects.filter(hall__code=PUDONG).values_list("number", "kind").order_by("number")
+    ) == [("A01", "comprehensive"), ("A02", "comprehensive"), ("A03", "comprehensive"),
+          ("C01", "handout")]  # fmt: skip
     assert (
         AuditEvent.objects.filter(action="hall.create", actor_label="system:demo_halls").count()
-        == 3
+        == 6
     )
 
 

@@ -46,6 +46,7 @@ EXPECTED = {
     "veteran_benefit": {"is_veteran": False, "display_name": "王小明"},
     "library_card": {"library_eligible": True, "display_name_masked": "王**"},
     "metro": {"is_senior_free_ride": False},
+    "kiosk_login": {"display_name_masked": "王**"},
 }
 
 

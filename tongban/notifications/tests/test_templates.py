@@ -44,6 +44,16 @@ EXPECTED = {
     "assistance_withdrawn",
     "commitment_check_false",
     "material_source_needed",
+    "booking_confirmed",
+    "booking_made_by_clerk",
+    "booking_cancelled_by_clerk",
+    "booking_rescheduled",
+    "booking_reminder",
+    "booking_no_show",
+    "waitlist_joined",
+    "waitlist_offer",
+    "waitlist_offer_expired",
+    "queue_soon",
 }
 
 
@@ -59,6 +69,8 @@ def test_the_shipped_registry_loads_and_fits_one_sms_segment():
         "account_activation": ["sms"],
         "policy_stopped": ["sms"],
         "commitment_check_false": ["sms"],
+        # 入住通知 has a deadline: the person must hear of it even with SMS turned off.
+        "waitlist_offer": ["sms"],
     }
 
 

@@ -50,7 +50,10 @@ def test_me_page_has_no_placeholder_and_links_what_works(client, resident):  # n
     assert "/me/consents/" in hrefs
     assert "/me/credit/" in hrefs
     assert "/accounts/verify/" in hrefs
-    assert len(hrefs) == 15
+    # 预约与排队: 我的预约, 我的排队, 我的轮候, 查找办事大厅, 文体场馆预约.
+    for href in ("/me/bookings/", "/me/tickets/", "/me/waiting-lists/", "/halls/", "/venues/"):
+        assert href in hrefs
+    assert len(hrefs) == 20
     for href in hrefs:
         assert client.get(href).status_code == 200, href
 
@@ -101,11 +104,25 @@ def test_every_staff_shell_link_opens_for_the_person_who_sees_it(client, people)
             "/staff/commitment-checks/",
             "/staff/assistance/",
         ],
-        people.clerk: ["/staff/intake/", "/staff/handout/", "/staff/counter/"],
+        # A clerk in a hall also calls the queue, runs the 导服台 and the hall's bookings.
+        people.clerk: [
+            "/staff/intake/",
+            "/staff/handout/",
+            "/staff/queue/",
+            "/staff/queue/reception/",
+            "/staff/bookings/",
+            "/staff/counter/",
+        ],
         people.issuer: ["/staff/handout/"],
         lead: ["/staff/tasks/", "/staff/commitment-checks/", "/staff/reviews/"],
         # 城市运营 sees every department's 政策兑现 figures and, read-only, 接入管理.
-        people.operator: ["/staff/reviews/", "/staff/policies/", "/staff/connect/"],
+        # … and the halls' figures (综合窗口设置比例, 预约履约, 等候时长).
+        people.operator: [
+            "/staff/reviews/",
+            "/staff/policies/",
+            "/staff/connect/",
+            "/staff/halls/figures/",
+        ],
         clerk_without_hall: [],
     }
     for user, links in expected.items():

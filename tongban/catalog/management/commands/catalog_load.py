@@ -57,6 +57,7 @@ class Command(BaseCommand):
         for line in summary_lines(report):
             self.stdout.write(line)
         self._data_sources(Path(path) / "data_sources", actor=actor, dry_run=dry_run)
+        self._waiting_lists(Path(path) / "waiting_lists", actor=actor, dry_run=dry_run)
 
     def _data_sources(self, folder: Path, *, actor: str, dry_run: bool) -> None:
         # 数据源目录, versioned with the catalog it authorises items of; a catalog folder
@@ -75,5 +76,24 @@ class Command(BaseCommand):
         c = report.as_dict()
         self.stdout.write(
             f"  数据源：新增 {c['created']}，变更 {c['changed']}，未变 {c['unchanged']}，"
+            f"停用 {c['deactivated']}"
+        )
+
+    def _waiting_lists(self, folder: Path, *, actor: str, dry_run: bool) -> None:
+        # 轮候名单 (appointments), versioned like the data sources: their classes read the
+        # catalog's data elements, so they load after it; no folder, no change.
+        if not folder.is_dir():
+            return
+        from tongban.appointments.services.waitlist import WaitingListsInvalid, waiting_lists_load
+
+        try:
+            report = waiting_lists_load(directory=folder, actor_label=actor, dry_run=dry_run)
+        except WaitingListsInvalid as exc:
+            for problem in exc.problems:
+                self.stderr.write(str(problem))
+            raise CommandError(exc.message) from exc
+        c = report.as_dict()
+        self.stdout.write(
+            f"  轮候名单：新增 {c['created']}，变更 {c['changed']}，未变 {c['unchanged']}，"
             f"停用 {c['deactivated']}"
         )

@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tongban.accounts.models import Enterprise, ResidentProfile
 from tongban.common.services import audit_record
 from tongban.demo.accounts import DEMO_PASSWORD, ensure_demo_accounts
+from tongban.demo.booking import ensure_demo_booking
 from tongban.demo.certificates import ensure_demo_certificates
 from tongban.demo.connect import ensure_demo_clients
 from tongban.demo.consents import ensure_demo_institution
@@ -32,6 +33,7 @@ from tongban.demo.population import (
     generate_residents,
 )
 from tongban.demo.reviews import ensure_demo_reviews
+from tongban.demo.waitlists import ensure_demo_waitlists
 from tongban.exchange.demo_sources.dataset import build as build_demo_sources
 from tongban.policies.services import policy_match_run
 
@@ -62,6 +64,7 @@ class Command(BaseCommand):
 
         catalog = "skipped" if skip_catalog else self._load_catalog()
         accounts = ensure_demo_accounts()
+        ensure_demo_booking()  # 示例统一预约: rules, slots for 14 days, resident1's bookings
         ensure_demo_scanner(write=self.stdout.write)
         ensure_demo_clients(write=self.stdout.write)  # 示例接入应用 (接入管理)
         ensure_demo_institution(write=self.stdout.write)  # 示例授权使用机构 (授权数据使用)
@@ -79,6 +82,7 @@ class Command(BaseCommand):
         )
         issued = ensure_demo_certificates(progress=self._certificate_progress if progress else None)
         ensure_demo_reviews()  # 示例好差评: the public figures page is not empty
+        ensure_demo_waitlists()  # 示例轮候: beds, people waiting, resident2 with an offer
         if issued:
             self.stdout.write(f"  存量电子证照：本次签发 {issued:,} 张")
         # 政策找人 once now, so 为您推荐, 免申即享 and their notices are there from the start;
