@@ -26,6 +26,7 @@ from tongban.appointments.services.booking import (
     booking_rule_ensure,
     slots_generate,
 )
+from tongban.appointments.services.halls import hall_items_set
 
 ACTOR = "system:demo"
 CITY_CENTRE = "SH-SMZX"
@@ -59,7 +60,15 @@ def _rules() -> list[BookingRule]:
     rules = []
     for hall in Hall.objects.filter(is_active=True).order_by("code"):
         if hall.code in DISTRICT_CENTRES:
-            HallItem.objects.get_or_create(hall=hall, item_code=BANK_ACCOUNT_ITEM)
+            # The partner bank's desk at the district centre (银行开户预约), with its audit row.
+            have = list(HallItem.objects.filter(hall=hall).values_list("item_code", flat=True))
+            if BANK_ACCOUNT_ITEM not in have:
+                hall_items_set(
+                    actor=ACTOR,
+                    hall=hall,
+                    item_codes=[*have, BANK_ACCOUNT_ITEM],
+                    require_catalog=False,
+                )
         codes = sorted(HallItem.objects.filter(hall=hall).values_list("item_code", flat=True))
         capacity = 6 if hall.code == CITY_CENTRE else 4
         for code in _visit_items(codes):
