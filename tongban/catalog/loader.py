@@ -182,15 +182,23 @@ def versioned_definitions_apply(
     row_values: Any,
     report: DefinitionsLoadReport,
     actor_label: str,
+    version_extra: dict[str, Any] | None = None,
+    current_link: Any = None,
 ) -> None:
     """Bring a registry of versioned definitions (certificate types, data sources) in line
     with DEFINITIONS: a changed definition gets a new immutable VERSION_MODEL row (what was
     done under the old one keeps pointing at it), an unchanged one none; the CURRENT_MODEL row
     of each code takes ROW_VALUES(definition, version) and is active; a code that left the
     folder is deactivated, never deleted. REPORT's created/changed/unchanged/deactivated lists
-    are filled in. Call inside the caller's transaction."""
+    are filled in. Call inside the caller's transaction.
+
+    A registry that keeps its versions in a shared table (waiting lists, in the catalog's
+    DefinitionVersion) names its rows there with VERSION_EXTRA ({"kind": …}); one whose
+    current row records the version otherwise than by a `current` FK says how with
+    CURRENT_LINK(version) -> fields."""
+    extra = version_extra or {}
     latest: dict[str, Any] = {}
-    for row in version_model.objects.order_by("code", "version"):
+    for row in version_model.objects.filter(**extra).order_by("code", "version"):
         latest[row.code] = row
     existing = {row.code: row for row in current_model.objects.all()}
     for code, located in sorted(definitions.items()):
@@ -201,6 +209,7 @@ def versioned_definitions_apply(
             version, outcome = previous, "unchanged"
         else:
             version = version_model.objects.create(
+                **extra,
                 code=code,
                 version=previous.version + 1 if previous else 1,
                 content=definition_content(definition),
@@ -209,7 +218,8 @@ def versioned_definitions_apply(
                 loaded_by=actor_label,
             )
             outcome = "changed" if previous else "created"
-        values = {**row_values(definition, version), "current": version, "is_active": True}
+        link = current_link(version) if current_link else {"current": version}
+        values = {**row_values(definition, version), **link, "is_active": True}
         row = existing.get(code)
         if row is None:
             current_model.objects.create(code=code, **values)

@@ -49,9 +49,8 @@ from tongban.catalog.loader import (
     Located,
     _parse,
     _yaml_files,
-    definition_content,
-    definition_sha256,
     element_info,
+    versioned_definitions_apply,
 )
 from tongban.common.errors import Conflict, DomainError, InvalidInput, NotFound
 from tongban.common.services import actor_label_for, audit_record
@@ -178,31 +177,14 @@ def waiting_lists_load(
     definitions = read_waiting_lists(path)
     report = DefinitionsLoadReport(path=str(path), dry_run=dry_run)
     with transaction.atomic():
-        latest: dict[str, Any] = {}
-        for row in DefinitionVersion.objects.filter(kind=WAITING_LIST_KIND).order_by(
-            "code", "version"
-        ):
-            latest[row.code] = row
-        existing = {row.code: row for row in WaitingList.objects.all()}
         departments = {d.code: d for d in Department.objects.all()}
-        for code, located in sorted(definitions.items()):
-            d = located.definition
-            sha = definition_sha256(d)
-            previous = latest.get(code)
-            if previous is not None and previous.content_sha256 == sha:
-                version, outcome = previous, "unchanged"
-            else:
-                version = DefinitionVersion.objects.create(
-                    kind=WAITING_LIST_KIND,
-                    code=code,
-                    version=previous.version + 1 if previous else 1,
-                    content=definition_content(d),
-                    content_sha256=sha,
-                    source_file=located.file,
-                    loaded_by=actor_label,
-                )
-                outcome = "changed" if previous else "created"
-            values = {
+        versioned_definitions_apply(
+            definitions=definitions,
+            version_model=DefinitionVersion,
+            version_extra={"kind": WAITING_LIST_KIND},
+            current_model=WaitingList,
+            current_link=lambda version: {"definition_version": version.version},
+            row_values=lambda d, _v: {
                 "name": d.name,
                 "item_code": d.item,
                 "department": departments[d.department],
@@ -211,24 +193,10 @@ def waiting_lists_load(
                     for rank, c in enumerate(d.priority_classes, start=1)
                 ],
                 "offer_days": d.offer_days,
-                "definition_version": version.version,
-                "is_active": True,
-            }
-            row = existing.get(code)
-            if row is None:
-                WaitingList.objects.create(code=code, **values)
-            else:
-                if outcome == "unchanged" and not row.is_active:
-                    outcome = "changed"
-                for name, value in values.items():
-                    setattr(row, name, value)
-                row.save()
-            getattr(report, outcome).append(code)
-        for code, row in existing.items():
-            if code not in definitions and row.is_active:
-                row.is_active = False
-                row.save(update_fields=["is_active"])
-                report.deactivated.append(code)
+            },
+            report=report,
+            actor_label=actor_label,
+        )
         audit_record(
             actor_label=actor_label,
             action="appointments.waiting_lists_load",
