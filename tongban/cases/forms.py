@@ -55,6 +55,8 @@ class FieldSpec:
     errors: list[str] = field(default_factory=list)
     choices: list[tuple[str, str]] = field(default_factory=list)
     supplied_by: str = ""  # the body that holds the true value (助产机构)
+    # 预约时段: the slots with places left, grouped by hall and day ([(group, [(id, time)])]).
+    groups: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
 
     @property
     def supplied_note(self) -> str:
@@ -74,7 +76,7 @@ class FieldSpec:
 
     @property
     def widget(self) -> str:
-        if self.choices:
+        if self.choices or self.type == "slot":
             return "select"
         return "input"
 
@@ -117,6 +119,11 @@ def field_specs(
             choices = list(BOOLEAN_CHOICES)
         else:
             choices = []
+        groups = []
+        if f.type == "slot":
+            from tongban.appointments.selectors.booking import slot_choices
+
+            groups = slot_choices(item_codes=list(getattr(f, "items", []) or []))
         value = _as_text(values.get(f.code, ""))
         specs.append(
             FieldSpec(
@@ -134,6 +141,7 @@ def field_specs(
                 errors=errors.get(f.code, []),
                 choices=choices,
                 supplied_by=getattr(f, "supplied_by", "") or "",
+                groups=groups,
             )
         )
     return specs

@@ -139,6 +139,10 @@ def display_value(f: Any, value: Any) -> str:
         return dict(District.choices).get(text, text)
     if f.type == "date":
         return _date_text(text)
+    if f.type == "slot":
+        from tongban.appointments.selectors.booking import slot_text
+
+        return slot_text(text)
     return text
 
 

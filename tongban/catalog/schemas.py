@@ -74,7 +74,7 @@ class DepartmentsFile(Strict):
 
 ElementType = Literal[
     "text", "id_number", "uscc", "date", "phone", "choice", "integer", "decimal", "boolean",
-    "address", "district", "email",
+    "address", "district", "email", "slot",
 ]  # fmt: skip
 
 

@@ -18,6 +18,10 @@ def sample_value(element: DataElementDef, *, n: int, today: dt.date) -> Any:
     identity numbers so several samples do not clash."""
     if element.example is not None:
         return element.example
+    if element.type == "slot":
+        # A 预约时段 is a place in the city's booking slots, not a value anyone makes up:
+        # callers choose one of the slots the form lists.
+        return None
     if element.type == "id_number":
         return make_id_number("310104", dt.date(1990, 1, 1) + dt.timedelta(days=n), 100 + n)
     if element.type == "uscc":

@@ -26,11 +26,6 @@ from tongban.appointments.models import (
 )
 from tongban.common.errors import NotFound
 
-# Items whose guide says "make a booking" even though they count no visit: the booking is
-# the service itself (婚姻登记 needs both parties in person; a bank account is opened at the
-# branch). Everything else calls for a visit when its guide counts one or has no online channel.
-APPOINTMENT_ITEMS = frozenset({"SH-MZJ-0401", "SH-YH-0101"})
-
 
 @dataclass(frozen=True)
 class NoShowRule:
@@ -294,10 +289,71 @@ def booking_display(b: Booking) -> dict[str, Any]:
 # ---------------------------------------------------------------- which items call for a visit
 
 
+def item_books_on_form(item) -> bool:
+    """The booking is the service itself (婚姻登记预约 needs both parties in person; a bank
+    account is opened at the desk): the item's form asks for a 预约时段 (a data element of
+    type slot), and submitting it books the place."""
+    from tongban.catalog.selectors import element_definitions
+
+    codes = [u.code for u in item.element_uses()]
+    return any(e.type == "slot" for e in element_definitions(codes).values())
+
+
+def item_code_books_on_form(code: str) -> bool:
+    from tongban.catalog.selectors import item_definition
+
+    try:
+        item = item_definition(code)
+    except Exception:  # an item withdrawn from the catalog books no new places
+        return False
+    return item_books_on_form(item)
+
+
 def item_needs_visit(item) -> bool:
     """预约到厅办理: an item that needs the person at a counter — its guide counts at
     least one visit, it cannot be applied for online, or the booking is the service."""
-    return item.code in APPOINTMENT_ITEMS or item.visits >= 1 or "online" not in item.channels
+    return item.visits >= 1 or "online" not in item.channels or item_books_on_form(item)
+
+
+SLOT_CHOICE_DAYS = 14
+
+
+def slot_choices(
+    *, item_codes: list[str], now: dt.datetime | None = None
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The form's 预约时段 list: [(hall · day, [(slot id, time and places left)])] for the
+    slots of ITEM_CODES with places left, soonest first, within each rule's horizon."""
+    now = now or timezone.now()
+    today = local_date(now)
+    groups: dict[tuple[str, dt.date], list[tuple[str, str]]] = {}
+    names: dict[tuple[str, dt.date], str] = {}
+    for code in item_codes:
+        for slot in bookable_slots(
+            item_code=code, start=today, end=today + dt.timedelta(days=SLOT_CHOICE_DAYS), now=now
+        ):
+            if not slot.hall_id:
+                continue
+            key = (slot.hall.code, slot.day)
+            names[key] = f"{slot.hall.name} · {date_text(slot.day)}"
+            left = slot.capacity - slot.booked
+            groups.setdefault(key, []).append((str(slot.pk), f"{time_text(slot)}（余{left}个）"))
+    ordered = sorted(groups, key=lambda k: (k[1], k[0]))
+    return [(names[k], groups[k]) for k in ordered]
+
+
+def slot_text(value: str) -> str:
+    """A 预约时段 as typed on a form (a slot id) as people read it."""
+    slot = (
+        Slot.objects.select_related("hall", "venue").filter(pk=int(value)).first()
+        if value.isdigit() and 0 < int(value) < 2**62
+        else None
+    )
+    return slot_summary(slot) if slot is not None else "所选时段已不存在，请重新选择"
+
+
+def slot_summary(slot: Slot) -> str:
+    """How a booked slot reads on the case: 市民中心（示例） 2026年12月7日（周一）09:00–09:30."""
+    return f"{place_name(slot)} {date_text(slot.day)}{time_text(slot)}"
 
 
 def visit_items_for_case(case) -> list[dict[str, str]]:
@@ -332,7 +388,7 @@ def visit_items_for_case(case) -> list[dict[str, str]]:
             item = item_definition(code)
         except Exception:  # noqa: S112 - an item gone from the catalog offers no booking
             continue
-        if closed and code not in APPOINTMENT_ITEMS:
+        if closed and not item_books_on_form(item):
             continue
         if any(m.code in asked and "原件" in (m.form or "") for m in item.materials):
             out.append({"code": code, "name": item.name, "why": "supplement"})

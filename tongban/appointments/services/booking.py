@@ -39,6 +39,7 @@ from tongban.appointments.selectors.booking import (
     booking_may_book,
     clerk_may_act_for,
     date_text,
+    item_code_books_on_form,
     local_date,
     no_show_rule,
     place_name,
@@ -110,6 +111,11 @@ class BookingNotAllowed(PermissionDenied):
     message = "只有本人或所在大厅的综合窗口人员可以办理该预约"
 
 
+class BookingNeedsApplication(Conflict):
+    code = "BOOKING_NEEDS_APPLICATION"
+    message = "该事项须填写申请表并在表中选择预约时段，提交申请即完成预约"
+
+
 class IdempotencyKeyReused(Conflict):
     code = "IDEMPOTENCY_KEY_REUSED"
     message = "该请求标识已用于另一项预约，请使用新的请求标识"
@@ -169,10 +175,14 @@ def _profile_id(user) -> int | None:
     return ResidentProfile.objects.filter(user=user).values_list("pk", flat=True).first()
 
 
-def _acting_for(actor, user, slot: Slot) -> bool:
-    """True when ACTOR is a clerk acting for USER; refuses anyone but USER or a clerk."""
+def _acting_for(actor, user, slot: Slot, case=None) -> bool:
+    """True when ACTOR is a clerk acting for USER; refuses anyone but USER or a clerk. The
+    clerk who filed CASE at a counter (帮办), or the relative who filed it under a checked
+    delegation (亲友代办), books the place the case's form chose."""
     if actor.pk == user.pk:
         return False
+    if case is not None and actor.pk in (case.filed_by_id, case.acted_by_id):
+        return True
     if clerk_may_act_for(actor, slot):
         return True
     raise BookingNotAllowed()
@@ -327,7 +337,11 @@ def booking_make(
         with transaction.atomic():
             slot = slot_get(slot_id=slot_id)
             slot_box[:] = [slot]
-            on_behalf = _acting_for(actor, user, slot)
+            on_behalf = _acting_for(actor, user, slot, case)
+            if case is None and slot.hall_id and item_code_books_on_form(slot.item_code):
+                # 婚姻登记预约: the place comes with the application (both parties' details);
+                # a bare place would reach the registry with nobody to register.
+                raise BookingNeedsApplication()
             if enterprise is not None:
                 from tongban.accounts.selectors import enterprise_membership_live
 
@@ -417,6 +431,30 @@ def _require_changeable(row: Booking, actor, now: dt.datetime) -> bool:
     return on_behalf
 
 
+def _cancel(row: Booking, *, actor, now: dt.datetime, data: dict, template: str) -> None:
+    """Cancel locked ROW, free its place, audit it (DATA added) and, with TEMPLATE, tell the
+    person."""
+    row.status = BookingStatus.CANCELLED
+    row.closed_at = now
+    row.save(update_fields=["status", "closed_at"])
+    _free_place(row.slot_id)
+    _audit(
+        actor,
+        action="booking.cancel",
+        object_type="booking",
+        object_id=row.pk,
+        subject_resident_id=_profile_id(row.user),
+        data={"reference": row.reference, "slot": row.slot_id, "user": row.user_id, **data},
+    )
+    if template:
+        notice_send(
+            recipient=row.user,
+            template=template,
+            context=_notice_context(row, row.slot),
+            link=_link(row),
+        )
+
+
 def booking_cancel(*, booking: Booking, actor, reason: str = "", now: dt.datetime | None = None):
     """Cancel a booking before its slot starts; its place is free again at once. ACTOR is
     the person or a counter clerk of the hall (the person is told)."""
@@ -429,34 +467,38 @@ def booking_cancel(*, booking: Booking, actor, reason: str = "", now: dt.datetim
         with transaction.atomic():
             row = _lock_booking(booking)
             on_behalf = _require_changeable(row, actor, now)
-            row.status = BookingStatus.CANCELLED
-            row.closed_at = now
-            row.save(update_fields=["status", "closed_at"])
-            _free_place(row.slot_id)
-            _audit(
-                actor,
-                action="booking.cancel",
-                object_type="booking",
-                object_id=row.pk,
-                subject_resident_id=_profile_id(row.user),
-                data={
-                    "reference": row.reference,
-                    "slot": row.slot_id,
-                    "user": row.user_id,
-                    "on_behalf": on_behalf,
-                    "reason": reason,
-                },
+            _cancel(
+                row,
+                actor=actor,
+                now=now,
+                data={"on_behalf": on_behalf, "reason": reason},
+                template="booking_cancelled_by_clerk" if on_behalf else "",
             )
-            if on_behalf:
-                notice_send(
-                    recipient=row.user,
-                    template="booking_cancelled_by_clerk",
-                    context=_notice_context(row, row.slot),
-                    link=_link(row),
-                )
             return row
 
     return _busy_as_conflict(attempt)
+
+
+def bookings_release_for_case(*, case, actor, reason: str, now: dt.datetime | None = None) -> int:
+    """A case refused (不予受理) no longer needs the places booked for it: the bookings not
+    yet started are cancelled and their places freed, in the caller's transaction, and the
+    person is told. Returns how many."""
+    now = now or timezone.now()
+    rows = list(
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("slot")
+        .filter(case=case, status=BookingStatus.BOOKED, slot__starts_at__gt=now)
+        .order_by("slot_id")
+    )
+    for row in rows:
+        _cancel(
+            row,
+            actor=actor,
+            now=now,
+            data={"case": case.receipt_no, "reason": reason},
+            template="booking_cancelled_case_refused",
+        )
+    return len(rows)
 
 
 def booking_reschedule(

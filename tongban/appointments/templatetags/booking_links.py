@@ -18,10 +18,14 @@ def booking_link_for_item(item) -> dict:
     is the service itself) and a hall offers booking for it."""
     if not selectors.item_needs_visit(item) or not selectors.halls_for_booking(item_code=item.code):
         return {"show": False}
+    on_form = selectors.item_books_on_form(item)
     return {
         "show": True,
-        "url": "/bookings/new/?" + urlencode({"item": item.code}),
-        "appointment": item.code in selectors.APPOINTMENT_ITEMS,
+        # 婚姻登记预约: the form asks for both parties and the time; submitting it books.
+        "url": f"/apply/item/{item.code}/"
+        if on_form
+        else "/bookings/new/?" + urlencode({"item": item.code}),
+        "appointment": on_form,
         "online": "online" in item.channels,
     }
 
@@ -37,14 +41,9 @@ def booking_links_for_case(receipt_no: str) -> dict:
     if case is None:
         return {"rows": []}
     rows = []
-    # The day the applicant already asked for on the form (婚姻登记预约, 银行开户预约): the
-    # slot choice opens on it.
-    wanted = str(case.form_data.get("appointment.date") or "")[:10]
     for entry in selectors.visit_items_for_case(case):
         booking = selectors.active_booking_for_case(case=case, item_code=entry["code"])
         query = {"item": entry["code"], "case": case.receipt_no}
-        if wanted:
-            query["day"] = wanted
         rows.append(
             {
                 **entry,

@@ -110,6 +110,9 @@ def booking_start_view(request: HttpRequest) -> HttpResponse:
     else:
         if not item_code:
             return redirect("appointments:booking_venues")
+        if case is None and selectors.item_code_books_on_form(item_code):
+            # The time is chosen on the item's own form, with the details the desk needs.
+            return redirect("cases:apply", kind="item", code=item_code)
         context["what"] = selectors.item_name(item_code)
         halls = selectors.halls_for_booking(item_code=item_code)
         hall = next((h for h in halls if h.code == hall_code), None)

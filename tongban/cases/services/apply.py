@@ -30,7 +30,7 @@ from tongban.accounts.models import (
 )
 from tongban.accounts.selectors import NEED_APPLY, enterprise_authority
 from tongban.accounts.validators import parse_credit_code, parse_id_number
-from tongban.appointments.models import Hall
+from tongban.appointments.models import Hall, Slot
 from tongban.appointments.selectors.queue import clerk_window
 from tongban.appointments.services.queue import ticket_case_link
 from tongban.cases.errors import (
@@ -126,6 +126,8 @@ def _validate_value(element, raw: Any) -> tuple[Any, str | None]:
         if element.max_value is not None and number > Decimal(str(element.max_value)):
             return None, f"不得大于{element.max_value:g}"
         return (int(number) if t == "integer" else str(number)), None
+    if t == "slot" and isinstance(raw, int) and not isinstance(raw, bool):
+        raw = str(raw)  # the API may send the slot's id as a number
     if not isinstance(raw, str):
         return None, "请填写文字"
     value = raw.strip()
@@ -157,6 +159,12 @@ def _validate_value(element, raw: Any) -> tuple[Any, str | None]:
     elif t == "district":
         if value not in _DISTRICTS:
             return None, "请选择本市的区"
+    elif t == "slot":
+        # 预约时段: the id of a booking slot; whether it can still be booked is checked, and
+        # the place taken, when the case is created (`_slots_chosen`, `_slots_book`).
+        if not value.isdigit() or not 0 < int(value) < 2**62:
+            return None, "请从列出的时段中选择"
+        return int(value), None
     elif t == "choice" and value not in {c.value for c in element.choices}:
         return None, "请从给定选项中选择"
     if element.pattern and not re.fullmatch(element.pattern, value):
@@ -843,6 +851,7 @@ def case_submit(
             raise
         errors += exc.details
         provided = []
+    chosen = _slots_chosen(plan, clean, errors) if not errors else []
     if errors:
         raise CaseFormInvalid(details=errors)
     subject_key = _duplicate_check(
@@ -876,6 +885,7 @@ def case_submit(
             )
             if channel == Channel.COUNTER:  # the ticket being served at the window
                 ticket_case_link(clerk=filed_by, case=case)
+            _slots_book(case, chosen, actor=filed_by or drafter, key=key)
             _store_materials(case, provided, stored)
             _store_waived(case, provided)
             # The draft has become a case; resuming it would start a second application.
@@ -893,6 +903,67 @@ def case_submit(
         _discard(stored)
         raise
     return case
+
+
+def _slots_chosen(plan, clean, errors: list[dict[str, str]]) -> list[tuple[str, str, Any]]:
+    """统一预约 on the form (婚姻登记预约, 银行开户预约): for each 预约时段 field, the slot it
+    names — one of an item asking for it, not started, open for booking, with a place left
+    now (the place itself is taken in the case's transaction). The case keeps the choice as
+    people read it (place, day, time); the booking made for the case holds the slot.
+    Returns [(field code, item code, slot)]; problems go to ERRORS."""
+    from tongban.appointments.selectors.booking import slot_summary
+
+    fields = {f["code"]: f for f in plan["fields"] if f["code"] in clean}
+    elements = element_definitions(list(fields))
+    chosen: list[tuple[str, str, Any]] = []
+    now = _now()
+    for code, field in fields.items():
+        if getattr(elements.get(code), "type", "") != "slot":
+            continue
+        slot = (
+            Slot.objects.select_related("rule", "hall")
+            .filter(pk=clean[code], hall__isnull=False, item_code__in=field["items"])
+            .first()
+        )
+        if slot is None:
+            errors.append({"field": code, "message": f"{field['label']}：请从列出的时段中选择"})
+            continue
+        if slot.starts_at <= now or not slot.rule.is_active:
+            errors.append(
+                {"field": code, "message": f"{field['label']}：该时段已不可预约，请另选时段"}
+            )
+            continue
+        if slot.booked >= slot.capacity:
+            errors.append({"field": code, "message": f"{field['label']}：该时段已约满，请另选时段"})
+            continue
+        clean[code] = slot_summary(slot)
+        chosen.append((code, slot.item_code, slot))
+    return chosen
+
+
+def _slots_book(case: Application, chosen, *, actor: User, key: str) -> None:
+    """Take each chosen place for the case, inside its transaction: a slot filled since the
+    check (the last place went to someone else), a booking limit or a second booking that
+    day refuses the whole submission, and nothing of it is kept."""
+    from tongban.appointments.services.booking import booking_make
+    from tongban.common.errors import DomainError
+
+    for code, item_code, slot in chosen:
+        try:
+            booking_make(
+                user=case.applicant,
+                slot_id=slot.pk,
+                actor=actor,
+                enterprise=case.enterprise,
+                case=case,
+                now=case.submitted_at,
+                idempotency_key=f"case:{key}:{item_code}"[:128],
+            )
+        except DomainError as exc:
+            label = next((f["label"] for f in case.plan["fields"] if f["code"] == code), code)
+            raise CaseFormInvalid(
+                details=[{"field": code, "message": f"{label}：{exc.message}"}]
+            ) from exc
 
 
 def _duplicate_check(kind, code, plan, clean, applicant, enterprise, *, acknowledged) -> str:

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tongban.accounts.models import User
+from tongban.appointments.services.booking import bookings_release_for_case
 from tongban.cases import sla
 from tongban.cases.errors import CaseMaterialsInvalid, CaseNotAcceptable, NotAnAcceptor
 from tongban.cases.models import (
@@ -126,6 +127,8 @@ def case_refuse_intake(*, actor: User, receipt_no: str, reason: str) -> Applicat
             raise CaseNotAcceptable()
         text = _clean_reason(reason)
         _event(case, actor=actor, action="refused", to_status=CaseStatus.REFUSED, reason=text)
+        # 银行开户预约 in a refused 企业开办: the desk's place goes back to others.
+        bookings_release_for_case(case=case, actor=actor, reason="不予受理")
     return case
 
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from tongban.accounts.models import User
 from tongban.accounts.tests.factories import TEST_PASSWORD, ResidentProfileFactory
 from tongban.accounts.validators import make_credit_code
+from tongban.appointments.models import Booking
 from tongban.cases import services
 from tongban.cases.models import Application, Task
 from tongban.cases.receipt import receipt_display
@@ -22,6 +23,7 @@ from tongban.catalog.services import catalog_load_directory
 from tongban.demo.accounts import department_slug, ensure_demo_accounts
 
 from .conftest import PDF
+from .samples import sample_slot
 from .walk import fill_empty
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -67,6 +69,8 @@ def test_an_agent_opens_an_enterprise_and_six_departments_conclude_it(page):
     answers = {**answers, "need_seal": "yes", "hire_employees": "yes", "need_bank_account": "yes"}
     guide = guide_for_bundle(code="enterprise_opening", answers=answers, applicant=founder)
     assert len(guide.items) == 6
+    # 银行开户预约: the form lists the bank desk's slots with places left.
+    bank_slot = sample_slot("SH-YH-0101")
     # 设立登记 gives the enterprise its credit code; nobody asks the founder for it.
     assert "enterprise.uscc" not in {f.code for f in guide.fields}
 
@@ -83,6 +87,15 @@ def test_an_agent_opens_an_enterprise_and_six_departments_conclude_it(page):
     page.wait_for_url("**/me/cases/*/submitted/")
     case = Application.objects.exclude(channel="auto").get()
     assert (case.code, case.enterprise_id, case.delivery) == ("enterprise_opening", None, "online")
+    # The bank desk's place was taken with the case, in its transaction.
+    booking = Booking.objects.get(case=case)
+    assert (booking.slot_id, booking.user_id, booking.status) == (
+        bank_slot.pk,
+        founder.user_id,
+        "booked",
+    )
+    bank_slot.refresh_from_db()
+    assert bank_slot.booked == 1
 
     if case.status == "submitted":  # intake checks not all machine-verifiable: a person accepts
         _log_in(page, "scj_acceptor", "/staff/intake/")

@@ -64,6 +64,9 @@ def fill_empty(page, within: str = ".apply-fields") -> None:
             continue
         value = sample_value(elements[code], n=n, today=today)
         if box.evaluate("e => e.tagName") == "SELECT":
+            if value is None:  # 预约时段: the first slot listed
+                box.select_option(index=1)
+                continue
             box.select_option("true" if value is True else str(value))
         else:
             box.fill(str(value))

@@ -21,6 +21,7 @@ ELEMENT_TYPE_LABELS = {
     "address": "地址",
     "district": "行政区",
     "email": "电子邮箱",
+    "slot": "预约时段",
 }
 
 

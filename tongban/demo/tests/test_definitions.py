@@ -369,7 +369,7 @@ def test_the_demo_catalog_loads_through_the_loader_and_every_bundle_keeps_its_pr
     report = catalog_load_directory(path=settings.TONGBAN_CATALOG_DIR)
     assert {kind: c.created for kind, c in report.counts.items()} == {
         "department": 19,
-        "element": 177,
+        "element": 174,
         "item": 56,
         "bundle": 8,
         "policy": 59,
@@ -377,7 +377,7 @@ def test_the_demo_catalog_loads_through_the_loader_and_every_bundle_keeps_its_pr
     again = catalog_load_directory(path=settings.TONGBAN_CATALOG_DIR)
     assert {kind: c.unchanged for kind, c in again.counts.items()} == {
         "department": 19,
-        "element": 177,
+        "element": 174,
         "item": 56,
         "bundle": 8,
         "policy": 59,

@@ -47,6 +47,7 @@ EXPECTED = {
     "booking_confirmed",
     "booking_made_by_clerk",
     "booking_cancelled_by_clerk",
+    "booking_cancelled_case_refused",
     "booking_rescheduled",
     "booking_reminder",
     "booking_no_show",
