@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from tongban.accounts.models import Enterprise
 from tongban.accounts.selectors import enterprises_for_agent, resident_profile_of
+from tongban.appointments.selectors.booking import case_bookings
 from tongban.cases import forms, selectors, services, steps
 from tongban.cases.errors import (
     CaseDuplicateOpen,
@@ -846,5 +847,8 @@ def submitted_view(request: HttpRequest, receipt_no: str) -> HttpResponse:
         "deferred": [names.get(c, c) for c in deferred],
         "delivery_label": steps.delivery_label(case.delivery),
         "lead_department": case.lead_department.name,
+        "concluded": case.status in (CaseStatus.CONCLUDED, CaseStatus.ARCHIVED),
+        # 婚姻登记预约, 银行开户预约: the place booked with the case, to come at that time.
+        "bookings": case_bookings(case=case),
     }
     return render(request, "cases/apply/submitted.html", context)

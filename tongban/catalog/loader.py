@@ -247,6 +247,11 @@ def content_sha256(content: dict[str, Any]) -> str:
 # ---------------------------------------------------------------- files and YAML
 
 
+# libyaml's parser where PyYAML was built with it (the wheels are): the same nodes, marks and
+# errors, several times faster — the demo catalog is read at every start and in many tests.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _yaml_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
@@ -266,9 +271,16 @@ def _parse(
     except UnicodeDecodeError:
         problems.append(DefinitionProblem(name, None, "", "文件不是 UTF-8 编码"))
         return None
-    loader = yaml.SafeLoader(text)
+    loader = _SAFE_LOADER(text)
     try:
-        node = loader.get_single_node()
+        try:
+            node = loader.get_single_node()
+        except yaml.YAMLError:
+            # A broken file is read again by the pure-Python parser, whose messages and
+            # marks the operator's report has always shown.
+            loader.dispose()
+            loader = yaml.SafeLoader(text)
+            node = loader.get_single_node()
         if node is None:
             problems.append(DefinitionProblem(name, None, "", "文件为空"))
             return None

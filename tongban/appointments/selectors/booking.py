@@ -397,6 +397,16 @@ def visit_items_for_case(case) -> list[dict[str, str]]:
     return out
 
 
+def case_bookings(*, case) -> list[dict[str, Any]]:
+    """The places booked with CASE and still standing, soonest first, as people read them."""
+    rows = _with_related(
+        Booking.objects.filter(
+            case=case, status__in=(BookingStatus.BOOKED, BookingStatus.CHECKED_IN)
+        )
+    ).order_by("slot__starts_at")
+    return [booking_display(b) for b in rows]
+
+
 def active_booking_for_case(*, case, item_code: str) -> Booking | None:
     return (
         Booking.objects.filter(case=case, slot__item_code=item_code, status__in=ACTIVE_BOOKING)

@@ -199,3 +199,54 @@ def test_a_case_refused_at_intake_frees_the_place_booked_with_it(demo_catalog):
     assert (booking.status, booking.slot.booked) == ("cancelled", 0)
     notice = Notice.objects.get(recipient=person.user, template="booking_cancelled_case_refused")
     assert notice.link == f"/me/bookings/{booking.reference}/"
+
+
+def test_a_counter_clerk_filing_for_a_walk_in_books_the_place_on_their_behalf(person):
+    """帮办: the clerk fills the form at the counter; the place is the person's, made by the
+    clerk (the audit row and the notice say so), whichever hall the slot is at."""
+    from tongban.accounts.models import StaffRole
+    from tongban.accounts.tests.factories import StaffFactory
+    from tongban.appointments.tests.factories import HallFactory
+    from tongban.catalog.models import Department
+    from tongban.common.models import AuditEvent
+
+    clerk = StaffFactory(
+        department=Department.objects.get(code="SH-MZJ"),
+        role=StaffRole.COUNTER_CLERK,
+        hall=HallFactory(code="counter-hall"),
+    )
+    guide = guide_for_item(code=MARRIAGE, answers=ANSWERS, applicant=person)
+    form = sample_form(guide)
+    case = case_services.case_submit(
+        applicant=person.user,
+        kind="item",
+        code=MARRIAGE,
+        answers=guide.answers,
+        form_data=form,
+        materials=sample_uploads(guide),
+        idempotency_key="counter",
+        channel="counter",
+        filed_by=clerk,
+    )
+    booking = Booking.objects.get(case=case)
+    assert (booking.user_id, booking.booked_by_id) == (person.user_id, clerk.pk)
+    audit = AuditEvent.objects.get(action="booking.make")
+    assert (audit.actor_id, audit.data["on_behalf"], audit.data["case"]) == (
+        clerk.pk,
+        True,
+        case.receipt_no,
+    )
+    assert (
+        Notice.objects.filter(recipient=person.user, template="booking_made_by_clerk").count() == 1
+    )
+
+
+def test_the_submitted_page_names_the_place_booked(client, person):
+    case = _submit(person, _form(person))
+    booking = Booking.objects.get(case=case)
+    client.force_login(person.user)
+    page = client.get(f"/me/cases/{case.receipt_no}/submitted/").content.decode()
+    slot = booking.slot
+    assert f"预约号 {booking.reference}" in page
+    assert f'href="/me/bookings/{booking.reference}/"' in page
+    assert slot.hall.name in page and "您的申请已办结（已归档），预约已确认" in page

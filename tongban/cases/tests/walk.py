@@ -64,7 +64,10 @@ def fill_empty(page, within: str = ".apply-fields") -> None:
             continue
         value = sample_value(elements[code], n=n, today=today)
         if box.evaluate("e => e.tagName") == "SELECT":
-            if value is None:  # 预约时段: the first slot listed
+            if value is None:  # 预约时段: the first hall and day, then its first time
+                picker = page.locator(f"#{box.get_attribute('id')}-day")
+                if picker.count():
+                    picker.select_option(index=1)
                 box.select_option(index=1)
                 continue
             box.select_option("true" if value is True else str(value))
