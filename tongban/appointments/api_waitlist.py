@@ -1,4 +1,5 @@
-"""/api/v1/me/waiting-lists, /api/v1/waiting-offers/{id}/accept|decline (the person) and
+"""/api/v1/me/waiting-lists, /api/v1/waiting-offers/{id}/accept|decline (the person, or a
+relative acting for them under a live 亲友代办 authorisation: rows with `acting_for`) and
 /api/v1/waiting-lists/{code}/entries, /api/v1/waiting-places/{id}/free (the list's department
 staff): 轮候. Thin: the same services and selectors as the pages."""
 
@@ -39,6 +40,7 @@ class WaitingEventOut(Schema):
     position: int | None = Field(description="这次变动后的位次；离开名单后为空")
     at: dt.datetime
     note: str
+    acted_by_name: str = Field("", description="亲友代办：代为办理的代办人姓名；本人办理为空")
 
 
 class WaitingEntryOut(Schema):
@@ -53,11 +55,15 @@ class WaitingEntryOut(Schema):
     priority_rank: int
     position: int | None = Field(description="当前位次（1 为第一位）；离开名单后为空")
     joined_position: int | None
+    position_changed_at: dt.datetime | None = Field(
+        None, description="位次最近一次变动的时间（前面有人离开、插入或类别调整）；登记后未变动为空"
+    )
     joined_at: dt.datetime
     declines: int
     receipt_no: str
     offer: WaitingOfferOut | None
     events: list[WaitingEventOut]
+    acting_for: str = Field("", description="亲友代办：被代办人姓名；本人的轮候为空")
 
 
 class OfferDeclineIn(Schema):
@@ -87,17 +93,22 @@ def _entry(request, entry_id: int) -> dict:
     entry = selectors.entry_for(user=request.user, entry_id=entry_id)
     if entry is None:
         raise services.WaitlistNotFound()
-    return selectors.entry_row(entry)
+    return selectors.entry_row_for(user=request.user, entry=entry)
 
 
 @router.get(
     "/me/waiting-lists",
     auth=resident_auth,
     response={200: list[WaitingEntryOut], **errors(401)},
-    summary="我的轮候（位次、优先类别、位次变化、入住通知）",
+    summary="我的轮候（位次、优先类别、位次变化、入住通知；含亲友代办的被代办人轮候）",
 )
 def my_waiting_lists(request):
-    return selectors.entries_for(user=request.user)
+    acting = selectors.acting_entries_for(
+        user=request.user, ip_address=request.META.get("REMOTE_ADDR")
+    )
+    return selectors.entries_for(user=request.user) + [
+        row for group in acting for row in group["entries"]
+    ]
 
 
 @router.post(

@@ -27,8 +27,23 @@ staff_urlpatterns: list = [
     path("waiting-lists/", views.waitlist_staff_index_view, name="waitlist_staff"),
     path("waiting-lists/<str:code>/", views.waitlist_staff_list_view, name="waitlist_staff_list"),
     path(
+        "waiting-lists/<str:code>/places/",
+        views.waitlist_place_add_view,
+        name="waitlist_place_add",
+    ),
+    path(
         "waiting-places/<int:place_id>/free/",
         views.waitlist_place_free_view,
         name="waitlist_place_free",
+    ),
+    path(
+        "waiting-places/<int:place_id>/close/",
+        views.waitlist_place_close_view,
+        name="waitlist_place_close",
+    ),
+    path(
+        "waiting-places/<int:place_id>/reopen/",
+        views.waitlist_place_reopen_view,
+        name="waitlist_place_reopen",
     ),
 ]

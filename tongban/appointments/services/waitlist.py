@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from tongban.accounts.models import ResidentProfile, User
+from tongban.accounts.models import District, ResidentProfile, User
 from tongban.appointments.models import (
     EntryStatus,
     OfferStatus,
@@ -37,6 +37,7 @@ from tongban.appointments.schemas import CertificateFact, WaitingListDef
 from tongban.appointments.selectors.waitlist import (
     ACTIVE,
     WAITING_LIST_KIND,
+    acting_delegation,
     entry_position,
     may_keep,
     waiting_list_definition,
@@ -378,19 +379,62 @@ def waitlist_join(
     return entry
 
 
+def _answerer(entry: WaitingEntry, actor: User | None, message: str = ""):
+    """Who may answer for ENTRY: the person themself (None), or a relative acting under a
+    live 亲友代办 authorisation covering the list (the row, locked for the write). Anyone
+    else: WAITLIST_NOT_FOUND, the same answer whatever the reason."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        raise WaitlistNotFound(message or None)
+    if entry.profile.user_id == actor.pk:
+        return None
+    delegation = acting_delegation(user=actor, entry=entry, lock=True)
+    if delegation is None:
+        raise WaitlistNotFound(message or None)
+    return delegation
+
+
+def _on_behalf(entry: WaitingEntry, actor: User, delegation) -> dict[str, Any]:
+    # 亲友代办: the relative acts; the event and the audit row name both (as cases do).
+    if delegation is None:
+        return {}
+    return {"acted_by": actor.pk, "on_behalf_of": entry.profile_id, "delegation": delegation.pk}
+
+
+def _answer_audit(
+    entry: WaitingEntry, actor: User, delegation, *, action: str, purpose: str, data: dict
+) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        object_type="waiting_entry",
+        object_id=entry.pk,
+        subject_resident_id=entry.profile_id,
+        purpose=f"亲友代办：{purpose}" if delegation is not None else purpose,
+        data={"list": entry.waiting_list.code, **data, **_on_behalf(entry, actor, delegation)},
+    )
+
+
 def waitlist_withdraw(
     *, entry: WaitingEntry, actor: User, reason: str = "", now: dt.datetime | None = None
 ) -> WaitingEntry:
     """The person leaves the list. An offer they hold is withdrawn and its place goes to the
-    next. Only the entry's own account (anyone else: WAITLIST_NOT_FOUND, nothing changes)."""
+    next. The entry's own account or a relative acting for the person (亲友代办); anyone
+    else: WAITLIST_NOT_FOUND, nothing changes."""
     now = now or timezone.now()
     with transaction.atomic():
-        entry = WaitingEntry.objects.select_for_update().filter(pk=entry.pk).first()
-        if entry is None or entry.profile.user_id != getattr(actor, "pk", None):
+        entry = (
+            WaitingEntry.objects.select_for_update(of=("self",))
+            .select_related("profile", "waiting_list")
+            .filter(pk=entry.pk)
+            .first()
+        )
+        if entry is None:
             raise WaitlistNotFound()
+        delegation = _answerer(entry, actor)
         if entry.status not in ACTIVE:
             raise Conflict("该轮候已结束，无需撤回", code="WAITLIST_NOT_ACTIVE")
         offer = WaitingOffer.objects.filter(entry=entry, status=OfferStatus.OPEN).first()
+        was = entry.status
         entry.status = EntryStatus.WITHDRAWN
         entry.closed_at = now
         entry.save(update_fields=["status", "closed_at"])
@@ -400,13 +444,27 @@ def waitlist_withdraw(
             offer.responded_at = now
             offer.save(update_fields=["status", "responded_at"])
             data["offer"] = offer.pk
-        _event(entry, "withdrawn", actor=actor, actor_label="", now=now, data=data)
+        on_behalf = _on_behalf(entry, actor, delegation)
+        _event(entry, "withdrawn", actor=actor, actor_label="", now=now, data={**data, **on_behalf})
+        _answer_audit(
+            entry,
+            actor,
+            delegation,
+            action="waitlist.withdraw",
+            purpose="撤回轮候登记",
+            data={"from": was, **data},
+        )
         if offer is not None:
             place = _locked_place(offer.place_id)
             place.status = PlaceStatus.FREE
             place.save(update_fields=["status"])
             _offer_next(place=place, actor=actor, actor_label="", now=now)
     return entry
+
+
+PLACE_FACILITY_MAX = WaitingPlace._meta.get_field("facility").max_length
+PLACE_NAME_MAX = WaitingPlace._meta.get_field("name").max_length
+CLOSE_REASON_MAX = 200
 
 
 def place_add(
@@ -420,21 +478,38 @@ def place_add(
     actor_label: str = "",
     now: dt.datetime | None = None,
 ) -> WaitingPlace:
-    """A place the list allocates (a bed, a flat). One added free is offered at once."""
+    """新增床位/房源: a place the list allocates (a bed, a flat). One added free is offered
+    at once. Staff who keep the list (anyone else: WAITLIST_NOT_FOUND, nothing written);
+    ACTOR None with ACTOR_LABEL is the system's own path (the demo city)."""
     now = now or timezone.now()
-    facility, name = facility.strip(), name.strip()
+    if actor is not None and not may_keep(actor, waiting_list):
+        raise WaitlistNotFound("未找到该轮候名单")
+    if not waiting_list.is_active:
+        raise InvalidInput("该轮候名单已停用", code="WAITLIST_INACTIVE")
+    facility, name, district = facility.strip(), name.strip(), (district or "").strip()
     if not facility or not name:
         raise InvalidInput("请填写机构和床位（房源）名称", code="WAITLIST_PLACE_NAME")
-    with transaction.atomic():
-        place, created = WaitingPlace.objects.get_or_create(
-            waiting_list=waiting_list,
-            facility=facility,
-            name=name,
-            defaults={
-                "district": district,
-                "status": PlaceStatus.OCCUPIED if occupied else PlaceStatus.FREE,
-            },
+    if len(facility) > PLACE_FACILITY_MAX or len(name) > PLACE_NAME_MAX:
+        raise InvalidInput(
+            f"机构名称不超过{PLACE_FACILITY_MAX}字，床位（房源）名称不超过{PLACE_NAME_MAX}字",
+            code="WAITLIST_PLACE_NAME",
         )
+    if district and district not in District.values:
+        raise InvalidInput("所在区不正确，请从列表中选择", code="WAITLIST_PLACE_DISTRICT")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                place, created = WaitingPlace.objects.get_or_create(
+                    waiting_list=waiting_list,
+                    facility=facility,
+                    name=name,
+                    defaults={
+                        "district": district,
+                        "status": PlaceStatus.OCCUPIED if occupied else PlaceStatus.FREE,
+                    },
+                )
+        except IntegrityError:  # added by someone else a moment ago
+            created = False
         if not created:
             raise Conflict("该床位（房源）已登记", code="WAITLIST_PLACE_EXISTS")
         audit_record(
@@ -448,6 +523,69 @@ def place_add(
         if not occupied:
             _offer_next(place=place, actor=actor, actor_label=actor_label, now=now)
     return place
+
+
+def place_close(
+    *, place: WaitingPlace, actor: User, reason: str, now: dt.datetime | None = None
+) -> WaitingPlace:
+    """停用: the place leaves the allocation (a bed taken out of service, a flat sold); a
+    closed place is never offered. A free or occupied place may be closed; one with an open
+    offer is a Conflict (WAITLIST_PLACE_OFFERED: the person is answering); one already
+    closed too. A reason is required. Only staff who keep the list (anyone else:
+    WAITLIST_NOT_FOUND, nothing changes). place_reopen brings it back."""
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        place = _locked_place(place.pk)
+        if not may_keep(actor, place.waiting_list):
+            raise WaitlistNotFound("未找到该床位")
+        if place.status == PlaceStatus.OFFERED:
+            raise Conflict(
+                "该床位已发出入住通知，须等轮候人答复或逾期后才能停用",
+                code="WAITLIST_PLACE_OFFERED",
+            )
+        if place.status == PlaceStatus.CLOSED:
+            raise Conflict("该床位已停用", code="WAITLIST_PLACE_CLOSED")
+        if not reason:
+            raise InvalidInput("请填写停用原因", code="WAITLIST_CLOSE_REASON")
+        if len(reason) > CLOSE_REASON_MAX:
+            raise InvalidInput(f"停用原因不超过{CLOSE_REASON_MAX}字", code="WAITLIST_CLOSE_REASON")
+        was = place.status
+        place.status = PlaceStatus.CLOSED
+        place.save(update_fields=["status"])
+        audit_record(
+            actor=actor,
+            action="waitlist.place_close",
+            object_type="waiting_place",
+            object_id=place.pk,
+            data={"list": place.waiting_list.code, "from": was, "reason": reason},
+        )
+    return place
+
+
+def place_reopen(
+    *, place: WaitingPlace, actor: User, now: dt.datetime | None = None
+) -> WaitingOffer | None:
+    """恢复启用: a closed place comes back free and is offered at once to the first waiting
+    entry, as when a place is freed (None: nobody is waiting; it stays free). Only a closed
+    place (else WAITLIST_PLACE_NOT_CLOSED); only staff who keep the list."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        place = _locked_place(place.pk)
+        if not may_keep(actor, place.waiting_list):
+            raise WaitlistNotFound("未找到该床位")
+        if place.status != PlaceStatus.CLOSED:
+            raise Conflict("该床位未停用，无需恢复", code="WAITLIST_PLACE_NOT_CLOSED")
+        place.status = PlaceStatus.FREE
+        place.save(update_fields=["status"])
+        audit_record(
+            actor=actor,
+            action="waitlist.place_reopen",
+            object_type="waiting_place",
+            object_id=place.pk,
+            data={"list": place.waiting_list.code, "from": PlaceStatus.CLOSED},
+        )
+        return _offer_next(place=place, actor=actor, actor_label="", now=now)
 
 
 def place_free(
@@ -558,28 +696,31 @@ def _offer_next(
     return offer
 
 
-def _open_offer_of(user: User, offer_id: int) -> WaitingOffer:
+def _open_offer_of(user: User, offer_id: int):
+    """The offer, locked, and who answers it (see _answerer)."""
     offer = (
-        WaitingOffer.objects.select_for_update()
-        .select_related("entry__profile", "place")
+        WaitingOffer.objects.select_for_update(of=("self", "entry"))
+        .select_related("entry__profile", "entry__waiting_list", "place")
         .filter(pk=offer_id)
         .first()
     )
-    if offer is None or offer.entry.profile.user_id != getattr(user, "pk", None):
+    if offer is None:
         raise WaitlistNotFound("未找到该入住通知")
+    delegation = _answerer(offer.entry, user, "未找到该入住通知")
     if offer.status != OfferStatus.OPEN:
         raise Conflict(
             f"该通知已{offer.get_status_display()}，不能再答复", code="WAITLIST_OFFER_CLOSED"
         )
-    return offer
+    return offer, delegation
 
 
 def offer_accept(*, offer_id: int, actor: User, now: dt.datetime | None = None) -> WaitingOffer:
-    """The person takes the place: the place is occupied, the entry placed. After the
-    deadline it is refused (WAITLIST_OFFER_EXPIRED); the sweep lapses it."""
+    """The person (or a relative acting for them, 亲友代办) takes the place: the place is
+    occupied, the entry placed. After the deadline it is refused (WAITLIST_OFFER_EXPIRED);
+    the sweep lapses it."""
     now = now or timezone.now()
     with transaction.atomic():
-        offer = _open_offer_of(actor, offer_id)
+        offer, delegation = _open_offer_of(actor, offer_id)
         if now > offer.respond_by:
             raise Conflict(
                 "已超过答复期限，本次入住通知已失效，您仍在原位次轮候",
@@ -595,13 +736,17 @@ def offer_accept(*, offer_id: int, actor: User, now: dt.datetime | None = None) 
         place = _locked_place(offer.place_id)
         place.status = PlaceStatus.OCCUPIED
         place.save(update_fields=["status"])
+        data = {"offer": offer.pk, "facility": place.facility, "place": place.name}
         _event(
             entry,
             "accepted",
             actor=actor,
             actor_label="",
             now=now,
-            data={"offer": offer.pk, "facility": place.facility, "place": place.name},
+            data={**data, **_on_behalf(entry, actor, delegation)},
+        )
+        _answer_audit(
+            entry, actor, delegation, action="waitlist.offer_accept", purpose="确认入住", data=data
         )
     return offer
 
@@ -609,11 +754,26 @@ def offer_accept(*, offer_id: int, actor: User, now: dt.datetime | None = None) 
 def offer_decline(
     *, offer_id: int, actor: User, reason: str = "", now: dt.datetime | None = None
 ) -> WaitingOffer:
-    """The person lets this place go: back to their place on the list (declines + 1), and
-    the place is offered to the next."""
+    """The person (or a relative acting for them) lets this place go: back to their place
+    on the list (declines + 1), and the place is offered to the next."""
     now = now or timezone.now()
     with transaction.atomic():
-        offer = _open_offer_of(actor, offer_id)
+        offer, delegation = _open_offer_of(actor, offer_id)
+        note = reason.strip()[:200]
+        entry = offer.entry
+        _answer_audit(
+            entry,
+            actor,
+            delegation,
+            action="waitlist.offer_decline",
+            purpose="放弃入住通知",
+            data={
+                "offer": offer.pk,
+                "facility": offer.place.facility,
+                "place": offer.place.name,
+                **({"note": note} if note else {}),
+            },
+        )
         _close_offer(
             offer,
             OfferStatus.DECLINED,
@@ -621,7 +781,8 @@ def offer_decline(
             actor=actor,
             actor_label="",
             now=now,
-            note=reason.strip()[:200],
+            note=note,
+            extra=_on_behalf(entry, actor, delegation),
         )
     return offer
 
@@ -635,6 +796,7 @@ def _close_offer(
     actor_label: str,
     now: dt.datetime,
     note: str = "",
+    extra: dict | None = None,
 ) -> WaitingOffer | None:
     offer.status = status
     offer.responded_at = now
@@ -651,7 +813,7 @@ def _close_offer(
         actor=actor,
         actor_label=actor_label,
         now=now,
-        data={**data, **({"note": note} if note else {})},
+        data={**data, **({"note": note} if note else {}), **(extra or {})},
     )
     place.status = PlaceStatus.FREE
     place.save(update_fields=["status"])

@@ -57,3 +57,21 @@ def fresh(place: WaitingPlace) -> WaitingPlace:
 
 def now() -> dt.datetime:
     return timezone.now()
+
+
+def grant(principal, relative, *, items=("SH-MZJ-0304",), accept: bool = True):
+    """亲友代办: PRINCIPAL authorises RELATIVE for ITEMS (empty: all), for a year from today,
+    accepted by RELATIVE unless ACCEPT is False."""
+    from tongban.delegation.selectors import today
+    from tongban.delegation.services import delegation_accept, delegation_propose
+
+    d = delegation_propose(
+        principal_user=principal.user,
+        agent_id_number=relative.id_number,
+        agent_name=relative.name,
+        items=list(items),
+        valid_until=today() + dt.timedelta(days=365),
+    )
+    if accept:
+        d = delegation_accept(user=relative.user, delegation_id=d.pk)
+    return d
