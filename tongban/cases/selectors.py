@@ -1491,3 +1491,62 @@ def counter_resident(*, user: User | None, profile_id: Any) -> ResidentProfile |
         .select_related("user")
         .first()
     )
+
+
+# ---------------------------------------------------------------- 窗口补正
+
+
+def counter_supplement_cases(*, clerk: User | None, user_id: int) -> list[dict[str, Any]]:
+    """The resident's cases waiting for a 补正, for the counter clerk who identified them:
+    receipt, name, what was asked and by when (no form values)."""
+    if not may_open_counter(clerk):
+        return []
+    rows = []
+    for case in Application.objects.filter(
+        applicant_id=user_id, status=CaseStatus.SUPPLEMENT_REQUESTED
+    ).order_by("submitted_at"):
+        open_request = _open_supplement(case)
+        if open_request is not None:
+            rows.append({"receipt_no": case.receipt_no, "name": case.name, **open_request})
+    return rows
+
+
+def counter_supplement_for(
+    *, clerk: User | None, receipt_no: str, ip_address: str | None = None
+) -> tuple[Application, dict[str, Any]]:
+    """窗口补正: the case and its open 补正 request, for the clerk now serving its applicant
+    (their called or serving ticket is the applicant's). The asked fields' current values
+    are shown to the clerk: that read is logged for the applicant. Anyone else, or a case
+    with nothing to supply: CASE_NOT_FOUND."""
+    from tongban.appointments.models import Ticket, TicketStatus
+
+    case = (
+        Application.objects.filter(receipt_no=receipt_no).first()
+        if may_open_counter(clerk) and isinstance(receipt_no, str)
+        else None
+    )
+    serving = (
+        case is not None
+        and Ticket.objects.filter(
+            clerk=clerk,
+            user_id=case.applicant_id,
+            day=timezone.localdate(),
+            status__in=(TicketStatus.CALLED, TicketStatus.SERVING),
+            window__isnull=False,
+        ).exists()
+    )
+    open_request = _open_supplement(case) if serving else None
+    if open_request is None:
+        raise CaseNotFound()
+    if open_request["fields"]:
+        audit_record(
+            actor=clerk,
+            action="personal_data.read",
+            object_type="case",
+            object_id=case.receipt_no,
+            subject_resident_id=case.applicant_profile_id,
+            purpose="窗口补正",
+            ip_address=ip_address,
+            data={"use": "counter_supplement", "fields": open_request["fields"]},
+        )
+    return case, open_request

@@ -33,5 +33,10 @@ urlpatterns = [
     path("handout/", views.handout_queue_view, name="handout_queue"),
     path("handout/<str:receipt_no>/", views.handout_case_view, name="handout_case"),
     path("counter/", views.counter_view, name="counter"),
+    path(
+        "counter/supplement/<str:receipt_no>/",
+        views.counter_supplement_view,
+        name="counter_supplement",
+    ),
     path("counter/apply/<str:kind>/<str:code>/", views.counter_apply_view, name="counter_apply"),
 ]

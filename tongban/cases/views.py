@@ -69,7 +69,6 @@ def _case_context(request: HttpRequest, receipt_no: str) -> dict[str, Any]:
         raise Http404(exc.message) from exc
     plan = case.plan
     material_names = {m["code"]: m["name"] for m in plan.get("materials", [])}
-    field_labels = {f["code"]: f for f in plan.get("fields", [])}
     departments = {t["id"]: t["department_name"] for t in detail["tasks"]}
     item_names = {t["id"]: t["item_name"] for t in detail["tasks"]}
     events = [
@@ -84,34 +83,7 @@ def _case_context(request: HttpRequest, receipt_no: str) -> dict[str, Any]:
     supplement = detail["supplement"]
     supplement_view = None
     if supplement is not None and case.applicant_id == request.user.pk:
-        elements = element_definitions(supplement["fields"])
-        specs = forms.field_specs(
-            [
-                _FieldLike(
-                    code=c,
-                    label=field_labels.get(c, {}).get("label", c),
-                    required=True,
-                    element=elements.get(c),
-                )
-                for c in supplement["fields"]
-            ],
-            values={c: case.form_data.get(c, "") for c in supplement["fields"]},
-            prefill={},
-            errors={},
-        )
-        supplement_view = {
-            **supplement,
-            "field_specs": specs,
-            "material_rows": [
-                {
-                    "code": c,
-                    "name": material_names.get(c, c),
-                    "id": forms.dom_id("material", c),
-                    "errors": [],
-                }
-                for c in supplement["materials"]
-            ],
-        }
+        supplement_view = supplement_form(case, supplement)
     # 容缺: what the case was accepted without, still to come, by when. Read through the case
     # the selector has already shown this user may see.
     deferred = [
@@ -190,6 +162,78 @@ def _outcome_label(outcome: str) -> str:
     return dict(CaseOutcome.choices).get(outcome, "")
 
 
+def supplement_form(case, supplement: dict[str, Any]) -> dict[str, Any]:
+    """The 补正 form of CASE (the fields and materials SUPPLEMENT asks for), for the
+    applicant's case page and the counter (窗口补正)."""
+    plan = case.plan
+    material_names = {m["code"]: m["name"] for m in plan.get("materials", [])}
+    field_labels = {f["code"]: f for f in plan.get("fields", [])}
+    elements = element_definitions(supplement["fields"])
+    specs = forms.field_specs(
+        [
+            _FieldLike(
+                code=c,
+                label=field_labels.get(c, {}).get("label", c),
+                required=True,
+                element=elements.get(c),
+            )
+            for c in supplement["fields"]
+        ],
+        values={c: case.form_data.get(c, "") for c in supplement["fields"]},
+        prefill={},
+        errors={},
+    )
+    return {
+        **supplement,
+        "field_specs": specs,
+        "material_rows": [
+            {
+                "code": c,
+                "name": material_names.get(c, c),
+                "id": forms.dom_id("material", c),
+                "errors": [],
+            }
+            for c in supplement["materials"]
+        ],
+    }
+
+
+def supplement_post(request: HttpRequest, supplement: dict[str, Any], submit) -> list[dict]:
+    """Read a posted 补正 form and hand it to SUBMIT(form_data, materials); the problems to
+    show (empty: done). The specs and rows of SUPPLEMENT are given what was typed back."""
+    fields = supplement["field_specs"]
+    form_data = forms.form_data_from_post(request.POST, fields)
+    errors: list[dict[str, str]] = []
+    materials: dict[str, services.MaterialInput] = {}
+    for m in supplement["material_rows"]:
+        try:
+            uploads = forms.uploads_from_files(request.FILES, m["code"])
+        except forms.UploadsTooLarge as exc:
+            errors += exc.details
+            continue
+        if uploads:
+            materials[m["code"]] = services.MaterialInput(
+                how=MaterialHow.UPLOAD, files=tuple(uploads)
+            )
+    if not errors:
+        try:
+            submit(form_data, materials)
+        except (CaseFormInvalid, CaseMaterialsInvalid, UploadRefused) as exc:
+            errors = exc.details or [{"field": "", "message": exc.message}]
+        except (CaseNotAcceptable, InvalidInput) as exc:
+            errors = [{"field": "", "message": exc.message}]
+        else:
+            return []
+    by_field = forms.errors_by_field(errors)
+    typed = forms.typed_values_from_post(request.POST, fields)
+    for spec in fields:
+        spec.value = typed.get(spec.code, "")
+        spec.errors = by_field.get(spec.code, [])
+    for m in supplement["material_rows"]:
+        m["errors"] = by_field.get(m["code"], [])
+    return _summary(errors, fields, supplement["material_rows"])
+
+
 class _FieldLike:
     """A plan field with its data element, shaped like a GuideField for `field_specs`."""
 
@@ -217,21 +261,8 @@ def supplement_view(request: HttpRequest, receipt_no: str) -> HttpResponse:
     supplement = context["supplement"]
     if supplement is None:
         return redirect("cases:case", receipt_no=context["case"]["receipt_no"])
-    fields = supplement["field_specs"]
-    form_data = forms.form_data_from_post(request.POST, fields)
-    errors: list[dict[str, str]] = []
-    materials: dict[str, services.MaterialInput] = {}
-    for m in supplement["material_rows"]:
-        try:
-            uploads = forms.uploads_from_files(request.FILES, m["code"])
-        except forms.UploadsTooLarge as exc:
-            errors += exc.details
-            continue
-        if uploads:
-            materials[m["code"]] = services.MaterialInput(
-                how=MaterialHow.UPLOAD, files=tuple(uploads)
-            )
-    if not errors:
+
+    def submit(form_data, materials) -> None:
         try:
             services.case_supplement(
                 applicant=request.user,
@@ -241,20 +272,11 @@ def supplement_view(request: HttpRequest, receipt_no: str) -> HttpResponse:
             )
         except CaseNotFound as exc:
             raise Http404(exc.message) from exc
-        except (CaseFormInvalid, CaseMaterialsInvalid, UploadRefused) as exc:
-            errors = exc.details or [{"field": "", "message": exc.message}]
-        except (CaseNotAcceptable, InvalidInput) as exc:
-            errors = [{"field": "", "message": exc.message}]
-        else:
-            return redirect("cases:case", receipt_no=context["case"]["receipt_no"])
-    by_field = forms.errors_by_field(errors)
-    typed = forms.typed_values_from_post(request.POST, fields)
-    for spec in fields:
-        spec.value = typed.get(spec.code, "")
-        spec.errors = by_field.get(spec.code, [])
-    for m in supplement["material_rows"]:
-        m["errors"] = by_field.get(m["code"], [])
-    context["errors"] = _summary(errors, fields, supplement["material_rows"])
+
+    errors = supplement_post(request, supplement, submit)
+    if not errors:
+        return redirect("cases:case", receipt_no=context["case"]["receipt_no"])
+    context["errors"] = errors
     return render(request, "cases/case.html", context)
 
 

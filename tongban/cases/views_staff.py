@@ -33,6 +33,7 @@ from tongban.appointments.selectors.queue import clerk_halls, clerk_window, coun
 from tongban.appointments.services.queue import resident_identify
 from tongban.cases import forms as applicant_forms
 from tongban.cases import selectors, services
+from tongban.cases.errors import CaseNotFound
 from tongban.cases.forms_staff import (
     OVERDUE_FILTER,
     DecisionForm,
@@ -604,10 +605,63 @@ def counter_view(request: HttpRequest) -> HttpResponse:
         "needs_activation": bool(profile and not profile.user.has_usable_password()),
         # Their booking today at this hall and their ticket (取号叫号), if any.
         "visit": counter_visit_for(clerk=request.user, user=profile.user) if profile else None,
+        # 窗口补正: their cases waiting for a 补正 (an original to be seen, typically).
+        "supplements": (
+            selectors.counter_supplement_cases(clerk=request.user, user_id=profile.user_id)
+            if profile
+            else []
+        ),
         "bundles": bundle_list(subject="person") if profile else [],
         "items": item_list(subject="person") if profile else [],
     }
     return render(request, "cases/staff/counter.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_page
+def counter_supplement_view(request: HttpRequest, receipt_no: str) -> HttpResponse:
+    """窗口补正: the clerk serving the applicant sees the originals, scans them and types
+    any asked data; the case goes back to intake (services.case_supplement_at_counter)."""
+    from tongban.cases.views import supplement_form, supplement_post
+
+    try:
+        case, open_request = selectors.counter_supplement_for(
+            clerk=request.user, receipt_no=receipt_no, ip_address=_ip(request)
+        )
+    except CaseNotFound as exc:
+        raise Http404("请先叫号并接待该申请人，再为其办理窗口补正") from exc
+    supplement = supplement_form(case, open_request)
+    context = {
+        "case": case,
+        "receipt": receipt_display(case.receipt_no),
+        "supplement": supplement,
+        "seen": request.POST.get("originals_seen") == "yes",
+        "errors": [],
+    }
+    status = 200
+    if request.method == "POST":
+
+        def submit(form_data, materials) -> None:
+            services.case_supplement_at_counter(
+                clerk=request.user,
+                receipt_no=case.receipt_no,
+                form_data=form_data,
+                materials=materials,
+                originals_seen=context["seen"],
+            )
+
+        try:
+            context["errors"] = supplement_post(request, supplement, submit)
+        except CaseNotFound as exc:
+            raise Http404("请先叫号并接待该申请人，再为其办理窗口补正") from exc
+        if not context["errors"]:
+            messages.success(
+                request,
+                f"已为受理编号 {receipt_display(case.receipt_no)} 完成窗口补正，办件已退回受理。",
+            )
+            return redirect("cases_staff:counter")
+        status = 422
+    return render(request, "cases/staff/counter_supplement.html", context, status=status)
 
 
 def _counter_scanned(request: HttpRequest) -> HttpResponse:

@@ -61,6 +61,7 @@ from tongban.cases.services.intake import (
     case_refuse_intake,
     case_request_supplement,
     case_supplement,
+    case_supplement_at_counter,
     task_request_supplement,
 )
 from tongban.cases.services.review import (
@@ -111,6 +112,7 @@ __all__ = [
     "case_request_supplement",
     "case_submit",
     "case_supplement",
+    "case_supplement_at_counter",
     "case_supplement_sweep",
     "counter_resident_register",
     "deferrable_days_for",

@@ -258,12 +258,71 @@ def case_supplement(
     intake. Anything not asked for is refused."""
     from tongban.cases.errors import CaseNotFound
 
+    def check(case: Application) -> None:
+        if case.applicant_id != getattr(applicant, "pk", None):
+            raise CaseNotFound()  # another person's case does not exist for them
+
+    return _supplement(receipt_no, form_data, materials, check=check, actor=applicant, counter=None)
+
+
+COUNTER_SUPPLEMENT_NOTE = "原件已在{hall}{window}号窗口当面核验，窗口扫描件附后"
+
+
+def case_supplement_at_counter(
+    *,
+    clerk: User,
+    receipt_no: str,
+    form_data: dict[str, Any],
+    materials: dict[str, MaterialInput],
+    originals_seen: bool,
+) -> Application:
+    """窗口补正: the person brought what a 补正 asked for (an original to be seen) to a
+    counter. The clerk who is serving them right now — their called or serving ticket is the
+    applicant's — checks the original, scans it and types any asked data; the case returns
+    to intake as if the applicant had supplied it, the event and audit naming the clerk and
+    the window, each material noting the original was seen. Anyone else: refused, nothing
+    written. ORIGINALS_SEEN: the clerk confirms they saw the originals (required)."""
+    from tongban.appointments.models import Ticket, TicketStatus
+    from tongban.cases.errors import CaseNotFound
+
+    box: dict[str, Any] = {}
+
+    def check(case: Application) -> None:
+        ticket = (
+            Ticket.objects.select_related("hall", "window")
+            .filter(
+                clerk=clerk,
+                user_id=case.applicant_id,
+                day=timezone.localdate(),
+                status__in=(TicketStatus.CALLED, TicketStatus.SERVING),
+                window__isnull=False,
+            )
+            .first()
+        )
+        if ticket is None:
+            # Not serving this person: the case is not theirs to see.
+            raise CaseNotFound()
+        if originals_seen is not True:
+            raise InvalidInput(
+                "请当面核验原件后勾选“原件已当面核验”", code="CASE_ORIGINALS_NOT_SEEN"
+            )
+        box["ticket"] = ticket
+
+    def note() -> str:
+        t = box["ticket"]
+        return COUNTER_SUPPLEMENT_NOTE.format(hall=t.hall.name, window=t.window.number)
+
+    return _supplement(receipt_no, form_data, materials, check=check, actor=clerk, counter=note)
+
+
+def _supplement(receipt_no, form_data, materials, *, check, actor: User, counter) -> Application:
+    """补正 in place: CHECK refuses whoever may not; COUNTER (a note for each material) when a
+    clerk records it at the window."""
     stored: list[str] = []
     try:
         with transaction.atomic():
             case = _lock_case(receipt_no)
-            if case.applicant_id != getattr(applicant, "pk", None):
-                raise CaseNotFound()  # another person's case does not exist for them
+            check(case)
             if case.status != CaseStatus.SUPPLEMENT_REQUESTED:
                 raise CaseNotAcceptable()
             request = case.supplements.filter(fulfilled_at__isnull=True).order_by("-pk").first()
@@ -283,6 +342,11 @@ def case_supplement(
             case.save(update_fields=["form_data_text", "updated_at"])
             case.materials.filter(material_code__in=request.material_codes).delete()
             _store_materials(case, provided, stored)
+            extra: dict[str, Any] = {}
+            if counter is not None:
+                text = counter()
+                case.materials.filter(material_code__in=request.material_codes).update(note=text)
+                extra = {"at_counter": text}
             request.fulfilled_at = _now()
             request.save(update_fields=["fulfilled_at"])
             # Intake 补正 returns the case to intake; a reviewer's returns it to their desk.
@@ -295,19 +359,19 @@ def case_supplement(
                 task.save(update_fields=["status", "row_version"])
             _event(
                 case,
-                actor=applicant,
+                actor=actor,
                 action="supplemented",
                 to_status=back_to,
-                data={"fields": sorted(clean), "materials": request.material_codes},
+                data={"fields": sorted(clean), "materials": request.material_codes, **extra},
             )
             audit_record(
-                actor=applicant,
+                actor=actor,
                 action="case.supplement",
                 object_type="case",
                 object_id=case.receipt_no,
-                purpose="补正",
+                purpose="窗口补正" if counter is not None else "补正",
                 subject_resident_id=profile.pk if profile else None,
-                data={"fields": sorted(clean)},
+                data={"fields": sorted(clean), **extra},
             )
     except BaseException:
         _discard(stored)
