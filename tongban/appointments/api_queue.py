@@ -1,7 +1,8 @@
 """/api/v1 of 取号叫号: the clerk at a window (queue/…), the reception and the entrance
-(halls/{code}/queue/tickets, …/check-in), the hall screen's feed (halls/{code}/queue/feed,
-public: numbers, windows and masked surnames only) and the resident's tickets (me/tickets).
-Thin: parse, call the same service or selector as the pages, shape the answer."""
+(halls/{code}/queue/tickets, …/check-in, queue/tickets/{id}/requeue for 过号重排), the hall
+screen's feed (halls/{code}/queue/feed, public: numbers, windows and masked surnames only)
+and the resident's tickets (me/tickets). Thin: parse, call the same service or selector as
+the pages, shape the answer."""
 
 from __future__ import annotations
 
@@ -235,6 +236,17 @@ def queue_recall(request, ticket_id: Id):
 )
 def queue_skip(request, ticket_id: Id):
     return _ticket_out(services.ticket_skip(clerk=request.user, ticket=_ticket(request, ticket_id)))
+
+
+@router.post(
+    "/queue/tickets/{ticket_id}/requeue",
+    response={200: QueueTicketOut, **errors(400, 401, 403, 404, 409, 422)},
+    summary="过号重排（导服台：今天过号的号码按原号码重新排队，排在当前等候的人之后）",
+)
+def queue_requeue(request, ticket_id: Id):
+    return _ticket_out(
+        services.ticket_requeue(actor=request.user, ticket=_ticket(request, ticket_id))
+    )
 
 
 @router.post(

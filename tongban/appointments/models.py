@@ -490,6 +490,9 @@ class Ticket(models.Model):
     calls = models.PositiveSmallIntegerField(default=0)
     transferred_at = models.DateTimeField(null=True, blank=True)  # orders transferred tickets
     soon_notified_at = models.DateTimeField(null=True, blank=True)  # 即将轮到您, told once
+    # 过号重排: the latest time the reception put a skipped ticket back in line; it then
+    # waits like a walk-in taken at this time (behind everybody already waiting).
+    requeued_at = models.DateTimeField("重新排队时间", null=True, blank=True)
 
     class Meta:
         verbose_name = "排队号"
@@ -516,6 +519,7 @@ class QueueEventKind(models.TextChoices):
     STARTED = "started", "开始办理"
     DONE = "done", "办结"
     CANCELLED = "cancelled", "取消"
+    REQUEUED = "requeued", "重新排队"
 
 
 class QueueEvent(models.Model):

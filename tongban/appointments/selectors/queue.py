@@ -8,7 +8,9 @@ Python): at window W, among today's waiting tickets of W's hall that W may call 
 1. tickets transferred to W (转窗口), by when they were transferred;
 2. booked tickets whose slot has started, by slot start, then by when they were taken;
 3. everything else (walk-ins, and booked tickets checked in before their slot), by when they
-   were taken.
+   were taken; a ticket put back in line after 过号 (过号重排, `requeued_at`) counts as a
+   walk-in taken when it was put back, behind everybody then waiting, and a booked one
+   among them has lost its booking's priority.
 
 Ties go to the lower sequence number. A ticket W may call: transferred to W, or not
 transferred and of an item W serves (`Window.serves` over the hall's items).
@@ -20,7 +22,7 @@ import datetime as dt
 import math
 from typing import Any
 
-from django.db.models import Case, F, IntegerField, Q, QuerySet, When
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, When
 from django.utils import timezone
 
 from tongban.accounts.models import StaffAssignment, StaffRole
@@ -159,12 +161,13 @@ def window_queue(
         .annotate(
             call_rank=Case(
                 When(transferred_to=window, then=0),
-                When(slot_starts_at__lte=now, then=1),
+                When(slot_starts_at__lte=now, requeued_at__isnull=True, then=1),
                 default=2,
                 output_field=IntegerField(),
             ),
             call_at=Case(
                 When(transferred_to=window, then=F("transferred_at")),
+                When(requeued_at__isnull=False, then=F("requeued_at")),
                 When(slot_starts_at__lte=now, then=F("slot_starts_at")),
                 default=F("taken_at"),
             ),
@@ -176,7 +179,9 @@ def window_queue(
 def _order_key(ticket: Ticket, window_id: int, now: dt.datetime) -> tuple:
     """The module's calling order for TICKET at window WINDOW_ID, as a sort key."""
     if ticket.transferred_to_id == window_id:
-        return (0, ticket.taken_at, ticket.taken_at, ticket.sequence)
+        return (0, ticket.transferred_at or ticket.taken_at, ticket.taken_at, ticket.sequence)
+    if ticket.requeued_at is not None:
+        return (2, ticket.requeued_at, ticket.taken_at, ticket.sequence)
     if ticket.slot_starts_at is not None and ticket.slot_starts_at <= now:
         return (1, ticket.slot_starts_at, ticket.taken_at, ticket.sequence)
     return (2, ticket.taken_at, ticket.taken_at, ticket.sequence)
@@ -190,13 +195,15 @@ def _may_call(ticket: Ticket, window_id: int, codes: set[str]) -> bool:
 
 def average_service_minutes(*, windows: list[Window], now: dt.datetime | None = None) -> float:
     """The mean minutes from call to finish of the latest SERVICE_SAMPLE tickets finished at
-    WINDOWS within SERVICE_SAMPLE_DAYS; DEFAULT_SERVICE_MINUTES without any."""
+    WINDOWS within SERVICE_SAMPLE_DAYS; DEFAULT_SERVICE_MINUTES without any. Tickets put back
+    in line after 过号 are left out: their `called_at` is the first call, before the skip."""
     now = now or timezone.now()
     rows = list(
         Ticket.objects.filter(
             window__in=windows,
             status=TicketStatus.DONE,
             called_at__isnull=False,
+            requeued_at__isnull=True,
             finished_at__gte=now - dt.timedelta(days=SERVICE_SAMPLE_DAYS),
         )
         .order_by("-finished_at")
@@ -404,6 +411,38 @@ def tickets_of(*, user, now: dt.datetime | None = None) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def skipped_today(*, hall: Hall, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """For the 导服台: HALL's tickets skipped (过号) today, latest skip first, with how many
+    times each was already put back in line (过号重排). Only what the hall screen shows of
+    the person: the masked surname."""
+    now = now or timezone.now()
+    tickets = list(
+        Ticket.objects.filter(hall=hall, day=_today(now), status=TicketStatus.SKIPPED).order_by(
+            "-finished_at", "-sequence"
+        )
+    )
+    names = item_names({t.item_code for t in tickets})
+    requeues = dict(
+        QueueEvent.objects.filter(
+            ticket_id__in=[t.pk for t in tickets], kind=QueueEventKind.REQUEUED
+        )
+        .values("ticket_id")
+        .annotate(n=Count("pk"))
+        .values_list("ticket_id", "n")
+    )
+    return [
+        {
+            "id": t.pk,
+            "number": t.number,
+            "name_masked": t.name_masked,
+            "item_name": names.get(t.item_code, t.item_code),
+            "skipped_at": t.finished_at,
+            "requeues": requeues.get(t.pk, 0),
+        }
+        for t in tickets
+    ]
 
 
 def booking_today(*, user, hall: Hall, today: dt.date) -> Booking | None:

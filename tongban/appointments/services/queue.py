@@ -1,8 +1,10 @@
 """Writes of 取号叫号与综合窗口: taking a ticket (a booking's check-in by 随申码, a walk-in at a
 kiosk or the reception), a clerk at a window calling, recalling, skipping, transferring,
-starting and finishing tickets, identifying a resident at the counter by scan, and the daily
-waiting figures. Every move is one QueueEvent naming the actor, in the move's transaction;
-signing in and out of a window and checking in a booking also leave an audit row.
+starting and finishing tickets, the reception putting a skipped ticket back in line
+(过号重排), identifying a resident at the counter by scan, and the daily waiting figures.
+Every move is one QueueEvent naming the actor, in the move's transaction; signing in and
+out of a window, checking in a booking and putting a ticket back in line also leave an
+audit row.
 
 Numbers are per hall and day: bookings "Y001", personal walk-ins "A001", enterprise walk-ins
 "B001". Allocation locks the hall's row (PostgreSQL; SQLite's write lock does the same) and
@@ -47,6 +49,9 @@ CHECK_IN_SCENARIO = "hall_checkin"
 # A booking may be checked in from this long before its slot starts until the slot ends.
 CHECK_IN_EARLY = dt.timedelta(minutes=60)
 CHECK_IN_VIA = ("entrance", "kiosk", "counter")
+# A refused check-in has already used the scanned 随申码 (a code reads once); where scanning
+# again later makes sense, the refusal says a fresh code is needed.
+RESCAN_HINT = "（请刷新随申码后再扫码）"
 WALK_IN_SOURCES = (TicketSource.KIOSK, TicketSource.RECEPTION)
 BOOKING_PREFIX = "Y"
 PERSON_PREFIX = "A"
@@ -58,6 +63,9 @@ SOON_AHEAD = 2
 SOON_TEMPLATE = "queue_soon"
 # Past days the wait figures are looked at again (a late call changes a day's figures).
 STATS_LOOKBACK_DAYS = 30
+# 过号重排: how many times the reception may put one skipped ticket back in line; after
+# that the person takes a new number like anybody else.
+REQUEUE_LIMIT = 2
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
@@ -278,10 +286,14 @@ def booking_check_in(
         existing = Ticket.objects.filter(booking=booking).first()
         if existing is not None:
             return existing
+    # The scan above has used the code up (one successful scan per code), so coming back
+    # later means showing a new one: the 随申码 page renews its code by itself every few
+    # minutes, and reopening it shows a new one at once.
     if now < slot.starts_at - CHECK_IN_EARLY:
         opens = timezone.localtime(slot.starts_at - CHECK_IN_EARLY)
         raise Conflict(
-            f"您预约的时段是{when}，请于{opens:%H:%M}以后签到", code="CHECK_IN_TOO_EARLY"
+            f"您预约的时段是{when}，请于{opens:%H:%M}以后签到{RESCAN_HINT}",
+            code="CHECK_IN_TOO_EARLY",
         )
     if now >= slot.ends_at:
         raise Conflict(f"您预约的时段{when}已过，请到导服台现场取号", code="CHECK_IN_TOO_LATE")
@@ -493,7 +505,8 @@ def ticket_recall(*, clerk: User, ticket: Ticket, now: dt.datetime | None = None
 
 
 def ticket_skip(*, clerk: User, ticket: Ticket, now: dt.datetime | None = None) -> Ticket:
-    """过号: the called person did not come; the ticket closes (they may take a new one)."""
+    """过号: the called person did not come; the ticket closes. They may take a new one, or,
+    back soon the same day, have the reception put this one back in line (ticket_requeue)."""
     now = _now(now)
     with transaction.atomic():
         ticket, window = _locked_own(clerk, ticket, (TicketStatus.CALLED,))
@@ -502,6 +515,78 @@ def ticket_skip(*, clerk: User, ticket: Ticket, now: dt.datetime | None = None) 
         ticket.save(update_fields=["status", "finished_at"])
         _event(ticket, QueueEventKind.SKIPPED, actor=clerk, at=now, window=window)
     return ticket
+
+
+def ticket_requeue(*, actor: User, ticket: Ticket, now: dt.datetime | None = None) -> Ticket:
+    """过号重排: the person whose number was skipped came back to the reception (导服台), which
+    puts the same number back in line. ACTOR is a 综合窗口 clerk of the ticket's hall. Only a
+    ticket skipped today, at most REQUEUE_LIMIT times, while the hall is open. It waits
+    again behind everybody waiting now, as a walk-in taken at this moment would (a booking's
+    ticket loses its booking priority; see selectors.queue); `called_at`, where its wait
+    ended, stays, so the day's waiting figures do not change."""
+    now = _now(now)
+    hall = ticket.hall
+    if not hall.is_active:
+        raise NotFound("未找到该大厅", code="HALL_NOT_FOUND")
+    _check_reception(actor, hall, "为过号的号码重新排队")
+    with transaction.atomic():
+        locked = Ticket.objects.select_for_update().filter(pk=ticket.pk).first()
+        if locked is None:
+            raise NotFound("未找到该号码", code="QUEUE_TICKET_NOT_FOUND")
+        if locked.day != timezone.localdate(now):
+            raise Conflict(
+                "只能为当天过号的号码重新排队，请重新取号", code="QUEUE_TICKET_NOT_TODAY"
+            )
+        if locked.status != TicketStatus.SKIPPED:
+            raise Conflict(
+                f"该号码当前状态为“{locked.get_status_display()}”，只有已过号的号码可以重新排队",
+                code="QUEUE_TICKET_STATE",
+            )
+        done = QueueEvent.objects.filter(ticket=locked, kind=QueueEventKind.REQUEUED).count()
+        if done >= REQUEUE_LIMIT:
+            raise Conflict(
+                f"该号码已重新排队{done}次，不能再次重新排队，请重新取号",
+                code="QUEUE_REQUEUE_LIMIT",
+            )
+        if locked.user_id is not None:
+            newer = (
+                Ticket.objects.filter(
+                    hall_id=locked.hall_id,
+                    day=locked.day,
+                    user_id=locked.user_id,
+                    item_code=locked.item_code,
+                    status__in=OPEN_TICKET,
+                )
+                .values_list("number", flat=True)
+                .first()
+            )
+            if newer is not None:
+                raise Conflict(
+                    f"办事人已重新取号（{newer}号），请使用新号码", code="QUEUE_TICKET_RETAKEN"
+                )
+        _require_routed(hall, locked.item_code)
+        _require_open(hall, now)
+        locked.status = TicketStatus.WAITING
+        locked.requeued_at = now
+        locked.window = None
+        locked.clerk = None
+        locked.finished_at = None
+        # Back in line: the person hears 即将轮到您 again when their turn nears.
+        locked.soon_notified_at = None
+        locked.save(
+            update_fields=[
+                "status", "requeued_at", "window", "clerk", "finished_at", "soon_notified_at"
+            ]
+        )  # fmt: skip
+        _event(locked, QueueEventKind.REQUEUED, actor=actor, at=now, times=done + 1)
+        _audit(
+            actor,
+            action="queue.ticket_requeue",
+            object_type="appointments.ticket",
+            object_id=locked.pk,
+            data={"hall": hall.code, "number": locked.number, "times": done + 1},
+        )
+    return locked
 
 
 def ticket_transfer(

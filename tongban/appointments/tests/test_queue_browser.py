@@ -1,6 +1,7 @@
 """In Chromium: the hall screen shows a call within a few seconds without reloading (its
 script polls the feed), under the page's strict CSP; the clerk's page and the screen pass
-axe-core's WCAG 2.1 A/AA checks and fit a 390 px phone without sideways scrolling."""
+axe-core's WCAG 2.1 A/AA checks and fit a 390 px phone without sideways scrolling, the 导服台's
+过号重排 list included."""
 
 from __future__ import annotations
 
@@ -68,6 +69,14 @@ def test_the_clerk_page_is_accessible_and_fits_a_phone(page, live_server, client
     assert page.text_content("#current-number").strip() == "A001"
     assert _no_sideways_scroll(page)
     assert _axe(page) == []
+    page.locator("#skip-button").click()
+    # 过号重排 at the 导服台: the skipped number is listed with its button, and goes back.
     page.goto("/staff/queue/reception/")
+    expect(page.locator("#skipped-list")).to_contain_text("A001")
+    assert _no_sideways_scroll(page)
+    assert _axe(page) == []
+    page.get_by_role("button", name="A001号重新排队").click()
+    expect(page.locator(".messages")).to_contain_text("A001 号已重新排队")
+    assert page.locator("#no-skipped").is_visible()
     assert _no_sideways_scroll(page)
     assert _axe(page) == []

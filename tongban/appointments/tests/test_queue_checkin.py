@@ -122,8 +122,11 @@ def test_too_early_and_too_late(qh):
     person = resident()
     booking = booking_at(qh.hall, person.user, starts_at=NOW)  # 10:00–10:30
     early = NOW - 61 * MIN
-    error = _refused(qh, code_of(person.user, now=early), early, Conflict, "CHECK_IN_TOO_EARLY")
-    assert error.message == "您预约的时段是10:00–10:30，请于09:00以后签到"
+    used = code_of(person.user, now=early)
+    error = _refused(qh, used, early, Conflict, "CHECK_IN_TOO_EARLY")
+    assert error.message == "您预约的时段是10:00–10:30，请于09:00以后签到（请刷新随申码后再扫码）"
+    # Why the hint: the refused scan used the code up; the same code is refused as a replay.
+    _refused(qh, used, early + MIN, InvalidInput, "IDCODE_REPLAYED", MESSAGES["replayed"])
     late = NOW + 30 * MIN
     error = _refused(qh, code_of(person.user, now=late), late, Conflict, "CHECK_IN_TOO_LATE")
     assert error.message == "您预约的时段10:00–10:30已过，请到导服台现场取号"

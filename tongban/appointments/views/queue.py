@@ -1,17 +1,20 @@
-"""Pages of 取号叫号: the clerk's call page (/staff/queue/), the 导服台 (/staff/queue/reception/),
-the hall screen (/halls/<code>/display/) and the resident's tickets (/me/tickets/). Thin:
-parse a form, call the same service or selector as the API; every form works without
-JavaScript (POST-redirect-GET); the screen and 我的排队 refresh themselves with a small script.
+"""Pages of 取号叫号: the clerk's call page (/staff/queue/), the 导服台 (/staff/queue/reception/:
+walk-ins, check-ins, 过号重排), the hall screen (/halls/<code>/display/) and the resident's
+tickets (/me/tickets/). Thin: parse a form, call the same service or selector as the API;
+every form works without JavaScript (POST-redirect-GET); the screen and 我的排队 refresh
+themselves with a small script.
 """
 
 from __future__ import annotations
 
 import functools
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from tongban.accounts.selectors import is_staff_member
@@ -136,11 +139,28 @@ def _reception_hall(request: HttpRequest):
     return hall, halls
 
 
+def _reception_url(hall) -> str:
+    return f"{reverse('appointments_staff:queue_reception')}?hall={quote(hall.code)}"
+
+
+def _requeue(request: HttpRequest, hall) -> HttpResponse:
+    """过号重排 from the 导服台: the same number back in line; PRG with the new position."""
+    ticket = selectors.ticket_for_clerk(clerk=request.user, ticket_id=request.POST.get("ticket"))
+    if ticket is None or ticket.hall_id != hall.pk:
+        raise Http404("未找到该号码")
+    ticket = services.ticket_requeue(actor=request.user, ticket=ticket)
+    ahead, minutes = selectors.ticket_position(ticket=ticket)
+    where = f"前面还有 {ahead} 人，预计等候约 {minutes} 分钟" if ahead else "前面没有人等候"
+    messages.success(request, f"{ticket.number} 号已重新排队，{where}。请提醒办事群众留意叫号屏。")
+    return redirect(_reception_url(hall))
+
+
 @require_http_methods(["GET", "POST"])
 @clerk_page
 def queue_reception_view(request: HttpRequest) -> HttpResponse:
-    """导服台: take a walk-in ticket for an item, or check a booking in by scanning the
-    resident's 随申码 (the scanner types the code's text into the field)."""
+    """导服台: take a walk-in ticket for an item, check a booking in by scanning the
+    resident's 随申码 (the scanner types the code's text into the field), or put a ticket
+    skipped today back in line (过号重排) when its person comes back."""
     hall, halls = _reception_hall(request)
     context = {"hall": hall, "halls": halls, "ticket": None, "errors": {}, "posted": {}}
     status = 200
@@ -149,6 +169,8 @@ def queue_reception_view(request: HttpRequest) -> HttpResponse:
             raise Http404("未找到该大厅")
         action = request.POST.get("action")
         try:
+            if action == "requeue":
+                return _requeue(request, hall)
             if action == "walk_in":
                 context["ticket"] = services.ticket_take(
                     hall=hall,
@@ -170,11 +192,16 @@ def queue_reception_view(request: HttpRequest) -> HttpResponse:
             if exc.http_status == 403:
                 return _forbidden(request, exc.message)
             context["errors"] = {action: exc.message}
-            context["posted"] = {"item": request.POST.get("item", "")}
+            context["posted"] = {
+                "item": request.POST.get("item", ""),
+                "ticket": request.POST.get("ticket", ""),
+            }
             status = exc.http_status
     if hall is not None:
         context["items"] = selectors.hall_items(hall=hall)
         context["waiting"] = selectors.waiting_count(hall=hall)
+        context["skipped"] = selectors.skipped_today(hall=hall)
+        context["requeue_limit"] = services.REQUEUE_LIMIT
         if context["ticket"] is not None:
             context["ticket_item"] = selectors.item_names([context["ticket"].item_code]).get(
                 context["ticket"].item_code, ""
