@@ -1511,30 +1511,46 @@ def counter_supplement_cases(*, clerk: User | None, user_id: int) -> list[dict[s
     return rows
 
 
-def counter_supplement_for(
-    *, clerk: User | None, receipt_no: str, ip_address: str | None = None
-) -> tuple[Application, dict[str, Any]]:
-    """窗口补正: the case and its open 补正 request, for the clerk now serving its applicant
-    (their called or serving ticket is the applicant's). The asked fields' current values
-    are shown to the clerk: that read is logged for the applicant. Anyone else, or a case
-    with nothing to supply: CASE_NOT_FOUND."""
+def serving_ticket(clerk, case: Application, identified_profile_id: int | None = None):
+    """The ticket CLERK is serving at their window today for CASE's applicant: called or
+    being served, and the applicant's own — or a walk-in naming nobody while the clerk has
+    identified the applicant at the counter (IDENTIFIED_PROFILE_ID). None otherwise."""
     from tongban.appointments.models import Ticket, TicketStatus
 
+    whose = Q(user_id=case.applicant_id)
+    if identified_profile_id is not None and identified_profile_id == case.applicant_profile_id:
+        whose |= Q(user__isnull=True)
+    return (
+        Ticket.objects.select_related("hall", "window")
+        .filter(
+            whose,
+            clerk=clerk,
+            day=timezone.localdate(),
+            status__in=(TicketStatus.CALLED, TicketStatus.SERVING),
+            window__isnull=False,
+        )
+        .order_by("-called_at")
+        .first()
+    )
+
+
+def counter_supplement_for(
+    *,
+    clerk: User | None,
+    receipt_no: str,
+    identified_profile_id: int | None = None,
+    ip_address: str | None = None,
+) -> tuple[Application, dict[str, Any]]:
+    """窗口补正: the case and its open 补正 request, for the clerk now serving its applicant
+    (see serving_ticket). The asked fields' current values
+    are shown to the clerk: that read is logged for the applicant. Anyone else, or a case
+    with nothing to supply: CASE_NOT_FOUND."""
     case = (
         Application.objects.filter(receipt_no=receipt_no).first()
         if may_open_counter(clerk) and isinstance(receipt_no, str)
         else None
     )
-    serving = (
-        case is not None
-        and Ticket.objects.filter(
-            clerk=clerk,
-            user_id=case.applicant_id,
-            day=timezone.localdate(),
-            status__in=(TicketStatus.CALLED, TicketStatus.SERVING),
-            window__isnull=False,
-        ).exists()
-    )
+    serving = case is not None and serving_ticket(clerk, case, identified_profile_id) is not None
     open_request = _open_supplement(case) if serving else None
     if open_request is None:
         raise CaseNotFound()

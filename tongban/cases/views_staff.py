@@ -626,7 +626,10 @@ def counter_supplement_view(request: HttpRequest, receipt_no: str) -> HttpRespon
 
     try:
         case, open_request = selectors.counter_supplement_for(
-            clerk=request.user, receipt_no=receipt_no, ip_address=_ip(request)
+            clerk=request.user,
+            receipt_no=receipt_no,
+            identified_profile_id=request.session.get(COUNTER_RESIDENT_KEY),
+            ip_address=_ip(request),
         )
     except CaseNotFound as exc:
         raise Http404("请先叫号并接待该申请人，再为其办理窗口补正") from exc
@@ -648,6 +651,7 @@ def counter_supplement_view(request: HttpRequest, receipt_no: str) -> HttpRespon
                 form_data=form_data,
                 materials=materials,
                 originals_seen=context["seen"],
+                identified_profile_id=request.session.get(COUNTER_RESIDENT_KEY),
             )
 
         try:

@@ -275,30 +275,23 @@ def case_supplement_at_counter(
     form_data: dict[str, Any],
     materials: dict[str, MaterialInput],
     originals_seen: bool,
+    identified_profile_id: int | None = None,
 ) -> Application:
     """窗口补正: the person brought what a 补正 asked for (an original to be seen) to a
     counter. The clerk who is serving them right now — their called or serving ticket is the
     applicant's — checks the original, scans it and types any asked data; the case returns
     to intake as if the applicant had supplied it, the event and audit naming the clerk and
     the window, each material noting the original was seen. Anyone else: refused, nothing
-    written. ORIGINALS_SEEN: the clerk confirms they saw the originals (required)."""
-    from tongban.appointments.models import Ticket, TicketStatus
+    written. ORIGINALS_SEEN: the clerk confirms they saw the originals (required). A
+    walk-in ticket taken without a login names nobody: it serves when the clerk identified
+    the applicant at this counter (IDENTIFIED_PROFILE_ID, by ID card or 随申码)."""
     from tongban.cases.errors import CaseNotFound
+    from tongban.cases.selectors import serving_ticket
 
     box: dict[str, Any] = {}
 
     def check(case: Application) -> None:
-        ticket = (
-            Ticket.objects.select_related("hall", "window")
-            .filter(
-                clerk=clerk,
-                user_id=case.applicant_id,
-                day=timezone.localdate(),
-                status__in=(TicketStatus.CALLED, TicketStatus.SERVING),
-                window__isnull=False,
-            )
-            .first()
-        )
+        ticket = serving_ticket(clerk, case, identified_profile_id)
         if ticket is None:
             # Not serving this person: the case is not theirs to see.
             raise CaseNotFound()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from tongban.accounts.tests.factories import ResidentProfileFactory
 from tongban.appointments.models import TicketSource
 from tongban.appointments.services.queue import ticket_call_next, ticket_take, window_sign_in
 from tongban.appointments.tests.factories_queue import queue_hall
@@ -154,3 +155,53 @@ def _png_file():
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile("扫描.png", PNG, content_type="image/png")
+
+
+def test_a_walk_in_ticket_naming_nobody_serves_once_the_clerk_identified_the_person(
+    resident,  # noqa: F811
+    staff,  # noqa: F811
+):
+    """取号 at the 导服台 without a login: the ticket names nobody, so only the clerk's own
+    identification of the applicant (ID card or 随申码 at the counter) ties it to the case."""
+    case = services.case_submit(
+        applicant=resident.user,
+        kind="bundle",
+        code="birth",
+        answers=BIRTH_ANSWERS,
+        form_data=birth_form(resident),
+        materials=birth_materials(photo="deferred"),
+        idempotency_key="walk-in",
+    )
+    services.case_request_supplement(
+        actor=staff.acceptor["police"],
+        receipt_no=case.receipt_no,
+        material_codes=["child_photo"],
+        field_codes=[],
+        reason="请携带照片原件到窗口",
+    )
+    q = queue_hall()
+    now = timezone.now()
+    window_sign_in(clerk=q.clerk, window=q.windows["A01"], now=now)
+    ticket_take(
+        hall=q.hall,
+        item_code="birth_registration",
+        source=TicketSource.RECEPTION,
+        actor=q.clerk2,
+        now=now,
+    )
+    assert ticket_call_next(clerk=q.clerk, now=now).user_id is None
+    kwargs = {"receipt_no": case.receipt_no, "form_data": {}, "originals_seen": True}
+    with pytest.raises(CaseNotFound):
+        services.case_supplement_at_counter(clerk=q.clerk, materials=_photo(), **kwargs)
+    other = ResidentProfileFactory()
+    with pytest.raises(CaseNotFound):
+        services.case_supplement_at_counter(
+            clerk=q.clerk, materials=_photo(), identified_profile_id=other.pk, **kwargs
+        )
+    case.refresh_from_db()
+    assert case.status == "supplement_requested"
+    services.case_supplement_at_counter(
+        clerk=q.clerk, materials=_photo(), identified_profile_id=resident.pk, **kwargs
+    )
+    case.refresh_from_db()
+    assert case.status == "submitted"
