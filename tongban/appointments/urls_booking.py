@@ -14,4 +14,7 @@ urlpatterns: list = [
 ]
 staff_urlpatterns: list = [
     path("bookings/", views.booking_staff_view, name="booking_staff"),
+    path("bookings/rules/", views.booking_rules_view, name="booking_rules"),
+    path("bookings/rules/new/", views.booking_rule_new_view, name="booking_rule_new"),
+    path("bookings/rules/<int:rule_id>/", views.booking_rule_edit_view, name="booking_rule_edit"),
 ]

@@ -334,7 +334,9 @@ def slot_choices(
             if not slot.hall_id:
                 continue
             key = (slot.hall.code, slot.day)
-            names[key] = f"{slot.hall.name} · {date_text(slot.day)}"
+            # The day first: a closed list on a phone shows the start of the label.
+            day = date_text(slot.day).removeprefix(f"{today.year}年")
+            names[key] = f"{day} · {slot.hall.name}"
             left = slot.capacity - slot.booked
             groups.setdefault(key, []).append((str(slot.pk), f"{time_text(slot)}（余{left}个）"))
     ordered = sorted(groups, key=lambda k: (k[1], k[0]))
@@ -413,3 +415,121 @@ def active_booking_for_case(*, case, item_code: str) -> Booking | None:
         .select_related("slot", "slot__hall")
         .first()
     )
+
+
+# ---------------------------------------------------------------- rules, for their managers
+
+
+# Who sets a place's booking rules: the city operator and administrators for every hall and
+# venue (the roles that read the hall figures); a hall's 综合窗口 clerks for their hall (as
+# for enrolling its kiosks); a venue's department lead for the venue their department runs.
+RULE_VENUE_ROLES = (StaffRole.DEPARTMENT_LEAD,)
+
+
+def _rule_everywhere(user) -> bool:
+    from tongban.appointments.selectors.figures import may_view_figures
+
+    return may_view_figures(user)
+
+
+def booking_rule_halls(*, user) -> QuerySet[Hall]:
+    """The halls whose booking rules USER manages, by code."""
+    halls = Hall.objects.order_by("code")
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return halls.none()
+    if _rule_everywhere(user):
+        return halls
+    return halls.filter(pk__in=clerk_hall_ids(user))
+
+
+def booking_rule_venues(*, user) -> QuerySet[Venue]:
+    """The venues whose booking rules USER manages, by code."""
+    venues = Venue.objects.order_by("code")
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return venues.none()
+    if _rule_everywhere(user):
+        return venues
+    departments = StaffAssignment.objects.filter(user=user, role__in=RULE_VENUE_ROLES).values(
+        "department_id"
+    )
+    return venues.filter(department_id__in=departments)
+
+
+def booking_rule_may_manage(*, user, hall: Hall | None = None, venue: Venue | None = None) -> bool:
+    if hall is not None:
+        return booking_rule_halls(user=user).filter(pk=hall.pk).exists()
+    if venue is not None:
+        return booking_rule_venues(user=user).filter(pk=venue.pk).exists()
+    return False
+
+
+def booking_rules_manager(user) -> bool:
+    """Whether USER manages the booking rules of any hall or venue (the staff home card)."""
+    return booking_rule_halls(user=user).exists() or booking_rule_venues(user=user).exists()
+
+
+def booking_rule_for(*, user, rule_id: Any) -> BookingRule:
+    """A rule of a hall or venue USER manages; BOOKING_RULE_NOT_FOUND for any other (whether
+    it exists or not)."""
+    if not isinstance(rule_id, int) or isinstance(rule_id, bool) or not 0 < rule_id < 2**62:
+        raise NotFound("未找到该预约规则", code="BOOKING_RULE_NOT_FOUND")
+    rule = BookingRule.objects.select_related("hall", "venue").filter(pk=rule_id).first()
+    if rule is None or not booking_rule_may_manage(user=user, hall=rule.hall, venue=rule.venue):
+        raise NotFound("未找到该预约规则", code="BOOKING_RULE_NOT_FOUND")
+    return rule
+
+
+def booking_rule_what(rule: BookingRule) -> str:
+    return item_name(rule.item_code) if rule.hall_id else rule.resource
+
+
+def booking_rules_of(*, user, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """The rules of the halls and venues USER manages, halls first, each with the places
+    booked in the slots still to come: [{rule, place, what, booked}]."""
+    from django.db.models import Q, Sum
+
+    now = now or timezone.now()
+    rules = (
+        BookingRule.objects.filter(
+            Q(hall__in=booking_rule_halls(user=user)) | Q(venue__in=booking_rule_venues(user=user))
+        )
+        .select_related("hall", "venue")
+        .annotate(coming=Sum("slots__booked", filter=Q(slots__starts_at__gt=now)))
+    )
+    rows = [
+        {
+            "rule": r,
+            "place": r.hall.name if r.hall_id else r.venue.name,
+            "what": booking_rule_what(r),
+            "booked": r.coming or 0,
+            "kind": "hall" if r.hall_id else "venue",
+        }
+        for r in rules
+    ]
+    rows.sort(key=lambda x: (x["kind"] != "hall", x["place"], x["what"], x["rule"].pk))
+    return rows
+
+
+def booking_rule_coming_booked(*, rule: BookingRule, now: dt.datetime | None = None) -> int:
+    """Places booked in RULE's slots still to come."""
+    now = now or timezone.now()
+    return sum(Slot.objects.filter(rule=rule, starts_at__gt=now).values_list("booked", flat=True))
+
+
+def booking_rule_item_choices(*, hall: Hall) -> list[tuple[str, str]]:
+    """The items a rule may be added for at HALL: handled there (大厅可办事项), calling for a
+    visit, without a rule yet. [(code, name)] by name."""
+    from tongban.catalog.selectors import item_definition
+
+    taken = set(BookingRule.objects.filter(hall=hall).values_list("item_code", flat=True))
+    out = []
+    for code in HallItem.objects.filter(hall=hall).values_list("item_code", flat=True):
+        if code in taken:
+            continue
+        try:
+            item = item_definition(code)
+        except Exception:  # noqa: S112 - an item gone from the catalog is offered no rule
+            continue
+        if item_needs_visit(item):
+            out.append((code, item.name))
+    return sorted(out, key=lambda c: (c[1], c[0]))

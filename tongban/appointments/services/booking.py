@@ -688,3 +688,283 @@ def booking_rule_ensure(
             data={"item_code": item_code, "resource": resource},
         )
     return rule
+
+
+# ---------------------------------------------------------------- rules, set by staff (后台)
+
+RULE_SLOT_MINUTES = (15, 20, 30, 60, 90, 120)
+RULE_CAPACITY_MAX = 500
+RULE_DAYS_AHEAD_MAX = 60
+RULE_RESOURCE_MAX = 60
+
+
+class BookingRuleNotFound(NotFound):
+    code = "BOOKING_RULE_NOT_FOUND"
+    message = "未找到该预约规则"
+
+
+class BookingPlaceNotFound(NotFound):
+    code = "BOOKING_PLACE_NOT_FOUND"
+    message = "未找到该大厅或场馆"
+
+
+class BookingRuleExists(Conflict):
+    code = "BOOKING_RULE_EXISTS"
+    message = "该事项（或场地）已有预约规则，请修改已有的规则"
+
+
+class BookingRuleSlotLengthLocked(Conflict):
+    code = "BOOKING_RULE_SLOT_MINUTES_LOCKED"
+    message = (
+        "该规则明天及以后的时段已有预约，不能修改时段长度（已约的时段须保持不变）。"
+        "请保持原时段长度，待这些预约办完后再修改"
+    )
+
+
+def _int_value(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _rule_value_errors(values: dict[str, Any]) -> list[dict[str, str]]:
+    """Field errors of the rule's numbers in VALUES (only those present)."""
+    errors = []
+    if "slot_minutes" in values and _int_value(values["slot_minutes"]) not in RULE_SLOT_MINUTES:
+        minutes = "、".join(str(m) for m in RULE_SLOT_MINUTES)
+        errors.append({"field": "slot_minutes", "message": f"每个时段须为{minutes}分钟之一"})
+    if "capacity" in values:
+        n = _int_value(values["capacity"])
+        if n is None or not 1 <= n <= RULE_CAPACITY_MAX:
+            errors.append(
+                {"field": "capacity", "message": f"每时段名额须为1至{RULE_CAPACITY_MAX}之间的整数"}
+            )
+    if "days_ahead" in values:
+        n = _int_value(values["days_ahead"])
+        if n is None or not 1 <= n <= RULE_DAYS_AHEAD_MAX:
+            errors.append(
+                {
+                    "field": "days_ahead",
+                    "message": f"可提前预约天数须为1至{RULE_DAYS_AHEAD_MAX}之间的整数",
+                }
+            )
+    if "is_active" in values and not isinstance(values["is_active"], bool):
+        errors.append({"field": "is_active", "message": "请选择启用或停用"})
+    return errors
+
+
+def _rule_invalid(errors: list[dict[str, str]], code: str = "BOOKING_RULE_INVALID"):
+    return InvalidInput(errors[0]["message"], code=code, details=errors)
+
+
+def _rule_item_check(*, hall, item_code: str) -> None:
+    """The item must be one HALL handles and one that calls for a visit."""
+    from tongban.appointments.models import HallItem
+    from tongban.appointments.selectors.booking import item_needs_visit
+    from tongban.catalog.selectors import item_definition
+
+    field = "item_code"
+    if not HallItem.objects.filter(hall=hall, item_code=item_code).exists():
+        raise _rule_invalid(
+            [{"field": field, "message": "本大厅不办理该事项，不能为其设置预约"}],
+            code="BOOKING_RULE_ITEM_NOT_IN_HALL",
+        )
+    try:
+        item = item_definition(item_code)
+    except Exception:  # the catalog no longer has it
+        raise _rule_invalid(
+            [{"field": field, "message": "事项目录中没有该事项"}], code="BOOKING_RULE_ITEM_UNKNOWN"
+        ) from None
+    if not item_needs_visit(item):
+        raise _rule_invalid(
+            [{"field": field, "message": "该事项可全程网办、无需到厅，不需要预约"}],
+            code="BOOKING_RULE_ITEM_NO_VISIT",
+        )
+
+
+def _rule_state(rule: BookingRule) -> dict[str, Any]:
+    return {
+        "slot_minutes": rule.slot_minutes,
+        "capacity": rule.capacity,
+        "days_ahead": rule.days_ahead,
+        "is_active": rule.is_active,
+    }
+
+
+def _rule_where(rule: BookingRule) -> dict[str, str]:
+    if rule.hall_id:
+        return {"hall": rule.hall.code, "item_code": rule.item_code}
+    return {"venue": rule.venue.code, "resource": rule.resource}
+
+
+def booking_rule_create(
+    *,
+    actor,
+    hall=None,
+    venue=None,
+    item_code: str = "",
+    resource: str = "",
+    slot_minutes: int,
+    capacity: int,
+    days_ahead: int,
+    now: dt.datetime | None = None,
+) -> BookingRule:
+    """A staff member adds the booking rule of a hall's item (one the hall handles, calling
+    for a visit) or of a venue's resource, and its slots are generated at once up to its
+    horizon. Refused: a place ACTOR does not manage (BOOKING_PLACE_NOT_FOUND, as if it did
+    not exist), an item or resource that already has a rule, numbers outside the lists."""
+    from tongban.appointments.selectors.booking import booking_rule_may_manage
+
+    now = now or timezone.now()
+    if (hall is None) == (venue is None):
+        raise InvalidInput("预约规则须属于一个大厅或一个场馆", code="BOOKING_RULE_INVALID")
+    if not booking_rule_may_manage(user=actor, hall=hall, venue=venue):
+        raise BookingPlaceNotFound()
+    item_code = (item_code or "").strip() if hall is not None else ""
+    resource = " ".join((resource or "").split()) if venue is not None else ""
+    errors = _rule_value_errors(
+        {"slot_minutes": slot_minutes, "capacity": capacity, "days_ahead": days_ahead}
+    )
+    if hall is not None and not item_code:
+        errors.insert(0, {"field": "item_code", "message": "请选择事项"})
+    if venue is not None and not 1 <= len(resource) <= RULE_RESOURCE_MAX:
+        message = f"请填写场地或项目名称（{RULE_RESOURCE_MAX}字以内）"
+        errors.insert(0, {"field": "resource", "message": message})
+    if errors:
+        raise _rule_invalid(errors)
+    if hall is not None:
+        _rule_item_check(hall=hall, item_code=item_code)
+    lookup = (
+        {"hall": hall, "item_code": item_code} if hall else {"venue": venue, "resource": resource}
+    )
+
+    def attempt() -> BookingRule:
+        with transaction.atomic():
+            if BookingRule.objects.filter(**lookup).exists():
+                raise BookingRuleExists()
+            rule = BookingRule.objects.create(
+                **lookup, slot_minutes=slot_minutes, capacity=capacity, days_ahead=days_ahead
+            )
+            today = local_date(now)
+            created = slots_generate(
+                rule=rule, start=today, end=today + dt.timedelta(days=days_ahead)
+            )
+            _audit(
+                actor,
+                action="booking.rule_create",
+                object_type="booking_rule",
+                object_id=rule.pk,
+                data={
+                    **_rule_where(rule),
+                    "item_code": item_code,
+                    "resource": resource,
+                    "before": None,
+                    "after": _rule_state(rule),
+                    "slots_created": created,
+                },
+            )
+        return rule
+
+    try:
+        return _busy_as_conflict(attempt)
+    except IntegrityError:
+        # Another submit of the same rule won the race (the unique constraint stood behind it).
+        if connection.in_atomic_block:
+            raise
+        raise BookingRuleExists() from None
+
+
+def booking_rule_change(
+    *,
+    actor,
+    rule: BookingRule,
+    capacity: int | None = None,
+    days_ahead: int | None = None,
+    is_active: bool | None = None,
+    slot_minutes: int | None = None,
+    now: dt.datetime | None = None,
+) -> BookingRule:
+    """A staff member changes a rule; None leaves a value as it is. Bookings always stand:
+
+    - capacity: the slots still to come get max(new capacity, places already booked) — a
+      lower capacity never cancels anyone, it only stops new bookings above it;
+    - slot length: refused (BOOKING_RULE_SLOT_MINUTES_LOCKED) when any slot from tomorrow on
+      has a booking; otherwise those slots are made again with the new length, from
+      tomorrow (today's slots stay as they are);
+    - is_active False stops new bookings (the rule's slots are no longer offered), existing
+      bookings stand; True offers them again;
+    - slots missing up to the horizon are generated at once.
+
+    One audit row naming ACTOR with the values before and after; none when nothing changed.
+    A rule of a place ACTOR does not manage is BOOKING_RULE_NOT_FOUND and nothing changes."""
+    from django.db.models import Value
+    from django.db.models.functions import Greatest
+
+    from tongban.appointments.selectors.booking import booking_rule_may_manage
+
+    now = now or timezone.now()
+    if not booking_rule_may_manage(user=actor, hall=rule.hall, venue=rule.venue):
+        raise BookingRuleNotFound()
+    asked = {
+        k: v
+        for k, v in (
+            ("slot_minutes", slot_minutes),
+            ("capacity", capacity),
+            ("days_ahead", days_ahead),
+            ("is_active", is_active),
+        )
+        if v is not None
+    }
+    today = local_date(now)
+    tomorrow = today + dt.timedelta(days=1)
+
+    def attempt() -> BookingRule:
+        with transaction.atomic():
+            row = BookingRule.objects.select_for_update(of=("self",)).select_related(
+                "hall", "venue"
+            )
+            row = row.get(pk=rule.pk)
+            before = _rule_state(row)
+            # A value left as it was is no change, even when an older rule is outside the lists
+            # (a demo rule of 45 minutes keeps its length while its capacity is changed).
+            changes = {
+                k: v for k, v in asked.items() if v != before[k] or type(v) is not type(before[k])
+            }
+            errors = _rule_value_errors(changes)
+            if errors:
+                raise _rule_invalid(errors)
+            if not changes:
+                return row
+            removed = 0
+            if "slot_minutes" in changes:
+                if Booking.objects.filter(slot__rule=row, slot__day__gte=tomorrow).exists():
+                    raise BookingRuleSlotLengthLocked()
+                removed, _ = Slot.objects.filter(rule=row, day__gte=tomorrow).delete()
+            for field, value in changes.items():
+                setattr(row, field, value)
+            row.save(update_fields=list(changes))
+            kept_above = 0
+            if "capacity" in changes:
+                coming = Slot.objects.filter(rule=row, starts_at__gt=now)
+                kept_above = coming.filter(booked__gt=row.capacity).count()
+                coming.update(capacity=Greatest(Value(row.capacity), F("booked")))
+            start = tomorrow if "slot_minutes" in changes else today
+            created = slots_generate(
+                rule=row, start=start, end=today + dt.timedelta(days=row.days_ahead)
+            )
+            _audit(
+                actor,
+                action="booking.rule_change",
+                object_type="booking_rule",
+                object_id=row.pk,
+                data={
+                    **_rule_where(row),
+                    "before": {k: before[k] for k in changes},
+                    "after": dict(changes),
+                    "slots_created": created,
+                    "slots_removed": removed,
+                    "slots_kept_above_capacity": kept_above,
+                },
+            )
+        return row
+
+    # SQLite's "database is locked" is tried again, then a clean 409 (BOOKING_BUSY).
+    return _busy_as_conflict(attempt)

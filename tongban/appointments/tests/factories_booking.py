@@ -89,3 +89,18 @@ def booking_row(slot: Slot, user, *, status=BookingStatus.BOOKED, ref: str = "")
         status=status,
         created_at=slot.starts_at - dt.timedelta(days=2),
     )
+
+
+def hall_handling(*item_codes: str, **fields):
+    """An OpenHall that handles ITEM_CODES (大厅可办事项)."""
+    from tongban.appointments.models import HallItem
+
+    hall = OpenHallFactory(**fields)
+    for code in item_codes:
+        HallItem.objects.get_or_create(hall=hall, item_code=code)
+    return hall
+
+
+def slots_per_day(slot_minutes: int) -> int:
+    """Slots an OpenHall day holds (09:00-12:00 and 13:00-17:00)."""
+    return 180 // slot_minutes + 240 // slot_minutes

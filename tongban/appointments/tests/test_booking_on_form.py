@@ -150,7 +150,9 @@ def test_the_form_lists_the_slots_with_places_left_by_hall_and_day(person):
     (spec,) = forms.field_specs([field], values={}, prefill={}, errors={})
     assert spec.widget == "select"
     ((group, options),) = spec.groups
-    assert group.startswith("测试婚姻登记处（示例） · ")
+    day = tomorrow_at(9).date()
+    week = "一二三四五六日"[day.weekday()]
+    assert group == f"{day.month}月{day.day}日（周{week}） · 测试婚姻登记处（示例）"
     assert options == [(str(open_slot.pk), "09:00–09:30（余4个）")]
 
 

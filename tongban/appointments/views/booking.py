@@ -419,3 +419,192 @@ def _masked_name(b) -> str:
     profile = getattr(b.user, "resident_profile", None)
     name = profile.name if profile else ""
     return (name[0] + "*" * (len(name) - 1)) if name else "—"
+
+
+# ---------------------------------------------------------------- rules (预约规则), staff
+
+
+def _rule_errors(exc: DomainError, fields: tuple[str, ...]) -> tuple[dict[str, list[str]], str]:
+    """A refusal as errors next to FIELDS, the rest (or a refusal of no field) on top."""
+    by_field: dict[str, list[str]] = {}
+    rest = []
+    for d in exc.details:
+        if d.get("field") in fields:
+            by_field.setdefault(d["field"], []).append(d.get("message", ""))
+        elif d.get("message"):
+            rest.append(d["message"])
+    if not exc.details:
+        rest.append(exc.message)
+    return by_field, "；".join(rest)
+
+
+def _number(text: str | None):
+    """A whole number as typed; anything else is passed on as it is, for the service to
+    refuse with its message next to the field."""
+    text = (text or "").strip()
+    return int(text) if text.isdigit() and len(text) < 6 else text
+
+
+def _minute_choices(current: int | None = None) -> list[int]:
+    minutes = list(services.RULE_SLOT_MINUTES)
+    if current and current not in minutes:  # an older rule's length stays selectable
+        minutes = sorted([*minutes, current])
+    return minutes
+
+
+def _rule_limits() -> dict:
+    return {
+        "capacity_max": services.RULE_CAPACITY_MAX,
+        "days_ahead_max": services.RULE_DAYS_AHEAD_MAX,
+        "resource_max": services.RULE_RESOURCE_MAX,
+    }
+
+
+def _rule_staff_places(request: HttpRequest) -> tuple[list, list]:
+    halls = list(selectors.booking_rule_halls(user=request.user).filter(is_active=True))
+    venues = list(selectors.booking_rule_venues(user=request.user).filter(is_active=True))
+    return halls, venues
+
+
+NO_RULE_PLACES = (
+    "预约规则仅限大厅所在的综合窗口人员、场馆所属部门负责人、城市运营和系统管理员设置。"
+)
+
+
+@require_http_methods(["GET"])
+@staff_page
+def booking_rules_view(request: HttpRequest) -> HttpResponse:
+    """/staff/bookings/rules/: the rules of the halls and venues the staff member manages."""
+    if not selectors.booking_rules_manager(request.user):
+        return _forbidden(request, NO_RULE_PLACES)
+    rows = selectors.booking_rules_of(user=request.user)
+    return render(
+        request,
+        "appointments/booking_rules.html",
+        {"rows": rows, "clerk": bool(selectors.clerk_hall_ids(request.user))},
+    )
+
+
+def _place_of(request: HttpRequest, halls: list, venues: list, text: str):
+    kind, _, code = (text or "").partition(":")
+    pool = halls if kind == "hall" else venues if kind == "venue" else []
+    return next((p for p in pool if p.code == code), None), kind
+
+
+@require_http_methods(["GET", "POST"])
+@staff_page
+def booking_rule_new_view(request: HttpRequest) -> HttpResponse:
+    """/staff/bookings/rules/new/?place=hall:CODE|venue:CODE: add a rule for a hall's item
+    or a venue's resource; without a place, choose one."""
+    if not selectors.booking_rules_manager(request.user):
+        return _forbidden(request, NO_RULE_PLACES)
+    halls, venues = _rule_staff_places(request)
+    q = request.POST if request.method == "POST" else request.GET
+    place_text = q.get("place", "")
+    if not place_text and len(halls) + len(venues) == 1:
+        place_text = f"hall:{halls[0].code}" if halls else f"venue:{venues[0].code}"
+    place, kind = _place_of(request, halls, venues, place_text)
+    context: dict = {"minutes": _minute_choices(), **_rule_limits()}
+    if place is None:
+        if place_text:
+            raise Http404("未找到该大厅或场馆")
+        context.update(halls=halls, venues=venues)
+        return render(request, "appointments/booking_rule_form.html", context)
+    context.update(
+        place=place,
+        kind=kind,
+        place_value=f"{kind}:{place.code}",
+        values={
+            "slot_minutes": 30,
+            "capacity": 4,
+            "days_ahead": 14,
+            "item_code": "",
+            "resource": "",
+        },
+        errors={},
+    )
+    if kind == "hall":
+        context["items"] = selectors.booking_rule_item_choices(hall=place)
+    status = 200
+    if request.method == "POST":
+        values = {
+            "slot_minutes": _number(request.POST.get("slot_minutes")),
+            "capacity": _number(request.POST.get("capacity")),
+            "days_ahead": _number(request.POST.get("days_ahead")),
+            "item_code": request.POST.get("item_code", "").strip(),
+            "resource": request.POST.get("resource", "").strip(),
+        }
+        context["values"] = values
+        try:
+            rule = services.booking_rule_create(
+                actor=request.user,
+                hall=place if kind == "hall" else None,
+                venue=place if kind == "venue" else None,
+                item_code=values["item_code"],
+                resource=values["resource"],
+                slot_minutes=values["slot_minutes"],
+                capacity=values["capacity"],
+                days_ahead=values["days_ahead"],
+            )
+        except DomainError as exc:
+            fields = ("slot_minutes", "capacity", "days_ahead", "item_code", "resource")
+            context["errors"], context["error"] = _rule_errors(exc, fields)
+            status = exc.http_status
+        else:
+            what = selectors.booking_rule_what(rule)
+            messages.success(request, f"已新增“{what}”的预约规则，并已生成可预约时段。")
+            return redirect("appointments_staff:booking_rules")
+    return render(request, "appointments/booking_rule_form.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_page
+def booking_rule_edit_view(request: HttpRequest, rule_id: int) -> HttpResponse:
+    """/staff/bookings/rules/<id>/: change a rule's places per slot, horizon, on/off and,
+    while no slot from tomorrow on is booked, its slot length."""
+    try:
+        rule = selectors.booking_rule_for(user=request.user, rule_id=rule_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    values: dict = {
+        "slot_minutes": rule.slot_minutes,
+        "capacity": rule.capacity,
+        "days_ahead": rule.days_ahead,
+        "is_active": rule.is_active,
+    }
+    errors: dict = {}
+    error, status = "", 200
+    if request.method == "POST":
+        values = {
+            "slot_minutes": _number(request.POST.get("slot_minutes")),
+            "capacity": _number(request.POST.get("capacity")),
+            "days_ahead": _number(request.POST.get("days_ahead")),
+            # Radios: a form without the choice leaves the rule on or off as it was.
+            "is_active": {"1": True, "0": False}.get(request.POST.get("is_active", "")),
+        }
+        try:
+            services.booking_rule_change(actor=request.user, rule=rule, **values)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except DomainError as exc:
+            fields = ("slot_minutes", "capacity", "days_ahead", "is_active")
+            errors, error = _rule_errors(exc, fields)
+            if exc.code == services.BookingRuleSlotLengthLocked.code:
+                errors, error = {"slot_minutes": [exc.message]}, ""
+            status = exc.http_status
+        else:
+            messages.success(request, "预约规则已保存。")
+            return redirect("appointments_staff:booking_rules")
+    context = {
+        "rule": rule,
+        "place": rule.hall or rule.venue,
+        "what": selectors.booking_rule_what(rule),
+        "booked": selectors.booking_rule_coming_booked(rule=rule),
+        "values": values,
+        "active_shown": rule.is_active if values["is_active"] is None else values["is_active"],
+        "errors": errors,
+        "error": error,
+        "minutes": _minute_choices(rule.slot_minutes),
+        **_rule_limits(),
+    }
+    return render(request, "appointments/booking_rule_edit.html", context, status=status)
