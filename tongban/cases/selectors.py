@@ -245,6 +245,8 @@ def _open_supplement(case: Application) -> dict[str, Any] | None:
     }
 
 
+# A 补正 supplied at a counter by the clerk serving the applicant (窗口补正).
+COUNTER_SUPPLEMENT_LABEL = "窗口补正（原件已当面核验）"
 # 办理记录: each event as the applicant reads it (pages and the API's `label`).
 EVENT_LABELS = {
     "submitted": "提交申请",
@@ -307,7 +309,11 @@ def _event_view(e: CaseEvent, *, staff: bool = True) -> dict[str, Any]:
         "action": e.action,
         "from_status": e.from_status,
         "to_status": e.to_status,
-        "label": EVENT_LABELS.get(e.action, ""),
+        "label": (
+            COUNTER_SUPPLEMENT_LABEL
+            if isinstance(e.data, dict) and e.data.get("at_counter")
+            else EVENT_LABELS.get(e.action, "")
+        ),
         "reason": e.reason if shown else "",
         "actor": label or ("staff" if e.actor and e.actor.kind == User.Kind.STAFF else "user"),
         "task": e.data.get("task") if isinstance(e.data, dict) else None,

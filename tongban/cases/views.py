@@ -75,7 +75,7 @@ def _case_context(request: HttpRequest, receipt_no: str) -> dict[str, Any]:
         {
             **e,
             "who": _who(e, detail, departments),
-            "what": ACTION_LABELS.get(e["action"], e["action"]),
+            "what": e["label"] or ACTION_LABELS.get(e["action"], e["action"]),
             "item_name": item_names.get(e.get("task"), ""),
         }
         for e in reversed(detail["events"])

@@ -339,7 +339,8 @@ def _supplement(receipt_no, form_data, materials, *, check, actor: User, counter
             if counter is not None:
                 text = counter()
                 case.materials.filter(material_code__in=request.material_codes).update(note=text)
-                extra = {"at_counter": text}
+                # "post": the case page names the 综合窗口 as the one who supplied it.
+                extra = {"at_counter": text, "post": "counter"}
             request.fulfilled_at = _now()
             request.save(update_fields=["fulfilled_at"])
             # Intake 补正 returns the case to intake; a reviewer's returns it to their desk.

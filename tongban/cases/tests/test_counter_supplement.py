@@ -11,6 +11,7 @@ from tongban.accounts.tests.factories import ResidentProfileFactory
 from tongban.appointments.models import TicketSource
 from tongban.appointments.services.queue import ticket_call_next, ticket_take, window_sign_in
 from tongban.appointments.tests.factories_queue import queue_hall
+from tongban.cases import selectors as services_selectors
 from tongban.cases import services
 from tongban.cases.errors import CaseNotFound
 from tongban.cases.models import CaseEvent
@@ -97,6 +98,14 @@ def test_the_clerk_serving_the_person_supplies_the_original_for_them(waiting):
     audit = AuditEvent.objects.get(action="case.supplement")
     assert (audit.actor_id, audit.purpose) == (q.clerk.pk, "窗口补正")
     assert case.supplements.get().fulfilled_at is not None
+    # The applicant's 办理记录 says who supplied it, and how.
+    rows = services_selectors.case_detail(user=case.applicant, receipt_no=case.receipt_no)
+    last = rows["events"][-1]
+    assert (last["label"], last["post"], last["actor"]) == (
+        "窗口补正（原件已当面核验）",
+        "counter",
+        "staff",
+    )
 
 
 def test_nobody_but_the_clerk_serving_the_person_may_and_nothing_changes(waiting, resident):  # noqa: F811
