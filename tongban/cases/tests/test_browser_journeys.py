@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from tongban.accounts.models import EnterpriseMembership, ResidentProfile
+from tongban.appointments.models import Booking
 from tongban.cases.models import Application, MaterialSubmission, Task
 from tongban.cases.receipt import receipt_display
 from tongban.catalog.selectors import item_definition
@@ -23,6 +24,7 @@ from tongban.demo.accounts import _FATHER, _MOTHER, department_slug, ensure_demo
 from tongban.demo.certificates import ensure_demo_certificates
 from tongban.reviews.models import Rating
 
+from .samples import sample_slot
 from .walk import DESKTOP, PDF, PHONE, Walk, answers_for, fill_empty, new_credit_code
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -157,6 +159,8 @@ def test_a_mother_applies_for_her_newborn_and_gets_every_certificate(page, demo_
 def test_a_founder_opens_a_company_and_its_licences_reach_the_enterprise(page, demo_city, size):
     walk = Walk(page, size)
     me = ResidentProfile.objects.get(user__username="agent1")
+    # 银行开户预约: the partner bank's desk has places tomorrow; the form books one.
+    bank_slot = sample_slot("SH-YH-0101")
     answers = answers_for(
         "enterprise_opening",
         me,
@@ -192,6 +196,8 @@ def test_a_founder_opens_a_company_and_its_licences_reach_the_enterprise(page, d
         )
     )
     assert "business_license" not in asked and "legal_rep_id_card" not in asked
+    booked = Booking.objects.get(case=case)
+    assert (booked.slot_id, booked.user_id, booked.status) == (bank_slot.pk, me.user_id, "booked")
 
     walk.accept(case, "scj_acceptor")
     uscc = new_credit_code(4242)

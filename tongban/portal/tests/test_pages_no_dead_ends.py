@@ -111,16 +111,19 @@ def test_every_staff_shell_link_opens_for_the_person_who_sees_it(client, people)
             "/staff/queue/",
             "/staff/queue/reception/",
             "/staff/bookings/",
+            "/staff/bookings/rules/",
             "/staff/counter/",
         ],
         people.issuer: ["/staff/handout/"],
         lead: ["/staff/tasks/", "/staff/commitment-checks/", "/staff/reviews/"],
         # 城市运营 sees every department's 政策兑现 figures and, read-only, 接入管理.
-        # … and the halls' figures (综合窗口设置比例, 预约履约, 等候时长).
+        # … the booking rules of every hall and venue, and the halls' figures
+        # (综合窗口设置比例, 预约履约, 等候时长).
         people.operator: [
             "/staff/reviews/",
             "/staff/policies/",
             "/staff/connect/",
+            "/staff/bookings/rules/",
             "/staff/halls/figures/",
         ],
         clerk_without_hall: [],
