@@ -479,17 +479,18 @@ def booking_cancel(*, booking: Booking, actor, reason: str = "", now: dt.datetim
     return _busy_as_conflict(attempt)
 
 
-def bookings_release_for_case(*, case, actor, reason: str, now: dt.datetime | None = None) -> int:
-    """A case refused (不予受理) no longer needs the places booked for it: the bookings not
-    yet started are cancelled and their places freed, in the caller's transaction, and the
-    person is told. Returns how many."""
+def bookings_release_for_case(
+    *, case, actor, reason: str, item_code: str = "", now: dt.datetime | None = None
+) -> int:
+    """A case refused (不予受理), or one of its items denied (ITEM_CODE: only that item's
+    places), no longer needs the places booked for it: the bookings not yet started are
+    cancelled and their places freed, in the caller's transaction, and the person is told.
+    Returns how many."""
     now = now or timezone.now()
-    rows = list(
-        Booking.objects.select_for_update(of=("self",))
-        .select_related("slot")
-        .filter(case=case, status=BookingStatus.BOOKED, slot__starts_at__gt=now)
-        .order_by("slot_id")
-    )
+    rows = Booking.objects.filter(case=case, status=BookingStatus.BOOKED, slot__starts_at__gt=now)
+    if item_code:
+        rows = rows.filter(slot__item_code=item_code)
+    rows = list(rows.select_for_update(of=("self",)).select_related("slot").order_by("slot_id"))
     for row in rows:
         _cancel(
             row,

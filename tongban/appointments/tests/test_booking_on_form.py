@@ -167,13 +167,7 @@ def test_a_bare_place_for_an_item_booked_on_its_form_is_refused(client, person):
     assert (response.status_code, response["Location"]) == (302, f"/apply/item/{MARRIAGE}/")
 
 
-def test_a_case_refused_at_intake_frees_the_place_booked_with_it(demo_catalog):
-    """银行开户预约 in a 企业开办 that is 不予受理: the bank desk's place goes back to others."""
-    from tongban.accounts.models import StaffRole
-    from tongban.accounts.tests.factories import StaffFactory
-    from tongban.catalog.models import Department
-
-    person = ResidentProfileFactory(name="周创")
+def _bank_case(person, key):
     guide = guide_for_item(code="SH-YH-0101", answers={}, applicant=person)
     form = sample_form(guide)
     enterprise = EnterpriseFactory(agents=[person.user])
@@ -186,21 +180,62 @@ def test_a_case_refused_at_intake_frees_the_place_booked_with_it(demo_catalog):
         answers=guide.answers,
         form_data=form,
         materials=sample_uploads(guide),
-        idempotency_key="bank",
+        idempotency_key=key,
         enterprise=enterprise,
     )
+    return case, enterprise
+
+
+def _bank_staff(role):
+    from tongban.accounts.tests.factories import StaffFactory
+    from tongban.catalog.models import Department
+
+    return StaffFactory(department=Department.objects.get(code="SH-YH"), role=role)
+
+
+def test_a_case_refused_at_intake_frees_the_place_booked_with_it(demo_catalog):
+    """银行开户预约 in a 企业开办 that is 不予受理: the bank desk's place goes back to others."""
+    from tongban.accounts.models import StaffRole
+
+    person = ResidentProfileFactory(name="周创")
+    case, enterprise = _bank_case(person, "bank")
     booking = Booking.objects.get(case=case)
     assert case.status == "submitted" and booking.enterprise_id == enterprise.pk
-    acceptor = StaffFactory(
-        department=Department.objects.get(code="SH-YH"), role=StaffRole.ACCEPTOR
-    )
     case_services.case_refuse_intake(
-        actor=acceptor, receipt_no=case.receipt_no, reason="经营范围需银行核实后再约"
+        actor=_bank_staff(StaffRole.ACCEPTOR),
+        receipt_no=case.receipt_no,
+        reason="经营范围需银行核实后再约",
     )
     booking.refresh_from_db()
     assert (booking.status, booking.slot.booked) == ("cancelled", 0)
     notice = Notice.objects.get(recipient=person.user, template="booking_cancelled_case_refused")
     assert notice.link == f"/me/bookings/{booking.reference}/"
+
+
+def test_an_item_denied_at_review_frees_its_place(demo_catalog):
+    """The bank denies the account after 预审: its desk's place is freed, the person told."""
+    from tongban.accounts.models import StaffRole
+    from tongban.cases.models import Task
+
+    person = ResidentProfileFactory(name="吴开户")
+    case, _enterprise = _bank_case(person, "bank-denied")
+    case_services.case_accept(actor=_bank_staff(StaffRole.ACCEPTOR), receipt_no=case.receipt_no)
+    task = Task.objects.get(case=case)
+    case_services.task_decide(
+        reviewer=_bank_staff(StaffRole.REVIEWER),
+        task_id=task.pk,
+        decision="denied",
+        reason="预审未通过：经营范围与开户用途不符",
+        expected_row_version=task.row_version,
+    )
+    booking = Booking.objects.get(case=case)
+    assert (booking.status, booking.slot.booked) == ("cancelled", 0)
+    assert (
+        Notice.objects.filter(
+            recipient=person.user, template="booking_cancelled_case_refused"
+        ).count()
+        == 1
+    )
 
 
 def test_a_counter_clerk_filing_for_a_walk_in_books_the_place_on_their_behalf(person):

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from tongban.accounts.models import StaffAssignment, StaffRole, User
 from tongban.accounts.services import enterprise_update
+from tongban.appointments.services.booking import bookings_release_for_case
 from tongban.cases import sla
 from tongban.cases.errors import (
     CaseFormInvalid,
@@ -264,6 +265,11 @@ def task_decide(
             reason=text,
             produced=codes,
         )
+        if decision == TaskStatus.DENIED:
+            # 银行开户预约 denied by the bank: its desk's place goes back to others.
+            bookings_release_for_case(
+                case=case, actor=reviewer, reason="不予办理", item_code=task.item_code
+            )
         _release_tasks(case)
     return task
 
