@@ -357,6 +357,11 @@ def _status_entry() -> tuple[StatusList, int]:
     if status_list is None:
         empty = bytes(STATUS_LIST_SIZE // 8)
         status_list = StatusList.objects.create(size=STATUS_LIST_SIZE, bits=empty, allocated=empty)
+        # The trust list names every status list: a verifier must be able to find the new one
+        # before the first certificate pointing at it reaches them.
+        trust_list_publish()
+        trust_list_cache_clear()
+        transaction.on_commit(trust_list_cache_clear)
     allocated = bytearray(status_list.allocated)
     taken = v.StatusBits(allocated)
     while True:
