@@ -1572,3 +1572,98 @@ def counter_supplement_for(
             data={"use": "counter_supplement", "fields": open_request["fields"]},
         )
     return case, open_request
+
+
+# ------------------------------------------------ 窗口智能辅助: what went wrong before
+
+# How far back the review aid looks: long enough to find a pattern, short enough that a
+# changed guide or practice soon shows in it.
+REVIEW_HISTORY_DAYS = 90
+# A reason written at least this often is a pattern (a desk's standard wording), not one
+# person's circumstances; reasons written once are counted, not shown.
+REPEATED_REASON = 2
+REVIEW_HISTORY_TOP = 5
+
+
+def _top(counter, names: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    rows = counter.most_common()
+    if names is None:
+        rows = [(text, n) for text, n in rows if n >= REPEATED_REASON]
+    return [
+        {"text": names.get(key, key) if names is not None else key, "count": n}
+        for key, n in rows[:REVIEW_HISTORY_TOP]
+    ]
+
+
+def _history(
+    events: QuerySet, denials: list[str], decided: int, names: dict[str, str]
+) -> dict[str, Any]:
+    from collections import Counter
+
+    asked: Counter = Counter()
+    supplement_reasons: Counter = Counter()
+    supplements = 0
+    for data, reason in events.values_list("data", "reason"):
+        supplements += 1
+        asked.update(c for c in [*data.get("materials", []), *data.get("fields", [])] if c in names)
+        supplement_reasons[reason.strip()] += 1
+    denial_reasons = Counter(r.strip() for r in denials if r.strip())
+    shown_denials = _top(denial_reasons)
+    return {
+        "days": REVIEW_HISTORY_DAYS,
+        "decided": decided,
+        "denied": len(denials),
+        "denial_reasons": shown_denials,
+        "denials_unlisted": len(denials) - sum(r["count"] for r in shown_denials),
+        "supplements": supplements,
+        "supplement_asks": _top(asked, names),
+        "supplement_reasons": _top(supplement_reasons),
+        "empty": decided == 0 and supplements == 0 and not denials,
+    }
+
+
+def task_review_history(*, user: User | None, task_id: int, now=None) -> dict[str, Any]:
+    """常见不予和补正原因: for the reviewer of TASK, what their department refused and asked
+    to supplement for the same item in the last REVIEW_HISTORY_DAYS days — counts, the
+    materials and fields asked for most, and reasons written repeatedly. Aggregates only:
+    a reason given once may describe one applicant and is counted, never shown."""
+    departments = reviewer_departments(user)
+    row = (
+        Task.objects.filter(pk=task_id, department_id__in=departments)
+        .values("item_code", "department_id", "case__plan")
+        .first()
+        if departments and 0 < task_id < 2**62
+        else None
+    )
+    if row is None:
+        raise TaskNotFound()
+    item, department = row["item_code"], row["department_id"]
+    plan = row["case__plan"] or {}
+    names = {m["code"]: m["name"] for m in plan.get("materials", []) if item in m["items"]}
+    names |= {f["code"]: f["label"] for f in plan.get("fields", []) if item in f["items"]}
+    since = (now or timezone.now()) - dt.timedelta(days=REVIEW_HISTORY_DAYS)
+    tasks = Task.objects.filter(item_code=item, department_id=department, decided_at__gte=since)
+    denials = list(tasks.filter(status=TaskStatus.DENIED).values_list("reason", flat=True))
+    decided = tasks.filter(status__in=(TaskStatus.APPROVED, TaskStatus.DENIED)).count()
+    events = CaseEvent.objects.filter(
+        action="supplement_requested",
+        data__item=item,
+        at__gte=since,
+        case__tasks__item_code=item,
+        case__tasks__department_id=department,
+    )
+    return _history(events, denials, decided, names)
+
+
+def intake_review_history(
+    *, kind: str, code: str, names: dict[str, str], now=None
+) -> dict[str, Any]:
+    """The same for an intake desk: what intake refused (不予受理) and asked to supplement
+    for this service (item or 一件事) in the last REVIEW_HISTORY_DAYS days, every hall.
+    NAMES labels the material and field codes (the page's own plan)."""
+    since = (now or timezone.now()) - dt.timedelta(days=REVIEW_HISTORY_DAYS)
+    cases = CaseEvent.objects.filter(case__kind=kind, case__code=code, at__gte=since)
+    denials = list(cases.filter(action="refused").values_list("reason", flat=True))
+    decided = cases.filter(action__in=("accepted", "accepted_deferred", "refused")).count()
+    events = cases.filter(action="supplement_requested").exclude(data__has_key="item")
+    return _history(events, denials, decided, names)

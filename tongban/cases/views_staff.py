@@ -168,8 +168,16 @@ def _intake_page(
         "refuse_form": refuse_form or RefuseForm(),
         "supplement_form": supplement_form or _intake_supplement_form(view["plan"]),
         "errors": errors or [],
+        "review_history": selectors.intake_review_history(
+            kind=view["kind"], code=view["code"], names=_plan_names(view["plan"])
+        ),
     }
     return render(request, "cases/staff/intake_case.html", context, status=status)
+
+
+def _plan_names(plan: dict[str, Any]) -> dict[str, str]:
+    names = {m["code"]: m["name"] for m in plan.get("materials", [])}
+    return names | {f["code"]: f["label"] for f in plan.get("fields", [])}
 
 
 def _intake_supplement_form(plan: dict[str, Any], data=None) -> SupplementForm:
@@ -372,6 +380,8 @@ def _task_page(
         "policy_explanations": policy_selectors.explanations_for_task(
             viewer=request.user, task_id=task["id"]
         ),
+        # 窗口智能辅助: what this department refused and asked to supplement for the item.
+        "review_history": selectors.task_review_history(user=request.user, task_id=task["id"]),
     }
     return render(request, "cases/staff/task.html", context, status=status)
 
