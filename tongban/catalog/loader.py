@@ -2,7 +2,8 @@
 each named by file, line and field, so an author fixes them all in one pass.
 
 Layout: `departments.yaml`, `elements/*.yaml`, `items/*.yaml` (one item each),
-`bundles/*.yaml` (one bundle each). Nothing here writes to the database; the service
+`bundles/*.yaml` (one bundle each), `policies/*.yaml`, `lexicon/*.yaml` (the search lexicon,
+tongban.catalog.lexicon). Nothing here writes to the database; the service
 `catalog_load_directory` applies what this returns.
 """
 
@@ -19,6 +20,7 @@ from django.apps import apps
 from pydantic import BaseModel, ValidationError
 
 from tongban.catalog.errors import CatalogInvalid
+from tongban.catalog.lexicon import LEXICON_FOLDER, LexiconFile
 from tongban.catalog.schemas import (
     BundleDef,
     DataElementDef,
@@ -85,6 +87,8 @@ class CatalogDefinitions:
     items: dict[str, Located[ServiceItemDef]] = field(default_factory=dict)
     bundles: dict[str, Located[BundleDef]] = field(default_factory=dict)
     policies: dict[str, Located[PolicyDef]] = field(default_factory=dict)
+    # The search lexicon (tongban.catalog.lexicon), by file.
+    lexicon: dict[str, Located[LexiconFile]] = field(default_factory=dict)
     # Codes seen in files that failed validation: references to them are not reported again,
     # so one typo in departments.yaml does not bury its own message under a hundred others.
     unvalidated: set[str] = field(default_factory=set)
@@ -135,6 +139,10 @@ def read_definitions(path: Path | str) -> CatalogDefinitions:
         parsed = _parse(root, file_path, PolicyDef, problems, result)
         if parsed:
             _add_unique(result.policies, parsed, "政策编码", problems)
+    for file_path in _yaml_files(root / LEXICON_FOLDER):
+        parsed = _parse(root, file_path, LexiconFile, problems, result)
+        if parsed:
+            result.lexicon[parsed.file] = parsed
 
     problems += _cross_check(result)
     if problems:
@@ -573,6 +581,20 @@ def _cross_check(defs: CatalogDefinitions) -> list[DefinitionProblem]:
                 )
             if not output.name.strip():
                 problems.append(it.problem(("outputs", i, "name"), "应给出办理结果名称"))
+
+    for lx in defs.lexicon.values():
+        for i, entry in enumerate(lx.definition.services):
+            if (
+                entry.code not in defs.items
+                and entry.code not in defs.bundles
+                and entry.code not in defs.unvalidated
+            ):
+                problems.append(
+                    lx.problem(
+                        ("services", i, "code"),
+                        f"词库指向的事项或一件事 {entry.code} 未在 items 或 bundles 中定义",
+                    )
+                )
 
     for bu in defs.bundles.values():
         bundle = bu.definition

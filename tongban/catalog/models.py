@@ -44,6 +44,7 @@ class DefinitionVersion(models.Model):
         BUNDLE = "bundle", "一件事"
         POLICY = "policy", "政策"
         WAITING_LIST = "waiting_list", "轮候名单"
+        LEXICON = "lexicon", "检索词库"
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
     code = models.CharField(max_length=64)

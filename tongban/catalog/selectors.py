@@ -22,6 +22,7 @@ from django.db import connection
 from pydantic import BaseModel
 
 from tongban.catalog.errors import BundleNotFound, ItemNotFound
+from tongban.catalog.lexicon import LEXICON_CODE, LexiconDef, search_lexicon
 from tongban.catalog.models import (
     Bundle,
     CatalogRevision,
@@ -31,7 +32,7 @@ from tongban.catalog.models import (
     ServiceItem,
 )
 from tongban.catalog.schemas import BundleDef, DataElementDef, ServiceItemDef
-from tongban.catalog.search import SearchDoc, SearchHit, SearchIndex
+from tongban.catalog.search import SearchDoc, SearchHit, SearchIndex, normalise
 
 Kind = DefinitionVersion.Kind
 
@@ -129,6 +130,8 @@ class SearchOutcome:
     results: list[SearchResult]
     suggestions: list[SearchResult]
     hotline: Hotline | None
+    # The query as the search read it (上护口 → 上户口, shebaoka → 社保卡); "" when as typed.
+    read_as: str = ""
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,7 @@ class _Snapshot:
     bundle_refs: dict[str, _Ref]
     element_refs: dict[str, _Ref]
     department_names: dict[str, str]
+    lexicon: LexiconDef | None = None
     _index: SearchIndex | None = None
     checked_at: float = 0.0
     # Anonymous guide results, which depend only on this snapshot and the answers; dropped
@@ -187,7 +191,7 @@ class _Snapshot:
                 if self._index is None:
                     docs = [
                         SearchDoc("bundle", b.code, b.name, b.aliases, b.summary,
-                                  b.lead_department_name, b.subject, b.related_terms)
+                                  b.lead_department_name, b.subject, b.related_terms, b.items)
                         for b in self.bundles.values()
                     ]  # fmt: skip
                     docs += [
@@ -195,7 +199,8 @@ class _Snapshot:
                                   i.department_name, i.subject, i.related_terms)
                         for i in self.items.values()
                     ]  # fmt: skip
-                    self._index = SearchIndex(docs)
+                    known = set(self.items) | set(self.bundles)
+                    self._index = SearchIndex(docs, search_lexicon(self.lexicon, known))
         return self._index
 
 
@@ -346,6 +351,13 @@ def _build_snapshot(key: tuple) -> _Snapshot:
             "code", "current_id", "current__version", "current__content_sha256"
         )
     }
+    # The search lexicon's newest version (the loader writes an empty one when it is removed).
+    lexicon_row = (
+        DefinitionVersion.objects.filter(kind=Kind.LEXICON, code=LEXICON_CODE)
+        .order_by("-version")
+        .values_list("content", flat=True)
+        .first()
+    )
     return _Snapshot(
         key=key,
         items=items,
@@ -354,6 +366,7 @@ def _build_snapshot(key: tuple) -> _Snapshot:
         bundle_refs=bundle_refs,
         element_refs=element_refs,
         department_names=department_names,
+        lexicon=LexiconDef.model_validate(lexicon_row) if lexicon_row is not None else None,
     )
 
 
@@ -591,7 +604,10 @@ def catalog_search_outcome(*, q: str, limit: int = 20, prefer: str | None = None
     answer = snapshot.search_index().answer(q, limit=limit, prefer=prefer)
     results = [_result(snapshot, h) for h in answer.results]
     suggestions = [_result(snapshot, h) for h in answer.suggestions]
+    read_as = answer.query if answer.query and answer.query != normalise(q) else ""
     hotline_text = f"都不是您要办的事？请拨打 {HOTLINE_NAME}咨询。"
+    # Say how the query was read when it was corrected (社宝卡 → 社保卡, shebaoka → 社保卡).
+    read_note = f"已按“{read_as}”查找，" if read_as else ""
     if results:
         other = prefer is not None and all(r.subject not in (prefer, "both") for r in results)
         found = [w for w in answer.words if w not in answer.missing]
@@ -605,11 +621,13 @@ def catalog_search_outcome(*, q: str, limit: int = 20, prefer: str | None = None
             theirs = SUBJECT_LABELS[results[0].subject if results[0].subject else "enterprise"]
             mine = SUBJECT_LABELS[prefer or "person"]
             message += f"，均为{theirs}，没有相关的{mine}"
-        message += "。"
+        message = read_note + message + "。"
         hotline = (
             Hotline(HOTLINE, HOTLINE_NAME, hotline_text) if (other or answer.missing) else None
         )
-        return SearchOutcome(q, status, message, answer.words, answer.missing, results, [], hotline)
+        return SearchOutcome(
+            q, status, message, answer.words, answer.missing, results, [], hotline, read_as
+        )
     if suggestions:
         message = f"未找到“{q}”的事项，您可能要找："
     else:
@@ -617,8 +635,22 @@ def catalog_search_outcome(*, q: str, limit: int = 20, prefer: str | None = None
         hotline_text = f"请换一种说法，或拨打 {HOTLINE_NAME}咨询。"
     return SearchOutcome(
         q, "none", message, answer.words, answer.missing, [], suggestions,
-        Hotline(HOTLINE, HOTLINE_NAME, hotline_text),
+        Hotline(HOTLINE, HOTLINE_NAME, hotline_text), read_as,
     )  # fmt: skip
+
+
+def catalog_answer_target(*, q: str, prefer: str | None = None) -> SearchResult | None:
+    """The one item or bundle the words point to, or None when the catalog has no confident
+    answer (the assistant then declines and offers a person). Never a partial match (only
+    some of the words answered), a service that does not answer every word by itself, an
+    enterprise-only service for a resident, or one barely ahead of an unrelated other (see
+    tongban.catalog.search.SearchIndex.confident)."""
+    q = q.strip()
+    if not q:
+        return None
+    snapshot = _current()
+    hit = snapshot.search_index().confident(q, prefer=prefer)
+    return _result(snapshot, hit) if hit is not None else None
 
 
 @dataclass(frozen=True)

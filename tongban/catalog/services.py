@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 from pydantic import BaseModel
 
+from tongban.catalog.lexicon import LEXICON_CODE, LEXICON_FOLDER, LexiconDef
 from tongban.catalog.loader import (
     CatalogDefinitions,
     Located,
@@ -57,8 +58,13 @@ class LoadReport:
     counts: dict[str, KindCounts] = field(
         # Waiting lists version through the same table but load by their own loader
         # (appointments.services.waitlist), so this report does not count them.
-        default_factory=lambda: {k: KindCounts() for k in Kind.values if k != Kind.WAITING_LIST}
+        default_factory=lambda: {
+            k: KindCounts() for k in Kind.values if k not in (Kind.WAITING_LIST, Kind.LEXICON)
+        }
     )
+    # The search lexicon is one definition: "created", "changed", "unchanged", or "" when the
+    # folder has none and never had.
+    lexicon: str = ""
 
     @property
     def departments(self) -> KindCounts:
@@ -82,7 +88,10 @@ class LoadReport:
 
     @property
     def changed_anything(self) -> bool:
-        return any(c.touched for c in self.counts.values())
+        return any(c.touched for c in self.counts.values()) or self.lexicon in (
+            "created",
+            "changed",
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {kind: asdict(c) for kind, c in self.counts.items()}
@@ -109,7 +118,12 @@ def catalog_load_directory(
             action="catalog.load",
             object_type="catalog",
             object_id=Path(path).name,
-            data={"path": str(path), "dry_run": dry_run, "counts": report.as_dict()},
+            data={
+                "path": str(path),
+                "dry_run": dry_run,
+                "counts": report.as_dict(),
+                "lexicon": report.lexicon,
+            },
         )
         if dry_run:
             transaction.set_rollback(True)
@@ -156,6 +170,19 @@ class _Applier:
             self.defs.policies,
             lambda d: _policy_fields(d, departments),
         )
+        self._sync_lexicon()
+
+    def _sync_lexicon(self) -> None:
+        """All lexicon files as one versioned definition: a changed word is a new version of
+        the lexicon, never of the items it names. A folder whose lexicon was removed gets an
+        empty version, so the words stop counting."""
+        latest = self.latest.get((Kind.LEXICON, LEXICON_CODE))
+        if not self.defs.lexicon and latest is None:
+            return
+        files = {name: lx.definition for name, lx in sorted(self.defs.lexicon.items())}
+        lexicon = LexiconDef(files=files)
+        located = Located(lexicon, LEXICON_FOLDER + "/", None)
+        _, self.report.lexicon = self._version(Kind.LEXICON, located)
 
     def _version(self, kind: str, located: Located[Any]) -> tuple[DefinitionVersion, str]:
         """The version row for this definition, appending one only if its content changed."""

@@ -158,15 +158,15 @@ def test_a_residents_search_puts_personal_services_first():
 
 
 @pytest.mark.usefixtures("demo")
-def test_a_homophone_or_pinyin_is_offered_the_service_it_sounds_like():
+def test_a_homophone_or_pinyin_finds_the_service_it_sounds_like_and_says_so():
+    # One service is called so: it is the result, and the page says how the words were read.
     for q in ["社宝卡", "shebaoka", "she bao ka"]:
         outcome = catalog_search_outcome(q=q)
-        assert outcome.status == "none", q
-        assert [(s.kind, s.code, s.reason) for s in outcome.suggestions] == [
-            ("item", "SH-RSJ-0101", "pinyin")
-        ], q
-        assert outcome.suggestions[0].bundles == (BundleRef("birth", "出生一件事"),)
-        assert outcome.hotline == HOTLINE_MORE
+        assert (outcome.status, outcome.read_as, outcome.suggestions) == ("found", "社保卡", []), q
+        assert codes(outcome.results) == [("item", "SH-RSJ-0101")], q
+        assert outcome.message == "已按“社保卡”查找，找到 1 项结果。", q
+        assert outcome.results[0].bundles == (BundleRef("birth", "出生一件事"),)
+        assert outcome.hotline is None
 
 
 @pytest.mark.usefixtures("demo")
@@ -175,12 +175,12 @@ def test_words_answered_by_different_services_keep_the_most_specific_one():
     # only the employer's 就业创业补贴申领 has both words, and it is the answer.
     outcome = catalog_search_outcome(q="创业补贴", prefer="person")
     assert codes(outcome.results)[0] == ("item", "SH-RSJ-0501")
-    # 开饭店 is the 食品经营许可's word, 补贴 the allowances': no service has both, and the
-    # answer says so, keeping the more specific one.
+    # 开饭店 is the 食品经营许可's word (the lexicon keeps it whole), 补贴 the allowances': no
+    # service has both, and the answer says so, keeping the more specific one.
     outcome = catalog_search_outcome(q="开饭店补贴", prefer="person")
     assert codes(outcome.results) == [("item", "SH-SCJ-0201")]
     assert outcome.message == (
-        "未找到“开饭店补贴”的事项，以下事项只与“饭店”相关，均为法人事项，没有相关的个人事项。"
+        "未找到“开饭店补贴”的事项，以下事项只与“开饭店”相关，均为法人事项，没有相关的个人事项。"
     )
     # Two syllables inside 公积金单位账户注销 (dan-WEI-ZHANG-hu) do not make 违章 sound like it.
     assert catalog_search_outcome(q="违章").suggestions == []
@@ -265,7 +265,7 @@ def test_the_page_says_what_happened_offers_the_closest_services_and_12345_last(
     assert html.count('href="/bundles/birth/"') == 1
 
     html = page_text(client.get("/search", {"q": "社宝卡"}))
-    assert "未找到“社宝卡”的事项，您可能要找：" in html
+    assert "已按“社保卡”查找，找到 1 项结果。" in html
     assert 'href="/items/SH-RSJ-0101/">社会保障卡申领</a>' in html
     assert '可在一件事中一并办理：<a href="/bundles/birth/">出生一件事</a>' in html
 

@@ -31,6 +31,10 @@ def summary_lines(report: LoadReport) -> list[str]:
         if c.reactivated:
             line += f"，重新启用 {c.reactivated}"
         lines.append(line)
+    if report.lexicon:
+        # The search lexicon is one definition: say only whether it changed.
+        outcome = {"created": "新增", "changed": "变更", "unchanged": "未变"}[report.lexicon]
+        lines.append(f"  检索词库：{outcome}")
     return lines
 
 
