@@ -15,6 +15,7 @@ from tongban.appointments.api_kiosk import router as kiosk_router
 from tongban.appointments.api_queue import router as queue_router
 from tongban.appointments.api_waitlist import router as waitlist_router
 from tongban.assistance.api import router as assistance_router
+from tongban.assistant.api import router as assistant_router
 from tongban.cases.api import router as cases_router
 from tongban.catalog.api import router as catalog_router
 from tongban.certificates.api import router as certificates_router
@@ -69,6 +70,7 @@ api.add_router("/", booking_router)  # 统一预约
 api.add_router("/", queue_router)  # 取号叫号
 api.add_router("/", waitlist_router)  # 轮候
 api.add_router("/", kiosk_router)  # 自助终端
+api.add_router("/", assistant_router)  # 智能客服
 
 
 @api.exception_handler(DomainError)

@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "tongban.assistance",
     "tongban.commitment_checks",
     "tongban.consents",
+    "tongban.assistant",  # 智能客服
+    "tongban.helpdesk",
     "oauth2_provider",
     "django_tasks",
     "django_tasks_db",
@@ -186,6 +188,10 @@ TONGBAN_KIOSK_IDLE_SECONDS = env_int("TONGBAN_KIOSK_IDLE_SECONDS", 120)
 TONGBAN_REVIEW_WINDOW_DAYS = env_int("TONGBAN_REVIEW_WINDOW_DAYS", 30)
 TONGBAN_RECTIFICATION_DAYS = env_int("TONGBAN_RECTIFICATION_DAYS", 15)
 TONGBAN_REVIEW_VERDICT_DAYS = env_int("TONGBAN_REVIEW_VERDICT_DAYS", 7)
+# 在线客服 service hours (see tongban/helpdesk/hours.py for the format); outside them 留言.
+TONGBAN_HELPDESK_HOURS = (
+    env_str("TONGBAN_HELPDESK_HOURS") or "workday=09:00-17:00;weekend=09:00-12:00"
+)
 # 统一预约: LIMIT no-shows (未到场) within WINDOW_DAYS bar online booking until BAN_DAYS after
 # the last; a booking not checked in GRACE_MINUTES after its slot ended counts as a no-show.
 TONGBAN_BOOKING_NO_SHOW_LIMIT = env_int("TONGBAN_BOOKING_NO_SHOW_LIMIT", 3)

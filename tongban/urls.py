@@ -29,11 +29,14 @@ urlpatterns = [
     path("", include("tongban.commitment_checks.urls")),
     path("", include("tongban.consents.urls")),  # 授权数据使用
     path("", include("tongban.appointments.urls")),  # 大厅、预约、叫号、轮候、自助
+    path("", include("tongban.assistant.urls")),  # 智能客服
+    path("", include("tongban.helpdesk.urls")),  # 在线客服
     path("staff/", include("tongban.cases.urls_staff")),
     path("staff/", include("tongban.reviews.urls_staff")),
     path("staff/", include("tongban.policies.urls_staff")),
     path("staff/", include("tongban.commitment_checks.urls_staff")),
     path("staff/", include("tongban.assistance.urls")),  # 行政协助
+    path("staff/", include("tongban.helpdesk.urls_staff")),  # 在线客服
     path("staff/", include("tongban.appointments.urls_staff")),
     path("", include("tongban.portal.urls")),
 ]

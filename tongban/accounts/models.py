@@ -315,6 +315,8 @@ class StaffRole(models.TextChoices):
     SERVICE_OWNER = "service_owner", "事项管理"
     CITY_OPERATOR = "city_operator", "城市运营"
     ADMINISTRATOR = "administrator", "系统管理员"
+    # 在线客服: answers residents handed over by the assistant (转人工) and left messages.
+    HELPDESK = "helpdesk", "在线客服"
 
 
 class StaffAssignment(models.Model):

@@ -433,6 +433,7 @@ def _staff_posts(departments: list[Department]) -> list[_StaffPost]:
             _StaffPost("issuer_xh", StaffRole.ISSUER, hub, "徐汇出件窗口（示例）", hall=XUHUI),
             _StaffPost("service_owner", StaffRole.SERVICE_OWNER, hub, "事项管理员（示例）"),
             _StaffPost("operator", StaffRole.CITY_OPERATOR, hub, "城市运营（示例）"),
+            _StaffPost("helpdesk", StaffRole.HELPDESK, hub, "在线客服（示例）"),
             _StaffPost("admin", StaffRole.ADMINISTRATOR, hub, "系统管理员（示例）", True),
         ]
     return posts
@@ -446,6 +447,7 @@ _STAFF_ROLE_LABEL = {
     StaffRole.ISSUER: "统一出件（窗口领取、邮寄）",
     StaffRole.SERVICE_OWNER: "事项管理",
     StaffRole.CITY_OPERATOR: "城市运营（指标、差评整改）",
+    StaffRole.HELPDESK: "在线客服（转人工、留言答复、在线帮办）",
     StaffRole.ADMINISTRATOR: "系统管理员（Django admin）",
 }
 

@@ -18,6 +18,7 @@ from tongban.accounts.models import ResidentProfile, StaffAssignment, StaffRole
 from tongban.cases.models import Application, Task, TaskStatus
 from tongban.cases.receipt import receipt_new
 from tongban.catalog.models import ServiceItem
+from tongban.common.calendar import add_working_days
 
 COUNT = 36
 KEY = "demo-review-"
@@ -120,4 +121,59 @@ def ensure_demo_reviews(*, seed: int = 2026) -> int:
                 order_id=order.pk,
                 reply="感谢您的反馈，我们已修订办事指南并增加填写样表（示例）。",
             )
+    return created
+
+
+COMPLAINT_KEY = "demo-complaint-"
+DEMO_COMPLAINTS = [
+    ("complaint", "窗口工作人员未一次性告知所需材料，来回跑了两次（示例）"),
+    ("suggestion", "建议在周末增开一个综合窗口（示例）"),
+    ("complaint", "网上申报页面上传材料时多次失败（示例）"),
+]
+
+
+def ensure_demo_complaints() -> int:
+    """示例投诉建议: three filed online by synthetic residents about demo items, and one
+    forwarded by the 12345 hotline and recorded by the demo city operator, so the figures
+    and the staff queue are not empty. Idempotent by idempotency key."""
+    from tongban.reviews.models import Complaint
+    from tongban.reviews.services import complaint_file, complaint_record
+
+    if Complaint.objects.filter(idempotency_key__startswith=COMPLAINT_KEY).exists():
+        return 0
+    items = list(ServiceItem.objects.order_by("code")[:3])
+    raters = list(
+        ResidentProfile.objects.filter(user__isnull=False, is_synthetic=True)
+        .select_related("user")
+        .order_by("pk")[:3]
+    )
+    if not items or not raters:
+        return 0
+    created = 0
+    with transaction.atomic():
+        for n, (kind, text) in enumerate(DEMO_COMPLAINTS):
+            complaint_file(
+                filer=raters[n % len(raters)].user,
+                kind=kind,
+                about="item",
+                about_code=items[n % len(items)].code,
+                text=text,
+                idempotency_key=f"{COMPLAINT_KEY}{n}",
+            )
+            created += 1
+        operator = StaffAssignment.objects.filter(role=StaffRole.CITY_OPERATOR).first()
+        if operator is not None:
+            complaint_record(
+                actor=operator.user,
+                kind="complaint",
+                source="hotline",
+                about="other",
+                text="来电反映小区周边施工噪声扰民，希望有关部门处理（示例）",
+                contact_name="示例来电人",
+                contact_phone="13800000000",
+                external_ref="DEMO-12345-0001",
+                deadline=add_working_days(timezone.now(), 10),
+                idempotency_key=f"{COMPLAINT_KEY}hotline",
+            )
+            created += 1
     return created

@@ -63,3 +63,23 @@ class AppealExists(Conflict):
 class AppealDecided(Conflict):
     code = "REVIEW_APPEAL_DECIDED"
     message = "该申诉已复核"
+
+
+class ComplaintNotFound(NotFound):
+    code = "COMPLAINT_NOT_FOUND"
+    message = "未找到该投诉建议"
+
+
+class ComplaintExternalRefExists(Conflict):
+    code = "COMPLAINT_EXTERNAL_REF_EXISTS"
+    message = "该转办编号已登记，请勿重复登记"
+
+
+class ComplaintAlreadyRouted(Conflict):
+    code = "COMPLAINT_ALREADY_ROUTED"
+    message = "该投诉建议已分派责任部门"
+
+
+class CallbackNotApplicable(Conflict):
+    code = "COMPLAINT_CALLBACK_NOT_APPLICABLE"
+    message = "网上提交的投诉建议由提交人本人评价，无需回访登记"

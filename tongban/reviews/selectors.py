@@ -28,11 +28,17 @@ from tongban.cases.receipt import receipt_display
 from tongban.common.calendar import LOCAL_TZ
 from tongban.common.errors import InvalidInput
 from tongban.reviews.models import (
+    EXTERNAL_REF_LABELS,
     INDICATORS,
     LEVEL_LABELS,
     ORDER_ACTION_LABELS,
     Appeal,
     AppealStatus,
+    Complaint,
+    ComplaintAbout,
+    ComplaintKind,
+    ComplaintSource,
+    ComplaintStatus,
     EncounterKind,
     OrderStatus,
     Rating,
@@ -49,11 +55,12 @@ from tongban.reviews.services import (
     subject_moment,
 )
 
-DIMENSIONS = ("item", "department", "hall")
+DIMENSIONS = ("item", "department", "hall", "channel")
 SUBJECT_LABELS = {
     "online": "网上办事（一事一评）",
     EncounterKind.FILING: "窗口帮办受理（一次一评）",
     EncounterKind.HANDOUT: "窗口出件（一次一评）",
+    RatingChannel.CONSULTATION: "在线客服咨询",
 }
 _PERIOD = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
 
@@ -139,7 +146,7 @@ def review_stats(*, by: str = "department", period: str = "all", code: str = "")
     """The public figures; see the module docstring for what each number means."""
     if by not in DIMENSIONS:
         raise InvalidInput(
-            "统计维度应为 item、department 或 hall",
+            "统计维度应为 item、department、hall 或 channel",
             code="REVIEW_DIMENSION_INVALID",
             details=[{"field": "by", "message": str(by)[:20]}],
         )
@@ -157,6 +164,12 @@ def review_stats(*, by: str = "department", period: str = "all", code: str = "")
             qs.values("hall__code", "hall__name").annotate(**_aggregates("")).order_by("hall__code")
         )
         rows = [_row(g["hall__code"], g["hall__name"], g) for g in grouped]
+    elif by == "channel":
+        # Every rating counts once under the channel it came through (网上、现场、咨询).
+        qs = ratings.filter(channel=code) if code else ratings
+        grouped = qs.values("channel").annotate(**_aggregates("")).order_by("channel")
+        labels = dict(RatingChannel.choices)
+        rows = [_row(g["channel"], labels.get(g["channel"], ""), g) for g in grouped]
     else:
         subjects = RatingSubject.objects.filter(rating__in=ratings)
         if by == "item":
@@ -303,12 +316,16 @@ def my_ratings(*, user) -> list[dict[str, Any]]:
     out = []
     for r in qs:
         order = orders.get(r.pk)
-        subject = r.encounter.kind if r.encounter_id else "online"
+        if r.channel == RatingChannel.CONSULTATION:
+            subject = RatingChannel.CONSULTATION
+        else:
+            subject = r.encounter.kind if r.encounter_id else "online"
         out.append(
             {
                 "id": r.pk,
-                "receipt_no": r.case.receipt_no,
-                "case_name": r.case.name,
+                # A consultation has no case: no receipt number, the service's name instead.
+                "receipt_no": r.case.receipt_no if r.case_id else "",
+                "case_name": r.case.name if r.case_id else "咨询服务",
                 "subject": subject,
                 "subject_label": SUBJECT_LABELS[subject],
                 "level": r.level,
@@ -341,15 +358,55 @@ def _departments_of(user) -> set[int]:
     )
 
 
+# How a complaint's order reads: the same steps as a 差评's, named for a complaint.
+COMPLAINT_STATUS_LABELS = {
+    OrderStatus.OPEN: "待核实",
+    OrderStatus.VERIFIED: "已核实，待处理",
+    OrderStatus.RECTIFIED: "已处理，待答复",
+    OrderStatus.REPLIED: "已答复，待确认满意度",
+    OrderStatus.CLOSED: "已办结",
+    OrderStatus.WITHDRAWN: "已撤销",
+}
+SUGGESTION_STATUS_LABELS = {**COMPLAINT_STATUS_LABELS, OrderStatus.VERIFIED: "已核实，待答复"}
+COMPLAINT_ACTION_LABELS = {
+    **ORDER_ACTION_LABELS,
+    "opened": "受理并分派责任部门",
+    "rectified": "处理",
+    "replied": "答复",
+    "verdict": "投诉建议人表态",
+}
+
+
 def _order_row(o: WorkOrder, today: dt.date) -> dict[str, Any]:
-    r = o.rating
     live = o.status not in (OrderStatus.CLOSED, OrderStatus.WITHDRAWN)
-    return {
+    common = {
         "id": o.pk,
-        "rating_id": r.pk,
         "department": o.department.name,
         "department_code": o.department.code,
         "status": o.status,
+        "classification": o.classification,
+        "classification_label": o.get_classification_display() if o.classification else "",
+        "finding": o.finding,
+        "measures": o.measures,
+        "reply": o.reply,
+        "adoption": o.adoption,
+        "adoption_label": o.get_adoption_display() if o.adoption else "",
+        "verdict": o.get_verdict_display() if o.verdict else "",
+        "verdict_by_callback": o.verdict_by_callback,
+        "deadline": o.deadline,
+        "overdue": live and o.deadline < today,
+        "closed_on_time": o.closed_on_time,
+        "created_at": o.created_at,
+    }
+    if o.complaint_id:
+        return {**common, **_complaint_order_fields(o)}
+    r = o.rating
+    return {
+        **common,
+        "kind": "rating",
+        "kind_label": "差评",
+        "complaint_id": None,
+        "rating_id": r.pk,
         "status_label": o.get_status_display(),
         "level": r.level,
         "level_label": LEVEL_LABELS[r.level],
@@ -360,22 +417,67 @@ def _order_row(o: WorkOrder, today: dt.date) -> dict[str, Any]:
         "rater": "匿名用户",
         "hall": r.hall.name if r.hall_id else "",
         "staff": r.staff.get_username() if r.staff_id else "",
-        "classification": o.classification,
-        "classification_label": o.get_classification_display() if o.classification else "",
-        "finding": o.finding,
-        "measures": o.measures,
-        "reply": o.reply,
-        "verdict": o.get_verdict_display() if o.verdict else "",
-        "deadline": o.deadline,
-        "overdue": live and o.deadline < today,
-        "closed_on_time": o.closed_on_time,
-        "created_at": o.created_at,
+        "about_label": "",
+        "external_ref": "",
+        "needs_callback": False,
     }
+
+
+def _complaint_order_fields(o: WorkOrder) -> dict[str, Any]:
+    """A complaint as the department reads it: the text with long numbers and the filer's
+    names masked, the filer anonymous. A forwarded or 现场 complaint's contact is read only
+    through complaint_contact (audited, with its purpose)."""
+    c = o.complaint
+    labels = (
+        SUGGESTION_STATUS_LABELS if c.kind == ComplaintKind.SUGGESTION else COMPLAINT_STATUS_LABELS
+    )
+    status_label = labels[o.status]
+    if o.status == OrderStatus.REPLIED and c.source != ComplaintSource.ONLINE:
+        status_label = "已答复，待回访"
+    return {
+        "kind": "complaint",
+        "kind_label": c.get_kind_display(),
+        "complaint_id": c.pk,
+        "complaint_kind": c.kind,
+        "rating_id": None,
+        "status_label": status_label,
+        "level": None,
+        "level_label": "",
+        "channel_label": c.get_source_display(),
+        "comment": _masked_text(c),
+        "rater": "投诉建议人（匿名）" if c.source == ComplaintSource.ONLINE else "来电人",
+        "hall": c.about_name if c.about == ComplaintAbout.HALL else "",
+        "staff": "",
+        "about_label": _about_label(c),
+        "external_ref": c.external_ref,
+        "external_ref_label": EXTERNAL_REF_LABELS.get(c.source, ""),
+        "needs_callback": c.source != ComplaintSource.ONLINE,
+        "received_at": c.received_at,
+    }
+
+
+def _about_label(c: Complaint) -> str:
+    if c.about == ComplaintAbout.OTHER:
+        return "其他"
+    return f"{c.get_about_display()}：{c.about_name or c.about_code}"
+
+
+def _masked_text(c: Complaint) -> str:
+    from tongban.reviews.services import _rater_names, comment_anonymise
+
+    names = _rater_names(c.filer) if c.filer_id else (c.contact_name,)
+    return comment_anonymise(c.text, names=names)
 
 
 def _order_qs():
     return WorkOrder.objects.select_related(
-        "rating", "rating__case", "rating__hall", "rating__staff", "department"
+        "rating",
+        "rating__case",
+        "rating__hall",
+        "rating__staff",
+        "complaint",
+        "complaint__filer",
+        "department",
     ).order_by("deadline", "pk")
 
 
@@ -400,17 +502,10 @@ def order_for(*, user, order_id: int, today: dt.date | None = None) -> dict[str,
     if not is_city_operator(user) and order.department_id not in _departments_of(user):
         return None
     row = _order_row(order, today)
-    row["events"] = [
-        {
-            "at": e.at,
-            "actor": "系统" if e.actor_label == "system" else e.actor_label,
-            "action": e.action,
-            "action_label": ORDER_ACTION_LABELS.get(e.action, "处理"),
-            "to_status": e.to_status,
-            "note": e.note,
-        }
-        for e in order.events.all()
-    ]
+    row["events"] = _events(order)
+    if order.complaint_id:
+        row["appeals"] = []
+        return row
     row["appeals"] = [
         {
             "id": a.pk,
@@ -422,6 +517,21 @@ def order_for(*, user, order_id: int, today: dt.date | None = None) -> dict[str,
         for a in order.rating.appeals.order_by("pk")
     ]
     return row
+
+
+def _events(order: WorkOrder) -> list[dict[str, Any]]:
+    labels = COMPLAINT_ACTION_LABELS if order.complaint_id else ORDER_ACTION_LABELS
+    return [
+        {
+            "at": e.at,
+            "actor": "系统" if e.actor_label == "system" else e.actor_label,
+            "action": e.action,
+            "action_label": labels.get(e.action, "处理"),
+            "to_status": e.to_status,
+            "note": e.note,
+        }
+        for e in order.events.all()
+    ]
 
 
 def pending_appeals(*, user) -> list[dict[str, Any]]:
@@ -467,3 +577,222 @@ def is_reviews_staff(user) -> bool:
     operators (every order, and the appeals they decide). The staff shell shows the link on
     the same test."""
     return bool(_departments_of(user)) or is_city_operator(user)
+
+
+# ---------------------------------------------------------------- 投诉建议
+
+
+def _complaint_status_label(c: Complaint, order: WorkOrder | None) -> str:
+    if order is None:
+        return "已收到，待分派责任部门"
+    labels = (
+        SUGGESTION_STATUS_LABELS if c.kind == ComplaintKind.SUGGESTION else COMPLAINT_STATUS_LABELS
+    )
+    if order.status == OrderStatus.REPLIED and c.source != ComplaintSource.ONLINE:
+        return "已答复，待回访"
+    return labels[order.status]
+
+
+def _mine_row(c: Complaint) -> dict[str, Any]:
+    order = getattr(c, "order", None)
+    return {
+        "id": c.pk,
+        "kind": c.kind,
+        "kind_label": c.get_kind_display(),
+        "source_label": c.get_source_display(),
+        "about_label": _about_label(c),
+        "text": c.text,
+        "received_at": c.received_at,
+        "deadline": c.deadline,
+        "department": c.department.name if c.department_id else "",
+        "status": order.status if order else "triage",
+        "status_label": _complaint_status_label(c, order),
+        "reply": order.reply if order and order.replied_at else "",
+        "adoption_label": order.get_adoption_display() if order and order.adoption else "",
+        "replied_at": order.replied_at if order else None,
+        "verdict": order.verdict if order else "",
+        "verdict_label": order.get_verdict_display() if order and order.verdict else "",
+        "verdict_open": bool(
+            order and order.status == OrderStatus.REPLIED and c.source == ComplaintSource.ONLINE
+        ),
+    }
+
+
+def _own_complaints(user):
+    if not getattr(user, "is_authenticated", False):
+        return Complaint.objects.none()
+    return (
+        Complaint.objects.filter(filer=user)
+        .select_related("department", "order")
+        .order_by("-received_at", "-pk")
+    )
+
+
+def my_complaints(*, user) -> list[dict[str, Any]]:
+    """我的投诉建议: the user's own complaints and suggestions, newest first."""
+    return [_mine_row(c) for c in _own_complaints(user)[:100]]
+
+
+def my_complaint(*, user, complaint_id: int) -> dict[str, Any] | None:
+    """One of the user's own complaints with its log; None for anyone else's."""
+    c = _own_complaints(user).filter(pk=safe_pk(complaint_id)).first()
+    if c is None:
+        return None
+    row = _mine_row(c)
+    order = getattr(c, "order", None)
+    # The filer reads who acted by role (the department, the city's operators, themselves),
+    # never a staff account; internal flags (overdue) are the department's business.
+    by_role = {"assigned": "城市运营", "callback": "回访", "verdict": "您"}
+    row["events"] = [
+        {
+            **e,
+            "actor": by_role.get(e["action"])
+            or ("系统" if e["actor"] == "系统" else row["department"]),
+        }
+        for e in (_events(order) if order else [])
+        if e["action"] != "overdue"
+    ]
+    return row
+
+
+def triage_queue(*, user) -> list[dict[str, Any]]:
+    """待分派: complaints about 其他 (or a hall nobody runs) for a city operator to route."""
+    if not is_city_operator(user):
+        return []
+    return [
+        {
+            "id": c.pk,
+            "kind_label": c.get_kind_display(),
+            "source_label": c.get_source_display(),
+            "about_label": _about_label(c),
+            "text": _masked_text(c),
+            "external_ref": c.external_ref,
+            "received_at": c.received_at,
+            "deadline": c.deadline,
+        }
+        for c in Complaint.objects.filter(status=ComplaintStatus.TRIAGE)
+        .select_related("filer")
+        .order_by("deadline", "pk")
+    ]
+
+
+def complaint_contact(*, user, order_id: int, purpose: str) -> dict[str, str] | None:
+    """The name and telephone of a forwarded or 现场 complaint's caller, for its handlers
+    (to contact them) or a city operator (回访). Every read is audited with its purpose;
+    online filers are never revealed (they are answered through the platform)."""
+    from tongban.common.services import audit_record
+
+    order = (
+        WorkOrder.objects.select_related("complaint")
+        .filter(pk=safe_pk(order_id), complaint__isnull=False)
+        .first()
+    )
+    if order is None or order.complaint.source == ComplaintSource.ONLINE:
+        return None
+    if not is_city_operator(user) and order.department_id not in _departments_of(user):
+        return None
+    c = order.complaint
+    audit_record(
+        actor=user,
+        action="personal_data.read",
+        object_type="reviews.complaint",
+        object_id=c.pk,
+        purpose=purpose,
+        data={"fields": ["contact_name", "contact_phone"], "order": order.pk},
+    )
+    return {"name": c.contact_name, "phone": c.contact_phone}
+
+
+def complaint_about_choices() -> dict[str, Any]:
+    """What a complaint can be about, for the form: service items grouped by department,
+    halls, policies — names people recognise, never codes."""
+    from tongban.appointments.models import Hall
+    from tongban.catalog.models import ServiceItem
+    from tongban.policies.models import Policy
+
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for code, name, dept in ServiceItem.objects.order_by("department__name", "name").values_list(
+        "code", "name", "department__name"
+    ):
+        groups.setdefault(dept, []).append((code, name))
+    return {
+        "items": list(groups.items()),
+        "halls": list(
+            Hall.objects.filter(is_active=True).order_by("name").values_list("code", "name")
+        ),
+        "policies": list(
+            Policy.objects.filter(is_active=True).order_by("name").values_list("code", "name")
+        ),
+    }
+
+
+def department_choices() -> list[tuple[str, str]]:
+    from tongban.catalog.models import Department
+
+    return list(Department.objects.order_by("name").values_list("code", "name"))
+
+
+def _complaint_row(key: str, name: str, agg: dict[str, int]) -> dict[str, Any]:
+    return {
+        "code": key,
+        "name": name,
+        "received": agg["received"],
+        "closed": agg["closed"],
+        "on_time": agg["on_time"],
+        "on_time_rate": rate(agg["on_time"], agg["closed"]),
+        "judged": agg["judged"],
+        "satisfied": agg["satisfied"],
+        "satisfaction_rate": rate(agg["satisfied"], agg["judged"]),
+    }
+
+
+COMPLAINT_AGGREGATES = {
+    "received": Count("id", distinct=True),
+    "closed": Count("order__id", filter=Q(order__status=OrderStatus.CLOSED)),
+    "on_time": Count(
+        "order__id", filter=Q(order__status=OrderStatus.CLOSED, order__closed_on_time=True)
+    ),
+    # Only a closed order's verdict is final (a first 不满意 reopens it).
+    "judged": Count(
+        "order__id", filter=Q(order__status=OrderStatus.CLOSED) & ~Q(order__verdict="")
+    ),
+    "satisfied": Count(
+        "order__id", filter=Q(order__status=OrderStatus.CLOSED, order__verdict="satisfied")
+    ),
+}
+
+
+def complaint_stats(*, period: str = "all") -> dict[str, Any]:
+    """Public figures of 投诉建议, by department and by source: received, closed, closed on
+    time (on_time_rate = on time / closed), and the filers' satisfaction (satisfaction_rate
+    = 满意 verdicts / verdicts given, the final verdict of each). Complaints still in triage
+    count as received under 待分派. No text and no filer is ever part of them."""
+    bounds = period_bounds(period)
+    qs = Complaint.objects.all()
+    if bounds:
+        qs = qs.filter(received_at__gte=bounds[0], received_at__lt=bounds[1])
+    total = qs.aggregate(**COMPLAINT_AGGREGATES)
+    by_department = [
+        _complaint_row(g["department__code"] or "", g["department__name"] or "待分派", g)
+        for g in qs.values("department__code", "department__name")
+        .annotate(**COMPLAINT_AGGREGATES)
+        # 待分派 (no department) first on every database.
+        .order_by(F("department__code").asc(nulls_first=True))
+    ]
+    sources = dict(ComplaintSource.choices)
+    by_source = [
+        _complaint_row(g["source"], sources[g["source"]], g)
+        for g in qs.values("source").annotate(**COMPLAINT_AGGREGATES).order_by("source")
+    ]
+    kinds = dict(ComplaintKind.choices)
+    by_kind = [
+        _complaint_row(g["kind"], kinds[g["kind"]], g)
+        for g in qs.values("kind").annotate(**COMPLAINT_AGGREGATES).order_by("kind")
+    ]
+    return {
+        "period": period or "all",
+        "total": _complaint_row("", "全部", total),
+        "by_department": by_department,
+        "by_source": by_source,
+        "by_kind": by_kind,
+    }

@@ -45,6 +45,10 @@ from tongban.reviews.errors import (
     AppealDecided,
     AppealExists,
     AppealNotFound,
+    CallbackNotApplicable,
+    ComplaintAlreadyRouted,
+    ComplaintExternalRefExists,
+    ComplaintNotFound,
     NotCityOperator,
     NothingToRate,
     NotOrderHandler,
@@ -55,11 +59,19 @@ from tongban.reviews.errors import (
     WindowClosed,
 )
 from tongban.reviews.models import (
+    EXTERNAL_REF_LABELS,
+    FORWARDED_SOURCES,
     INDICATORS,
+    Adoption,
     Appeal,
     AppealReason,
     AppealStatus,
     Classification,
+    Complaint,
+    ComplaintAbout,
+    ComplaintKind,
+    ComplaintSource,
+    ComplaintStatus,
     EncounterKind,
     OrderEvent,
     OrderStatus,
@@ -328,6 +340,92 @@ def rating_create(
     return rating
 
 
+REFERENCE_MAX = 64
+CONSULTATION_ITEM = ("consultation", "在线咨询服务")  # the per-item figures' row for it
+
+
+def consultation_rating_record(
+    *,
+    rater: User,
+    conversation_ref: str,
+    department,
+    staff: User | None,
+    level: Any,
+    comment: Any = "",
+    indicators: Any = None,
+    now: dt.datetime | None = None,
+) -> Rating:
+    """咨询服务: rate one 在线客服 conversation (channel consultation, no case). The caller
+    (tongban/helpdesk) has checked that RATER is the person served and names the conversation
+    as CONVERSATION_REF ("helpdesk:12"), the answering DEPARTMENT (a Department or its id) and
+    STAFF. One rating per rater and reference (REVIEW_ALREADY_RATED, 409, the first stands);
+    levels 1-2 open a work order for DEPARTMENT like any 差评."""
+    level = _clean_level(level)
+    clean_indicators = _clean_indicators(RatingChannel.CONSULTATION, indicators)
+    text = _clean_text(comment, field="comment", limit=COMMENT_MAX, required=False)
+    reference = conversation_ref.strip() if isinstance(conversation_ref, str) else ""
+    if not reference or len(reference) > REFERENCE_MAX:
+        raise InvalidInput(
+            "咨询记录编号不正确",
+            code="REVIEW_REFERENCE_INVALID",
+            details=[{"field": "conversation_ref", "message": str(conversation_ref)[:40]}],
+        )
+    from tongban.catalog.models import Department
+
+    department_id = getattr(department, "pk", department)
+    if (
+        isinstance(department_id, bool)
+        or not isinstance(department_id, int)
+        or not Department.objects.filter(pk=safe_pk(department_id)).exists()
+    ):
+        raise InvalidInput(
+            "未指明答复部门",
+            code="REVIEW_DEPARTMENT_INVALID",
+            details=[{"field": "department", "message": "必填"}],
+        )
+    if not _authed(rater):
+        raise NothingToRate()
+    now = now or _now()
+    with transaction.atomic():
+        if Rating.objects.filter(
+            channel=RatingChannel.CONSULTATION, rater=rater, reference=reference
+        ).exists():
+            raise AlreadyRated()
+        try:
+            with transaction.atomic():
+                rating = Rating.objects.create(
+                    channel=RatingChannel.CONSULTATION,
+                    case=None,
+                    reference=reference,
+                    rater=rater,
+                    level=level,
+                    indicators=clean_indicators,
+                    comment=text,
+                    comment_public=comment_anonymise(text, names=_rater_names(rater)),
+                    department_id=department_id,
+                    staff=staff if _authed(staff) else None,
+                    created_at=now,
+                )
+        except IntegrityError:
+            raise AlreadyRated() from None
+        RatingSubject.objects.create(
+            rating=rating,
+            item_code=CONSULTATION_ITEM[0],
+            item_name=CONSULTATION_ITEM[1],
+            department_id=department_id,
+        )
+        audit_record(
+            actor=rater,
+            action="review.rated",
+            object_type="reviews.rating",
+            object_id=rating.pk,
+            data={"level": level, "channel": RatingChannel.CONSULTATION, "reference": reference},
+        )
+        if level <= 2:
+            _order_open(rating, now=now)
+    return rating
+
+
 def _subjects_create(rating: Rating, case: Application) -> None:
     tasks = list(case.tasks.values("item_code", "item_name", "department_id", "status"))
     rows = set()
@@ -397,19 +495,39 @@ def _order_event(order, *, actor, action, from_status="", note="", label=None) -
     )
 
 
-def _order_open(rating: Rating, *, now: dt.datetime) -> WorkOrder:
-    deadline = add_working_days(now, settings.TONGBAN_RECTIFICATION_DAYS)
+def _order_open(
+    rating: Rating | None = None,
+    *,
+    now: dt.datetime,
+    complaint: Complaint | None = None,
+    actor: User | None = None,
+    action: str = "opened",
+    note: str = "",
+) -> WorkOrder:
+    """Open the work order of a 差评 (deadline: TONGBAN_RECTIFICATION_DAYS working days) or of
+    a routed complaint (its own deadline), and tell the department's handlers."""
+    if complaint is not None:
+        deadline, department_id = complaint.deadline, complaint.department_id
+        title = f"收到{complaint.get_kind_display()}，请在期限内办理"
+    else:
+        deadline = add_working_days(now, settings.TONGBAN_RECTIFICATION_DAYS)
+        department_id = rating.department_id
+        title = "收到差评，请在期限内核实整改"
     order = WorkOrder.objects.create(
-        rating=rating, department_id=rating.department_id, deadline=deadline, created_at=now
+        rating=rating,
+        complaint=complaint,
+        department_id=department_id,
+        deadline=deadline,
+        created_at=now,
     )
-    _order_event(order, actor=None, action="opened")
-    for person in _department_handlers(rating.department_id):
+    _order_event(order, actor=actor, action=action, note=note)
+    for person in _department_handlers(department_id):
         notice_send(
             recipient=person,
-            title="收到差评，请在期限内核实整改",
-            body=f"整改期限：{deadline:%Y年%m月%d日}。",
+            title=title,
+            body=f"办理期限：{deadline:%Y年%m月%d日}。",
             link=f"/staff/reviews/orders/{order.pk}/",
-            category="review_order",
+            category="complaint_order" if complaint is not None else "review_order",
         )
     return order
 
@@ -482,6 +600,8 @@ def order_rectify(*, actor: User, order_id: int, measures: Any) -> WorkOrder:
     text = _clean_text(measures, field="measures", limit=TEXT_MAX, required=True)
     with transaction.atomic():
         order = _lock_order(actor, order_id)
+        if _is_suggestion(order):
+            raise OrderWrongState("建议不需整改，请直接答复是否采纳")
         before = _step(order, expect=(OrderStatus.VERIFIED,), to=OrderStatus.RECTIFIED)
         order.measures = text
         order.save(update_fields=["status", "measures"])
@@ -489,22 +609,52 @@ def order_rectify(*, actor: User, order_id: int, measures: Any) -> WorkOrder:
     return order
 
 
-def order_reply(*, actor: User, order_id: int, reply: Any) -> WorkOrder:
-    """回复: the reply to the rater, published with the rating (评价、回复双公开)."""
+def _is_suggestion(order: WorkOrder) -> bool:
+    return order.complaint_id is not None and order.complaint.kind == ComplaintKind.SUGGESTION
+
+
+def order_reply(*, actor: User, order_id: int, reply: Any, adoption: Any = "") -> WorkOrder:
+    """回复: the reply to the rater, published with the rating (评价、回复双公开); or the reply
+    to a complaint's filer (not published: a complaint is private). A suggestion is answered
+    straight after 核实 with 采纳/暂不采纳 (ADOPTION) and the reasons in REPLY."""
     text = _clean_text(reply, field="reply", limit=TEXT_MAX, required=True)
     with transaction.atomic():
         order = _lock_order(actor, order_id)
-        before = _step(order, expect=(OrderStatus.RECTIFIED,), to=OrderStatus.REPLIED)
+        suggestion = _is_suggestion(order)
+        if suggestion:
+            if adoption not in Adoption.values:
+                raise InvalidInput(
+                    "请选择是否采纳该建议",
+                    code="COMPLAINT_ADOPTION_INVALID",
+                    details=[{"field": "adoption", "message": "adopted|not_adopted"}],
+                )
+            before = _step(order, expect=(OrderStatus.VERIFIED,), to=OrderStatus.REPLIED)
+            order.adoption = adoption
+        else:
+            before = _step(order, expect=(OrderStatus.RECTIFIED,), to=OrderStatus.REPLIED)
         order.reply, order.replied_at = text, _now()
-        order.save(update_fields=["status", "reply", "replied_at"])
-        _order_event(order, actor=actor, action="replied", from_status=before, note=text)
-        notice_send(
-            recipient=order.rating.rater,
-            title="您的评价已收到整改回复",
-            body="请查看回复，并告诉我们您是否满意。",
-            link="/me/reviews/",
-            category="review_reply",
-        )
+        order.save(update_fields=["status", "reply", "adoption", "replied_at"])
+        note = f"{order.get_adoption_display()}：{text}" if suggestion else text
+        _order_event(order, actor=actor, action="replied", from_status=before, note=note)
+        if order.complaint_id is None:
+            notice_send(
+                recipient=order.rating.rater,
+                title="您的评价已收到整改回复",
+                body="请查看回复，并告诉我们您是否满意。",
+                link="/me/reviews/",
+                category="review_reply",
+            )
+        elif order.complaint.filer_id:
+            complaint = order.complaint
+            notice_send(
+                recipient=complaint.filer,
+                template="complaint_reply",
+                context={
+                    "kind": complaint.get_kind_display(),
+                    "department": order.department.name,
+                },
+                link=f"/me/complaints/{complaint.pk}/",
+            )
     return order
 
 
@@ -537,12 +687,7 @@ def order_verdict(
 ) -> WorkOrder:
     """The rater's verdict on the reply: 满意 closes; 不满意 reopens once (back to verified),
     a second 不满意 closes with that verdict on record."""
-    if verdict not in Verdict.values:
-        raise InvalidInput(
-            "请选择满意或不满意",
-            code="REVIEW_VERDICT_INVALID",
-            details=[{"field": "verdict", "message": "satisfied|unsatisfied"}],
-        )
+    _check_verdict(verdict)
     now = now or _now()
     with transaction.atomic():
         order = None
@@ -554,33 +699,71 @@ def order_verdict(
             )
         if order is None:
             raise RatingNotFound()
-        if order.status != OrderStatus.REPLIED:
-            raise OrderWrongState()
-        before = order.status
-        order.verdict = verdict
-        if verdict == Verdict.UNSATISFIED and order.reopened == 0:
-            order.reopened = 1
-            order.status = OrderStatus.VERIFIED
-        else:
-            _close(order, now)
-        order.save(update_fields=["status", "verdict", "reopened", "closed_at", "closed_on_time"])
-        OrderEvent.objects.create(
-            order=order,
-            at=now,
-            actor_label=RATER_LABEL,
-            action="verdict",
-            from_status=before,
-            to_status=order.status,
-            note=dict(Verdict.choices)[verdict],
-        )
-        audit_record(
-            actor=rater,
-            action="review.order.verdict",
-            object_type="reviews.workorder",
-            object_id=order.pk,
-            data={"verdict": verdict, "to": order.status},
-        )
+        _verdict_apply(order, verdict=verdict, now=now, actor=rater, label=RATER_LABEL)
     return order
+
+
+def _check_verdict(verdict: Any) -> None:
+    if verdict not in Verdict.values:
+        raise InvalidInput(
+            "请选择满意或不满意",
+            code="REVIEW_VERDICT_INVALID",
+            details=[{"field": "verdict", "message": "satisfied|unsatisfied"}],
+        )
+
+
+def _verdict_apply(
+    order: WorkOrder,
+    *,
+    verdict: str,
+    now: dt.datetime,
+    actor: User,
+    label: str,
+    callback: bool = False,
+    note: str = "",
+) -> None:
+    """One verdict on a replied order, whoever gives it (the rater, the filer, or staff
+    recording a 回访): 满意 closes; the first 不满意 reopens (back to verified), a second
+    closes with that verdict on record."""
+    if order.status != OrderStatus.REPLIED:
+        raise OrderWrongState()
+    before = order.status
+    order.verdict = verdict
+    order.verdict_by_callback = callback
+    if verdict == Verdict.UNSATISFIED and order.reopened == 0:
+        order.reopened = 1
+        order.status = OrderStatus.VERIFIED
+    else:
+        _close(order, now)
+    order.save(
+        update_fields=[
+            "status",
+            "verdict",
+            "verdict_by_callback",
+            "reopened",
+            "closed_at",
+            "closed_on_time",
+        ]
+    )
+    verdict_label = dict(Verdict.choices)[verdict]
+    OrderEvent.objects.create(
+        order=order,
+        at=now,
+        # A callback names the operator who called; the filer's own verdict is anonymous.
+        actor=actor if callback else None,
+        actor_label=label,
+        action="callback" if callback else "verdict",
+        from_status=before,
+        to_status=order.status,
+        note=f"{verdict_label}。{note}" if note else verdict_label,
+    )
+    audit_record(
+        actor=actor,
+        action="review.order.callback" if callback else "review.order.verdict",
+        object_type="reviews.workorder",
+        object_id=order.pk,
+        data={"verdict": verdict, "to": order.status},
+    )
 
 
 # ---------------------------------------------------------------- appeals
@@ -703,10 +886,428 @@ def overdue_sweep(now: dt.datetime | None = None, today: dt.date | None = None) 
             for person in {*_department_handlers(order.department_id), *operators}:
                 notice_send(
                     recipient=person,
-                    title="差评整改工单已超期",
+                    title="投诉建议工单已超期" if order.complaint_id else "差评整改工单已超期",
                     body=f"整改期限为{order.deadline:%Y年%m月%d日}。",
                     link=f"/staff/reviews/orders/{order.pk}/",
                     category="review_overdue",
                 )
             flagged += 1
     return {"flagged": flagged}
+
+
+# ---------------------------------------------------------------- 投诉建议
+#
+# Rules stated once here:
+# - Who files: a signed-in resident or enterprise agent, online (source 网上提交), about a
+#   service item, a hall, a policy or 其他. City operators record the others: 12345热线转办
+#   and 国务院办公厅转办 with the forwarder's number (unique per source, else
+#   COMPLAINT_EXTERNAL_REF_EXISTS, 409) and the deadline it came with; 现场 with the caller's
+#   contact. A double submit with the same idempotency key returns the first complaint.
+# - Routing: an item → its department; a policy → its department; a hall → the department
+#   whose 综合窗口 staff are posted there (it runs the hall); 其他, or a hall nobody is posted
+#   at → the triage queue (待分派), where a city operator assigns the department (audited).
+# - Deadline: TONGBAN_COMPLAINT_DAYS (15) working days after the day it was received, on the
+#   working-day calendar; a forwarded one keeps the deadline it came with.
+# - Handling: one WorkOrder per routed complaint, the same steps as a 差评 (核实 → 整改 → 回复
+#   → verdict, 不满意 reopens once, overdue sweep). A 建议 is answered after 核实 with 采纳 or
+#   暂不采纳 and the reasons — a 12345 office does not "rectify" a suggestion, it studies it
+#   and says whether and why it is taken up.
+# - Verdict: the filer's own (网上提交); for a forwarded or 现场 complaint a city operator
+#   records what the 回访 (callback) heard — the hotline centre calls back, not the
+#   department that handled it, so a department never grades itself.
+
+COMPLAINT_TEXT_MAX = 2000
+CALLBACK_LABEL = "回访（城市运营）"
+_PHONE = re.compile(r"^[0-9+\-\s]{7,20}$")
+_EXTERNAL_REF = re.compile(r"^[0-9A-Za-z\-_]{4,40}$")
+
+
+def complaint_days() -> int:
+    return getattr(settings, "TONGBAN_COMPLAINT_DAYS", 15)
+
+
+def complaint_route(*, about: str, about_code: Any) -> tuple[int | None, str, str]:
+    """(department id or None for triage, the code, the name) of what a complaint is about.
+    An unknown code is refused (COMPLAINT_ABOUT_UNKNOWN) rather than silently triaged."""
+    from tongban.appointments.models import Hall
+    from tongban.catalog.models import ServiceItem
+    from tongban.policies.models import Policy
+
+    if about not in ComplaintAbout.values:
+        raise InvalidInput(
+            "请选择投诉建议的对象",
+            code="COMPLAINT_ABOUT_INVALID",
+            details=[{"field": "about", "message": "item|hall|policy|other"}],
+        )
+    if about == ComplaintAbout.OTHER:
+        return None, "", ""
+    code = about_code.strip()[:64] if isinstance(about_code, str) else ""
+    unknown = InvalidInput(
+        f"未找到所选的{ComplaintAbout(about).label}",
+        code="COMPLAINT_ABOUT_UNKNOWN",
+        details=[{"field": "about_code", "message": code[:40] or "必选"}],
+    )
+    if not code:
+        raise unknown
+    if about == ComplaintAbout.ITEM:
+        item = ServiceItem.objects.filter(code=code).only("name", "department_id").first()
+        if item is None:
+            raise unknown
+        return item.department_id, code, item.name
+    if about == ComplaintAbout.POLICY:
+        policy = Policy.objects.filter(code=code).first()
+        if policy is None:
+            raise unknown
+        return policy.department_id, code, policy.name
+    hall = Hall.objects.filter(code=code).only("pk", "name").first()
+    if hall is None:
+        raise unknown
+    runner = (
+        StaffAssignment.objects.filter(hall=hall, role=StaffRole.COUNTER_CLERK)
+        .order_by("pk")
+        .values_list("department_id", flat=True)
+        .first()
+    )
+    return runner, code, hall.name
+
+
+def _complaint_kind(kind: Any) -> str:
+    if kind not in ComplaintKind.values:
+        raise InvalidInput(
+            "请选择投诉或建议",
+            code="COMPLAINT_KIND_INVALID",
+            details=[{"field": "kind", "message": "complaint|suggestion"}],
+        )
+    return kind
+
+
+def _idempotency(key: Any) -> str:
+    key = key.strip() if isinstance(key, str) else ""
+    if len(key) > 64:
+        raise InvalidInput(
+            "重复提交标识过长",
+            code="COMPLAINT_IDEMPOTENCY_INVALID",
+            details=[{"field": "idempotency_key", "message": "64"}],
+        )
+    return key
+
+
+def _complaint_create(*, fields: dict[str, Any], actor: User, now: dt.datetime) -> Complaint:
+    """Insert, audit, route or queue, notify — inside the caller's transaction."""
+    complaint = Complaint.objects.create(**fields)
+    audit_record(
+        actor=actor,
+        action="complaint.filed"
+        if complaint.source == ComplaintSource.ONLINE
+        else "complaint.recorded",
+        object_type="reviews.complaint",
+        object_id=complaint.pk,
+        data={
+            "kind": complaint.kind,
+            "source": complaint.source,
+            "about": complaint.about,
+            "about_code": complaint.about_code,
+            "department": complaint.department_id,
+        },
+    )
+    if complaint.department_id:
+        complaint.status = ComplaintStatus.ROUTED
+        complaint.save(update_fields=["status"])
+        _order_open(complaint=complaint, now=now, actor=None)
+    else:
+        for operator in _city_operators():
+            notice_send(
+                recipient=operator,
+                title="有投诉建议待分派责任部门",
+                body="",
+                link="/staff/complaints/triage/",
+                category="complaint_triage",
+            )
+    if complaint.filer_id:
+        notice_send(
+            recipient=complaint.filer,
+            template="complaint_received",
+            context={
+                "kind": complaint.get_kind_display(),
+                "deadline": f"{complaint.deadline:%Y年%m月%d日}",
+            },
+            link=f"/me/complaints/{complaint.pk}/",
+        )
+    return complaint
+
+
+def complaint_file(
+    *,
+    filer: User,
+    kind: Any,
+    about: Any,
+    about_code: Any = "",
+    text: Any,
+    idempotency_key: Any = "",
+    now: dt.datetime | None = None,
+) -> Complaint:
+    """网上提交: a signed-in resident or enterprise agent files a complaint or suggestion."""
+    from tongban.common.errors import AuthenticationRequired
+
+    if not _authed(filer):
+        raise AuthenticationRequired()
+    kind = _complaint_kind(kind)
+    department_id, code, name = complaint_route(about=about, about_code=about_code)
+    body = _clean_text(text, field="text", limit=COMPLAINT_TEXT_MAX, required=True)
+    key = _idempotency(idempotency_key)
+    now = now or _now()
+    deadline = add_working_days(now, complaint_days())
+    with transaction.atomic():
+        if key:
+            first = Complaint.objects.filter(filer=filer, idempotency_key=key).first()
+            if first is not None:
+                return first
+        try:
+            with transaction.atomic():
+                return _complaint_create(
+                    fields={
+                        "kind": kind,
+                        "source": ComplaintSource.ONLINE,
+                        "about": about,
+                        "about_code": code,
+                        "about_name": name,
+                        "text": body,
+                        "filer": filer,
+                        "department_id": department_id,
+                        "deadline": deadline,
+                        "received_at": now,
+                        "idempotency_key": key,
+                    },
+                    actor=filer,
+                    now=now,
+                )
+        except IntegrityError:
+            first = (
+                Complaint.objects.filter(filer=filer, idempotency_key=key).first() if key else None
+            )
+            if first is None:
+                raise
+            return first
+
+
+def _parse_date(value: Any, *, field: str) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        return timezone.localdate(value)
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InvalidInput(
+            "日期格式应为 年-月-日（如 2026-12-31）",
+            code="COMPLAINT_DEADLINE_INVALID",
+            details=[{"field": field, "message": str(value)[:20]}],
+        ) from None
+
+
+def complaint_record(
+    *,
+    actor: User,
+    kind: Any,
+    source: Any,
+    about: Any,
+    about_code: Any = "",
+    text: Any,
+    contact_name: Any = "",
+    contact_phone: Any = "",
+    external_ref: Any = "",
+    deadline: Any = None,
+    idempotency_key: Any = "",
+    now: dt.datetime | None = None,
+) -> Complaint:
+    """A city operator records a complaint forwarded by 12345 or the State Council's
+    channel (its number and deadline required), or one made in person (现场)."""
+    if not is_city_operator(actor):
+        raise NotCityOperator("只有城市运营人员可以登记转办的投诉建议")
+    kind = _complaint_kind(kind)
+    if source not in ComplaintSource.values or source == ComplaintSource.ONLINE:
+        raise InvalidInput(
+            "请选择来源渠道",
+            code="COMPLAINT_SOURCE_INVALID",
+            details=[{"field": "source", "message": "hotline|state_council|on_site"}],
+        )
+    department_id, code, name = complaint_route(about=about, about_code=about_code)
+    body = _clean_text(text, field="text", limit=COMPLAINT_TEXT_MAX, required=True)
+    name_text = _clean_text(contact_name, field="contact_name", limit=40, required=True)
+    phone = _clean_text(contact_phone, field="contact_phone", limit=20, required=True)
+    if not _PHONE.match(phone):
+        raise InvalidInput(
+            "联系电话格式不正确",
+            code="COMPLAINT_PHONE_INVALID",
+            details=[{"field": "contact_phone", "message": "电话"}],
+        )
+    key = _idempotency(idempotency_key)
+    now = now or _now()
+    forwarded = source in FORWARDED_SOURCES
+    ref = external_ref.strip() if isinstance(external_ref, str) else ""
+    if forwarded and not _EXTERNAL_REF.match(ref):
+        raise InvalidInput(
+            f"请填写{EXTERNAL_REF_LABELS[source]}（4-40位字母、数字或连字符）",
+            code="COMPLAINT_EXTERNAL_REF_INVALID",
+            details=[{"field": "external_ref", "message": "必填"}],
+        )
+    if not forwarded:
+        ref = ""
+    given = _parse_date(deadline, field="deadline")
+    if forwarded and given is None:
+        raise InvalidInput(
+            "请填写转办时给定的办理期限",
+            code="COMPLAINT_DEADLINE_INVALID",
+            details=[{"field": "deadline", "message": "必填"}],
+        )
+    if given is not None and given < timezone.localdate(now):
+        raise InvalidInput(
+            "办理期限不能早于今天",
+            code="COMPLAINT_DEADLINE_INVALID",
+            details=[{"field": "deadline", "message": given.isoformat()}],
+        )
+    final_deadline = given or add_working_days(now, complaint_days())
+    with transaction.atomic():
+        if key:
+            first = Complaint.objects.filter(recorded_by=actor, idempotency_key=key).first()
+            if first is not None:
+                return first
+        if ref and Complaint.objects.filter(source=source, external_ref=ref).exists():
+            raise ComplaintExternalRefExists(
+                f"{EXTERNAL_REF_LABELS[source]} {ref} 已登记，请勿重复登记"
+            )
+        try:
+            with transaction.atomic():
+                return _complaint_create(
+                    fields={
+                        "kind": kind,
+                        "source": source,
+                        "about": about,
+                        "about_code": code,
+                        "about_name": name,
+                        "text": body,
+                        "contact_name": name_text,
+                        "contact_phone": phone,
+                        "external_ref": ref,
+                        "department_id": department_id,
+                        "deadline": final_deadline,
+                        "received_at": now,
+                        "recorded_by": actor,
+                        "idempotency_key": key,
+                    },
+                    actor=actor,
+                    now=now,
+                )
+        except IntegrityError:
+            first = (
+                Complaint.objects.filter(recorded_by=actor, idempotency_key=key).first()
+                if key
+                else None
+            )
+            if first is not None:
+                return first
+            raise ComplaintExternalRefExists() from None
+
+
+def complaint_assign(
+    *, actor: User, complaint_id: int, department: Any, note: Any = ""
+) -> Complaint:
+    """分派: a city operator names the responsible department of a complaint in triage."""
+    from tongban.catalog.models import Department
+
+    if not is_city_operator(actor):
+        raise NotCityOperator("只有城市运营人员可以分派投诉建议")
+    text = _clean_text(note, field="note", limit=TEXT_MAX, required=False)
+    code = department.strip() if isinstance(department, str) else ""
+    target = Department.objects.filter(code=code).first() if code else None
+    if target is None:
+        raise InvalidInput(
+            "请选择责任部门",
+            code="COMPLAINT_DEPARTMENT_INVALID",
+            details=[{"field": "department", "message": code[:40] or "必选"}],
+        )
+    now = _now()
+    with transaction.atomic():
+        complaint = Complaint.objects.select_for_update().filter(pk=safe_pk(complaint_id)).first()
+        if complaint is None:
+            raise ComplaintNotFound()
+        if complaint.status != ComplaintStatus.TRIAGE:
+            raise ComplaintAlreadyRouted()
+        complaint.department = target
+        complaint.status = ComplaintStatus.ROUTED
+        complaint.save(update_fields=["department", "status"])
+        audit_record(
+            actor=actor,
+            action="complaint.assigned",
+            object_type="reviews.complaint",
+            object_id=complaint.pk,
+            data={"department": target.code, "note": text},
+        )
+        _order_open(
+            complaint=complaint,
+            now=now,
+            actor=actor,
+            action="assigned",
+            note=f"{target.name}：{text}" if text else target.name,
+        )
+    return complaint
+
+
+def complaint_verdict(
+    *, filer: User, complaint_id: int, verdict: Any, now: dt.datetime | None = None
+) -> WorkOrder:
+    """The filer's own verdict on the reply to a complaint filed online."""
+    _check_verdict(verdict)
+    now = now or _now()
+    with transaction.atomic():
+        order = None
+        if _authed(filer):
+            order = (
+                WorkOrder.objects.select_for_update()
+                .filter(complaint_id=safe_pk(complaint_id), complaint__filer=filer)
+                .first()
+            )
+        if order is None:
+            raise ComplaintNotFound()
+        _verdict_apply(order, verdict=verdict, now=now, actor=filer, label="投诉建议人")
+    return order
+
+
+def complaint_callback_record(
+    *,
+    actor: User,
+    complaint_id: int,
+    verdict: Any,
+    note: Any = "",
+    now: dt.datetime | None = None,
+) -> WorkOrder:
+    """回访: a city operator records the verdict a forwarded or 现场 complaint's filer gave by
+    telephone; it is labelled as a callback wherever it is shown."""
+    if not is_city_operator(actor):
+        raise NotCityOperator("只有城市运营人员可以登记回访结果")
+    _check_verdict(verdict)
+    text = _clean_text(note, field="note", limit=TEXT_MAX, required=False)
+    now = now or _now()
+    with transaction.atomic():
+        order = (
+            WorkOrder.objects.select_for_update()
+            .filter(complaint_id=safe_pk(complaint_id))
+            .select_related("complaint")
+            .first()
+        )
+        if order is None:
+            raise ComplaintNotFound()
+        if order.complaint.source == ComplaintSource.ONLINE:
+            raise CallbackNotApplicable()
+        _verdict_apply(
+            order,
+            verdict=verdict,
+            now=now,
+            actor=actor,
+            label=CALLBACK_LABEL,
+            callback=True,
+            note=text,
+        )
+    return order

@@ -1,4 +1,5 @@
-"""Staff pages of 好差评: work orders (整改工单) and appeals (申诉复核)."""
+"""Staff pages of 好差评: work orders (整改工单), appeals (申诉复核), and 投诉建议 (recording
+forwarded ones, the triage queue); complaint orders share the work-order pages."""
 
 from django.urls import path
 
@@ -17,5 +18,12 @@ urlpatterns = [
         "reviews/appeals/<int:appeal_id>/decision/",
         views.staff_appeal_decide_view,
         name="appeal_decide",
+    ),
+    path("complaints/", views.staff_complaints_view, name="complaints"),
+    path("complaints/new/", views.staff_complaint_new_view, name="complaint_new"),
+    path(
+        "complaints/<int:complaint_id>/assign/",
+        views.staff_complaint_assign_view,
+        name="complaint_assign",
     ),
 ]

@@ -14,7 +14,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tongban.cases.receipt import receipt_normalise
 from tongban.common.errors import DomainError
 from tongban.reviews import selectors, services
-from tongban.reviews.models import LEVEL_LABELS, AppealReason, Classification
+from tongban.reviews.models import (
+    LEVEL_LABELS,
+    Adoption,
+    AppealReason,
+    Classification,
+    ComplaintSource,
+    Verdict,
+)
 
 CHART_WIDTH = 400  # px of the longest bar in the SVG charts
 
@@ -67,14 +74,26 @@ def stats_view(request: HttpRequest) -> HttpResponse:
         stats = selectors.review_stats(by=by, period=period)
     bars = _chart(stats["rows"])
     stats = {**stats, "rows": [_shown(r) for r in stats["rows"]], "total": _shown(stats["total"])}
+    complaints = selectors.complaint_stats(period=period)
+    complaints = {
+        key: [_shown(r) for r in value] if isinstance(value, list) else value
+        for key, value in complaints.items()
+    }
+    complaints["total"] = _shown(complaints["total"])
     return render(
         request,
         "reviews/stats.html",
         {
             "stats": stats,
+            "complaints": complaints,
             "bars": bars,
             "chart_height": max(28, 28 * len(bars)),
-            "dimensions": [("department", "部门"), ("item", "事项"), ("hall", "大厅")],
+            "dimensions": [
+                ("department", "部门"),
+                ("item", "事项"),
+                ("hall", "大厅"),
+                ("channel", "评价渠道"),
+            ],
             "levels": [(str(k), v) for k, v in sorted(LEVEL_LABELS.items(), reverse=True)],
         },
     )
@@ -246,18 +265,28 @@ def staff_orders_view(request: HttpRequest) -> HttpResponse:
     return _staff_orders_page(request)
 
 
-def _staff_order_page(request, order_id: int, *, errors=(), status=200) -> HttpResponse:
+def _staff_order_page(
+    request, order_id: int, *, errors=(), status=200, contact=None
+) -> HttpResponse:
     order = selectors.order_for(user=request.user, order_id=order_id)
     if order is None:
         raise Http404
+    operator = services.is_city_operator(request.user)
     return render(
         request,
         "reviews/staff_order.html",
         {
             "order": order,
             "may_act": services.may_handle_order(request.user, _dept_id(order_id)),
+            # 回访: the city's operators call a forwarded complaint's filer back.
+            "may_callback": operator
+            and order.get("needs_callback")
+            and order["status"] == "replied",
+            "contact": contact,
             "classifications": Classification.choices,
             "appeal_reasons": AppealReason.choices,
+            "adoptions": Adoption.choices,
+            "verdicts": Verdict.choices,
             "errors": list(errors),
             "posted": request.POST if errors else {},
         },
@@ -279,6 +308,9 @@ ORDER_FIELD_IDS = {
     "reply": "reply",
     "reason": "reason",
     "statement": "statement",
+    "adoption": "adoption-adopted",
+    "verdict": "verdict-satisfied",
+    "note": "note",
 }
 
 
@@ -303,7 +335,16 @@ def staff_order_action_view(request: HttpRequest, order_id: int, action: str) ->
             actor=request.user, order_id=order_id, measures=p.get("measures", "")
         ),
         "reply": lambda: services.order_reply(
-            actor=request.user, order_id=order_id, reply=p.get("reply", "")
+            actor=request.user,
+            order_id=order_id,
+            reply=p.get("reply", ""),
+            adoption=p.get("adoption", ""),
+        ),
+        "callback": lambda: services.complaint_callback_record(
+            actor=request.user,
+            complaint_id=_complaint_id(order_id),
+            verdict=p.get("verdict", ""),
+            note=p.get("note", ""),
         ),
         "close": lambda: services.order_close(actor=request.user, order_id=order_id),
         "appeal": lambda: services.appeal_file(
@@ -313,6 +354,13 @@ def staff_order_action_view(request: HttpRequest, order_id: int, action: str) ->
             statement=p.get("statement", ""),
         ),
     }
+    if action == "contact":
+        # A POST, not a link: reading a caller's contact is a recorded act with a purpose.
+        purpose = "回访投诉建议人" if services.is_city_operator(request.user) else "联系投诉建议人"
+        contact = selectors.complaint_contact(user=request.user, order_id=order_id, purpose=purpose)
+        if contact is None:
+            raise Http404
+        return _staff_order_page(request, order_id, contact=contact)
     if action not in calls:
         raise Http404
     try:
@@ -328,6 +376,13 @@ def staff_order_action_view(request: HttpRequest, order_id: int, action: str) ->
         return _staff_order_page(request, order_id, errors=errors, status=422)
     messages.success(request, "已保存。")
     return redirect("reviews_staff:order", order_id=order_id)
+
+
+def _complaint_id(order_id: int) -> int:
+    from tongban.reviews.models import WorkOrder
+
+    row = WorkOrder.objects.filter(pk=order_id).values_list("complaint_id", flat=True).first()
+    return row or 0
 
 
 def _rating_id(order_id: int) -> int:
@@ -368,3 +423,244 @@ def staff_appeal_decide_view(request: HttpRequest, appeal_id: int) -> HttpRespon
         )
     messages.success(request, "已复核。")
     return redirect("reviews_staff:orders")
+
+
+# ---------------------------------------------------------------- 投诉建议
+
+COMPLAINT_FIELD_IDS = {
+    "kind": "kind-complaint",
+    "about": "about-item",
+    "about_code": "about-code-item",
+    "text": "text",
+    "source": "source",
+    "external_ref": "external_ref",
+    "deadline": "deadline",
+    "contact_name": "contact_name",
+    "contact_phone": "contact_phone",
+    "department": "department",
+    "verdict": "verdict-satisfied",
+    "adoption": "adoption-adopted",
+    "note": "note",
+}
+
+
+def _field_errors(exc: DomainError) -> list[dict[str, str]]:
+    fields = [d.get("field") for d in exc.details if d.get("field") in COMPLAINT_FIELD_IDS]
+    return [
+        {
+            "field": f or "",
+            "message": exc.message,
+            "href": f"#{COMPLAINT_FIELD_IDS[f]}" if f else "",
+        }
+        for f in fields or [""]
+    ]
+
+
+def _about_code(post) -> str:
+    """The form has one select per kind of subject; the chosen kind says which one counts."""
+    about = post.get("about", "")
+    return post.get(f"about_code_{about}", "") if about in ("item", "hall", "policy") else ""
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def complaint_new_view(request: HttpRequest) -> HttpResponse:
+    import uuid
+
+    errors: list[dict[str, str]] = []
+    posted: dict[str, str] = {
+        "kind": request.GET.get("kind", ""),
+        "about": "item" if request.GET.get("item") else "",
+        "about_code_item": request.GET.get("item", ""),
+        "idempotency_key": uuid.uuid4().hex,
+    }
+    if request.method == "POST":
+        posted = {k: request.POST.get(k, "") for k in request.POST if k != "csrfmiddlewaretoken"}
+        try:
+            complaint = services.complaint_file(
+                filer=request.user,
+                kind=request.POST.get("kind", ""),
+                about=request.POST.get("about", ""),
+                about_code=_about_code(request.POST),
+                text=request.POST.get("text", ""),
+                idempotency_key=request.POST.get("idempotency_key", ""),
+            )
+        except DomainError as exc:
+            errors = _field_errors(exc)
+            if any(e["field"] == "about_code" for e in errors):
+                about = request.POST.get("about", "")
+                for e in errors:
+                    if e["field"] == "about_code":
+                        e["href"] = f"#about-code-{about}" if about else "#about-item"
+        else:
+            messages.success(request, f"您的{complaint.get_kind_display()}已提交。")
+            return redirect("reviews:complaint", complaint_id=complaint.pk)
+    return render(
+        request,
+        "reviews/complaint_new.html",
+        {
+            "choices": selectors.complaint_about_choices(),
+            "posted": posted,
+            "errors": errors,
+            "error_fields": {e["field"]: e["message"] for e in errors if e["field"]},
+        },
+        status=422 if errors else 200,
+    )
+
+
+@require_GET
+@login_required
+def my_complaints_view(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "reviews/complaints_mine.html",
+        {"complaints": selectors.my_complaints(user=request.user)},
+    )
+
+
+def _my_complaint_page(request, complaint_id: int, *, errors=(), status=200) -> HttpResponse:
+    complaint = selectors.my_complaint(user=request.user, complaint_id=complaint_id)
+    if complaint is None:
+        raise Http404
+    return render(
+        request,
+        "reviews/complaint_detail.html",
+        {"c": complaint, "errors": list(errors)},
+        status=status,
+    )
+
+
+@require_GET
+@login_required
+def my_complaint_view(request: HttpRequest, complaint_id: int) -> HttpResponse:
+    return _my_complaint_page(request, complaint_id)
+
+
+@require_POST
+@login_required
+def complaint_verdict_view(request: HttpRequest, complaint_id: int) -> HttpResponse:
+    try:
+        services.complaint_verdict(
+            filer=request.user,
+            complaint_id=complaint_id,
+            verdict=request.POST.get("verdict", ""),
+        )
+    except DomainError as exc:
+        if exc.http_status == 404:
+            raise Http404 from None
+        errors = [
+            {"message": "请选择您对答复是否满意", "href": "#verdict-satisfied"}
+            if any(d.get("field") == "verdict" for d in exc.details)
+            else {"message": exc.message, "href": ""}
+        ]
+        return _my_complaint_page(request, complaint_id, errors=errors, status=422)
+    messages.success(request, "已收到您的意见。")
+    return redirect("reviews:complaint", complaint_id=complaint_id)
+
+
+# Staff: city operators record forwarded complaints and route the triage queue.
+
+
+def _operator_only(request) -> None:
+    if not services.is_city_operator(request.user):
+        raise Http404
+
+
+def _staff_complaints_page(request, *, errors=(), posted=None, status=200) -> HttpResponse:
+    return render(
+        request,
+        "reviews/staff_complaints.html",
+        {
+            "queue": selectors.triage_queue(user=request.user),
+            "departments": selectors.department_choices(),
+            "errors": list(errors),
+            "posted": posted or {},
+        },
+        status=status,
+    )
+
+
+@require_GET
+@login_required
+def staff_complaints_view(request: HttpRequest) -> HttpResponse:
+    _operator_only(request)
+    return _staff_complaints_page(request)
+
+
+@require_POST
+@login_required
+def staff_complaint_assign_view(request: HttpRequest, complaint_id: int) -> HttpResponse:
+    _operator_only(request)
+    try:
+        services.complaint_assign(
+            actor=request.user,
+            complaint_id=complaint_id,
+            department=request.POST.get("department", ""),
+            note=request.POST.get("note", ""),
+        )
+    except DomainError as exc:
+        if exc.http_status == 404:
+            raise Http404 from None
+        href = f"#dept-{complaint_id}" if exc.details else ""
+        posted = {
+            "id": complaint_id,
+            **{k: request.POST.get(k, "") for k in ("department", "note")},
+        }
+        return _staff_complaints_page(
+            request, errors=[{"message": exc.message, "href": href}], posted=posted, status=422
+        )
+    messages.success(request, "已分派责任部门。")
+    return redirect("reviews_staff:complaints")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def staff_complaint_new_view(request: HttpRequest) -> HttpResponse:
+    import uuid
+
+    _operator_only(request)
+    errors: list[dict[str, str]] = []
+    posted: dict[str, str] = {"idempotency_key": uuid.uuid4().hex, "source": "hotline"}
+    if request.method == "POST":
+        p = request.POST
+        posted = {k: p.get(k, "") for k in p if k != "csrfmiddlewaretoken"}
+        try:
+            complaint = services.complaint_record(
+                actor=request.user,
+                kind=p.get("kind", ""),
+                source=p.get("source", ""),
+                about=p.get("about", ""),
+                about_code=_about_code(p),
+                text=p.get("text", ""),
+                contact_name=p.get("contact_name", ""),
+                contact_phone=p.get("contact_phone", ""),
+                external_ref=p.get("external_ref", ""),
+                deadline=p.get("deadline", ""),
+                idempotency_key=p.get("idempotency_key", ""),
+            )
+        except DomainError as exc:
+            errors = _field_errors(exc)
+            for e in errors:
+                if e["field"] == "about_code":
+                    about = p.get("about", "")
+                    e["href"] = f"#about-code-{about}" if about else "#about-item"
+        else:
+            if complaint.status == "triage":
+                messages.success(request, "已登记，待分派责任部门。")
+                return redirect("reviews_staff:complaints")
+            messages.success(request, f"已登记，并已转{complaint.department.name}办理。")
+            return redirect("reviews_staff:order", order_id=complaint.order.pk)
+    return render(
+        request,
+        "reviews/staff_complaint_new.html",
+        {
+            "choices": selectors.complaint_about_choices(),
+            "sources": [
+                (v, label) for v, label in ComplaintSource.choices if v != ComplaintSource.ONLINE
+            ],
+            "posted": posted,
+            "errors": errors,
+            "error_fields": {e["field"]: e["message"] for e in errors if e["field"]},
+        },
+        status=422 if errors else 200,
+    )

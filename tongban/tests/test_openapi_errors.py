@@ -131,7 +131,7 @@ def test_choices_the_services_enforce_are_enums_in_the_document(client):
     assert (level["minimum"], level["maximum"]) == (1, 5)
     stats = doc["paths"]["/api/v1/reviews/stats"]["get"]["parameters"]
     by = next(p for p in stats if p["name"] == "by")
-    assert by["schema"]["enum"] == ["item", "department", "hall"]
+    assert by["schema"]["enum"] == ["item", "department", "hall", "channel"]
 
 
 @pytest.mark.parametrize(

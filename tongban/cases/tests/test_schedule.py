@@ -82,6 +82,10 @@ def test_the_worker_runs_a_tick_which_queues_exactly_one_successor(transactional
         "trust_list_sequence": 1,
         # 行政协助 reminders and overdue marks; 告知承诺事后核查; 平台稍后核验 retries.
         "assistance_overdue": 0,
+        # 智能客服 conversations past their retention period.
+        "assistant_purged": 0,
+        # 在线客服 conversations still queued at closing time become 留言.
+        "helpdesk_moved_to_message": 0,
         "assistance_reminded": 0,
         "commitment_checks_retry": 0,
         "commitment_checks_screened": 0,

@@ -293,22 +293,22 @@ def test_ensure_demo_accounts_is_idempotent(departments):
     assert _counts() == after_first
     assert {k: v for k, v in after_first.items() if k != "audit"} == {
         # 4 residents (relative1 acts for resident2) + 2 agents + 2 x 3 department staff
-        # (acceptor, reviewer, lead) + 8 city-wide (2 counters, 3 issuers, service owner,
-        # operator, admin)
-        "users": 20,
+        # (acceptor, reviewer, lead) + 9 city-wide (2 counters, 3 issuers, service owner,
+        # operator, helpdesk, admin)
+        "users": 21,
         # The 6 people with logins, the new mother's husband and son, 陈志强's daughter.
         "profiles": 9,
         "enterprises": 2,
         # agent1 and agent2 live at once; agent2 accepted a limited grant from agent1;
         # resident3 has an invitation he has not answered.
         "memberships": 4,
-        "assignments": 14,
+        "assignments": 15,
     }
     assert [a.username for a in first] == [
         "resident1", "resident2", "resident3", "relative1", "agent1", "agent2",
         "ga_acceptor", "ga_reviewer", "ga_lead", "zwfw_acceptor", "zwfw_reviewer", "zwfw_lead",
         "counter", "counter_pd", "issuer", "issuer_pd", "issuer_xh",
-        "service_owner", "operator", "admin",
+        "service_owner", "operator", "helpdesk", "admin",
     ]  # fmt: skip
 
 
@@ -316,7 +316,7 @@ def test_demo_staff_have_totp_with_the_documented_secret(departments):
     accounts = ensure_demo_accounts()
     staff = [a for a in accounts if a.totp_secret]
 
-    assert len(staff) == 14
+    assert len(staff) == 15
     assert demo_totp_secret("admin") == "SXD3Q2VQYUSSN2JMA76LY35CTCYBS5EC"
     for a in staff:
         user = User.objects.get(username=a.username)
@@ -334,7 +334,8 @@ def test_demo_staff_have_totp_with_the_documented_secret(departments):
     assert set(StaffAssignment.objects.filter(department=hub).values_list("role", flat=True)) == {
         StaffRole.ACCEPTOR, StaffRole.REVIEWER, StaffRole.DEPARTMENT_LEAD,
         StaffRole.COUNTER_CLERK, StaffRole.ISSUER,
-        StaffRole.SERVICE_OWNER, StaffRole.CITY_OPERATOR, StaffRole.ADMINISTRATOR,
+        StaffRole.SERVICE_OWNER, StaffRole.CITY_OPERATOR, StaffRole.HELPDESK,
+        StaffRole.ADMINISTRATOR,
     }  # fmt: skip
     reviewer = StaffAssignment.objects.get(user__username="ga_reviewer")
     assert (reviewer.department.code, reviewer.role) == ("SH-GA", StaffRole.REVIEWER)

@@ -26,6 +26,8 @@ EXPECTED = {
     "certificate_expiring",
     "review_invitation",
     "review_reply",
+    "complaint_received",
+    "complaint_reply",
     "sla_reminder",
     "sla_escalation",
     "account_activation",
@@ -55,6 +57,7 @@ EXPECTED = {
     "waitlist_offer",
     "waitlist_offer_expired",
     "queue_soon",
+    "helpdesk_answered",
 }
 
 

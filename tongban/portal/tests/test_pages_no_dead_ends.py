@@ -34,6 +34,7 @@ def test_me_page_has_no_placeholder_and_links_what_works(client, resident):  # n
         "/me/cases/",
         "/me/certificates/",
         "/me/reviews/",
+        "/me/complaints/",
         "/me/data-access/",
         "/me/policies/",
         "/policies/",
@@ -53,7 +54,7 @@ def test_me_page_has_no_placeholder_and_links_what_works(client, resident):  # n
     # 预约与排队: 我的预约, 我的排队, 我的轮候, 查找办事大厅, 文体场馆预约.
     for href in ("/me/bookings/", "/me/tickets/", "/me/waiting-lists/", "/halls/", "/venues/"):
         assert href in hrefs
-    assert len(hrefs) == 20
+    assert len(hrefs) == 21  # with 我的投诉建议
     for href in hrefs:
         assert client.get(href).status_code == 200, href
 
@@ -96,6 +97,7 @@ def test_every_staff_shell_link_opens_for_the_person_who_sees_it(client, people)
     police = Department.objects.get(code="police")
     lead = people.lead
     clerk_without_hall = StaffFactory(department=police, role=StaffRole.COUNTER_CLERK)
+    helpdesk = StaffFactory(department=police, role=StaffRole.HELPDESK)
     expected = {
         # 行政协助: every case-handling post answers for its department.
         people.acceptor["police"]: ["/staff/intake/", "/staff/reviews/", "/staff/assistance/"],
@@ -121,12 +123,16 @@ def test_every_staff_shell_link_opens_for_the_person_who_sees_it(client, people)
         # (综合窗口设置比例, 预约履约, 等候时长).
         people.operator: [
             "/staff/reviews/",
+            "/staff/complaints/",
             "/staff/policies/",
             "/staff/connect/",
+            "/staff/helpdesk/",
             "/staff/bookings/rules/",
             "/staff/halls/figures/",
         ],
         clerk_without_hall: [],
+        # 在线客服: the queue, left messages and 在线帮办, and nothing else.
+        helpdesk: ["/staff/helpdesk/"],
     }
     for user, links in expected.items():
         assert _staff_links(client, user) == links, user.username

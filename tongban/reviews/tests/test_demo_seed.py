@@ -18,3 +18,18 @@ def test_demo_reviews_are_created_once(people):
     assert review_stats()["total"]["count"] == COUNT
     assert WorkOrder.objects.count() == 5  # 3 rated 2 and 2 rated 1
     assert len(review_stats()["replies"]) == 1  # every department has an acceptor here
+
+
+def test_demo_complaints_are_created_once(people):
+    from tongban.demo.reviews import ensure_demo_complaints
+    from tongban.reviews.models import Complaint
+    from tongban.reviews.selectors import complaint_stats
+
+    for _ in range(3):
+        ResidentProfileFactory(is_synthetic=True)
+    assert ensure_demo_complaints() == 4
+    assert ensure_demo_complaints() == 0
+    assert Complaint.objects.count() == 4
+    assert Complaint.objects.filter(status="triage", source="hotline").count() == 1
+    assert complaint_stats()["total"]["received"] == 4
+    assert all("示例" in c.text for c in Complaint.objects.all())

@@ -32,7 +32,7 @@ from tongban.demo.population import (
     generate_households,
     generate_residents,
 )
-from tongban.demo.reviews import ensure_demo_reviews
+from tongban.demo.reviews import ensure_demo_complaints, ensure_demo_reviews
 from tongban.demo.waitlists import ensure_demo_waitlists
 from tongban.exchange.demo_sources.dataset import build as build_demo_sources
 from tongban.policies.services import policy_match_run
@@ -82,6 +82,7 @@ class Command(BaseCommand):
         )
         issued = ensure_demo_certificates(progress=self._certificate_progress if progress else None)
         ensure_demo_reviews()  # 示例好差评: the public figures page is not empty
+        ensure_demo_complaints()  # 示例投诉建议: figures and the triage queue are not empty
         ensure_demo_waitlists()  # 示例轮候: beds, people waiting, resident2 with an offer
         if issued:
             self.stdout.write(f"  存量电子证照：本次签发 {issued:,} 张")

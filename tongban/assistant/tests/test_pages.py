@@ -1,0 +1,127 @@
+"""The /assistant/ page without JavaScript: a plain form, POST then the page with the whole
+conversation; ask-back options as buttons; someone else's conversation is a 404."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from tongban.assistant.models import Conversation, Turn
+
+
+def html(response) -> str:
+    return response.content.decode()
+
+
+def test_the_page_greets_and_the_header_links_to_it(client, demo):
+    page = html(client.get("/assistant/"))
+    assert "<h1>智能客服</h1>" in page
+    assert "您好，我是智能客服。" in page
+    assert '<label for="question">您的问题</label>' in page
+    assert 'name="csrfmiddlewaretoken"' in page
+    assert '<a href="/assistant/" aria-current="page">智能客服</a>' in page
+    assert 'href="/assistant/">智能客服</a>' in html(client.get("/"))
+
+
+def test_a_question_posted_without_javascript_shows_the_whole_conversation(client, demo):
+    response = client.post("/assistant/", {"question": "出生登记要多少钱", "key": "a1"})
+    conversation = Conversation.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/assistant/?c={conversation.pk}#t-2"
+    client.post(
+        "/assistant/", {"question": "那要多久", "conversation": conversation.pk, "key": "a2"}
+    )
+    page = html(client.get(f"/assistant/?c={conversation.pk}"))
+    assert '<p class="said">出生登记要多少钱</p>' in page
+    assert '<p class="said">那要多久</p>' in page
+    assert (
+        '「出生登记」不收费。 <a class="source" href="/items/SH-GA-0101/#basics-title">'
+        "出处：收费</a>" in page
+    )
+    assert "「出生登记」承诺3个工作日内办结（法定时限20个工作日）。" in page
+    assert f'action="/assistant/{conversation.pk}/handoff/"' in page
+    # The page opened again continues the same conversation.
+    assert '<p class="said">那要多久</p>' in html(client.get("/assistant/"))
+    assert '<p class="said">那要多久</p>' not in html(client.get("/assistant/?new=1"))
+
+
+def test_ask_back_options_are_buttons_and_only_the_latest_are_live(client, demo):
+    client.post("/assistant/", {"question": "出生登记要带什么材料", "key": "b1"})
+    conversation = Conversation.objects.get()
+    page = html(client.get(f"/assistant/?c={conversation.pk}"))
+    assert "<strong>新生儿父母的婚姻状况？</strong>" in page
+    assert re.findall(r'name="answer_to" value="(\w+)"', page) == ["married", "unmarried"]
+    client.post(
+        "/assistant/", {"answer_to": "married", "conversation": conversation.pk, "key": "b2"}
+    )
+    page = html(client.get(f"/assistant/?c={conversation.pk}"))
+    assert re.findall(r'name="answer_to" value="(\w+)"', page) == ["father", "mother"]
+    assert "可选：已登记结婚、未登记结婚" in page
+    client.post(
+        "/assistant/", {"answer_to": "father", "conversation": conversation.pk, "key": "b3"}
+    )
+    page = html(client.get(f"/assistant/?c={conversation.pk}"))
+    assert "5. 结婚证（原件 1份）" in page
+    # The five materials and the line before them cite the guide once, after the last.
+    assert page.count("出处：申请材料（按您的情况）</a>") == 1
+    assert 'name="answer_to"' not in page
+
+
+def test_an_empty_question_is_shown_as_an_error_and_nothing_is_stored(client, demo):
+    response = client.post("/assistant/", {"question": " ", "key": "c1"})
+    assert response.status_code == 422
+    assert "请输入您的问题" in html(response)
+    assert Turn.objects.count() == 0
+
+
+def test_another_sessions_conversation_is_404_and_shows_nothing(client, demo, resident):
+    client.post("/assistant/", {"question": "出生登记要多少钱，孩子叫王小明", "key": "d1"})
+    conversation = Conversation.objects.get()
+    stranger = Client()
+    logged_in = Client()
+    logged_in.force_login(resident.user)
+    for other in (stranger, logged_in):
+        response = other.get(f"/assistant/?c={conversation.pk}")
+        assert response.status_code == 404
+        assert "王小明" not in html(response)
+        posted = other.post(
+            "/assistant/", {"question": "那要多久", "conversation": conversation.pk, "key": "d2"}
+        )
+        assert posted.status_code == 404
+        handoff = other.post(f"/assistant/{conversation.pk}/handoff/")
+        assert handoff.status_code == 404
+    assert Turn.objects.filter(conversation=conversation).count() == 2
+    # Nor does another's latest conversation open for them on /assistant/.
+    assert "王小明" not in html(stranger.get("/assistant/"))
+
+
+def test_the_elder_version_renders_the_same_conversation(client, demo):
+    client.cookies["tongban_elder"] = "1"
+    client.post("/assistant/", {"question": "出生登记在哪办", "key": "e1"})
+    page = html(client.get("/assistant/"))
+    assert '<body class="elder">' in page
+    assert "办理地点：随迁一方户口所在地公安派出所户籍窗口（示例）。" in page
+
+
+@pytest.mark.skipif(
+    "tongban.helpdesk" not in settings.INSTALLED_APPS,
+    reason="在线客服（tongban.helpdesk）尚未加入 INSTALLED_APPS：由另一位工程师并行开发",
+)
+def test_handoff_hands_the_conversation_with_its_history_to_the_helpdesk(client, demo):
+    from tongban.helpdesk.models import HelpConversation
+
+    client.post("/assistant/", {"question": "办护照多少钱", "key": "f1"})
+    conversation = Conversation.objects.get()
+    response = client.post(f"/assistant/{conversation.pk}/handoff/")
+    helpdesk = HelpConversation.objects.get(assistant_conversation_id=conversation.pk)
+    assert response.status_code == 302
+    assert response["Location"] == helpdesk.get_absolute_url()
+    conversation.refresh_from_db()
+    assert conversation.helpdesk_url == helpdesk.get_absolute_url()
+    assert conversation.handed_over_at is not None
+    # Again: the open one, not a second.
+    client.post(f"/assistant/{conversation.pk}/handoff/")
+    assert HelpConversation.objects.filter(assistant_conversation_id=conversation.pk).count() == 1
