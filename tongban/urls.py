@@ -38,6 +38,7 @@ urlpatterns = [
     path("staff/", include("tongban.assistance.urls")),  # 行政协助
     path("staff/", include("tongban.helpdesk.urls_staff")),  # 在线客服
     path("staff/", include("tongban.appointments.urls_staff")),
+    path("staff/", include("tongban.assistant.urls_staff")),  # 窗口智能辅助
     path("", include("tongban.portal.urls")),
 ]
 

@@ -75,3 +75,64 @@ def pending_options(conversation: Conversation) -> bool:
     if not conversation.state:
         return False
     return bool(json.loads(conversation.state).get("pending"))
+
+
+# ---------------------------------------------------------------- 窗口智能辅助
+
+STAFF_STATE_SALT = "tongban.assistant.staff_state"
+
+
+def staff_assist_answer(
+    *, question: str, item_code: str = "", state_token: str = "", answer_to: str = ""
+) -> tuple[Any, str]:
+    """A clerk's or reviewer's question over the guides (窗口智能辅助): the same reading and
+    the same answers as the resident's assistant, about the service in front of them
+    (ITEM_CODE) when the question names none. Nothing is stored and nothing personal is
+    read: the answer is the guide's, for nobody in particular. The ask-back's state travels
+    with the page, signed (STATE_TOKEN). Returns (answer, the next state token)."""
+    from django.core import signing
+
+    from tongban.assistant import answers as engine
+    from tongban.assistant.intents import read
+    from tongban.catalog.selectors import current_definitions
+
+    try:
+        data = signing.loads(state_token, salt=STAFF_STATE_SALT) if state_token else None
+    except signing.BadSignature:
+        data = None  # a stale or altered page starts afresh
+    state = engine.State.from_dict(data)
+    items, _bundles = current_definitions()
+    if state.target is None and item_code in items:
+        state.focus(engine.Target("item", item_code, items[item_code].name))
+    words = question.strip()[:200]
+    if not words and state.pending and answer_to:
+        words = next((o["label"] for o in state.pending["options"] if o["value"] == answer_to), "")
+    ctx = engine.Context(user=None, handoff_url="")
+    if not words and not answer_to:
+        answer = engine.greeting()
+    else:
+        answer = engine.compose(
+            reading=read(words), question=words, answer_to=answer_to, state=state, ctx=ctx
+        )
+    # Staff are the person a resident is handed over to: no 转人工 for them.
+    answer.actions = [a for a in answer.actions if a.method != "post"]
+    token = signing.dumps(state.as_dict(), salt=STAFF_STATE_SALT, compress=True)
+    return answer, token
+
+
+def item_review_guide(item_code: str) -> dict[str, Any] | None:
+    """What a desk checks for an item, from its definition: 受理条件, 受理审查 and the
+    审查要点 a machine can check; None for an unknown item."""
+    from tongban.catalog.selectors import current_definitions
+
+    items, _bundles = current_definitions()
+    item = items.get(item_code)
+    if item is None:
+        return None
+    return {
+        "code": item.code,
+        "name": item.name,
+        "conditions": list(item.conditions),
+        "intake_checks": [{"check": c.check, "machine": c.machine} for c in item.intake_checks],
+        "review_points": [p.label for p in item.review_points if p.label],
+    }

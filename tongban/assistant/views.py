@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tongban.assistant import selectors, services
 from tongban.assistant.answers import greeting
@@ -106,3 +107,49 @@ def handoff_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
         )
         return _page(request, conversation, errors=[exc.message], status=exc.http_status)
     return redirect(helpdesk.get_absolute_url())
+
+
+# ---------------------------------------------------------------- 窗口智能辅助
+
+
+@require_GET
+def staff_assist_view(request: HttpRequest) -> HttpResponse:
+    """/staff/assistant/?q=…&item=…: the guides answer a clerk's or reviewer's question; with
+    an item, its 受理条件 and 审查要点 beside the answer. Reading only: a GET form."""
+    from tongban.accounts.selectors import is_staff_member
+
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not is_staff_member(request.user):
+        return render(
+            request, "portal/forbidden.html", {"message": "此页面仅限工作人员使用。"}, status=403
+        )
+    question = request.GET.get("q", "")
+    item_code = request.GET.get("item", "")[:64]
+    errors: list[str] = []
+    answer, token = None, ""
+    if question.strip() or request.GET.get("answer_to"):
+        try:
+            answer, token = selectors.staff_assist_answer(
+                question=question,
+                item_code=item_code,
+                state_token=request.GET.get("s", ""),
+                answer_to=request.GET.get("answer_to", "")[:64],
+            )
+        except DomainError as exc:
+            errors.append(exc.message)
+    context = {
+        "question": question,
+        "item_code": item_code,
+        "guide": selectors.item_review_guide(item_code) if item_code else None,
+        "answer": answer,
+        "state_token": token,
+        "errors": errors,
+        "back": _safe_back(request.GET.get("back", "")),
+    }
+    return render(request, "assistant/staff_assist.html", context)
+
+
+def _safe_back(path: str) -> str:
+    # Back to the task or counter page the clerk came from: a path of this site only.
+    return path if path.startswith("/staff/") and "//" not in path and len(path) < 200 else ""
