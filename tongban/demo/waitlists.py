@@ -127,7 +127,7 @@ def _care_homes(wl: WaitingList, now: dt.datetime) -> int:
         if first is None or first.pk == mine.pk or moment > now - 14 * day:
             break
         offer = place_free(place=next(free), actor=keeper, now=moment)
-        offer_accept(offer_id=offer.pk, actor=offer.entry.user, now=moment + day)
+        offer_accept(offer_id=offer.pk, actor=None, actor_label=ACTOR, now=moment + day)
         moment += 3 * day
     # Her first offer: far from her daughter in 静安; she lets it go, the next one takes it.
     offer = place_free(place=_far_bed(places), actor=keeper, now=now - 12 * day)
@@ -140,7 +140,7 @@ def _care_homes(wl: WaitingList, now: dt.datetime) -> int:
         )
         following = _open_offer_for_place(offer.place_id)
         if following is not None:
-            offer_accept(offer_id=following.pk, actor=following.entry.user, now=now - 10 * day)
+            offer_accept(offer_id=following.pk, actor=None, actor_label=ACTOR, now=now - 10 * day)
     # Newer applicants in no higher class than hers, behind her in time.
     for i, profile in enumerate(late):
         if priority_of(waiting_list=wl, profile=profile, now=now).rank < mine.priority_rank:

@@ -401,10 +401,18 @@ def _on_behalf(entry: WaitingEntry, actor: User, delegation) -> dict[str, Any]:
 
 
 def _answer_audit(
-    entry: WaitingEntry, actor: User, delegation, *, action: str, purpose: str, data: dict
+    entry: WaitingEntry,
+    actor: User | None,
+    delegation,
+    *,
+    action: str,
+    purpose: str,
+    data: dict,
+    actor_label: str = "",
 ) -> None:
     audit_record(
         actor=actor,
+        actor_label=actor_label or None,
         action=action,
         object_type="waiting_entry",
         object_id=entry.pk,
@@ -696,8 +704,9 @@ def _offer_next(
     return offer
 
 
-def _open_offer_of(user: User, offer_id: int):
-    """The offer, locked, and who answers it (see _answerer)."""
+def _open_offer_of(user: User | None, offer_id: int, system_label: str = ""):
+    """The offer, locked, and who answers it (see _answerer). USER None with SYSTEM_LABEL is
+    the system's own path (the demo city records answers people gave by telephone)."""
     offer = (
         WaitingOffer.objects.select_for_update(of=("self", "entry"))
         .select_related("entry__profile", "entry__waiting_list", "place")
@@ -706,7 +715,10 @@ def _open_offer_of(user: User, offer_id: int):
     )
     if offer is None:
         raise WaitlistNotFound("未找到该入住通知")
-    delegation = _answerer(offer.entry, user, "未找到该入住通知")
+    if user is None and system_label:
+        delegation = None
+    else:
+        delegation = _answerer(offer.entry, user, "未找到该入住通知")
     if offer.status != OfferStatus.OPEN:
         raise Conflict(
             f"该通知已{offer.get_status_display()}，不能再答复", code="WAITLIST_OFFER_CLOSED"
@@ -714,13 +726,19 @@ def _open_offer_of(user: User, offer_id: int):
     return offer, delegation
 
 
-def offer_accept(*, offer_id: int, actor: User, now: dt.datetime | None = None) -> WaitingOffer:
+def offer_accept(
+    *,
+    offer_id: int,
+    actor: User | None,
+    now: dt.datetime | None = None,
+    actor_label: str = "",
+) -> WaitingOffer:
     """The person (or a relative acting for them, 亲友代办) takes the place: the place is
     occupied, the entry placed. After the deadline it is refused (WAITLIST_OFFER_EXPIRED);
-    the sweep lapses it."""
+    the sweep lapses it. ACTOR None with ACTOR_LABEL is the system's own path."""
     now = now or timezone.now()
     with transaction.atomic():
-        offer, delegation = _open_offer_of(actor, offer_id)
+        offer, delegation = _open_offer_of(actor, offer_id, actor_label)
         if now > offer.respond_by:
             raise Conflict(
                 "已超过答复期限，本次入住通知已失效，您仍在原位次轮候",
@@ -741,12 +759,18 @@ def offer_accept(*, offer_id: int, actor: User, now: dt.datetime | None = None) 
             entry,
             "accepted",
             actor=actor,
-            actor_label="",
+            actor_label=actor_label if actor is None else "",
             now=now,
             data={**data, **_on_behalf(entry, actor, delegation)},
         )
         _answer_audit(
-            entry, actor, delegation, action="waitlist.offer_accept", purpose="确认入住", data=data
+            entry,
+            actor,
+            delegation,
+            action="waitlist.offer_accept",
+            purpose="确认入住",
+            data=data,
+            actor_label=actor_label if actor is None else "",
         )
     return offer
 
