@@ -188,6 +188,9 @@ TONGBAN_KIOSK_IDLE_SECONDS = env_int("TONGBAN_KIOSK_IDLE_SECONDS", 120)
 TONGBAN_REVIEW_WINDOW_DAYS = env_int("TONGBAN_REVIEW_WINDOW_DAYS", 30)
 TONGBAN_RECTIFICATION_DAYS = env_int("TONGBAN_RECTIFICATION_DAYS", 15)
 TONGBAN_REVIEW_VERDICT_DAYS = env_int("TONGBAN_REVIEW_VERDICT_DAYS", 7)
+# 投诉建议: working days a department has to answer a complaint or suggestion received online
+# (a forwarded one keeps the deadline it came with).
+TONGBAN_COMPLAINT_DAYS = env_int("TONGBAN_COMPLAINT_DAYS", 15)
 # 在线客服 service hours (see tongban/helpdesk/hours.py for the format); outside them 留言.
 TONGBAN_HELPDESK_HOURS = (
     env_str("TONGBAN_HELPDESK_HOURS") or "workday=09:00-17:00;weekend=09:00-12:00"

@@ -36,6 +36,8 @@ PUBLIC_PAGES = [
     "/policies/SH-SCJ-P001/",
     "/policies/SH-SCJ-P001/funds/2026-2/",
     "/policies/check/",
+    "/assistant/",  # 智能客服
+    "/helpdesk/",  # 在线客服
 ]
 PERSONAL_PAGES = {
     "resident1": [
@@ -46,6 +48,8 @@ PERSONAL_PAGES = {
         "/accounts/passkeys/",
         "/me/connected-sites/",
         "/accounts/verify/",
+        "/complaints/new/",
+        "/me/complaints/",
     ],
     "agent2": ["/enterprise/"],
     # 亲友代办: the daughter's invitations and people she acts for; her mother's grants.

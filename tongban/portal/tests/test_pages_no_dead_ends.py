@@ -35,6 +35,7 @@ def test_me_page_has_no_placeholder_and_links_what_works(client, resident):  # n
         "/me/certificates/",
         "/me/reviews/",
         "/me/complaints/",
+        "/helpdesk/",
         "/me/data-access/",
         "/me/policies/",
         "/policies/",
@@ -54,7 +55,7 @@ def test_me_page_has_no_placeholder_and_links_what_works(client, resident):  # n
     # 预约与排队: 我的预约, 我的排队, 我的轮候, 查找办事大厅, 文体场馆预约.
     for href in ("/me/bookings/", "/me/tickets/", "/me/waiting-lists/", "/halls/", "/venues/"):
         assert href in hrefs
-    assert len(hrefs) == 21  # with 我的投诉建议
+    assert len(hrefs) == 22  # with 我的投诉建议 and 我的咨询
     for href in hrefs:
         assert client.get(href).status_code == 200, href
 
