@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import uuid
 
-from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from tongban.accounts.http import safe_next
 from tongban.assistant import selectors, services
 from tongban.assistant.answers import greeting
 from tongban.assistant.api import session_key_for
 from tongban.assistant.errors import AssistantConversationNotFound
+from tongban.cases.views_staff import staff_page
 from tongban.common.errors import DomainError
 
 
@@ -113,17 +114,10 @@ def handoff_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
 
 
 @require_GET
+@staff_page
 def staff_assist_view(request: HttpRequest) -> HttpResponse:
     """/staff/assistant/?q=…&item=…: the guides answer a clerk's or reviewer's question; with
     an item, its 受理条件 and 审查要点 beside the answer. Reading only: a GET form."""
-    from tongban.accounts.selectors import is_staff_member
-
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    if not is_staff_member(request.user):
-        return render(
-            request, "portal/forbidden.html", {"message": "此页面仅限工作人员使用。"}, status=403
-        )
     question = request.GET.get("q", "")
     item_code = request.GET.get("item", "")[:64]
     errors: list[str] = []
@@ -138,6 +132,8 @@ def staff_assist_view(request: HttpRequest) -> HttpResponse:
             )
         except DomainError as exc:
             errors.append(exc.message)
+    # Back to the task or counter page the clerk came from: a staff page of this site only.
+    back = safe_next(request, request.GET.get("back", ""), "")
     context = {
         "question": question,
         "item_code": item_code,
@@ -145,11 +141,6 @@ def staff_assist_view(request: HttpRequest) -> HttpResponse:
         "answer": answer,
         "state_token": token,
         "errors": errors,
-        "back": _safe_back(request.GET.get("back", "")),
+        "back": back if back.startswith("/staff/") else "",
     }
     return render(request, "assistant/staff_assist.html", context)
-
-
-def _safe_back(path: str) -> str:
-    # Back to the task or counter page the clerk came from: a path of this site only.
-    return path if path.startswith("/staff/") and "//" not in path and len(path) < 200 else ""
