@@ -389,7 +389,7 @@ def _item_materials(d: ServiceItemDef, state: State, out: list[Sentence], aspect
     change the list and not all are answered."""
     base = f"/items/{d.code}/"
     src = Source("materials", "申请材料", base + "#materials-title")
-    if not any(m.when for m in d.materials):
+    if not any(m.when for m in d.materials) and ctx.applicant is None:
         if not d.materials:
             out.append(Sentence(f"办理「{d.name}」无需提交材料。", src))
             return None
@@ -403,7 +403,7 @@ def _item_materials(d: ServiceItemDef, state: State, out: list[Sentence], aspect
     asked = _next_question("item", d.code, state, aspects, ctx, out)
     if asked is not None:
         return asked
-    return _guide_materials("item", d.code, d.name, state, out)
+    return _guide_materials("item", d.code, d.name, state, out, ctx)
 
 
 def _item_actions(d: ServiceItemDef, answers: dict[str, str]) -> list[Action]:
@@ -471,10 +471,13 @@ def _next_question(kind: str, code: str, state: State, aspects, ctx: Context, ou
     return None
 
 
-def _guide_materials(kind: str, code: str, name: str, state: State, out: list[Sentence]):
+def _guide_materials(kind: str, code: str, name: str, state: State, out: list[Sentence], ctx):
+    """The guide's list for the answers given; for a logged-in person, run as the guide page
+    runs it for them, so that what their 一人一档, their e-certificates and the data sources
+    already prove is said to be spared (减材料), with the reason."""
     run = guide.guide_for_bundle if kind == "bundle" else guide.guide_for_item
     try:
-        result = run(code=code, answers=state.answers)
+        result = run(code=code, answers=state.answers, applicant=ctx.applicant)
     except GuideAnswersInvalid:
         # The definition changed under the conversation: its questions are asked again.
         state.answers = {}
@@ -495,6 +498,17 @@ def _guide_materials(kind: str, code: str, name: str, state: State, out: list[Se
         out.append(Sentence(f"办理「{name}」无需提交材料。", src))
         return None
     out.append(Sentence(f"办理「{name}」需要以下{len(result.materials)}份材料：", src))
+    spared = sum(1 for m in result.materials if m.spared)
+    rest = len(result.materials) - spared
+    if spared and rest:
+        out.append(
+            Sentence(
+                f"其中{spared}份平台已掌握，您无需提交（各项注明了依据），其余{rest}份请您准备。",
+                src,
+            )
+        )
+    elif spared:
+        out.append(Sentence(f"这{spared}份材料平台均已掌握，您无需提交（各项注明了依据）。", src))
     for n, m in enumerate(result.materials, 1):
         out.append(
             Sentence(
@@ -534,7 +548,7 @@ def _bundle_answer(b: BundleDef, aspects, state: State, ctx: Context) -> Answer:
                 asked.sentences = sentences + asked.sentences
                 asked.target = state.target
                 return asked
-            _guide_materials("bundle", b.code, b.name, state, sentences)
+            _guide_materials("bundle", b.code, b.name, state, sentences, ctx)
         elif aspect == "time":
             sentences.append(
                 Sentence(

@@ -77,6 +77,32 @@ class AssistantAskOut(Schema):
     target: AssistantTargetOut | None = None
 
 
+SESSION_IDS = "assistant_ids"
+
+
+def remember_for_visitor(request: HttpRequest, conversation) -> None:
+    """A visitor's session remembers the conversations it started, so that logging in
+    (which changes the session key but keeps the session's data) keeps them."""
+    if conversation.owner_id is not None:
+        return
+    ids = request.session.get(SESSION_IDS, [])
+    ids = [i for i in ids if isinstance(i, int)] if isinstance(ids, list) else []
+    if conversation.pk not in ids:
+        request.session[SESSION_IDS] = [*ids, conversation.pk][-services.REMEMBERED_MAX :]
+
+
+def attach_remembered(request: HttpRequest) -> None:
+    """Once the visitor has logged in, what they asked before becomes their account's."""
+    if not request.user.is_authenticated or SESSION_IDS not in request.session:
+        return
+    ids = request.session.pop(SESSION_IDS)
+    services.assistant_attach_remembered(
+        user=request.user,
+        remembered_ids=ids if isinstance(ids, list) else [],
+        ip_address=request.META.get("REMOTE_ADDR"),
+    )
+
+
 def session_key_for(request: HttpRequest) -> str:
     """The browser session a visitor's conversation is bound to, started if there is none."""
     session = request.session
@@ -101,6 +127,7 @@ def assistant_ask(request, body: AssistantAskIn):
         and check_csrf(request) is not None
     ):
         raise AssistantCsrfFailed()
+    attach_remembered(request)
     asked = services.assistant_ask(
         user=request.user,
         session_key=session_key_for(request),
@@ -110,6 +137,7 @@ def assistant_ask(request, body: AssistantAskIn):
         client_key=request.headers.get("Idempotency-Key", ""),
         ip_address=request.META.get("REMOTE_ADDR"),
     )
+    remember_for_visitor(request, asked.conversation)
     answer = asked.answer.as_dict()
     return {
         "conversation_id": asked.conversation.pk,

@@ -269,6 +269,42 @@ def assistant_hand_over(
     return helpdesk
 
 
+REMEMBERED_MAX = 20
+
+
+def assistant_attach_remembered(
+    *, user, remembered_ids: list[int] | tuple[int, ...], ip_address: str | None = None
+) -> list[int]:
+    """A visitor who logs in keeps what they asked: the conversations their browser session
+    started (REMEMBERED_IDS, kept in the session's own data, which logging in carries over
+    while it changes the session key) become the account's. Only conversations still
+    without an owner are taken; returns the ids taken, one audit row for them."""
+    if user is None or not user.is_authenticated:
+        return []
+    ids = [i for i in remembered_ids if isinstance(i, int) and not isinstance(i, bool)]
+    ids = [i for i in ids if 0 < i < 2**62][-REMEMBERED_MAX:]
+    if not ids:
+        return []
+    with transaction.atomic():
+        taken = list(
+            Conversation.objects.select_for_update()
+            .filter(pk__in=ids, owner__isnull=True)
+            .values_list("pk", flat=True)
+        )
+        if not taken:
+            return []
+        Conversation.objects.filter(pk__in=taken).update(owner=user, session_hash="")
+        audit_record(
+            actor=user,
+            action="assistant.attached",
+            object_type="assistant_conversation",
+            object_id=taken[-1],
+            ip_address=ip_address,
+            data={"conversations": sorted(taken)},
+        )
+    return sorted(taken)
+
+
 def assistant_purge(*, now: dt.datetime | None = None) -> int:
     """留存期限: delete conversations whose last turn is older than the retention period
     (a visitor's sooner than an account's). Idempotent; one audit row when any went."""

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tongban.accounts.http import safe_next
 from tongban.assistant import selectors, services
 from tongban.assistant.answers import greeting
-from tongban.assistant.api import session_key_for
+from tongban.assistant.api import attach_remembered, remember_for_visitor, session_key_for
 from tongban.assistant.errors import AssistantConversationNotFound
 from tongban.cases.views_staff import staff_page
 from tongban.common.errors import DomainError
@@ -46,6 +46,7 @@ def _page(request: HttpRequest, conversation, *, errors=(), question: str = "", 
 
 @require_http_methods(["GET", "POST"])
 def chat_view(request: HttpRequest) -> HttpResponse:
+    attach_remembered(request)
     session_key = request.session.session_key or ""
     if request.method == "GET":
         conversation = None
@@ -84,6 +85,7 @@ def chat_view(request: HttpRequest) -> HttpResponse:
         return _page(
             request, conversation, errors=[exc.message], question=question, status=exc.http_status
         )
+    remember_for_visitor(request, asked.conversation)
     last = asked.conversation.turn_count
     return redirect(f"/assistant/?c={asked.conversation.pk}#t-{last}")
 

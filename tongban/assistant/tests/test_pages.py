@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from django.conf import settings
 from django.test import Client
 
 from tongban.assistant.models import Conversation, Turn
@@ -106,10 +104,6 @@ def test_the_elder_version_renders_the_same_conversation(client, demo):
     assert "办理地点：随迁一方户口所在地公安派出所户籍窗口（示例）。" in page
 
 
-@pytest.mark.skipif(
-    "tongban.helpdesk" not in settings.INSTALLED_APPS,
-    reason="在线客服（tongban.helpdesk）尚未加入 INSTALLED_APPS：由另一位工程师并行开发",
-)
 def test_handoff_hands_the_conversation_with_its_history_to_the_helpdesk(client, demo):
     from tongban.helpdesk.models import HelpConversation
 
@@ -125,3 +119,46 @@ def test_handoff_hands_the_conversation_with_its_history_to_the_helpdesk(client,
     # Again: the open one, not a second.
     client.post(f"/assistant/{conversation.pk}/handoff/")
     assert HelpConversation.objects.filter(assistant_conversation_id=conversation.pk).count() == 1
+
+
+def test_what_a_visitor_asked_is_theirs_after_logging_in(client, demo, resident, other_resident):
+    from tongban.common.models import AuditEvent
+
+    client.post("/assistant/", {"question": "出生登记要多少钱，孩子叫王小明", "key": "g1"})
+    mine = Conversation.objects.get()
+    # Another visitor's conversation, asked in another browser, stays theirs.
+    stranger = Client()
+    stranger.post("/assistant/", {"question": "办护照多少钱", "key": "g2"})
+    theirs = Conversation.objects.exclude(pk=mine.pk).get()
+    old_key = client.session.session_key
+    client.force_login(resident.user)
+    assert client.session.session_key != old_key
+    page = html(client.get("/assistant/"))
+    assert '<p class="said">出生登记要多少钱，孩子叫王小明</p>' in page
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.owner_id, mine.session_hash) == (resident.user.pk, "")
+    assert theirs.owner_id is None
+    event = AuditEvent.objects.get(action="assistant.attached")
+    assert (event.actor_id, event.data) == (resident.user.pk, {"conversations": [mine.pk]})
+    # It continues as the account's: the next question is a turn of the same conversation.
+    client.post("/assistant/", {"question": "那要多久", "conversation": mine.pk, "key": "g3"})
+    assert Turn.objects.filter(conversation=mine).count() == 4
+    # Taken once: logging out and another person logging in on this browser finds nothing.
+    client.logout()
+    client.force_login(other_resident.user)
+    assert "王小明" not in html(client.get("/assistant/"))
+    assert client.get(f"/assistant/?c={mine.pk}").status_code == 404
+    assert AuditEvent.objects.filter(action="assistant.attached").count() == 1
+
+
+def test_a_remembered_id_never_takes_an_account_s_conversation(demo, resident, other_resident):
+    from tongban.assistant.services import assistant_ask, assistant_attach_remembered
+
+    asked = assistant_ask(user=other_resident.user, session_key="", question="办护照多少钱")
+    taken = assistant_attach_remembered(
+        user=resident.user, remembered_ids=[asked.conversation.pk, True, "7", -1]
+    )
+    assert taken == []
+    asked.conversation.refresh_from_db()
+    assert asked.conversation.owner_id == other_resident.user.pk

@@ -324,8 +324,29 @@ def test_what_the_askers_record_answers_is_not_asked_but_said(resident):
     assert final.sentences[0].source == Source(
         "situations", "办理情形", "/items/SH-MZJ-0303/#guide"
     )
-    assert [t.split("（")[0] for t in texts(final)[3:]] == [
+    assert texts(final)[3] == "其中2份平台已掌握，您无需提交（各项注明了依据），其余1份请您准备。"
+    assert [t.split("（")[0] for t in texts(final)[4:]] == [
         "1. 申请人居民身份证",
         "2. 居民户口簿",
         "3. 近期免冠彩色证件照片",
     ]
+
+
+def test_a_logged_in_person_is_told_which_materials_they_are_spared(resident):
+    chat = Chat(resident.user)
+    chat.ask("出生登记要带什么材料？")
+    chat.ask(answer_to="married")
+    final = chat.ask(answer_to="father")
+    # The same list as a visitor's (the test above), run for this person as the guide page
+    # runs it: their 一人一档 proves two of the five.
+    assert texts(final)[1:3] == [
+        "办理「出生登记」需要以下5份材料：",
+        "其中2份平台已掌握，您无需提交（各项注明了依据），其余3份请您准备。",
+    ]
+    assert texts(final)[4] == (
+        "2. 居民户口簿（原件 1份）：您的居民档案中已有户籍所在区，由公安人口库核验，无需提交。"
+    )
+    assert texts(final)[7] == (
+        "5. 结婚证（原件 1份）：您的居民档案中已有婚姻状况，由民政婚姻登记库核验，无需提交。"
+    )
+    assert texts(final)[3].startswith("1. 出生医学证明（原件 1份）：可免提交：")
