@@ -94,6 +94,14 @@ class HelpConversation(models.Model):
         return f"/helpdesk/{self.pk}/"
 
     @property
+    def label(self) -> str:
+        """How people name the conversation: when it began (an id means nothing to them)."""
+        from django.utils import timezone
+
+        at = timezone.localtime(self.created_at)
+        return f"{at.month}月{at.day}日 {at:%H:%M} 的咨询"
+
+    @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 

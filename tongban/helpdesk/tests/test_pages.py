@@ -141,7 +141,9 @@ def test_staff_queue_claim_and_chat_pages(client, clock, resident, agent, other_
     conversation = hand_over(resident.user)
     client.force_login(agent)
     queue = _html(client.get("/staff/helpdesk/"))
-    assert f"咨询 {conversation.pk}" in queue
+    # Named by when it began, never by its id.
+    assert f'<a href="/staff/helpdesk/{conversation.pk}/">12月2日 10:00 的咨询</a>' in queue
+    assert f"咨询 {conversation.pk}" not in queue
     assert "新生儿落户要带什么？" in queue
     assert re.search(r"\d+ 分钟", queue)
 
