@@ -31,7 +31,7 @@ from tongban.catalog.schemas import BundleDef, ServiceItemDef
 HOTLINE_SENTENCE = "您也可以拨打 12345 政务服务便民热线咨询。"
 LOGIN_URL = "/accounts/login/?next=/assistant/"
 # Aspects a 一件事 answers as a whole; for the others the person picks one of its items.
-BUNDLE_ASPECTS = ("materials", "fee", "time")
+BUNDLE_ASPECTS = ("materials", "fee", "time", "benefit")
 MAX_CASES = 3
 
 
@@ -192,7 +192,7 @@ def compose(*, reading: Reading, question: str, answer_to: str, state: State, ct
         return _my_cases(reading, state, ctx)
     policy = _policy_named(question)
     found = None
-    if policy is not None and reading.subject and set(reading.aspects) - {"conditions"}:
+    if policy is not None and reading.subject and set(reading.aspects) - POLICY_ASPECTS:
         # 要带什么材料 of a service the catalog names is its guide's to answer, even where a
         # policy shares its name (老年人优待卡); the policy answers what it is and who qualifies.
         found = catalog.catalog_answer_target(q=reading.subject, prefer=ctx.prefer)
@@ -364,6 +364,9 @@ def _item_answer(d: ServiceItemDef, aspects, state: State, ctx: Context) -> Answ
             for n, p in enumerate(d.process, 1):
                 text = f"第{n}步，{p.step}" + (f"：{p.description}" if p.description else "")
                 sentences.append(Sentence(text + "。", src))
+        elif aspect == "benefit":
+            # A service's guide states no amounts; the policies it is the way to do.
+            sentences += _benefits_of(d.name, {d.code})
         elif aspect == "phone":
             sentences.append(
                 Sentence(
@@ -418,6 +421,20 @@ def _item_actions(d: ServiceItemDef, answers: dict[str, str]) -> list[Action]:
     if booking:
         actions.append(Action("预约到厅办理", booking))
     return actions
+
+
+def _benefits_of(name: str, items: set[str]) -> list[Sentence]:
+    """待遇标准 of the policies that ITEMS are the way to; said plainly when there are none."""
+    cards = [c for c in _policy_cards() if c.item in items]
+    if not cards:
+        return [Sentence(f"「{name}」的办事指南和相关政策中没有待遇标准的内容。")]
+    return [
+        Sentence(
+            f"「{c.name}」待遇标准：{c.benefit}。",
+            Source("benefit", "待遇标准", f"/policies/{c.code}/#benefit-title"),
+        )
+        for c in cards
+    ]
 
 
 def _booking_url(d: ServiceItemDef) -> str:
@@ -549,6 +566,8 @@ def _bundle_answer(b: BundleDef, aspects, state: State, ctx: Context) -> Answer:
                 asked.target = state.target
                 return asked
             _guide_materials("bundle", b.code, b.name, state, sentences, ctx)
+        elif aspect == "benefit":
+            sentences += _benefits_of(b.name, {e.item for e in b.items})
         elif aspect == "time":
             sentences.append(
                 Sentence(
@@ -634,12 +653,25 @@ def _policy_card(code: str):
 _BRACKETS = re.compile(r"（[^）]*）|\([^)]*\)")
 
 
+def _parts_in_order(parts: list[str], text: str) -> bool:
+    at = 0
+    for part in parts:
+        found = text.find(part, at)
+        if found < 0:
+            return False
+        at = found + len(part)
+    return True
+
+
 def _policy_named(question: str):
-    """The policy in force the question names (by its name without the bracketed part), a
-    list when several share that name and the question does not say which, or None."""
+    """The policy in force the question is about, a list when several fit equally and the
+    question does not say which, or None. By the policy's name (without its bracketed part)
+    first; else by the lexicon's everyday words for it (低保, 生小孩 补贴), the longest word
+    found deciding."""
     text = re.sub(r"\s+", "", question)
+    cards = _policy_cards()
     hits = []
-    for card in _policy_cards():
+    for card in cards:
         core = _BRACKETS.sub("", card.name)
         if len(core) >= 3 and core in text:
             hits.append(card)
@@ -648,13 +680,37 @@ def _policy_named(question: str):
         return exact[0]
     if len(hits) == 1:
         return hits[0]
-    return hits or None
+    if hits:
+        return hits
+    folded = catalog.normalise_query(text)
+    words = catalog.lexicon_policy_words()
+    best, found = 0, []
+    for card in cards:
+        score = max(
+            (
+                len(w.replace(" ", ""))
+                for w in words.get(card.code, ())
+                if _parts_in_order(w.split(" "), folded)
+            ),
+            default=0,
+        )
+        if score and score > best:
+            best, found = score, [card]
+        elif score and score == best:
+            found.append(card)
+    if len(found) == 1:
+        return found[0]
+    return found or None
+
+
+# What a policy answers itself; the rest (materials, time, place …) is its item's guide's.
+POLICY_ASPECTS = frozenset({"conditions", "benefit"})
 
 
 def _policy_answer(card, aspects, state: State, ctx: Context) -> Answer:
     base = f"/policies/{card.code}/"
     # What the policy's item answers (its materials, its time) is the item's guide's to say.
-    item_aspects = [a for a in aspects if a not in ("conditions", "fee")]
+    item_aspects = [a for a in aspects if a not in ("conditions", "fee", "benefit")]
     if card.item and item_aspects and card.mode != "automatic":
         try:
             item = catalog.item_definition(card.item)
@@ -672,15 +728,17 @@ def _policy_answer(card, aspects, state: State, ctx: Context) -> Answer:
             )
             return answer
     sentences = []
-    if not aspects or "conditions" not in aspects or len(aspects) > 1:
+    asked = set(aspects or ())
+    if not asked or asked - POLICY_ASPECTS:
         sentences.append(Sentence(card.summary, Source("summary", "政策说明", base)))
+    if not asked or asked != {"conditions"}:
         sentences.append(
             Sentence(
-                f"待遇标准：{card.benefit}。",
+                f"「{card.name}」待遇标准：{card.benefit}。",
                 Source("benefit", "待遇标准", base + "#benefit-title"),
             )
         )
-    if card.conditions:
+    if card.conditions and asked != {"benefit"}:
         sentences.append(
             Sentence(
                 "享受条件（同时满足）：" + "；".join(card.conditions) + "。",

@@ -16,7 +16,7 @@ from tongban.catalog.search import normalise, words
 DEFINITIONS = Path(__file__).resolve().parent / "definitions" / "intents.yaml"
 
 AspectCode = Literal[
-    "progress", "materials", "fee", "time", "place", "conditions", "process", "phone"
+    "progress", "materials", "benefit", "fee", "time", "place", "conditions", "process", "phone"
 ]  # fmt: skip
 
 

@@ -13,7 +13,10 @@ to maintain), each a LexiconFile:
 - life_event_words: words that ask for everything a life event needs (要办哪些, 跑几个部门):
   when a 一件事 answers the query, it is preferred over its single items;
 - subject_words: words naming who applies (公司, 单位 → enterprise): any service for that
-  subject answers them (公司怎么开发票 → 新办纳税人涉税事项).
+  subject answers them (公司怎么开发票 → 新办纳税人涉税事项);
+- policies: the everyday words for one policy (低保, 吃低保 → 最低生活保障; 生小孩 补贴 →
+  育儿补贴), read by 智能客服 to find the policy a question is about. Words with spaces
+  match when every part appears, in order (生小孩有补贴吗).
 
 The catalog loader (tongban.catalog.loader.read_definitions) validates every file, and a word
 pointing at a code that is neither an item nor a bundle of the same folder is a problem
@@ -68,6 +71,7 @@ class LexiconFile(Strict):
     filler: list[Word] = Field(default_factory=list)
     life_event_words: list[Word] = Field(default_factory=list)
     subject_words: dict[Literal["person", "enterprise"], list[Word]] = Field(default_factory=dict)
+    policies: list[LexiconService] = Field(default_factory=list, description="政策的群众说法")
 
 
 class LexiconDef(Strict):
@@ -75,6 +79,18 @@ class LexiconDef(Strict):
 
     code: str = LEXICON_CODE
     files: dict[str, LexiconFile] = Field(default_factory=dict)
+
+
+def policy_words(lexicon: LexiconDef | None) -> dict[str, tuple[str, ...]]:
+    """Policy code → the everyday words for it (normalised, parts split on spaces kept as
+    one string with single spaces)."""
+    words: dict[str, list[str]] = {}
+    for file in lexicon.files.values() if lexicon is not None else ():
+        for entry in file.policies:
+            words.setdefault(entry.code, []).extend(
+                " ".join(normalise(w).split()) for w in entry.words
+            )
+    return {code: tuple(dict.fromkeys(ws)) for code, ws in words.items()}
 
 
 def search_lexicon(lexicon: LexiconDef | None, known: set[str]) -> SearchLexicon:

@@ -596,6 +596,15 @@ def _cross_check(defs: CatalogDefinitions) -> list[DefinitionProblem]:
                     )
                 )
 
+        for i, entry in enumerate(lx.definition.policies):
+            if entry.code not in defs.policies and entry.code not in defs.unvalidated:
+                problems.append(
+                    lx.problem(
+                        ("policies", i, "code"),
+                        f"词库指向的政策 {entry.code} 未在 policies 中定义",
+                    )
+                )
+
     for bu in defs.bundles.values():
         bundle = bu.definition
         if (

@@ -22,7 +22,7 @@ from django.db import connection
 from pydantic import BaseModel
 
 from tongban.catalog.errors import BundleNotFound, ItemNotFound
-from tongban.catalog.lexicon import LEXICON_CODE, LexiconDef, search_lexicon
+from tongban.catalog.lexicon import LEXICON_CODE, LexiconDef, policy_words, search_lexicon
 from tongban.catalog.models import (
     Bundle,
     CatalogRevision,
@@ -178,6 +178,7 @@ class _Snapshot:
     element_refs: dict[str, _Ref]
     department_names: dict[str, str]
     lexicon: LexiconDef | None = None
+    policy_words: dict[str, tuple[str, ...]] | None = None
     _index: SearchIndex | None = None
     checked_at: float = 0.0
     # Anonymous guide results, which depend only on this snapshot and the answers; dropped
@@ -283,6 +284,19 @@ def _current() -> _Snapshot:
 
 
 GUIDE_MEMO_LIMIT = 4096
+
+
+def normalise_query(text: str) -> str:
+    """TEXT folded and with the lexicon's typos corrected, as search reads a query."""
+    return normalise(_current().search_index().correct(normalise(text)))
+
+
+def lexicon_policy_words() -> dict[str, tuple[str, ...]]:
+    """The search lexicon's everyday words per policy code (智能客服 finds policies by them)."""
+    snapshot = _current()
+    if snapshot.policy_words is None:
+        snapshot.policy_words = policy_words(snapshot.lexicon)
+    return snapshot.policy_words
 
 
 def guide_memo() -> dict:

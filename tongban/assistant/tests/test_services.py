@@ -350,3 +350,54 @@ def test_a_logged_in_person_is_told_which_materials_they_are_spared(resident):
         "5. 结婚证（原件 1份）：您的居民档案中已有婚姻状况，由民政婚姻登记库核验，无需提交。"
     )
     assert texts(final)[3].startswith("1. 出生医学证明（原件 1份）：可免提交：")
+
+
+def test_a_policy_is_found_by_the_words_people_use_and_answers_how_much(visitor, demo):
+    def ask(q):
+        answer = Chat(visitor).ask(q)
+        return answer.kind, answer.target.code if answer.target else None, texts(answer)
+
+    # Parts of a lexicon phrase in order, with words between (生小孩 … 补贴).
+    assert ask("生小孩有补贴吗") == (
+        "answer",
+        "SH-WJW-P001",
+        [
+            "「育儿补贴」待遇标准：每户每年 3600 元（按户内3周岁以下婴幼儿发放），"
+            "按年发放至户主社会保障卡。",
+            "享受方式：免申即享。",
+        ],
+    )
+    kind, code, said = ask("低保能领多少")
+    assert (kind, code) == ("answer", "SH-MZJ-P008")
+    assert said[0].startswith("「最低生活保障（主动发现）」待遇标准：按家庭月人均收入与低保标准")
+    # The longest word decides: 低保边缘 is not 低保.
+    assert ask("低保边缘户的条件")[:2] == ("answer", "SH-MZJ-P009")
+    assert ask("退伍军人春节有慰问金吗")[:2] == ("answer", "SH-TYJ-P002")
+    # Words shared by several policies ask which.
+    answer = Chat(visitor).ask("老人补贴每月多少钱")
+    assert (answer.kind, answer.asks.question) == ("ask", "您问的是哪一项政策？")
+    assert [o.value for o in answer.asks.options] == [
+        "SH-MZJ-P001", "SH-MZJ-P002", "SH-MZJ-P003", "SH-MZJ-P004"
+    ]  # fmt: skip
+    # What the policy's service answers (its materials, its fee) stays the guide's.
+    assert ask("敬老卡要多少钱") == ("answer", "SH-MZJ-0303", ["「老年人优待卡申领」不收费。"])
+
+
+def test_how_much_of_a_service_or_a_life_event_is_told_from_its_policies(visitor, demo):
+    chat = Chat(visitor)
+    chat.ask("最低生活保障申请要带什么")
+    answer = chat.ask("那能领多少")
+    assert answer.target.code == "SH-MZJ-0101"
+    assert texts(answer)[0].startswith("「最低生活保障（主动发现）」待遇标准：")
+    assert answer.sentences[0].source == Source(
+        "benefit", "待遇标准", "/policies/SH-MZJ-P008/#benefit-title"
+    )
+    bundle = Chat(visitor).ask("残疾人服务一件事有什么补贴")
+    assert bundle.target.code == "disability_services"
+    assert [s.source.url for s in bundle.sentences][:2] == [
+        "/policies/SH-CL-P001/#benefit-title",
+        "/policies/SH-CL-P002/#benefit-title",
+    ]
+    # Nothing to say is said plainly, not made up.
+    none = Chat(visitor).ask("出生登记能领多少钱")
+    assert texts(none) == ["「出生登记」的办事指南和相关政策中没有待遇标准的内容。"]

@@ -63,6 +63,21 @@ def test_a_word_for_a_code_the_catalog_does_not_have_is_refused_with_file_and_li
 
 
 @pytest.mark.django_db
+def test_words_for_a_policy_the_catalog_does_not_have_are_refused(catalog_dir):
+    path = write_lexicon(
+        catalog_dir, LEXICON + "policies:\n  - {code: NO-SUCH-P1, words: [低保]}\n"
+    )
+    with pytest.raises(CatalogInvalid) as caught:
+        catalog_load_directory(path=catalog_dir)
+    line = line_of(path, "code: NO-SUCH-P1")
+    assert [str(p) for p in caught.value.problems] == [
+        f"lexicon/family.yaml:{line}: policies[0].code: "
+        "词库指向的政策 NO-SUCH-P1 未在 policies 中定义"
+    ]
+    assert not DefinitionVersion.objects.exists()
+
+
+@pytest.mark.django_db
 def test_a_typo_that_corrects_nothing_and_an_unknown_key_are_refused(catalog_dir):
     write_lexicon(catalog_dir, "typos:\n  - {wrong: 户口, right: 户口}\nwords: [上户口]\n")
     with pytest.raises(CatalogInvalid) as caught:
