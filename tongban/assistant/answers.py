@@ -439,15 +439,9 @@ def _benefits_of(name: str, items: set[str]) -> list[Sentence]:
 
 def _booking_url(d: ServiceItemDef) -> str:
     # The same rule as the guide page's booking link (tongban.appointments).
-    from tongban.appointments.selectors import booking as booking_selectors
+    from tongban.appointments.selectors.booking import booking_url_for_item
 
-    if not booking_selectors.item_needs_visit(d):
-        return ""
-    if not booking_selectors.halls_for_booking(item_code=d.code):
-        return ""
-    if booking_selectors.item_books_on_form(d):
-        return f"/apply/item/{d.code}/"
-    return "/bookings/new/?" + urlencode({"item": d.code})
+    return booking_url_for_item(d)
 
 
 def _material_text(n, name, form, copies, required, waivers, spared) -> str:

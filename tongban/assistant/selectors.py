@@ -70,6 +70,22 @@ def conversation_turns(conversation: Conversation) -> list[dict[str, Any]]:
     return rows
 
 
+def conversation_situation(*, conversation_id: int, item_code: str) -> dict[str, str]:
+    """The guide's situations the person answered in the conversation handed over to 在线客服
+    (婚姻状况 …), when it is still about ITEM_CODE: the agent's links can carry them, as
+    the assistant's own 在线办理 link does. Read for the agent serving that person only
+    (the caller checks); {} when there is nothing."""
+    conversation = Conversation.objects.filter(pk=conversation_id).first()
+    if conversation is None or not conversation.state:
+        return {}
+    state = json.loads(conversation.state)
+    target = state.get("target") or {}
+    if target.get("kind") != "item" or target.get("code") != item_code:
+        return {}
+    answers = state.get("answers") or {}
+    return {str(k): str(v) for k, v in answers.items() if isinstance(v, str)}
+
+
 def pending_options(conversation: Conversation) -> bool:
     """Whether the conversation waits for an ask-back answer."""
     if not conversation.state:

@@ -154,8 +154,21 @@ def assistant_ask(
                 conversation=conversation,
                 seq=seq + 2,
                 role=TurnRole.ASSISTANT,
-                text=" ".join(s.text for s in answer.sentences)
-                or (answer.asks.question if answer.asks else ""),
+                # As read back (by a helpdesk agent after 转人工): the sentences, and the
+                # question asked back with its options, so that the reply after it makes sense.
+                text=" ".join(
+                    [s.text for s in answer.sentences]
+                    + (
+                        [
+                            answer.asks.question
+                            + "（"
+                            + "、".join(o.label for o in answer.asks.options)
+                            + "）"
+                        ]
+                        if answer.asks
+                        else []
+                    )
+                ),
                 answer=json.dumps(answer.as_dict(), ensure_ascii=False),
                 aspect=answer.aspect[:40],
                 kind=answer.kind,

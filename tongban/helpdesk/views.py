@@ -337,15 +337,45 @@ def staff_queue_fragment_view(request: HttpRequest) -> HttpResponse:
 
 
 def _link_suggestions(conversation: HelpConversation) -> list[dict]:
+    """The links an agent most often pushes for the service talked about: its guide, its
+    form, its booking, by the rules the guide page uses. The situations the person already
+    answered in 智能客服 are carried, so that the form opens for their case."""
+    from urllib.parse import urlencode
+
+    from tongban.appointments.selectors.booking import booking_url_for_item
+    from tongban.catalog.selectors import item_definition
+
     code = conversation.item_code
-    name = _item_name(code)
-    if not name:
+    try:
+        item = item_definition(code) if code else None
+    except DomainError:
+        item = None
+    if item is None:
         return []
-    return [
-        {"url": f"/items/{code}/", "label": f"办事指南：{name}"},
-        {"url": f"/apply/item/{code}/", "label": f"在线申请：{name}"},
-        {"url": f"/bookings/new/?item={code}", "label": f"预约到厅：{name}"},
-    ]
+    answers: dict[str, str] = {}
+    if conversation.assistant_conversation_id:
+        try:
+            from tongban.assistant.selectors import conversation_situation
+        except ImportError:  # 智能客服 is not installed in this deployment
+            pass
+        else:
+            answers = conversation_situation(
+                conversation_id=conversation.assistant_conversation_id, item_code=code
+            )
+    query = urlencode(answers)
+    said = "（按咨询中的回答）" if answers else ""
+    rows = [{"url": f"/items/{code}/", "label": f"办事指南：{item.name}"}]
+    if "online" in item.channels:
+        rows.append(
+            {
+                "url": f"/apply/item/{code}/" + (f"?{query}" if query else ""),
+                "label": f"在线申请：{item.name}{said}",
+            }
+        )
+    booking = booking_url_for_item(item)
+    if booking and not booking.startswith("/apply/"):
+        rows.append({"url": booking, "label": f"预约到厅：{item.name}"})
+    return rows
 
 
 def _staff_chat_page(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import F, QuerySet
@@ -313,6 +314,17 @@ def item_needs_visit(item) -> bool:
     """预约到厅办理: an item that needs the person at a counter — its guide counts at
     least one visit, it cannot be applied for online, or the booking is the service."""
     return item.visits >= 1 or "online" not in item.channels or item_books_on_form(item)
+
+
+def booking_url_for_item(item) -> str:
+    """Where 预约到厅办理 of ITEM starts: its form when submitting it books (婚姻登记预约),
+    else the booking page; "" when the item needs no visit or no hall offers booking for it.
+    The guide page, 智能客服 and 在线客服 offer the same link by this one rule."""
+    if not item_needs_visit(item) or not halls_for_booking(item_code=item.code):
+        return ""
+    if item_books_on_form(item):
+        return f"/apply/item/{item.code}/"
+    return "/bookings/new/?" + urlencode({"item": item.code})
 
 
 SLOT_CHOICE_DAYS = 14

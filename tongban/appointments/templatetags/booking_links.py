@@ -16,16 +16,14 @@ register = template.Library()
 def booking_link_for_item(item) -> dict:
     """On an item's guide: the link to a slot when the item needs a visit (or the booking
     is the service itself) and a hall offers booking for it."""
-    if not selectors.item_needs_visit(item) or not selectors.halls_for_booking(item_code=item.code):
+    url = selectors.booking_url_for_item(item)
+    if not url:
         return {"show": False}
-    on_form = selectors.item_books_on_form(item)
     return {
         "show": True,
         # 婚姻登记预约: the form asks for both parties and the time; submitting it books.
-        "url": f"/apply/item/{item.code}/"
-        if on_form
-        else "/bookings/new/?" + urlencode({"item": item.code}),
-        "appointment": on_form,
+        "url": url,
+        "appointment": selectors.item_books_on_form(item),
         "online": "online" in item.channels,
     }
 

@@ -162,3 +162,56 @@ def test_a_remembered_id_never_takes_an_account_s_conversation(demo, resident, o
     assert taken == []
     asked.conversation.refresh_from_db()
     assert asked.conversation.owner_id == other_resident.user.pk
+
+
+def test_the_agent_s_links_carry_what_the_person_answered_and_the_question_asked_back(
+    client, demo, resident, settings
+):
+    from tongban.accounts.models import StaffRole
+    from tongban.accounts.tests.factories import DepartmentFactory, StaffFactory
+    from tongban.helpdesk.models import HelpConversation, HelpMessage
+
+    settings.TONGBAN_HELPDESK_HOURS = "workday=00:00-23:59;weekend=00:00-23:59"
+    client.force_login(resident.user)
+    client.post("/assistant/", {"question": "出生登记要带什么材料", "key": "h1"})
+    conversation = Conversation.objects.get()
+    for n, value in enumerate(("married", "father"), 2):
+        client.post(
+            "/assistant/",
+            {"answer_to": value, "conversation": conversation.pk, "key": f"h{n}"},
+        )
+    client.post(f"/assistant/{conversation.pk}/handoff/")
+    helpdesk = HelpConversation.objects.get(assistant_conversation_id=conversation.pk)
+    # The agent reads the question the person's 已登记结婚 answered.
+    said = [m.text for m in HelpMessage.objects.filter(conversation=helpdesk).order_by("pk")]
+    assert said[1:4] == [
+        "材料清单要看您的情况，请先回答指南中的这个问题。 "
+        "新生儿父母的婚姻状况？（已登记结婚、未登记结婚）",
+        "已登记结婚",
+        "材料清单要看您的情况，请先回答指南中的这个问题。 "
+        "新生儿户口随父亲还是随母亲申报？（随父亲、随母亲）",
+    ]
+    centre = DepartmentFactory(code="demo-zwfw-x", name="示例市政务服务中心（测试）")
+    agent = StaffFactory(department=centre, role=StaffRole.HELPDESK)
+    desk = Client()
+    desk.force_login(agent)
+    assert desk.post(f"/staff/helpdesk/{helpdesk.pk}/claim/").status_code == 302
+    page = html(desk.get(f"/staff/helpdesk/{helpdesk.pk}/"))
+    options = re.findall(r'<option value="([^"]*)">([^<]*)</option>', page)
+    assert options == [
+        ("", "不推送"),
+        ("/items/SH-GA-0101/", "办事指南：出生登记"),
+        (
+            "/apply/item/SH-GA-0101/?parents_marital=married&amp;hukou_follows=father",
+            "在线申请：出生登记（按咨询中的回答）",
+        ),
+    ]
+    # Pushed, it passes the same check as a typed link and reaches the person.
+    desk.post(
+        f"/staff/helpdesk/{helpdesk.pk}/say/",
+        {"text": "请点链接继续", "suggested": options[2][0].replace("&amp;", "&")},
+    )
+    pushed = HelpMessage.objects.filter(conversation=helpdesk).order_by("-pk").first()
+    assert pushed.link_url == (
+        "/apply/item/SH-GA-0101/?parents_marital=married&hukou_follows=father"
+    )
