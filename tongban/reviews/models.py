@@ -345,6 +345,7 @@ ORDER_ACTION_LABELS = {
     "withdrawn": "申诉成立，撤销工单",
     "overdue": "超过整改期限",
     "assigned": "分派责任部门",
+    "transferred": "转办其他部门",
     "callback": "回访",
 }
 

@@ -1211,23 +1211,29 @@ def complaint_record(
             raise ComplaintExternalRefExists() from None
 
 
-def complaint_assign(
-    *, actor: User, complaint_id: int, department: Any, note: Any = ""
-) -> Complaint:
-    """分派: a city operator names the responsible department of a complaint in triage."""
+def _department_chosen(department: Any, message: str):
     from tongban.catalog.models import Department
 
-    if not is_city_operator(actor):
-        raise NotCityOperator("只有城市运营人员可以分派投诉建议")
-    text = _clean_text(note, field="note", limit=TEXT_MAX, required=False)
     code = department.strip() if isinstance(department, str) else ""
     target = Department.objects.filter(code=code).first() if code else None
     if target is None:
         raise InvalidInput(
-            "请选择责任部门",
+            message,
             code="COMPLAINT_DEPARTMENT_INVALID",
             details=[{"field": "department", "message": code[:40] or "必选"}],
         )
+    return target
+
+
+def complaint_assign(
+    *, actor: User, complaint_id: int, department: Any, note: Any = ""
+) -> Complaint:
+    """分派: a city operator names the responsible department of a complaint in triage."""
+
+    if not is_city_operator(actor):
+        raise NotCityOperator("只有城市运营人员可以分派投诉建议")
+    text = _clean_text(note, field="note", limit=TEXT_MAX, required=False)
+    target = _department_chosen(department, "请选择责任部门")
     now = _now()
     with transaction.atomic():
         complaint = Complaint.objects.select_for_update().filter(pk=safe_pk(complaint_id)).first()
@@ -1253,6 +1259,57 @@ def complaint_assign(
             note=f"{target.name}：{text}" if text else target.name,
         )
     return complaint
+
+
+def complaint_transfer(*, actor: User, order_id: int, department: Any, reason: Any) -> WorkOrder:
+    """转办: a complaint routed to a department that is not responsible goes to the one that
+    is — sent on by that department's handler, who says why, or by a city operator — while
+    its order is still 待核实. The filer's deadline runs on; the new department is told."""
+
+    text = _clean_text(reason, field="transfer_reason", limit=TEXT_MAX, required=True)
+    target = _department_chosen(department, "请选择转办的责任部门")
+    with transaction.atomic():
+        if is_city_operator(actor):
+            order = WorkOrder.objects.select_for_update().filter(pk=safe_pk(order_id)).first()
+            if order is None:
+                raise OrderNotFound()
+        else:
+            order = _lock_order(actor, order_id)
+        if order.complaint_id is None:
+            raise InvalidInput("差评工单不能转办，请按申诉办理", code="ORDER_NOT_COMPLAINT")
+        if order.status != OrderStatus.OPEN:
+            raise OrderWrongState()
+        if order.department_id == target.pk:
+            raise InvalidInput(
+                "该工单已由这个部门办理，请选择其他部门",
+                code="COMPLAINT_DEPARTMENT_SAME",
+                details=[{"field": "department", "message": target.name}],
+            )
+        before = order.department
+        complaint = Complaint.objects.select_for_update().get(pk=order.complaint_id)
+        complaint.department = target
+        complaint.status = ComplaintStatus.ROUTED
+        complaint.save(update_fields=["department", "status"])
+        order.department = target
+        order.save(update_fields=["department"])
+        note = f"由{before.name}转至{target.name}：{text}"
+        _order_event(order, actor=actor, action="transferred", note=note)
+        audit_record(
+            actor=actor,
+            action="complaint.transferred",
+            object_type="reviews.complaint",
+            object_id=complaint.pk,
+            data={"from": before.code, "to": target.code, "order": order.pk},
+        )
+        for person in _department_handlers(target.pk):
+            notice_send(
+                recipient=person,
+                title=f"收到转办的{complaint.get_kind_display()}，请在期限内办理",
+                body=f"由{before.name}转来。办理期限：{order.deadline:%Y年%m月%d日}。",
+                link=f"/staff/reviews/orders/{order.pk}/",
+                category="complaint_order",
+            )
+    return order
 
 
 def complaint_verdict(

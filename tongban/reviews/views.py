@@ -283,6 +283,15 @@ def _staff_order_page(
             and order.get("needs_callback")
             and order["status"] == "replied",
             "contact": contact,
+            # 转办: a complaint not yet verified, by its department's handler or an operator.
+            "may_transfer": order["kind"] == "complaint"
+            and order["status"] == "open"
+            and (operator or services.may_handle_order(request.user, _dept_id(order_id))),
+            "departments": [
+                (code, name)
+                for code, name in selectors.department_choices()
+                if code != order["department_code"]
+            ],
             "classifications": Classification.choices,
             "appeal_reasons": AppealReason.choices,
             "adoptions": Adoption.choices,
@@ -311,6 +320,8 @@ ORDER_FIELD_IDS = {
     "adoption": "adoption-adopted",
     "verdict": "verdict-satisfied",
     "note": "note",
+    "department": "department",
+    "transfer_reason": "transfer_reason",
 }
 
 
@@ -347,6 +358,12 @@ def staff_order_action_view(request: HttpRequest, order_id: int, action: str) ->
             note=p.get("note", ""),
         ),
         "close": lambda: services.order_close(actor=request.user, order_id=order_id),
+        "transfer": lambda: services.complaint_transfer(
+            actor=request.user,
+            order_id=order_id,
+            department=p.get("department", ""),
+            reason=p.get("transfer_reason", ""),
+        ),
         "appeal": lambda: services.appeal_file(
             actor=request.user,
             rating_id=_rating_id(order_id),
@@ -374,6 +391,12 @@ def staff_order_action_view(request: HttpRequest, order_id: int, action: str) ->
             for f in fields or [""]
         ]
         return _staff_order_page(request, order_id, errors=errors, status=422)
+    if action == "transfer":
+        messages.success(request, "已转办，新的责任部门已收到通知。")
+        if selectors.order_for(user=request.user, order_id=order_id) is None:
+            # Sent on by its former department: the order is no longer theirs to open.
+            return redirect("reviews_staff:orders")
+        return redirect("reviews_staff:order", order_id=order_id)
     messages.success(request, "已保存。")
     return redirect("reviews_staff:order", order_id=order_id)
 

@@ -215,3 +215,34 @@ def test_public_figures_page_and_api(client, resident, people):
 def test_item_page_links_to_complaint_form(client, people):
     page = html(client.get("/items/birth_registration/"))
     assert 'href="/complaints/new/?item=birth_registration"' in page
+
+
+def test_transfer_from_the_order_page(client, resident, people):
+    complaint = services.complaint_file(
+        filer=resident.user, kind="complaint", about="item", about_code="birth_registration",
+        text="窗口让我跑了三次",
+    )  # fmt: skip
+    order = complaint.order
+    client.force_login(people.lead)
+    page = html(client.get(f"/staff/reviews/orders/{order.pk}/"))
+    assert "<summary>不属于本部门职责？转办其他部门</summary>" in page
+    assert '<option value="health">' in page and '<option value="police">' not in page
+    # No reason: the form again, 422, the message linked to the field, nothing moved.
+    refused = client.post(f"/staff/reviews/orders/{order.pk}/transfer/", {"department": "health"})
+    assert refused.status_code == 422
+    assert 'href="#transfer_reason"' in html(refused)
+    assert '<option value="health" selected>' in html(refused)
+    order.refresh_from_db()
+    assert order.department.code == "police"
+    sent = client.post(
+        f"/staff/reviews/orders/{order.pk}/transfer/",
+        {"department": "health", "transfer_reason": "属卫健部门职责"},
+    )
+    assert (sent.status_code, sent["Location"]) == (302, "/staff/reviews/")
+    order.refresh_from_db()
+    assert order.department.code == "health"
+    assert client.get(f"/staff/reviews/orders/{order.pk}/").status_code == 404
+    # The filer reads the step in their complaint's log.
+    client.force_login(resident.user)
+    mine = html(client.get(f"/me/complaints/{complaint.pk}/"))
+    assert "转办其他部门（由" in mine and "属卫健部门职责）" in mine

@@ -459,3 +459,83 @@ def test_public_figures(resident, other_resident, people):
         ("online", 3),
     ]
     assert [(r["name"], r["received"]) for r in stats["by_kind"]] == [("投诉", 3), ("建议", 1)]
+
+
+# ---------------------------------------------------------------- 转办
+
+
+def test_a_department_that_is_not_responsible_transfers_the_complaint(resident, people):
+    complaint = file(resident)  # police
+    order = complaint.order
+    deadline = order.deadline
+    services.complaint_transfer(
+        actor=people.lead, order_id=order.pk, department="health", reason="接种证明由卫健部门出具"
+    )
+    order.refresh_from_db()
+    complaint.refresh_from_db()
+    assert (order.department.code, complaint.department.code) == ("health", "health")
+    assert (order.status, order.deadline) == (OrderStatus.OPEN, deadline)  # the filer's clock
+    event = OrderEvent.objects.filter(order=order).order_by("-pk").first()
+    police, health = (Department.objects.get(code=c).name for c in ("police", "health"))
+    assert (event.action, event.actor_id, event.note) == (
+        "transferred",
+        people.lead.pk,
+        f"由{police}转至{health}：接种证明由卫健部门出具",
+    )
+    audit = AuditEvent.objects.get(action="complaint.transferred")
+    assert (audit.actor_id, audit.object_id, audit.data) == (
+        people.lead.pk,
+        str(complaint.pk),
+        {"from": "police", "to": "health", "order": order.pk},
+    )
+    assert (
+        Notice.objects.filter(recipient=people.other_lead, category="complaint_order").count() == 1
+    )
+    # Now the new department's: the former one neither reads nor works it.
+    assert selectors.order_for(user=people.lead, order_id=order.pk) is None
+    assert selectors.order_for(user=people.other_lead, order_id=order.pk)["id"] == order.pk
+    with pytest.raises(DomainError):
+        services.order_verify(
+            actor=people.lead, order_id=order.pk, classification="process", finding="x"
+        )
+
+
+def test_a_transfer_is_refused_when_it_cannot_be_and_nothing_changes(resident, people):
+    complaint = file(resident)  # police
+    order = complaint.order
+    events = OrderEvent.objects.count()
+    cases = [
+        (people.lead, "health", "", "REVIEW_TEXT_REQUIRED"),  # no reason
+        (people.lead, "nowhere", "理由", "COMPLAINT_DEPARTMENT_INVALID"),
+        (people.lead, "police", "理由", "COMPLAINT_DEPARTMENT_SAME"),
+        (people.other_lead, "health", "理由", "REVIEW_ORDER_NOT_FOUND"),  # not theirs
+        (people.acceptor["health"], "health", "理由", "REVIEW_ORDER_NOT_FOUND"),
+    ]
+    for actor, department, reason, code in cases:
+        with pytest.raises(DomainError) as exc:
+            services.complaint_transfer(
+                actor=actor, order_id=order.pk, department=department, reason=reason
+            )
+        assert exc.value.code == code, (actor, department)
+        assert exc.value.http_status in (403, 404, 409, 422)
+    services.order_verify(
+        actor=people.lead, order_id=order.pk, classification="process", finding="核实"
+    )
+    with pytest.raises(DomainError) as exc:
+        services.complaint_transfer(
+            actor=people.operator, order_id=order.pk, department="health", reason="理由"
+        )
+    assert exc.value.code == "REVIEW_ORDER_WRONG_STATE"
+    order.refresh_from_db()
+    assert order.department.code == "police"
+    assert OrderEvent.objects.count() == events + 1  # the verification only
+    assert not AuditEvent.objects.filter(action="complaint.transferred").exists()
+
+
+def test_a_city_operator_transfers_any_complaint_before_it_is_verified(resident, people):
+    order = file(resident).order  # police
+    services.complaint_transfer(
+        actor=people.operator, order_id=order.pk, department="health", reason="分派有误"
+    )
+    order.refresh_from_db()
+    assert order.department.code == "health"
