@@ -328,6 +328,9 @@ class ComplaintIn(Schema):
     about: Literal[*ComplaintAbout.values]
     about_code: str = Field("", max_length=64, description="事项、大厅或政策的编码；其他留空")
     text: str = Field(..., max_length=5000)
+    enterprise_id: int | None = Field(
+        None, description="以企业名义提交时为该企业编号（须持有有效的经办授权）；本人提交时不填"
+    )
 
 
 class ComplaintOut(Schema):
@@ -340,6 +343,7 @@ class ComplaintOut(Schema):
     received_at: dt.datetime
     deadline: dt.date
     department: str
+    enterprise: str = Field(description="以企业名义提交时的企业名称，本人提交为空")
     status: str
     status_label: str
     reply: str
@@ -427,6 +431,7 @@ def complaint_file(
         about_code=payload.about_code,
         text=payload.text,
         idempotency_key=(idempotency_key or "")[:64],
+        enterprise_id=payload.enterprise_id,
     )
     return Status(201, _mine(request.user, complaint.pk))
 

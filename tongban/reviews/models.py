@@ -236,6 +236,11 @@ class Complaint(models.Model):
     filer = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # 企业诉求: filed by an agent in the name of an enterprise they hold live authority for.
+    # The department reads the enterprise's name (not personal data); the agent stays anonymous.
+    enterprise = models.ForeignKey(
+        "accounts.Enterprise", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # Someone with no account (a hotline caller): how the department and the callback reach
     # them. Encrypted: a name and a telephone number.
     contact_name = EncryptedTextField(blank=True, default="", context="reviews.complaint.name")

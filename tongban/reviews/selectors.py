@@ -445,7 +445,13 @@ def _complaint_order_fields(o: WorkOrder) -> dict[str, Any]:
         "level_label": "",
         "channel_label": c.get_source_display(),
         "comment": _masked_text(c),
-        "rater": "投诉建议人（匿名）" if c.source == ComplaintSource.ONLINE else "来电人",
+        "rater": (
+            f"{c.enterprise.name}（企业经办人，匿名）"
+            if c.enterprise_id
+            else "投诉建议人（匿名）"
+            if c.source == ComplaintSource.ONLINE
+            else "来电人"
+        ),
         "hall": c.about_name if c.about == ComplaintAbout.HALL else "",
         "staff": "",
         "about_label": _about_label(c),
@@ -477,6 +483,7 @@ def _order_qs():
         "rating__staff",
         "complaint",
         "complaint__filer",
+        "complaint__enterprise",
         "department",
     ).order_by("deadline", "pk")
 
@@ -605,6 +612,7 @@ def _mine_row(c: Complaint) -> dict[str, Any]:
         "received_at": c.received_at,
         "deadline": c.deadline,
         "department": c.department.name if c.department_id else "",
+        "enterprise": c.enterprise.name if c.enterprise_id else "",
         "status": order.status if order else "triage",
         "status_label": _complaint_status_label(c, order),
         "reply": order.reply if order and order.replied_at else "",
@@ -623,7 +631,7 @@ def _own_complaints(user):
         return Complaint.objects.none()
     return (
         Complaint.objects.filter(filer=user)
-        .select_related("department", "order")
+        .select_related("department", "order", "enterprise")
         .order_by("-received_at", "-pk")
     )
 

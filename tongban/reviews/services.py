@@ -37,7 +37,7 @@ from tongban.accounts.models import StaffAssignment, StaffRole, User
 from tongban.cases.models import Application, Channel, TaskStatus
 from tongban.cases.receipt import receipt_normalise
 from tongban.common.calendar import add_working_days
-from tongban.common.errors import InvalidInput
+from tongban.common.errors import DomainError, InvalidInput
 from tongban.common.services import audit_record
 from tongban.notifications.services import notice_send
 from tongban.reviews.errors import (
@@ -1036,6 +1036,26 @@ def _complaint_create(*, fields: dict[str, Any], actor: User, now: dt.datetime) 
     return complaint
 
 
+def _enterprise_of_agent(filer: User, enterprise_id: Any):
+    if enterprise_id in (None, ""):
+        return None
+    from tongban.accounts.selectors import enterprise_for_agent
+
+    refused = InvalidInput(
+        "您没有以该企业名义办事的有效授权",
+        code="COMPLAINT_ENTERPRISE_INVALID",
+        details=[{"field": "enterprise", "message": "无有效授权"}],
+    )
+    try:
+        pk = int(enterprise_id)
+    except (TypeError, ValueError):
+        raise refused from None
+    try:
+        return enterprise_for_agent(user=filer, enterprise_id=pk)
+    except DomainError:
+        raise refused from None
+
+
 def complaint_file(
     *,
     filer: User,
@@ -1044,13 +1064,16 @@ def complaint_file(
     about_code: Any = "",
     text: Any,
     idempotency_key: Any = "",
+    enterprise_id: Any = None,
     now: dt.datetime | None = None,
 ) -> Complaint:
-    """网上提交: a signed-in resident or enterprise agent files a complaint or suggestion."""
+    """网上提交: a signed-in resident files a complaint or suggestion, in their own name or, as
+    an enterprise's agent, in the name of ENTERPRISE_ID (one they hold live authority for)."""
     from tongban.common.errors import AuthenticationRequired
 
     if not _authed(filer):
         raise AuthenticationRequired()
+    enterprise = _enterprise_of_agent(filer, enterprise_id)
     kind = _complaint_kind(kind)
     department_id, code, name = complaint_route(about=about, about_code=about_code)
     body = _clean_text(text, field="text", limit=COMPLAINT_TEXT_MAX, required=True)
@@ -1073,6 +1096,7 @@ def complaint_file(
                         "about_name": name,
                         "text": body,
                         "filer": filer,
+                        "enterprise": enterprise,
                         "department_id": department_id,
                         "deadline": deadline,
                         "received_at": now,

@@ -451,6 +451,7 @@ def staff_appeal_decide_view(request: HttpRequest, appeal_id: int) -> HttpRespon
 # ---------------------------------------------------------------- 投诉建议
 
 COMPLAINT_FIELD_IDS = {
+    "enterprise": "enterprise",
     "kind": "kind-complaint",
     "about": "about-item",
     "about_code": "about-code-item",
@@ -490,6 +491,8 @@ def _about_code(post) -> str:
 def complaint_new_view(request: HttpRequest) -> HttpResponse:
     import uuid
 
+    from tongban.accounts.selectors import enterprises_for_agent
+
     errors: list[dict[str, str]] = []
     posted: dict[str, str] = {
         "kind": request.GET.get("kind", ""),
@@ -507,6 +510,7 @@ def complaint_new_view(request: HttpRequest) -> HttpResponse:
                 about_code=_about_code(request.POST),
                 text=request.POST.get("text", ""),
                 idempotency_key=request.POST.get("idempotency_key", ""),
+                enterprise_id=request.POST.get("enterprise", ""),
             )
         except DomainError as exc:
             errors = _field_errors(exc)
@@ -523,6 +527,10 @@ def complaint_new_view(request: HttpRequest) -> HttpResponse:
         "reviews/complaint_new.html",
         {
             "choices": selectors.complaint_about_choices(),
+            # 以企业名义: the enterprises the person may act for, if any.
+            "enterprises": [
+                (str(e["id"]), e["name"]) for e in enterprises_for_agent(user=request.user)
+            ],
             "posted": posted,
             "errors": errors,
             "error_fields": {e["field"]: e["message"] for e in errors if e["field"]},

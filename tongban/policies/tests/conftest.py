@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "definitions"
 FIRST_EIGHT = {
@@ -24,6 +25,13 @@ def demo_definitions(folder: Path, keep: set[str] = FIRST_EIGHT) -> Path:
     for path in (folder / "policies").iterdir():
         if path.stem not in keep:
             path.unlink()
+    # The lexicon's words for the policies taken out go with them, as an operator removing a
+    # policy would (the loader refuses words for a policy it does not have).
+    words = folder / "lexicon" / "policies.yaml"
+    if words.exists():
+        data = yaml.safe_load(words.read_text(encoding="utf-8"))
+        data["policies"] = [p for p in data.get("policies", []) if p["code"] in keep]
+        words.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return folder
 
 

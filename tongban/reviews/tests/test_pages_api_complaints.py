@@ -246,3 +246,47 @@ def test_transfer_from_the_order_page(client, resident, people):
     client.force_login(resident.user)
     mine = html(client.get(f"/me/complaints/{complaint.pk}/"))
     assert "转办其他部门（由" in mine and "属卫健部门职责）" in mine
+
+
+def test_an_enterprise_agent_files_in_the_enterprise_s_name(
+    client, resident, other_resident, people
+):
+    from tongban.accounts.models import EnterpriseMembership
+    from tongban.accounts.tests.factories import EnterpriseFactory, EnterpriseMembershipFactory
+
+    firm = EnterpriseFactory(name="示例投诉科技有限公司")
+    EnterpriseMembershipFactory(
+        user=resident.user, enterprise=firm, role=EnterpriseMembership.Role.LEGAL_REPRESENTATIVE
+    )
+    client.force_login(resident.user)
+    page = html(client.get("/complaints/new/"))
+    assert '<label for="enterprise">以谁的名义提交</label>' in page
+    assert f'<option value="{firm.pk}">示例投诉科技有限公司（企业诉求）</option>' in page
+    sent = client.post("/complaints/new/", {**FORM, "enterprise": str(firm.pk)})
+    complaint = Complaint.objects.get()
+    assert sent.status_code == 302
+    assert (complaint.enterprise_id, complaint.filer_id) == (firm.pk, resident.user.pk)
+    assert "<dt>提交名义</dt><dd>示例投诉科技有限公司（企业诉求）</dd>" in html(
+        client.get(f"/me/complaints/{complaint.pk}/")
+    )
+    # The department reads the enterprise, never the agent.
+    client.force_login(people.lead)
+    order_page = html(client.get(f"/staff/reviews/orders/{complaint.order.pk}/"))
+    assert "示例投诉科技有限公司（企业经办人，匿名）" in order_page
+    assert resident.name not in order_page
+    # Someone without authority for it: 422 on the field, nothing filed; no select at all.
+    client.force_login(other_resident.user)
+    assert 'id="enterprise"' not in html(client.get("/complaints/new/"))
+    refused = client.post(
+        "/complaints/new/", {**FORM, "idempotency_key": "other-1", "enterprise": str(firm.pk)}
+    )
+    assert refused.status_code == 422
+    assert 'href="#enterprise"' in html(refused)
+    api = post(
+        client,
+        "/api/v1/complaints",
+        {"kind": "complaint", "about": "item", "about_code": "birth_registration",
+         "text": "材料说明不清楚", "enterprise_id": firm.pk},
+    )  # fmt: skip
+    assert (api.status_code, api.json()["code"]) == (422, "COMPLAINT_ENTERPRISE_INVALID")
+    assert Complaint.objects.count() == 1
