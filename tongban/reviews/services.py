@@ -1290,8 +1290,14 @@ def complaint_transfer(*, actor: User, order_id: int, department: Any, reason: A
     is — sent on by that department's handler, who says why, or by a city operator — while
     its order is still 待核实. The filer's deadline runs on; the new department is told."""
 
-    text = _clean_text(reason, field="transfer_reason", limit=TEXT_MAX, required=True)
     target = _department_chosen(department, "请选择转办的责任部门")
+    if not (isinstance(reason, str) and reason.strip()):
+        raise InvalidInput(
+            "请填写转办理由",
+            code="REVIEW_TEXT_REQUIRED",
+            details=[{"field": "transfer_reason", "message": "必填"}],
+        )
+    text = _clean_text(reason, field="transfer_reason", limit=TEXT_MAX, required=True)
     with transaction.atomic():
         if is_city_operator(actor):
             order = WorkOrder.objects.select_for_update().filter(pk=safe_pk(order_id)).first()

@@ -230,7 +230,8 @@ def test_transfer_from_the_order_page(client, resident, people):
     # No reason: the form again, 422, the message linked to the field, nothing moved.
     refused = client.post(f"/staff/reviews/orders/{order.pk}/transfer/", {"department": "health"})
     assert refused.status_code == 422
-    assert 'href="#transfer_reason"' in html(refused)
+    assert 'href="#transfer_reason">请填写转办理由</a>' in html(refused)
+    assert "<details open><summary>不属于本部门职责？转办其他部门</summary>" in html(refused)
     assert '<option value="health" selected>' in html(refused)
     order.refresh_from_db()
     assert order.department.code == "police"

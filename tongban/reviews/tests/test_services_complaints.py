@@ -506,7 +506,9 @@ def test_a_transfer_is_refused_when_it_cannot_be_and_nothing_changes(resident, p
     events = OrderEvent.objects.count()
     cases = [
         (people.lead, "health", "", "REVIEW_TEXT_REQUIRED"),  # no reason
+        (people.lead, "health", "   ", "REVIEW_TEXT_REQUIRED"),
         (people.lead, "nowhere", "理由", "COMPLAINT_DEPARTMENT_INVALID"),
+        (people.lead, "", "", "COMPLAINT_DEPARTMENT_INVALID"),  # the first field first
         (people.lead, "police", "理由", "COMPLAINT_DEPARTMENT_SAME"),
         (people.other_lead, "health", "理由", "REVIEW_ORDER_NOT_FOUND"),  # not theirs
         (people.acceptor["health"], "health", "理由", "REVIEW_ORDER_NOT_FOUND"),
