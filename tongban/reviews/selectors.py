@@ -650,7 +650,12 @@ def my_complaint(*, user, complaint_id: int) -> dict[str, Any] | None:
     order = getattr(c, "order", None)
     # The filer reads who acted by role (the department, the city's operators, themselves),
     # never a staff account; internal flags (overdue) are the department's business.
-    by_role = {"assigned": "城市运营", "callback": "回访", "verdict": "您"}
+    by_role = {
+        "assigned": "城市运营",
+        "transferred": "原办理部门",
+        "callback": "回访",
+        "verdict": "您",
+    }
     row["events"] = [
         {
             **e,

@@ -232,6 +232,9 @@ def test_transfer_from_the_order_page(client, resident, people):
     assert refused.status_code == 422
     assert 'href="#transfer_reason">请填写转办理由</a>' in html(refused)
     assert "<details open><summary>不属于本部门职责？转办其他部门</summary>" in html(refused)
+    # Shown at …/transfer/, its forms still post to the order's own actions.
+    assert f'action="/staff/reviews/orders/{order.pk}/transfer/"' in html(refused)
+    assert f'action="/staff/reviews/orders/{order.pk}/verify/"' in html(refused)
     assert '<option value="health" selected>' in html(refused)
     order.refresh_from_db()
     assert order.department.code == "police"
@@ -246,7 +249,7 @@ def test_transfer_from_the_order_page(client, resident, people):
     # The filer reads the step in their complaint's log.
     client.force_login(resident.user)
     mine = html(client.get(f"/me/complaints/{complaint.pk}/"))
-    assert "转办其他部门（由" in mine and "属卫健部门职责）" in mine
+    assert "原办理部门：转办其他部门（由" in mine and "属卫健部门职责）" in mine
 
 
 def test_an_enterprise_agent_files_in_the_enterprise_s_name(
