@@ -167,7 +167,11 @@ def test_work_order_form_errors_are_in_the_summary(client, resident, people):  #
     order = WorkOrder.objects.get(rating=rating)
     client.force_login(people.lead)
     html = _html(client.get(f"/staff/reviews/orders/{order.pk}/"))
-    assert '<form method="post" action="verify/" novalidate>' in html and " required" not in html
+    assert (
+        f'<form method="post" action="/staff/reviews/orders/{order.pk}/verify/" novalidate>'
+        in (html)
+        and " required" not in html
+    )
     response = client.post(
         f"/staff/reviews/orders/{order.pk}/verify/", {"classification": "attitude", "finding": ""}
     )
