@@ -16,9 +16,13 @@ fi
 echo "== ruff"; $BIN/ruff check . && $BIN/ruff format --check .
 echo "== import-linter"; $BIN/lint-imports --no-cache
 WORKERS="${TEST_WORKERS:-2}"
+# worksteal: a worker that runs out of tests takes queued ones from the other. With the
+# default scheduling the slow browser tests could end up queued on one worker while the
+# other sat idle for the last ten minutes of the run.
+DIST="--dist worksteal"
 
 echo "== tests on SQLite"
-env -u DATABASE_URL $BIN/pytest -n "$WORKERS" "$@"
+env -u DATABASE_URL $BIN/pytest -n "$WORKERS" $DIST "$@"
 
 PG_URL="${TONGBAN_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
 if $BIN/python -c "import psycopg,sys; psycopg.connect(sys.argv[1], connect_timeout=3).close()" "$PG_URL" 2>/dev/null; then
@@ -29,7 +33,7 @@ if $BIN/python -c "import psycopg,sys; psycopg.connect(sys.argv[1], connect_time
   # TONGBAN_PG_BROWSER=1 runs them here too.
   PG_MARK="not browser and not fuzz"
   if [ "${TONGBAN_PG_BROWSER:-0}" = "1" ]; then PG_MARK=""; fi
-  DATABASE_URL="$PG_URL" $BIN/pytest -n "$WORKERS" ${PG_MARK:+-m "$PG_MARK"} "$@"
+  DATABASE_URL="$PG_URL" $BIN/pytest -n "$WORKERS" $DIST ${PG_MARK:+-m "$PG_MARK"} "$@"
 elif [ "${CI:-}" = "true" ]; then
   echo "CI needs PostgreSQL at $PG_URL" >&2; exit 1
 else
