@@ -84,3 +84,30 @@ def page(_playwright_browser, live_server):
     pg.base_url = live_server.url
     yield pg
     context.close()
+
+
+_DB_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+    "live_server",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """The PostgreSQL run (scripts/test.sh sets TONGBAN_TEST_DB_ONLY=1) leaves out the tests
+    that never open the database: pytest-django refuses database access to any test that
+    does not ask for it, so what is left out ran on SQLite already and no backend can
+    change its outcome."""
+    if os.environ.get("TONGBAN_TEST_DB_ONLY") != "1":
+        return
+    keep, drop = [], []
+    for item in items:
+        uses_db = item.get_closest_marker("django_db") is not None or bool(
+            _DB_FIXTURES & set(getattr(item, "fixturenames", ()))
+        )
+        (keep if uses_db else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -33,7 +33,7 @@ if $BIN/python -c "import psycopg,sys; psycopg.connect(sys.argv[1], connect_time
   # TONGBAN_PG_BROWSER=1 runs them here too.
   PG_MARK="not browser and not fuzz"
   if [ "${TONGBAN_PG_BROWSER:-0}" = "1" ]; then PG_MARK=""; fi
-  DATABASE_URL="$PG_URL" $BIN/pytest -n "$WORKERS" $DIST ${PG_MARK:+-m "$PG_MARK"} "$@"
+  TONGBAN_TEST_DB_ONLY=1 DATABASE_URL="$PG_URL" $BIN/pytest -n "$WORKERS" $DIST ${PG_MARK:+-m "$PG_MARK"} "$@"
 elif [ "${CI:-}" = "true" ]; then
   echo "CI needs PostgreSQL at $PG_URL" >&2; exit 1
 else
