@@ -165,13 +165,21 @@ def test_a_remembered_id_never_takes_an_account_s_conversation(demo, resident, o
 
 
 def test_the_agent_s_links_carry_what_the_person_answered_and_the_question_asked_back(
-    client, demo, resident, settings
+    client, demo, resident, settings, monkeypatch
 ):
+    import datetime as dt
+
     from tongban.accounts.models import StaffRole
     from tongban.accounts.tests.factories import DepartmentFactory, StaffFactory
+    from tongban.common.calendar import LOCAL_TZ
+    from tongban.helpdesk import services as helpdesk_services
     from tongban.helpdesk.models import HelpConversation, HelpMessage
 
-    settings.TONGBAN_HELPDESK_HOURS = "workday=00:00-23:59;weekend=00:00-23:59"
+    # Inside service hours whatever the hour the suite runs at (a Wednesday, 10:00).
+    settings.TONGBAN_HELPDESK_HOURS = "workday=09:00-17:00;weekend=09:00-12:00"
+    monkeypatch.setattr(
+        helpdesk_services, "_now", lambda: dt.datetime(2026, 12, 2, 10, 0, tzinfo=LOCAL_TZ)
+    )
     client.force_login(resident.user)
     client.post("/assistant/", {"question": "出生登记要带什么材料", "key": "h1"})
     conversation = Conversation.objects.get()
