@@ -237,13 +237,15 @@ def _clean_level(value: Any, *, field: str = "level") -> int:
     return level
 
 
-def _clean_text(text: Any, *, field: str, limit: int, required: bool) -> str:
+def _clean_text(
+    text: Any, *, field: str, limit: int, required: bool, missing: str = "请填写内容"
+) -> str:
     value = (text or "").strip() if isinstance(text, str) or text is None else None
     if value is None:
         raise InvalidInput("文字格式不正确", details=[{"field": field, "message": "文本"}])
     if required and not value:
         raise InvalidInput(
-            "请填写内容", code="REVIEW_TEXT_REQUIRED", details=[{"field": field, "message": "必填"}]
+            missing, code="REVIEW_TEXT_REQUIRED", details=[{"field": field, "message": "必填"}]
         )
     if len(value) > limit:
         raise InvalidInput(
@@ -1291,13 +1293,9 @@ def complaint_transfer(*, actor: User, order_id: int, department: Any, reason: A
     its order is still 待核实. The filer's deadline runs on; the new department is told."""
 
     target = _department_chosen(department, "请选择转办的责任部门")
-    if not (isinstance(reason, str) and reason.strip()):
-        raise InvalidInput(
-            "请填写转办理由",
-            code="REVIEW_TEXT_REQUIRED",
-            details=[{"field": "transfer_reason", "message": "必填"}],
-        )
-    text = _clean_text(reason, field="transfer_reason", limit=TEXT_MAX, required=True)
+    text = _clean_text(
+        reason, field="transfer_reason", limit=TEXT_MAX, required=True, missing="请填写转办理由"
+    )
     with transaction.atomic():
         if is_city_operator(actor):
             order = WorkOrder.objects.select_for_update().filter(pk=safe_pk(order_id)).first()
