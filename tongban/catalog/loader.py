@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -94,10 +95,44 @@ class CatalogDefinitions:
     unvalidated: set[str] = field(default_factory=set)
 
 
+# Folders already read, by their files' exact bytes. Parsing the YAML is most of a load's
+# time, and the same unchanged folder is read again and again: by every worker start, by the
+# policy tools and, hundreds of times, by the test suite. Only a folder that validated is
+# kept; the results are shared, so nothing may change them after reading.
+_READ_CACHE: dict[str, CatalogDefinitions] = {}
+_READ_CACHE_SIZE = 8
+_read_cache_lock = threading.Lock()
+
+
 def read_definitions(path: Path | str) -> CatalogDefinitions:
     """Parse, validate and cross-check a definition folder. Raises CatalogInvalid listing every
     problem (not just the first)."""
     root = Path(path)
+    if not root.is_dir():
+        return _read_definitions(root)
+    # By content alone: nothing read keeps the folder's own path, so a copy reads the same.
+    key = _folder_digest(root)
+    cached = _READ_CACHE.get(key)
+    if cached is not None:
+        return cached
+    result = _read_definitions(root)
+    with _read_cache_lock:
+        while len(_READ_CACHE) >= _READ_CACHE_SIZE:
+            _READ_CACHE.pop(next(iter(_READ_CACHE)))
+        _READ_CACHE[key] = result
+    return result
+
+
+def _folder_digest(root: Path) -> str:
+    """Every file below ROOT, by name and content: any edit, addition or removal changes it."""
+    digest = hashlib.sha256()
+    for file_path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(file_path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(file_path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _read_definitions(root: Path) -> CatalogDefinitions:
     problems: list[DefinitionProblem] = []
     result = CatalogDefinitions()
     if not root.is_dir():

@@ -10,6 +10,7 @@ Two caches make these cheap:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 import time
 from collections import Counter
@@ -32,7 +33,7 @@ from tongban.catalog.models import (
     ServiceItem,
 )
 from tongban.catalog.schemas import BundleDef, DataElementDef, ServiceItemDef
-from tongban.catalog.search import SearchDoc, SearchHit, SearchIndex, normalise
+from tongban.catalog.search import SearchDoc, SearchHit, SearchIndex, SearchLexicon, normalise
 
 Kind = DefinitionVersion.Kind
 
@@ -201,8 +202,26 @@ class _Snapshot:
                         for i in self.items.values()
                     ]  # fmt: skip
                     known = set(self.items) | set(self.bundles)
-                    self._index = SearchIndex(docs, search_lexicon(self.lexicon, known))
+                    self._index = _index_for(docs, search_lexicon(self.lexicon, known))
         return self._index
+
+
+# Built indexes by what went into them. A new snapshot of an unchanged catalog (another
+# process's load of the same folder; each test's fresh database) reuses the index instead of
+# reading every name again, which takes about half a second.
+_indexes: dict[str, SearchIndex] = {}
+_INDEXES_KEPT = 4
+
+
+def _index_for(docs: list[SearchDoc], lexicon: SearchLexicon) -> SearchIndex:
+    key = hashlib.sha256(repr((docs, lexicon)).encode()).hexdigest()
+    index = _indexes.get(key)
+    if index is None:
+        index = SearchIndex(docs, lexicon)
+        while len(_indexes) >= _INDEXES_KEPT:
+            _indexes.pop(next(iter(_indexes)))
+        _indexes[key] = index
+    return index
 
 
 # ---------------------------------------------------------------- definition cache

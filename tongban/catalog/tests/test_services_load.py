@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import shutil
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from tongban.catalog.errors import CatalogInvalid, ItemNotFound
+from tongban.catalog.loader import read_definitions
 from tongban.catalog.models import (
     Bundle,
     CatalogRevision,
@@ -142,6 +144,34 @@ def test_a_changed_item_becomes_version_2_and_version_1_stays_readable(catalog_d
     ]
     with pytest.raises(ItemNotFound):
         item_definition("birth_registration", version=3)
+
+
+def test_a_folder_is_parsed_again_only_when_a_file_in_it_changes(catalog_dir, tmp_path):
+    first = read_definitions(catalog_dir)
+    assert read_definitions(catalog_dir) is first
+    # A copy reads as the same folder: nothing read keeps the folder's own path.
+    copy = tmp_path / "copy"
+    shutil.copytree(catalog_dir, copy)
+    assert read_definitions(copy) is first
+
+    edit(copy / "items/birth_registration.yaml", "promised_days: 5", "promised_days: 4")
+    edited = read_definitions(copy)
+    assert edited is not first
+    assert edited.items["birth_registration"].definition.time_limit.promised_days == 4
+    assert first.items["birth_registration"].definition.time_limit.promised_days == 5
+
+    # A new file counts, even one the loader would not read.
+    (copy / "notes.txt").write_text("说明", encoding="utf-8")
+    assert read_definitions(copy) is not edited
+
+    # A folder that failed is read again every time, so the fix is seen at once.
+    edit(copy / "items/birth_registration.yaml", "promised_days: 4", "promised_days: 四")
+    with pytest.raises(CatalogInvalid):
+        read_definitions(copy)
+    edit(copy / "items/birth_registration.yaml", "promised_days: 四", "promised_days: 4")
+    assert (
+        read_definitions(copy).items["birth_registration"].definition.time_limit.promised_days == 4
+    )
 
 
 def test_a_definition_removed_from_the_folder_is_deactivated_not_deleted(catalog_dir):
