@@ -1,8 +1,8 @@
 """Walking a journey in Chromium as the people in it do: each person in their own browser
 window at the same width (a phone, 390×844, or a desktop, 1280 px), logging in as they do
 (staff with their one-time code), going through the pages they use, and every page they see
-looked at the way a reviewer looks at a screenshot: it does not scroll sideways, it speaks
-Chinese, it has no placeholder, and axe finds nothing."""
+looked at the way a reviewer looks at a screenshot: it does not scroll sideways (at either
+width), it speaks Chinese, it has no placeholder, and axe finds nothing."""
 
 from __future__ import annotations
 
@@ -82,6 +82,7 @@ class Walk:
         self.browser = page.context.browser
         self.base_url = page.base_url
         self.size = size
+        self.other_size = DESKTOP if size == PHONE else PHONE
         self.pages: dict[str, object] = {}
         self.seen: list[str] = []  # every path looked at, for the test's own record
 
@@ -135,8 +136,16 @@ class Walk:
         page.wait_for_load_state()
         path = page.url[len(self.base_url) :]
         self.seen.append(path)
-        width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-        assert width[0] <= width[1], f"{path} scrolls sideways at {self.size['width']} px"
+        for size in (self.size, self.other_size):
+            # Each journey is walked once, at the size its person uses; every page on the way
+            # is laid out at the other size too, so neither a phone nor a desktop scrolls
+            # sideways anywhere the journey goes.
+            if size is not self.size:
+                page.set_viewport_size(size)
+            width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            if size is not self.size:
+                page.set_viewport_size(self.size)
+            assert width[0] <= width[1], f"{path} scrolls sideways at {size['width']} px"
         text = page.locator("main").inner_text()
         assert "即将上线" not in text, path
         latin = {w for w in _LATIN_WORD.findall(text) if w.upper() not in _LATIN_ALLOWED}

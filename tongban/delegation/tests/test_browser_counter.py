@@ -1,6 +1,6 @@
 """At the counter (综合窗口): a resident without a phone (王磊, no login) has the clerk record
-that his wife (李静, resident1) may act for him; she accepts on her phone. Every page fits
-the width, speaks Chinese and has no axe findings, at 390 and 1280 px."""
+that his wife (李静, resident1) may act for him; she accepts. Walked at the counter's 1280 px;
+every page fits 390 px too (Walk.look), speaks Chinese and has no axe findings."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from django.conf import settings
 
-from tongban.cases.tests.walk import Walk
+from tongban.cases.tests.walk import DESKTOP, Walk
 from tongban.catalog.services import catalog_load_directory
 from tongban.delegation.models import Delegation, DelegationState, RecordedVia
 from tongban.demo.accounts import _FATHER, _MOTHER, ensure_demo_accounts
@@ -17,11 +17,10 @@ from tongban.demo.accounts import _FATHER, _MOTHER, ensure_demo_accounts
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("width", [390, 1280], ids=["phone", "desktop"])
-def test_clerk_records_and_the_relative_accepts(page, width):
+def test_clerk_records_and_the_relative_accepts(page):
     catalog_load_directory(path=settings.TONGBAN_CATALOG_DIR)
     ensure_demo_accounts()
-    walk = Walk(page, {"width": width, "height": 844 if width == 390 else 900})
+    walk = Walk(page, DESKTOP)
     try:
         clerk = walk.staff("counter")
         clerk.goto("/staff/counter/")
