@@ -27,6 +27,8 @@ PASSWORD = "Kaimen-2026-qiu"
 
 
 def _check(page, found: list) -> None:
+    # A click that navigates returns before the new document exists; read it once it has loaded.
+    page.wait_for_load_state()
     found.append((page.url, page.evaluate(SIDEWAYS), _axe_violations(page) if AXE.exists() else []))
 
 
@@ -91,6 +93,7 @@ def test_password_reset_by_mobile(page, viewport):
 
     page.goto("/accounts/login/")
     page.get_by_role("link", name="忘记密码").click()
+    page.wait_for_url("**/accounts/reset/")
     _check(page, found)
     page.get_by_label("用户名、身份证号码或手机号码").fill("139 1234 5678")
     page.get_by_role("button", name="获取短信验证码").click()
