@@ -4,6 +4,7 @@ definitions/intents.yaml: definitions are data, validated by pydantic when first
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -43,6 +44,16 @@ class IntentsFile(_Strict):
     aspects: list[AspectDef] = Field(min_length=1)
     handoff_cues: list[str] = Field(min_length=1)
     fillers: list[str] = Field(default_factory=list)
+    # Names that hold a cue without asking it: 研发费用 is what a tax credit is for, not a fee.
+    not_cues: list[str] = Field(default_factory=list)
+
+    @field_validator("not_cues")
+    @classmethod
+    def _not_cues_hold_a_cue(cls, value: list[str]) -> list[str]:
+        cleaned = [normalise(w) for w in value]
+        if any(not w for w in cleaned):
+            raise ValueError("不作提示词的词语不能为空")
+        return cleaned
 
     @model_validator(mode="after")
     def _unique(self) -> IntentsFile:
@@ -86,11 +97,16 @@ def aspect_label(code: str) -> str:
 
 def read(question: str) -> Reading:
     text = normalise(question)
+    # A name holding a cue (研发费用) is not read for cues; it stays where it is, in the subject.
+    names = sorted(intents().not_cues, key=len, reverse=True)
+    parts = re.split("(" + "|".join(map(re.escape, names)) + ")", text) if names else [text]
     found: set[str] = set()
-    for cue, code in _cue_table():
-        if cue in text:
-            found.add(code)
-            text = text.replace(cue, " ")
+    for i in range(0, len(parts), 2):
+        for cue, code in _cue_table():
+            if cue in parts[i]:
+                found.add(code)
+                parts[i] = parts[i].replace(cue, " ")
+    text = " ".join(parts)
     handoff = False
     for cue in intents().handoff_cues:
         if normalise(cue) in text:

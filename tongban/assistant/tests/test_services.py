@@ -20,6 +20,7 @@ from tongban.assistant.errors import (
     AssistantQuestionTooLong,
     AssistantThrottled,
 )
+from tongban.assistant.intents import read
 from tongban.assistant.models import Conversation, Turn
 from tongban.assistant.selectors import conversation_for
 from tongban.common.models import AuditEvent
@@ -381,6 +382,15 @@ def test_a_policy_is_found_by_the_words_people_use_and_answers_how_much(visitor,
     ]  # fmt: skip
     # What the policy's service answers (its materials, its fee) stays the guide's.
     assert ask("敬老卡要多少钱") == ("answer", "SH-MZJ-0303", ["「老年人优待卡申领」不收费。"])
+    # 研发费用 names what the credit is for; it does not ask a fee.
+    kind, code, said = ask("研发费用加计扣除怎么享受")
+    assert (kind, code) == ("answer", "SH-SWJ-P005")
+    assert said[1:] == [
+        "「研发费用税前加计扣除」待遇标准：研发费用按实际发生额的 100% 在税前加计扣除。",
+        "享受条件（同时满足）：高新技术企业或科技类行业企业；企业（不含个体工商户）；登记状态为存续。",
+        "享受方式：精准推送。",
+    ]
+    assert read("研发费用加计扣除要多少钱").aspects == ("fee",)
 
 
 def test_how_much_of_a_service_or_a_life_event_is_told_from_its_policies(visitor, demo):
