@@ -25,6 +25,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _normalised_words(value: list[str], empty_message: str) -> list[str]:
+    # Read as questions are read (full-width, case), so a word matches what people type.
+    cleaned = [normalise(w) for w in value]
+    if any(not w for w in cleaned):
+        raise ValueError(empty_message)
+    return cleaned
+
+
 class AspectDef(_Strict):
     code: AspectCode
     label: str = Field(min_length=2, max_length=20)
@@ -33,10 +41,7 @@ class AspectDef(_Strict):
     @field_validator("cues")
     @classmethod
     def _cues_are_words(cls, value: list[str]) -> list[str]:
-        cleaned = [normalise(c) for c in value]
-        if any(not c for c in cleaned):
-            raise ValueError("提示词不能为空")
-        return cleaned
+        return _normalised_words(value, "提示词不能为空")
 
 
 class IntentsFile(_Strict):
@@ -49,11 +54,8 @@ class IntentsFile(_Strict):
 
     @field_validator("not_cues")
     @classmethod
-    def _not_cues_hold_a_cue(cls, value: list[str]) -> list[str]:
-        cleaned = [normalise(w) for w in value]
-        if any(not w for w in cleaned):
-            raise ValueError("不作提示词的词语不能为空")
-        return cleaned
+    def _not_cues_are_words(cls, value: list[str]) -> list[str]:
+        return _normalised_words(value, "不作提示词的词语不能为空")
 
     @model_validator(mode="after")
     def _unique(self) -> IntentsFile:

@@ -344,12 +344,15 @@ class ComplaintOut(Schema):
     deadline: dt.date
     department: str
     enterprise: str = Field(description="以企业名义提交时的企业名称，本人提交为空")
+    filed_by_me: bool = Field(
+        description="本人提交为 true；法定代表人、管理员看到的本企业其他经办人所提交的为 false"
+    )
     status: str
     status_label: str
     reply: str
     adoption_label: str
     verdict: str
-    verdict_open: bool
+    verdict_open: bool = Field(description="可以评价答复（仅提交人本人）")
 
 
 class ComplaintRecordIn(Schema):

@@ -600,8 +600,9 @@ def _complaint_status_label(c: Complaint, order: WorkOrder | None) -> str:
     return labels[order.status]
 
 
-def _mine_row(c: Complaint) -> dict[str, Any]:
+def _mine_row(c: Complaint, user) -> dict[str, Any]:
     order = getattr(c, "order", None)
+    mine = c.filer_id == user.pk
     return {
         "id": c.pk,
         "kind": c.kind,
@@ -620,33 +621,48 @@ def _mine_row(c: Complaint) -> dict[str, Any]:
         "replied_at": order.replied_at if order else None,
         "verdict": order.verdict if order else "",
         "verdict_label": order.get_verdict_display() if order and order.verdict else "",
+        # The verdict is the filer's: the enterprise's managers read the complaint, not rate it.
+        "filed_by_me": mine,
         "verdict_open": bool(
-            order and order.status == OrderStatus.REPLIED and c.source == ComplaintSource.ONLINE
+            mine
+            and order
+            and order.status == OrderStatus.REPLIED
+            and c.source == ComplaintSource.ONLINE
         ),
     }
 
 
 def _own_complaints(user):
+    """The user's own complaints, and those filed in the name of an enterprise whose legal
+    representative or administrator they are now: a complaint in its name is the
+    enterprise's business, whichever of its agents typed it."""
+    from tongban.accounts.selectors import NEED_MANAGE, enterprise_ids_with_authority
+
     if not getattr(user, "is_authenticated", False):
         return Complaint.objects.none()
+    visible = Q(filer=user)
+    managed = enterprise_ids_with_authority(user=user, need=NEED_MANAGE)
+    if managed:
+        visible |= Q(enterprise_id__in=managed)
     return (
-        Complaint.objects.filter(filer=user)
+        Complaint.objects.filter(visible)
         .select_related("department", "order", "enterprise")
         .order_by("-received_at", "-pk")
     )
 
 
 def my_complaints(*, user) -> list[dict[str, Any]]:
-    """我的投诉建议: the user's own complaints and suggestions, newest first."""
-    return [_mine_row(c) for c in _own_complaints(user)[:100]]
+    """我的投诉建议: the user's own complaints and suggestions (and their enterprises'),
+    newest first."""
+    return [_mine_row(c, user) for c in _own_complaints(user)[:100]]
 
 
 def my_complaint(*, user, complaint_id: int) -> dict[str, Any] | None:
-    """One of the user's own complaints with its log; None for anyone else's."""
+    """One of the user's complaints with its log; None for anyone else's."""
     c = _own_complaints(user).filter(pk=safe_pk(complaint_id)).first()
     if c is None:
         return None
-    row = _mine_row(c)
+    row = _mine_row(c, user)
     order = getattr(c, "order", None)
     # The filer reads who acted by role (the department, the city's operators, themselves),
     # never a staff account; internal flags (overdue) are the department's business.
@@ -654,7 +670,7 @@ def my_complaint(*, user, complaint_id: int) -> dict[str, Any] | None:
         "assigned": "城市运营",
         "transferred": "原办理部门",
         "callback": "回访",
-        "verdict": "您",
+        "verdict": "您" if row["filed_by_me"] else "提交人",
     }
     row["events"] = [
         {

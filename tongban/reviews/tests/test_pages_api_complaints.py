@@ -294,3 +294,57 @@ def test_an_enterprise_agent_files_in_the_enterprise_s_name(
     )  # fmt: skip
     assert (api.status_code, api.json()["code"]) == (422, "COMPLAINT_ENTERPRISE_INVALID")
     assert Complaint.objects.count() == 1
+
+
+def test_the_enterprise_s_legal_representative_reads_what_an_agent_filed_in_its_name(
+    client, resident, other_resident, people
+):
+    from tongban.accounts.models import EnterpriseMembership
+    from tongban.accounts.tests.factories import (
+        EnterpriseFactory,
+        EnterpriseMembershipFactory,
+        ResidentProfileFactory,
+    )
+
+    firm = EnterpriseFactory(name="示例投诉科技有限公司")
+    EnterpriseMembershipFactory(user=resident.user, enterprise=firm)  # an agent files
+    EnterpriseMembershipFactory(
+        user=other_resident.user,
+        enterprise=firm,
+        role=EnterpriseMembership.Role.LEGAL_REPRESENTATIVE,
+    )
+    scoped = ResidentProfileFactory(name="周敏").user
+    EnterpriseMembershipFactory(user=scoped, enterprise=firm, items=["birth_registration"])
+    client.force_login(resident.user)
+    client.post("/complaints/new/", {**FORM, "enterprise": str(firm.pk)})
+    complaint = Complaint.objects.get()
+    order = complaint.order
+    services.order_verify(
+        actor=people.lead, order_id=order.pk, classification="process", finding="x"
+    )
+    services.order_rectify(actor=people.lead, order_id=order.pk, measures="x")
+    services.order_reply(actor=people.lead, order_id=order.pk, reply="已改进说明")
+
+    # The legal representative reads it, and who filed it only as 本企业其他经办人.
+    client.force_login(other_resident.user)
+    listed = html(client.get("/me/complaints/"))
+    assert "以示例投诉科技有限公司名义由本企业其他经办人提交" in listed
+    assert "请告诉我们您是否满意" not in listed
+    detail = html(client.get(f"/me/complaints/{complaint.pk}/"))
+    assert '<dd id="complaint-filer">本企业其他经办人（对答复是否满意由提交人评价）</dd>' in detail
+    assert "已改进说明" in detail and resident.name not in detail
+    assert 'action="/me/complaints/' not in detail
+    mine = client.get(f"/api/v1/me/complaints/{complaint.pk}").json()
+    assert (mine["filed_by_me"], mine["verdict_open"]) == (False, False)
+    # The verdict stays the filer's: the representative's is refused and changes nothing.
+    refused = client.post(f"/me/complaints/{complaint.pk}/verdict/", {"verdict": "satisfied"})
+    assert refused.status_code == 404
+    order.refresh_from_db()
+    assert order.verdict == ""
+    # An agent scoped to some services does not read the enterprise's complaints.
+    client.force_login(scoped)
+    assert client.get(f"/me/complaints/{complaint.pk}/").status_code == 404
+    assert "示例投诉科技有限公司" not in html(client.get("/me/complaints/"))
+    # The filer still rates it.
+    client.force_login(resident.user)
+    assert client.get(f"/api/v1/me/complaints/{complaint.pk}").json()["verdict_open"] is True
