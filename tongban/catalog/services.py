@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from pydantic import BaseModel
 
 from tongban.catalog.lexicon import LEXICON_CODE, LEXICON_FOLDER, LexiconDef
@@ -219,7 +219,7 @@ class _Applier:
         versioned = {
             code: self._version_unsaved(kind, located) for code, located in located_by_code.items()
         }
-        DefinitionVersion.objects.bulk_create([dv for dv, _ in versioned.values() if dv.pk is None])
+        _insert_all(DefinitionVersion, [dv for dv, _ in versioned.values() if dv.pk is None])
         new_rows = []
         for code, located in located_by_code.items():
             dv, status = versioned[code]
@@ -247,12 +247,22 @@ class _Applier:
                 for name in stale:
                     setattr(row, name, values[name])
                 row.save(update_fields=stale)
-        for row in model.objects.bulk_create(new_rows):
+        for row in _insert_all(model, new_rows):
             rows[row.code] = row
         gone = [code for code, row in rows.items() if code not in located_by_code and row.is_active]
         if gone:
             counts.deactivated = model.objects.filter(code__in=gone).update(is_active=False)
         return rows
+
+
+def _insert_all(model, rows: list) -> list:
+    """ROWS inserted with their ids set: in one statement where the database returns the ids
+    of a bulk insert (PostgreSQL, SQLite 3.35+), else one by one."""
+    if connection.features.can_return_rows_from_bulk_insert:
+        return model.objects.bulk_create(rows)
+    for row in rows:
+        row.save(force_insert=True)
+    return rows
 
 
 def _field_value(row, name: str) -> Any:

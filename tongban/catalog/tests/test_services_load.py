@@ -93,6 +93,25 @@ def test_first_load_creates_a_version_and_an_index_row_per_definition():
     assert CatalogRevision.objects.count() == 1
 
 
+def test_a_database_that_cannot_return_ids_of_a_bulk_insert_gets_the_same_catalog(monkeypatch):
+    from django.db import connection
+
+    monkeypatch.setattr(type(connection.features), "can_return_rows_from_bulk_insert", False)
+    report = catalog_load_directory(path=FIXTURES)
+
+    assert counts(report)["item"] == created(7)
+    assert DefinitionVersion.objects.count() == 27
+    item = ServiceItem.objects.select_related("department", "current").get(
+        code="birth_registration"
+    )
+    assert (item.department.code, item.current.version, item.current.code) == (
+        "police",
+        1,
+        "birth_registration",
+    )
+    assert Bundle.objects.get(code="birth").lead_department.code == "police"
+
+
 def test_yaml_booleans_in_conditions_are_stored_as_option_values():
     catalog_load_directory(path=FIXTURES)
     content = DefinitionVersion.objects.get(kind="item", code="birth_registration").content
