@@ -79,7 +79,9 @@ def _playwright_browser():
 def page(_playwright_browser, live_server):
     """A fresh browser context (own cookies) on the live test server. `page.base_url` is set."""
     context = _playwright_browser.new_context(locale="zh-CN", base_url=live_server.url)
-    context.set_default_timeout(10_000)
+    # Generous: a slow CI machine has run three times slower than a developer's; a page that
+    # never comes still fails, only later.
+    context.set_default_timeout(20_000)
     pg = context.new_page()
     pg.base_url = live_server.url
     yield pg

@@ -92,7 +92,7 @@ class Walk:
         context = self.browser.new_context(
             locale="zh-CN", base_url=self.base_url, viewport=self.size
         )
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(30_000)  # a journey's heavy pages on a slow machine
         return context.new_page()
 
     def _password(self, username: str):
