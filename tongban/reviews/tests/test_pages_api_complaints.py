@@ -20,6 +20,13 @@ def post(client, path, body, **headers):
     return client.post(path, data=json.dumps(body), content_type="application/json", **headers)
 
 
+def replied(order, lead, reply: str) -> None:
+    """The department verifies, rectifies and replies: the order is 已答复."""
+    services.order_verify(actor=lead, order_id=order.pk, classification="process", finding="x")
+    services.order_rectify(actor=lead, order_id=order.pk, measures="x")
+    services.order_reply(actor=lead, order_id=order.pk, reply=reply)
+
+
 def html(response) -> str:
     return response.content.decode()
 
@@ -77,11 +84,7 @@ def test_other_resident_gets_404_and_cannot_judge(client, resident, other_reside
         text="x",
     )
     order = complaint.order
-    services.order_verify(
-        actor=people.lead, order_id=order.pk, classification="process", finding="x"
-    )
-    services.order_rectify(actor=people.lead, order_id=order.pk, measures="x")
-    services.order_reply(actor=people.lead, order_id=order.pk, reply="已答复")
+    replied(order, people.lead, "已答复")
     client.force_login(other_resident.user)
     assert client.get(f"/me/complaints/{complaint.pk}/").status_code == 404
     r = client.post(f"/me/complaints/{complaint.pk}/verdict/", {"verdict": "satisfied"})
@@ -319,11 +322,7 @@ def test_the_enterprise_s_legal_representative_reads_what_an_agent_filed_in_its_
     client.post("/complaints/new/", {**FORM, "enterprise": str(firm.pk)})
     complaint = Complaint.objects.get()
     order = complaint.order
-    services.order_verify(
-        actor=people.lead, order_id=order.pk, classification="process", finding="x"
-    )
-    services.order_rectify(actor=people.lead, order_id=order.pk, measures="x")
-    services.order_reply(actor=people.lead, order_id=order.pk, reply="已改进说明")
+    replied(order, people.lead, "已改进说明")
 
     # The legal representative reads it, and who filed it only as 本企业其他经办人.
     client.force_login(other_resident.user)
