@@ -75,6 +75,16 @@ def fill_empty(page, within: str = ".apply-fields") -> None:
             box.fill(str(value))
 
 
+def widths_scrolling_sideways(page, own: dict[str, int], other: dict[str, int]) -> list[int]:
+    """The widths, of OWN and OTHER, at which PAGE scrolls sideways; it is left at OWN."""
+    wide = []
+    for size in (other, own):
+        page.set_viewport_size(size)
+        if page.evaluate("document.documentElement.scrollWidth > window.innerWidth"):
+            wide.append(size["width"])
+    return wide
+
+
 class Walk:
     """The people of one journey, each in their own window of the same size."""
 
@@ -136,16 +146,11 @@ class Walk:
         page.wait_for_load_state()
         path = page.url[len(self.base_url) :]
         self.seen.append(path)
-        for size in (self.size, self.other_size):
-            # Each journey is walked once, at the size its person uses; every page on the way
-            # is laid out at the other size too, so neither a phone nor a desktop scrolls
-            # sideways anywhere the journey goes.
-            if size is not self.size:
-                page.set_viewport_size(size)
-            width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-            if size is not self.size:
-                page.set_viewport_size(self.size)
-            assert width[0] <= width[1], f"{path} scrolls sideways at {size['width']} px"
+        # Each journey is walked once, at the size its person uses; every page on the way is
+        # laid out at the other size too, so neither a phone nor a desktop scrolls sideways
+        # anywhere the journey goes.
+        wide = widths_scrolling_sideways(page, self.size, self.other_size)
+        assert not wide, f"{path} scrolls sideways at {wide} px"
         text = page.locator("main").inner_text()
         assert "即将上线" not in text, path
         latin = {w for w in _LATIN_WORD.findall(text) if w.upper() not in _LATIN_ALLOWED}

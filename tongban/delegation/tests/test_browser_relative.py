@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 
 from tongban.cases.models import Application
-from tongban.cases.tests.walk import DESKTOP, PHONE, fill_empty
+from tongban.cases.tests.walk import DESKTOP, PHONE, fill_empty, widths_scrolling_sideways
 from tongban.catalog.services import catalog_load_directory
 from tongban.delegation.models import Delegation
 from tongban.demo.accounts import DEMO_PASSWORD, ensure_demo_accounts
@@ -25,11 +25,7 @@ def _axe(page) -> list[str]:
 
 def _fits(page) -> bool:
     # Walked on her phone; each page is laid out at a desktop's width too.
-    fits = []
-    for size in (DESKTOP, PHONE):
-        page.set_viewport_size(size)
-        fits.append(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
-    return all(fits)
+    return not widths_scrolling_sideways(page, PHONE, DESKTOP)
 
 
 def _log_in(page, username: str) -> None:
