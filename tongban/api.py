@@ -25,6 +25,8 @@ from tongban.common.errors import DomainError
 from tongban.consents.api import router as consents_router
 from tongban.delegation.api import router as delegation_router
 from tongban.idcode.api import router as idcode_router
+from tongban.metrics.api import public as metrics_public_router
+from tongban.metrics.api import router as metrics_router
 from tongban.notifications.api import router as notifications_router
 from tongban.policies.api import router as policies_router
 from tongban.policies.api_staff import public_router as policies_public_router
@@ -71,6 +73,8 @@ api.add_router("/", queue_router)  # 取号叫号
 api.add_router("/", waitlist_router)  # 轮候
 api.add_router("/", kiosk_router)  # 自助终端
 api.add_router("/", assistant_router)  # 智能客服
+api.add_router("/", metrics_router)  # 服务指标
+api.add_router("/", metrics_public_router)
 
 
 @api.exception_handler(DomainError)

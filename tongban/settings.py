@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "tongban.consents",
     "tongban.assistant",  # 智能客服
     "tongban.helpdesk",
+    "tongban.metrics",  # 服务指标
     "oauth2_provider",
     "django_tasks",
     "django_tasks_db",
@@ -239,6 +240,9 @@ TASKS = {
 # The maintenance tick (SLA reminders and escalation, 补正/容缺 deadlines, old login tries)
 # re-queues itself this often; see tongban/cases/schedule.py.
 TONGBAN_SWEEP_INTERVAL_SECONDS = env_int("TONGBAN_SWEEP_INTERVAL_SECONDS", 900)
+# 服务指标: how stale today's figures may grow before the tick computes today again; earlier
+# days are computed again only when a fact of theirs changes.
+TONGBAN_METRICS_REFRESH_SECONDS = env_int("TONGBAN_METRICS_REFRESH_SECONDS", 900)
 if TONGBAN_SWEEP_INTERVAL_SECONDS < 1:
     raise ConfigurationError("TONGBAN_SWEEP_INTERVAL_SECONDS must be at least 1")
 
@@ -329,6 +333,8 @@ PASSWORD_HASHERS = [
 ]
 # Each API call made with a token is counted for its client (calls, errors, last use).
 MIDDLEWARE = [*MIDDLEWARE, "tongban.connect.middleware.ClientActivityMiddleware"]
+# 活跃用户: once a day per person and channel (tongban.metrics).
+MIDDLEWARE = [*MIDDLEWARE, "tongban.metrics.middleware.ActivityMiddleware"]
 
 # --- identity: registration with 实名认证, SMS codes, password reset (tongban.identity) -------
 # The real-name verifier (name + 身份证号码 → yes/no): the demo asks the city's own population
@@ -351,3 +357,4 @@ TONGBAN_EXCHANGE_ENDPOINTS = {
 }
 # The demo department systems' own records (their databases, not the platform's).
 TONGBAN_DEMO_SOURCES_DB = DATA_DIR / "demo_sources.sqlite3"
+

@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("tongban.appointments.urls")),  # 大厅、预约、叫号、轮候、自助
     path("", include("tongban.assistant.urls")),  # 智能客服
     path("", include("tongban.helpdesk.urls")),  # 在线客服
+    path("", include("tongban.metrics.urls")),  # 公开指标
     path("staff/", include("tongban.cases.urls_staff")),
     path("staff/", include("tongban.reviews.urls_staff")),
     path("staff/", include("tongban.policies.urls_staff")),
@@ -39,6 +40,7 @@ urlpatterns = [
     path("staff/", include("tongban.helpdesk.urls_staff")),  # 在线客服
     path("staff/", include("tongban.appointments.urls_staff")),
     path("staff/", include("tongban.assistant.urls_staff")),  # 窗口智能辅助
+    path("staff/", include("tongban.metrics.urls_staff")),  # 服务指标
     path("", include("tongban.portal.urls")),
 ]
 

@@ -336,6 +336,7 @@ class Slot(models.Model):
         indexes = [
             models.Index(fields=["hall", "item_code", "day"], name="slot_by_hall_item_day"),
             models.Index(fields=["venue", "day"], name="slot_by_venue_day"),
+            models.Index(fields=["day"], name="slot_by_day"),  # 服务指标: a day's bookings
         ]
 
     @property
@@ -405,6 +406,10 @@ class Booking(models.Model):
         indexes = [
             models.Index(fields=["user", "status"], name="booking_by_user_status"),
             models.Index(fields=["status", "reminded_at"], name="booking_by_status_reminded"),
+            # 服务指标: bookings made, kept or cancelled since the last roll-up.
+            models.Index(fields=["created_at"], name="booking_created"),
+            models.Index(fields=["closed_at"], name="booking_closed"),
+            models.Index(fields=["checked_in_at"], name="booking_checked_in"),
         ]
 
 
@@ -507,6 +512,7 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["hall", "day", "status"], name="ticket_queue"),
             models.Index(fields=["user", "day"], name="ticket_by_user_day"),
+            models.Index(fields=["day"], name="ticket_by_day"),  # 服务指标: a day's tickets
         ]
 
 

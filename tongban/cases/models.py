@@ -160,6 +160,11 @@ class Application(FormDataMixin, models.Model):
             models.Index(fields=["status", "hall", "concluded_at"], name="case_handout_queue"),
             # 重复申请: open cases for the same person and service.
             models.Index(fields=["subject_key", "status"], name="case_subject_open"),
+            # 服务指标: a day's cases filed and concluded, and what changed since the last
+            # roll-up (tongban.metrics).
+            models.Index(fields=["submitted_at"], name="case_submitted_at"),
+            models.Index(fields=["concluded_at"], name="case_concluded_at"),
+            models.Index(fields=["updated_at"], name="case_updated_at"),
         ]
 
     def __str__(self) -> str:

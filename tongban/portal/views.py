@@ -36,6 +36,7 @@ from tongban.delegation.selectors import (
     delegations_given,
     delegations_received,
 )
+from tongban.metrics.selectors import may_open_metrics
 from tongban.passkeys.selectors import user_has_passkey
 from tongban.policies import selectors as policies_selectors
 from tongban.portal.agents import AgentGrantForm
@@ -183,6 +184,7 @@ def staff_view(request: HttpRequest) -> HttpResponse:
             "reviews": reviews_selectors.is_reviews_staff(user),
             "policies": policies_selectors.may_open_policies(user),
             "connect": connect_selectors.may_view_clients(user),
+            "metrics": may_open_metrics(user),
         },
     }
     return render(request, "portal/staff.html", context)

@@ -134,6 +134,7 @@ class Rating(models.Model):
         indexes = [
             models.Index(fields=["rater", "-created_at"], name="rating_rater_recent"),
             models.Index(fields=["created_at"], name="rating_created"),
+            models.Index(fields=["excluded_at"], name="rating_excluded"),  # 服务指标
         ]
 
     @property
@@ -336,6 +337,9 @@ class WorkOrder(models.Model):
         ]
         indexes = [
             models.Index(fields=["department", "status", "deadline"], name="order_queue"),
+            # 服务指标: the orders opened and closed on a day.
+            models.Index(fields=["created_at"], name="order_created"),
+            models.Index(fields=["closed_at"], name="order_closed"),
         ]
 
 

@@ -118,7 +118,8 @@ def test_every_staff_shell_link_opens_for_the_person_who_sees_it(client, people)
             "/staff/counter/",
         ],
         people.issuer: ["/staff/handout/"],
-        lead: ["/staff/tasks/", "/staff/commitment-checks/", "/staff/reviews/"],
+        # … and their department's 服务指标.
+        lead: ["/staff/tasks/", "/staff/commitment-checks/", "/staff/reviews/", "/staff/metrics/"],
         # 城市运营 sees every department's 政策兑现 figures and, read-only, 接入管理.
         # … the booking rules of every hall and venue, and the halls' figures
         # (综合窗口设置比例, 预约履约, 等候时长).
@@ -127,6 +128,7 @@ def test_every_staff_shell_link_opens_for_the_person_who_sees_it(client, people)
             "/staff/complaints/",
             "/staff/policies/",
             "/staff/connect/",
+            "/staff/metrics/",
             "/staff/helpdesk/",
             "/staff/bookings/rules/",
             "/staff/halls/figures/",
