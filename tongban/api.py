@@ -28,6 +28,7 @@ from tongban.idcode.api import router as idcode_router
 from tongban.metrics.api import public as metrics_public_router
 from tongban.metrics.api import router as metrics_router
 from tongban.notifications.api import router as notifications_router
+from tongban.opendata.api import router as opendata_router
 from tongban.policies.api import router as policies_router
 from tongban.policies.api_staff import public_router as policies_public_router
 from tongban.policies.api_staff import router as policies_staff_router
@@ -75,6 +76,7 @@ api.add_router("/", kiosk_router)  # 自助终端
 api.add_router("/", assistant_router)  # 智能客服
 api.add_router("/", metrics_router)  # 服务指标
 api.add_router("/", metrics_public_router)
+api.add_router("/", opendata_router)  # 开放数据
 
 
 @api.exception_handler(DomainError)

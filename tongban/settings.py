@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "tongban.assistant",  # 智能客服
     "tongban.helpdesk",
     "tongban.metrics",  # 服务指标
+    "tongban.opendata",  # 开放数据
     "oauth2_provider",
     "django_tasks",
     "django_tasks_db",
@@ -358,3 +359,21 @@ TONGBAN_EXCHANGE_ENDPOINTS = {
 # The demo department systems' own records (their databases, not the platform's).
 TONGBAN_DEMO_SOURCES_DB = DATA_DIR / "demo_sources.sqlite3"
 
+# --- 开放数据 (tongban/opendata) ---------------------------------------------------------------
+# Published counts below this are left empty (小数抑制), and so is every rate resting on one:
+# no group small enough to point at a person shows in the open data or the public figures.
+TONGBAN_OPENDATA_MIN_CELL = env_int("TONGBAN_OPENDATA_MIN_CELL", 10)
+# Calls of the data API one developer key may make per minute, counted in the database.
+TONGBAN_OPENDATA_RATE_LIMIT = env_int("TONGBAN_OPENDATA_RATE_LIMIT", 60)
+# How long a process keeps a dataset's rows before reading its sources again.
+TONGBAN_OPENDATA_CACHE_SECONDS = env_int("TONGBAN_OPENDATA_CACHE_SECONDS", 60)
+if min(TONGBAN_OPENDATA_MIN_CELL, TONGBAN_OPENDATA_RATE_LIMIT) < 1:
+    raise ConfigurationError("TONGBAN_OPENDATA_MIN_CELL and _RATE_LIMIT must be at least 1")
+if TONGBAN_OPENDATA_CACHE_SECONDS < 0:
+    raise ConfigurationError("TONGBAN_OPENDATA_CACHE_SECONDS must not be negative")
+# dct:publisher of the catalogue and every dataset: the body that runs the city's platform.
+TONGBAN_OPENDATA_PUBLISHER = (
+    env_str("TONGBAN_OPENDATA_PUBLISHER") or "示例城市政务服务中心（示例）"
+)
+# Its URI (a web address naming the body), when it has one; unset, the publisher is named only.
+TONGBAN_OPENDATA_PUBLISHER_URI = env_str("TONGBAN_OPENDATA_PUBLISHER_URI") or ""

@@ -32,6 +32,7 @@ urlpatterns = [
     path("", include("tongban.assistant.urls")),  # 智能客服
     path("", include("tongban.helpdesk.urls")),  # 在线客服
     path("", include("tongban.metrics.urls")),  # 公开指标
+    path("", include("tongban.opendata.urls")),  # 开放数据
     path("staff/", include("tongban.cases.urls_staff")),
     path("staff/", include("tongban.reviews.urls_staff")),
     path("staff/", include("tongban.policies.urls_staff")),
