@@ -267,3 +267,73 @@ def trend(request, filters: Query[MetricsFilters]) -> dict[str, Any]:
 def public_figures(request, filters: Query[MetricsPublicFilters]) -> dict[str, Any]:
     scope = selectors.scope_from(allowed=None, start=filters.start, end=filters.end)
     return selectors.public_figures(start=scope.start, end=scope.end)
+
+
+class MetricsServiceCount(Schema):
+    code: str
+    name: str
+    cases: int
+
+
+class MetricsBundleRow(Schema):
+    code: str
+    name: str
+    bundle_cases: int
+    separate: list[MetricsServiceCount]
+    separate_filed: list[MetricsServiceCount]
+    uptake: Rate = Field(description="一件事件数 /（一件事件数 + 单独申请最多的事项件数）")
+
+
+class MetricsHallLevel(MetricsHallFigures):
+    level: str
+    label: str
+
+
+class MetricsFallen(Schema):
+    code: str
+    name: str
+    before: Decimal
+    now: Decimal
+    change: Decimal
+    ratings: int
+
+
+class MetricsClassification(Schema):
+    code: str
+    label: str
+    orders: int
+
+
+class MetricsReviewAnalysisOut(Schema):
+    month: str
+    items: list[MetricsFallen]
+    halls: list[MetricsFallen]
+    classifications: list[MetricsClassification]
+
+
+@router.get(
+    "/metrics/bundles",
+    response={200: list[MetricsBundleRow], **errors(400, 401, 403, 422)},
+    summary="一件事使用情况（一件事件数与单独申请件数）",
+)
+def bundles(request, filters: Query[MetricsFilters]) -> list[dict[str, Any]]:
+    return selectors.bundle_uptake(scope=_scope(request, filters))
+
+
+@router.get(
+    "/metrics/hall-levels",
+    response={200: list[MetricsHallLevel], **errors(400, 401, 403, 422)},
+    summary="各级大厅综合窗口设置比例、预约履约与等候（仅全市范围，部门负责人为空）",
+)
+def hall_levels(request, filters: Query[MetricsFilters]) -> list[dict[str, Any]]:
+    scope = _scope(request, filters)
+    return selectors.hall_levels(scope=scope) if scope.whole_city else []
+
+
+@router.get(
+    "/metrics/reviews-analysis",
+    response={200: MetricsReviewAnalysisOut, **errors(400, 401, 403, 422)},
+    summary="好差评分析：满意率下降最多的事项和大厅、差评问题分类",
+)
+def reviews_analysis(request, filters: Query[MetricsFilters]) -> dict[str, Any]:
+    return selectors.review_lowlights(scope=_scope(request, filters))

@@ -629,6 +629,12 @@ def bundle_uptake(*, scope: Scope) -> list[dict[str, Any]]:
                     for i, n in separate.items()
                 ],
                 "uptake": ratio(bundled, bundled + alone),
+                # The items someone did file on their own, for the page to list.
+                "separate_filed": [
+                    {"code": i, "name": names["service"].get(i, i), "cases": n}
+                    for i, n in separate.items()
+                    if n
+                ],
             }
         )
     return rows

@@ -149,3 +149,21 @@ def test_a_resident_is_counted_active_once_a_day_and_staff_never(client, residen
     client.force_login(operator)
     client.get("/staff/")
     assert ActiveDay.objects.count() == 1
+
+
+def test_bundle_uptake_hall_levels_and_review_analysis_over_the_api(client, rolled, operator):
+    client.force_login(operator)
+    bundles = client.get("/api/v1/metrics/bundles").json()
+    birth = next(b for b in bundles if b["code"] == "birth")
+    assert (birth["bundle_cases"], birth["separate_filed"], birth["uptake"]) == (1, [], "1.0000")
+    assert client.get("/api/v1/metrics/hall-levels").status_code == 200
+    analysis = client.get("/api/v1/metrics/reviews-analysis").json()
+    assert analysis == {
+        "month": timezone.localdate().strftime("%Y-%m"),
+        "items": [],
+        "halls": [],
+        "classifications": [],
+    }
+    lead = StaffFactory(department=rolled.lead_department, role=StaffRole.DEPARTMENT_LEAD)
+    client.force_login(lead)
+    assert client.get("/api/v1/metrics/hall-levels").json() == []
