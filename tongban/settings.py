@@ -372,8 +372,6 @@ if min(TONGBAN_OPENDATA_MIN_CELL, TONGBAN_OPENDATA_RATE_LIMIT) < 1:
 if TONGBAN_OPENDATA_CACHE_SECONDS < 0:
     raise ConfigurationError("TONGBAN_OPENDATA_CACHE_SECONDS must not be negative")
 # dct:publisher of the catalogue and every dataset: the body that runs the city's platform.
-TONGBAN_OPENDATA_PUBLISHER = (
-    env_str("TONGBAN_OPENDATA_PUBLISHER") or "示例城市政务服务中心（示例）"
-)
+TONGBAN_OPENDATA_PUBLISHER = env_str("TONGBAN_OPENDATA_PUBLISHER") or "示例城市政务服务中心（示例）"
 # Its URI (a web address naming the body), when it has one; unset, the publisher is named only.
 TONGBAN_OPENDATA_PUBLISHER_URI = env_str("TONGBAN_OPENDATA_PUBLISHER_URI") or ""
