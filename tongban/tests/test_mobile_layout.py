@@ -172,6 +172,9 @@ def test_no_page_scrolls_sideways_on_a_phone_and_qr_codes_fit(phone_city, page):
                 "/items/SH-GHZY-0101/",
                 "/assistant/",
                 "/helpdesk/",
+                "/figures/",
+                "/opendata/",
+                "/opendata/service-items/",
             ],
         ),
         (
@@ -187,6 +190,7 @@ def test_no_page_scrolls_sideways_on_a_phone_and_qr_codes_fit(phone_city, page):
                 "/me/idcode/",
                 "/complaints/new/",
                 "/me/complaints/",
+                "/opendata/developers/",
             ],
         ),
         ("agent1", "/enterprise/", ["/enterprise/"]),
@@ -196,6 +200,7 @@ def test_no_page_scrolls_sideways_on_a_phone_and_qr_codes_fit(phone_city, page):
             "/staff/",
             ["/staff/tasks/", f"/staff/tasks/{task.pk}/", "/staff/assistant/?q=接种证要带什么材料"],
         ),
+        ("operator", "/staff/", ["/staff/metrics/", "/staff/metrics/?by=hall"]),
     ]
     page.set_viewport_size({"width": PHONES[0][0], "height": PHONES[0][1]})
     problems: dict[str, dict] = {}
