@@ -105,6 +105,9 @@ def test_the_worker_runs_a_tick_which_queues_exactly_one_successor(transactional
         "queue_wait_stats": 0,
         "waitlist_expired": 0,
         "waitlist_offered": 0,
+        # 服务指标: today computed (nothing to count yet); no activity marks old enough to go.
+        "metrics_days": 1,
+        "metrics_activity_purged": 0,
     }
     # The successor is not due yet: another worker pass runs nothing and adds nothing.
     _worker()
