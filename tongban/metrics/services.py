@@ -527,8 +527,11 @@ class DayRollup:
     seconds: float
 
 
-def rollup_day(*, day: dt.date, now: dt.datetime | None = None) -> DayRollup:
-    """Computes DAY's facts from scratch, and sums its month again."""
+def rollup_day(
+    *, day: dt.date, now: dt.datetime | None = None, sum_month: bool = True
+) -> DayRollup:
+    """Computes DAY's facts from scratch, and sums its month again (unless SUM_MONTH is
+    False: rollup_range sums each month once, after its last day)."""
     began = time.perf_counter()
     now = now or timezone.now()
     with transaction.atomic():
@@ -587,7 +590,8 @@ def rollup_day(*, day: dt.date, now: dt.datetime | None = None) -> DayRollup:
         RolledUpDay.objects.update_or_create(
             day=day, defaults={"computed_at": now, "cases": cases, "seconds": seconds}
         )
-        _rollup_month(month_start(day))
+        if sum_month:
+            _rollup_month(month_start(day))
         audit_record(
             actor_label=ACTOR,
             action="metrics.rollup_day",
@@ -770,10 +774,18 @@ def rollup_range(
     *, start: dt.date, end: dt.date, now: dt.datetime | None = None
 ) -> list[DayRollup]:
     """Every day from START to END (the `metrics_rollup` command: after an import, or to
-    build the figures of a database that had none)."""
+    build the figures of a database that had none). Each month is summed once, in the
+    transaction of its last day in the range."""
     out = []
     day = start
     while day <= end:
-        out.append(rollup_day(day=day, now=now))
-        day += dt.timedelta(days=1)
+        following = day + dt.timedelta(days=1)
+        last_of_month = following > end or following.day == 1
+        if last_of_month:
+            with transaction.atomic():
+                out.append(rollup_day(day=day, now=now, sum_month=False))
+                _rollup_month(month_start(day))
+        else:
+            out.append(rollup_day(day=day, now=now, sum_month=False))
+        day = following
     return out

@@ -6,8 +6,10 @@
 (`certificate_types_load`), 2. creates the demo accounts, 3. tops the synthetic population up
 to --residents (and --enterprises), 4. issues the existing certificates of the demo accounts and
 of the first 2,000 residents and 200 enterprises (tongban/demo/certificates.py), 5. rewrites
-the demo department systems' own records (tongban/exchange/demo_sources/dataset.py). Safe to run
-on every start: a second run finds everything in place, adds nothing and takes a few seconds.
+the demo department systems' own records (tongban/exchange/demo_sources/dataset.py), 6. writes a
+year of past cases, ratings and hall visits (tongban/demo/history.py) and rolls them up into the
+服务指标 figures. Safe to run on every start: a second run finds everything in place, adds
+nothing and takes a few seconds.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from tongban.demo.booking import ensure_demo_booking
 from tongban.demo.certificates import ensure_demo_certificates
 from tongban.demo.connect import ensure_demo_clients
 from tongban.demo.consents import ensure_demo_institution
+from tongban.demo.history import ensure_demo_history
 from tongban.demo.idcode import ensure_demo_scanner
 from tongban.demo.population import (
     generate_enterprises,
@@ -35,6 +38,7 @@ from tongban.demo.population import (
 from tongban.demo.reviews import ensure_demo_complaints, ensure_demo_reviews
 from tongban.demo.waitlists import ensure_demo_waitlists
 from tongban.exchange.demo_sources.dataset import build as build_demo_sources
+from tongban.metrics.services import rollup_range
 from tongban.policies.services import policy_match_run
 
 DEFAULT_RESIDENTS = 2000
@@ -84,6 +88,9 @@ class Command(BaseCommand):
         ensure_demo_reviews()  # 示例好差评: the public figures page is not empty
         ensure_demo_complaints()  # 示例投诉建议: figures and the triage queue are not empty
         ensure_demo_waitlists()  # 示例轮候: beds, people waiting, resident2 with an offer
+        # Before 政策找人: the history's applicants gain (login-less) accounts, and what they
+        # qualify for is matched now, so a second run finds nothing left to tell them.
+        history = self._history(seed)
         if issued:
             self.stdout.write(f"  存量电子证照：本次签发 {issued:,} 张")
         # 政策找人 once now, so 为您推荐, 免申即享 and their notices are there from the start;
@@ -113,6 +120,7 @@ class Command(BaseCommand):
                 "enterprises_total": have_enterprises + added_enterprises,
                 "certificates_issued": issued,
                 "policy_matches_added": sum(c["new"] for c in matched),
+                "history_cases_added": history,
                 "seed": seed,
                 "seconds": round(seconds, 1),
             },
@@ -124,6 +132,21 @@ class Command(BaseCommand):
             seconds=seconds,
             url=url,
         )
+
+    def _history(self, seed: int) -> int:
+        """示例办件历史 and its 服务指标: the past year the dashboards show. Rolled up only when
+        written; after that the maintenance tick keeps the figures current."""
+        history = ensure_demo_history(seed=seed)
+        if not history.cases:
+            return 0
+        started = time.perf_counter()
+        days = rollup_range(start=history.first_day, end=history.last_day)
+        self.stdout.write(
+            f"  示例办件历史：{history.cases:,} 件（{history.first_day} 至 {history.last_day}，"
+            f"用时 {history.seconds:.1f} 秒），服务指标汇总 {len(days)} 天"
+            f"（用时 {time.perf_counter() - started:.1f} 秒）"
+        )
+        return history.cases
 
     def _load_catalog(self) -> str:
         # The catalog app owns catalog_load; a checkout without it still gets accounts and
