@@ -35,7 +35,9 @@ def test_load_then_reload_versions_only_what_changed(catalog, tmp_path):
     third = data_sources_load(directory=folder)
     assert (third.changed, third.deactivated) == (["t_population"], ["t_market"])
     assert list(
-        DataSourceVersion.objects.filter(code="t_population").values_list("version", flat=True)
+        DataSourceVersion.objects.filter(code="t_population")
+        .order_by("version")
+        .values_list("version", flat=True)
     ) == [1, 2]
     assert data_source("t_population").description == "示例：新增说明"
     assert data_source("t_market") is None
