@@ -1,12 +1,14 @@
 """示例办件历史 — a year of past cases for the demo city, so 服务指标 has something to show.
 
 `ensure_demo_history` writes the cases of the last MONTHS calendar months up to yesterday as
-rows (bulk_create): running the case engine for each would take minutes. What a staff member
-opening one of them finds is what the engine would have left behind:
+rows (bulk_create, and for the large tables without ids to read back a plain executemany):
+running the case engine for each would take minutes. What a staff member opening one of them
+finds is what the engine would have left behind:
 
 - the service is an item or 一件事 of the loaded catalog, its `plan` made by the guide itself
-  (cases.services.apply.plan_from_guide over guide answers drawn once per service), the form
-  filled with the catalog's own sample values and the applicant's name and ID number;
+  (cases.services.apply.plan_from_guide over guide answers drawn once per service), filed by
+  people of plausible age for it (年满60周岁 …), the form holding the applicant's own 一人一档
+  values and the catalog's sample values for the other required fields;
 - applicants are synthetic residents (ResidentProfile is_synthetic). Most have no login, so
   the ones chosen get a login-less account (unusable password, like one a counter opens for a
   walk-in); enterprise cases are filed by a synthetic resident who is the enterprise's
@@ -28,8 +30,9 @@ opening one of them finds is what the engine would have left behind:
   department, while a past 差评's order was closed long ago (opened, verified, rectified,
   replied, closed by the rater's 满意 — all rows here);
 - the halls' queues: each open day a few walk-in tickets, the booked visits (kept, missed,
-  cancelled) and the counter cases' own tickets, with their queue events and the daily wait
-  figures (WaitStat), and activity marks for the people who filed online or rated.
+  cancelled) and the counter cases' own tickets, with the daily wait figures (WaitStat; the
+  tickets' queue events are not written: nothing reads an old day's calls), and activity
+  marks (活跃) for the people who filed or rated online.
 
 Working days come from the holiday calendar; a year it does not cover yet counts Monday to
 Friday (the history may reach back before the calendar's first year). Idempotent: cases are
