@@ -24,6 +24,7 @@ from tongban.commitment_checks.api import router as commitment_checks_router
 from tongban.common.errors import DomainError
 from tongban.consents.api import router as consents_router
 from tongban.delegation.api import router as delegation_router
+from tongban.errorpages import DATABASE_UNAVAILABLE_ERRORS, database_unavailable
 from tongban.idcode.api import router as idcode_router
 from tongban.metrics.api import public as metrics_public_router
 from tongban.metrics.api import router as metrics_router
@@ -116,3 +117,9 @@ def _unauthenticated(request, exc):
 def _http_error(request, exc: HttpError):
     body = {"code": f"HTTP_{exc.status_code}", "message": str(exc.message)}
     return api.create_response(request, body, status=exc.status_code)
+
+
+# Ninja re-raises what it has no handler for and Django would answer 500; a database that
+# cannot be reached is the same 503 with Retry-After that handler500 gives to everything else.
+for _error in DATABASE_UNAVAILABLE_ERRORS:
+    api.add_exception_handler(_error, database_unavailable)

@@ -125,9 +125,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         else {}
     )
 # Keep a connection per worker thread: opening one (and, on SQLite, running the pragmas above)
-# costs more than a catalog read itself.
+# costs more than a catalog read itself. A kept connection outlives a database restart only as
+# a dead socket: the health check (one SELECT 1 before the first query of each request or
+# worker loop) drops it and opens a new one, and a connection that raised is closed when its
+# request ends, so the app recovers by itself once the database is back.
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("TONGBAN_DB_CONN_MAX_AGE", 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A server that does not answer (a fail-over in progress, a dropped route) must cost a
+    # request seconds and a 503, not hold a gunicorn worker until gunicorn kills it. A
+    # `?connect_timeout=` in DATABASE_URL wins.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("TONGBAN_DB_CONNECT_TIMEOUT", 5)
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -227,7 +237,7 @@ TONGBAN_CATALOG_DIR = Path(
 )
 
 # Background work (django-tasks). The database backend by default, so `make run` queues real
-# tasks for the `db_worker` process that scripts/serve.sh starts beside the app server; with
+# tasks for the `tasks_worker` process that scripts/serve.sh starts beside the app server; with
 # PostgreSQL, workers on many machines share that one queue. Tests keep the same backend and
 # run the worker in-process. TONGBAN_TASKS_BACKEND may name another backend class, e.g.
 # django_tasks.backends.immediate.ImmediateBackend to run tasks inline without a worker.
@@ -238,12 +248,25 @@ TASKS = {
     }
 }
 
+# A task left RUNNING this long is presumed dead with its worker (killed, or its machine lost;
+# a worker that loses the database mid-task cannot record the result either): `manage.py
+# tasks_worker` puts it back to READY and it runs again. Tasks are idempotent, so a second run
+# is harmless, but the lease must stay well above the longest task (they take seconds): a task
+# still running past it would be started a second time beside the first by another worker.
+TONGBAN_TASK_LEASE_SECONDS = env_int("TONGBAN_TASK_LEASE_SECONDS", 600)
+if TONGBAN_TASK_LEASE_SECONDS < 1:
+    raise ConfigurationError("TONGBAN_TASK_LEASE_SECONDS must be at least 1")
+
 # The maintenance tick (SLA reminders and escalation, 补正/容缺 deadlines, old login tries)
 # re-queues itself this often; see tongban/cases/schedule.py.
 TONGBAN_SWEEP_INTERVAL_SECONDS = env_int("TONGBAN_SWEEP_INTERVAL_SECONDS", 900)
 # 服务指标: how stale today's figures may grow before the tick computes today again; earlier
 # days are computed again only when a fact of theirs changes.
 TONGBAN_METRICS_REFRESH_SECONDS = env_int("TONGBAN_METRICS_REFRESH_SECONDS", 900)
+# Stored files are noted in staging/ before they are written (tongban.common.files); a note
+# older than this is settled by the tick: the file kept if a committed row names it, deleted
+# if not. Far longer than any request may run (gunicorn's timeout).
+TONGBAN_FILE_STAGING_GRACE_SECONDS = env_int("TONGBAN_FILE_STAGING_GRACE_SECONDS", 900)
 if TONGBAN_SWEEP_INTERVAL_SECONDS < 1:
     raise ConfigurationError("TONGBAN_SWEEP_INTERVAL_SECONDS must be at least 1")
 

@@ -39,6 +39,7 @@ from tongban.cases.services import MAX_UPLOAD_BYTES, Upload, department_leads, u
 from tongban.cases.services._common import _event
 from tongban.catalog.models import Department
 from tongban.common.calendar import is_working_day
+from tongban.common.files import StagedFiles
 from tongban.common.services import audit_record
 from tongban.notifications.services import notice_send
 
@@ -244,6 +245,30 @@ def assistance_answer(
 ) -> AssistanceRequest:
     """答复: staff of the target department (a case-handling post) answer; the answer, and
     its file if any, become evidence of the case."""
+    staged = StagedFiles()
+    try:
+        return _answer(
+            actor=actor,
+            request_id=request_id,
+            answer=answer,
+            file=file,
+            ip_address=ip_address,
+            staged=staged,
+        )
+    except BaseException:
+        staged.discard()
+        raise
+
+
+def _answer(
+    *,
+    actor: User,
+    request_id: int,
+    answer: str,
+    file: Upload | None,
+    ip_address: str | None,
+    staged: StagedFiles,
+) -> AssistanceRequest:
     with transaction.atomic():
         request = _lock_request(request_id)
         if not selectors.may_answer(actor, request):
@@ -270,10 +295,12 @@ def assistance_answer(
                 raise AssistanceInvalid("只接受PDF、JPG、PNG文件", code="ASSISTANCE_FILE_REFUSED")
             content_type, ext = sniffed
             digest = hashlib.sha256(file.content).hexdigest()
-            request.answer_file.save(
-                f"{request.case.receipt_no}-{request.pk}-{digest[:16]}{ext}",
+            field = request.answer_file.field
+            request.answer_file.name = staged.save(
+                field.generate_filename(
+                    request, f"{request.case.receipt_no}-{request.pk}-{digest[:16]}{ext}"
+                ),
                 ContentFile(file.content),
-                save=False,
             )
             request.answer_file_type = content_type
             request.answer_file_size = len(file.content)

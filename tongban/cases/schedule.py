@@ -29,8 +29,9 @@ from django_tasks_db.models import DBTaskResult
 
 logger = logging.getLogger(__name__)
 
-# A tick marked running for longer than this died with its worker (db_worker does not
-# return such rows to the queue): it no longer counts as "the" tick. A tick takes seconds.
+# A tick marked running for longer than this died with its worker: it no longer counts as
+# "the" tick (tasks_worker also returns it to the queue once its lease is over). A tick
+# takes seconds.
 RUNNING_STALE_AFTER = dt.timedelta(hours=1)
 # Any constant of our own; it names the lock in pg_locks.
 _ADVISORY_LOCK_KEY = 0x7462_7363  # "tbsc"

@@ -1,4 +1,4 @@
-"""Background work of the case engine, run by the django-tasks worker (`manage.py db_worker`)."""
+"""Background work of the case engine, run by the django-tasks worker (`manage.py tasks_worker`)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from django_tasks import TaskContext, task
 
 from tongban.cases.schedule import tick_run
 from tongban.cases.services import task_sla_sweep
+from tongban.cases.services._common import case_hooks_run
 
 
 @task()
@@ -28,3 +29,11 @@ def maintenance_tick(context: TaskContext) -> dict:
     if result.failed:
         raise MaintenanceSweepFailed(f"sweeps failed: {', '.join(result.failed)}")
     return {"next": result.next_id, **result.counts}
+
+
+@task()
+def case_hooks_task(receipt_no: str, stage: str) -> int:
+    """What other modules do once a case commits a stage (统一发证, 好差评 invitations, policy
+    re-matching): queued with the commit, run at once by the committing process and by the
+    worker only if that process died first (tongban.common.effects.run_after_commit)."""
+    return case_hooks_run(receipt_no=receipt_no, stage=stage)

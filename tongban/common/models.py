@@ -74,3 +74,27 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditAppendOnly()
+
+
+class OutboxEntry(models.Model):
+    """发件箱 — a background task decided in a transaction, for a task queue outside the
+    database (tongban.common.effects): written with the decision, handed to the queue after
+    the commit (relayed_at), and by the maintenance tick if that hand-over never happened."""
+
+    task_path = models.CharField(max_length=200)
+    kwargs = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    relayed_at = models.DateTimeField(null=True, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="outbox_unrelayed",
+                condition=models.Q(relayed_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_path} #{self.pk}"

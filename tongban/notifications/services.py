@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from functools import partial
-
 from django.db import transaction
 from django.utils import timezone
 
+from tongban.common.effects import queue_after_commit
 from tongban.common.errors import InvalidInput
 from tongban.common.services import audit_record
 from tongban.notifications.errors import NoticeNotFound
@@ -66,7 +65,8 @@ def notice_send(
         template=template,
         sms_text=sms_text,
     )
-    transaction.on_commit(partial(deliver_notice.enqueue, notice_id=notice.pk))
+    # Queued in this transaction: the notice and its delivery commit, or neither does.
+    queue_after_commit(deliver_notice, notice_id=notice.pk)
     return notice
 
 

@@ -1,4 +1,4 @@
-"""Background deliveries of notices, run by the django-tasks worker (`manage.py db_worker`)."""
+"""Background deliveries of notices, run by the django-tasks worker (`manage.py tasks_worker`)."""
 
 from __future__ import annotations
 

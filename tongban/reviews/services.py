@@ -39,6 +39,7 @@ from tongban.cases.receipt import receipt_normalise
 from tongban.common.calendar import add_working_days
 from tongban.common.errors import DomainError, InvalidInput
 from tongban.common.services import audit_record
+from tongban.notifications.models import Notice
 from tongban.notifications.services import notice_send
 from tongban.reviews.errors import (
     AlreadyRated,
@@ -463,12 +464,18 @@ def invite_after_handout(case: Application) -> None:
 
 
 def _invite(case: Application, subject: str) -> None:
+    link = rate_link(case.receipt_no, subject)
     with transaction.atomic():
+        # Hooks run at least once (a dying process leaves them to the worker): invite once.
+        if Notice.objects.filter(
+            recipient=case.applicant, category="review_invite", link=link
+        ).exists():
+            return
         notice_send(
             recipient=case.applicant,
             title=INVITE_TITLE,
             body=f"您的办件“{case.name}”已办理。欢迎对本次服务作出评价（自愿）。",
-            link=rate_link(case.receipt_no, subject),
+            link=link,
             category="review_invite",
         )
 

@@ -5,20 +5,23 @@ every write appends through."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from tongban.accounts.models import StaffAssignment, StaffRole, User
 from tongban.cases.models import Application, CaseEvent, CaseStatus, Delivery
 from tongban.cases.receipt import receipt_display
 from tongban.cases.selectors import reason_for_applicant
+from tongban.common.effects import run_after_commit
 from tongban.common.errors import InvalidInput
 from tongban.common.services import actor_label_for
 from tongban.notifications.services import notice_send
+
+logger = logging.getLogger(__name__)
 
 SYSTEM_AUTO = "system:auto"
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -205,13 +208,45 @@ def _lock_case(receipt_no: str) -> Application:
     return case
 
 
-def _hooks_after_commit(case: Application, hooks: list[IssuanceHook]) -> None:
-    """Call HOOKS with CASE (as committed) once this transaction commits."""
-    pk = case.pk
+def _hook_stages() -> dict[str, list[IssuanceHook]]:
+    return {
+        "issuance": issuance_hooks,
+        "item_approved": item_approved_hooks,
+        "handout": handout_hooks,
+    }
 
-    def run() -> None:
-        current = Application.objects.get(pk=pk)
-        for hook in list(hooks):
-            hook(current)
 
-    transaction.on_commit(run)
+def _hooks_after_commit(case: Application, stage: str) -> None:
+    """The hooks of STAGE, called with CASE as committed once this transaction commits. The
+    decision is queued in this transaction (tongban.common.effects), so a process that dies
+    right after the commit leaves them to the worker instead of losing them; normally this
+    process runs them at once."""
+    from tongban.cases.tasks import case_hooks_task
+
+    if stage not in _hook_stages():
+        raise ValueError(f"unknown hook stage {stage!r}")
+    run_after_commit(case_hooks_task, receipt_no=case.receipt_no, stage=stage)
+
+
+class CaseHooksFailed(RuntimeError):
+    """Marks the hooks' task FAILED, naming the hooks that raised (the others ran)."""
+
+
+def case_hooks_run(*, receipt_no: str, stage: str) -> int:
+    """Call every hook of STAGE with the committed case; each is safe to call again (run at
+    least once). One hook's failure does not keep the others from running. Returns how many
+    ran."""
+    hooks = list(_hook_stages()[stage])
+    case = Application.objects.filter(receipt_no=receipt_no).first()
+    if case is None:
+        return 0
+    failed = []
+    for hook in hooks:
+        try:
+            hook(case)
+        except Exception:
+            logger.exception("%s hook %s failed for case %s", stage, hook.__qualname__, receipt_no)
+            failed.append(f"{hook.__module__}.{hook.__qualname__}")
+    if failed:
+        raise CaseHooksFailed(", ".join(failed))
+    return len(hooks)

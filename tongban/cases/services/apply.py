@@ -75,6 +75,7 @@ from tongban.catalog.guide import GuideResult, guide_for_bundle, guide_for_item
 from tongban.catalog.models import Department
 from tongban.catalog.selectors import bundle_definition, element_definitions, item_definition
 from tongban.common.errors import InvalidInput
+from tongban.common.files import StagedFiles, delete_after_commit
 from tongban.common.services import audit_record
 from tongban.identity.selectors import assurance_require
 
@@ -308,17 +309,16 @@ def materials_check(plan: dict[str, Any], materials: dict[str, MaterialInput]) -
 
 
 def _store_materials(
-    case: Application, provided: list[tuple[str, MaterialInput, str]], stored: list[str]
+    case: Application, provided: list[tuple[str, MaterialInput, str]], stored: StagedFiles
 ) -> None:
     for code, given, note in provided:
         if given.how == MaterialHow.UPLOAD:
             for f in given.files:
                 content_type, ext = upload_sniff(f.content)  # type: ignore[misc]
                 digest = hashlib.sha256(f.content).hexdigest()
-                name = default_storage.save(
+                name = stored.save(  # removed again if the transaction fails
                     f"cases/{case.receipt_no}/{code}-{digest[:16]}{ext}", ContentFile(f.content)
                 )
-                stored.append(name)  # removed again if the transaction fails
                 MaterialSubmission.objects.create(
                     case=case,
                     material_code=code,
@@ -512,8 +512,7 @@ def draft_save(
             if draft.pk is not None:
                 names = list(draft.uploads.values_list("file", flat=True))
                 draft.uploads.all().delete()
-                if names:
-                    transaction.on_commit(lambda: _discard(names))
+                delete_after_commit(names)
         if delivery is not None:
             draft.delivery = delivery
         if material_how is not None:
@@ -546,7 +545,7 @@ def draft_upload_add(
         raise InvalidInput("材料编码不正确", code="MATERIAL_CODE_INVALID")
     refused: list[dict[str, str]] = []
     kept: list[DraftUpload] = []
-    stored: list[str] = []
+    stored = StagedFiles()
     try:
         with transaction.atomic():
             draft = Draft.objects.select_for_update().get(pk=draft.pk)
@@ -575,11 +574,10 @@ def draft_upload_add(
                     continue
                 content_type, ext = sniffed
                 digest = hashlib.sha256(f.content).hexdigest()
-                name = default_storage.save(
+                name = stored.save(
                     f"drafts/{applicant.pk}/{draft.pk}/{material_code}-{digest[:16]}{ext}",
                     ContentFile(f.content),
                 )
-                stored.append(name)
                 kept.append(
                     DraftUpload.objects.create(
                         draft=draft,
@@ -602,7 +600,7 @@ def draft_upload_add(
                     data={"material": material_code, "files": len(kept)},
                 )
     except BaseException:
-        _discard(stored)
+        stored.discard()
         raise
     return DraftUploadResult(kept=kept, refused=refused)
 
@@ -631,7 +629,7 @@ def draft_upload_remove(*, applicant: User, upload_id: Any) -> None:
             data={"material": upload.material_code},
         )
         upload.delete()
-        transaction.on_commit(lambda: _discard([name]))
+        delete_after_commit([name])
 
 
 def _draft_discard(applicant: User, kind: str, code: str) -> None:
@@ -642,8 +640,7 @@ def _draft_discard(applicant: User, kind: str, code: str) -> None:
         ).values_list("file", flat=True)
     )
     Draft.objects.filter(applicant=applicant, kind=kind, code=code).delete()
-    if names:
-        transaction.on_commit(lambda: _discard(names))
+    delete_after_commit(names)
 
 
 def _with_draft_files(applicant: User, kind: str, code: str, materials: Any) -> Any:
@@ -858,7 +855,7 @@ def case_submit(
         kind, code, plan, clean, applicant, enterprise, acknowledged=acknowledge_duplicate
     )
 
-    stored: list[str] = []
+    stored = StagedFiles()
     try:
         with transaction.atomic():
             if on_behalf is not None:  # a revocation committed since the check above wins
@@ -893,14 +890,14 @@ def case_submit(
             _draft_discard(drafter, kind, code)
             _after_submit(case, actor=filed_by or drafter)
     except IntegrityError:
-        _discard(stored)
+        stored.discard()
         # A concurrent submit with the same key won the race: answer with its case.
         existing = Application.objects.filter(applicant=applicant, idempotency_key=key).first()
         if existing is None:
             raise
         return _same_or_conflict(existing, fingerprint)
     except BaseException:
-        _discard(stored)
+        stored.discard()
         raise
     return case
 
@@ -994,11 +991,6 @@ def _duplicate_check(kind, code, plan, clean, applicant, enterprise, *, acknowle
             ],
         )
     return key
-
-
-def _discard(names: list[str]) -> None:
-    for name in names:
-        default_storage.delete(name)
 
 
 def _same_or_conflict(existing: Application, fingerprint: str) -> Application:

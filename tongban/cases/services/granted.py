@@ -30,7 +30,7 @@ from tongban.cases.models import (
     TaskStatus,
 )
 from tongban.cases.receipt import receipt_new
-from tongban.cases.services._common import _hooks_after_commit, _now, issuance_hooks
+from tongban.cases.services._common import _hooks_after_commit, _now
 from tongban.catalog.models import Department, ServiceItem
 from tongban.catalog.selectors import item_definition
 from tongban.common.services import audit_record
@@ -136,7 +136,7 @@ def cases_conclude_granted(
             _record(ours, department, definition, item.current.version, reason, now)
             if definition.outputs:  # what it issues follows; nothing to issue, nothing to queue
                 for case in ours:
-                    _hooks_after_commit(case, issuance_hooks)
+                    _hooks_after_commit(case, "issuance")
             created += len(ours)
             existing |= found
             todo = [s for s in todo if s.key not in existing]

@@ -10,7 +10,7 @@ from tongban.cases.errors import CaseAlreadyHandedOut, CaseNotAwaitingHandout, N
 from tongban.cases.models import Application, CaseEvent, CaseStatus, Delivery
 from tongban.cases.receipt import receipt_display
 from tongban.cases.selectors import hand_out_may_handle
-from tongban.cases.services._common import _event, _lock_case, _now, handout_hooks
+from tongban.cases.services._common import _event, _hooks_after_commit, _lock_case, _now
 from tongban.common.errors import InvalidInput
 from tongban.notifications.services import notice_send
 
@@ -59,10 +59,7 @@ def case_hand_out(*, actor: User, receipt_no: str, note: str = "") -> Applicatio
         # The archive event sends the applicant's notice (已领取 / 已寄出, with the note).
         told = f"快递单号：{text}" if case.delivery == Delivery.POST else text
         _event(case, actor=actor, action="archived", to_status=CaseStatus.ARCHIVED, reason=told)
-        pk = case.pk
-        transaction.on_commit(
-            lambda: [hook(Application.objects.get(pk=pk)) for hook in list(handout_hooks)]
-        )
+        _hooks_after_commit(case, "handout")
     return case
 
 

@@ -36,7 +36,6 @@ from tongban.cases.services._common import (
 )
 from tongban.cases.services.apply import (
     _check_materials,
-    _discard,
     _store_materials,
     deferrable_days_for,
     form_validate,
@@ -44,6 +43,7 @@ from tongban.cases.services.apply import (
 from tongban.cases.services.review import _lock_open_task, _release_tasks
 from tongban.catalog.models import Department
 from tongban.common.errors import InvalidInput
+from tongban.common.files import StagedFiles, delete_after_commit
 from tongban.common.services import audit_record
 
 # ---------------------------------------------------------------- intake
@@ -311,7 +311,7 @@ def case_supplement_at_counter(
 def _supplement(receipt_no, form_data, materials, *, check, actor: User, counter) -> Application:
     """补正 in place: CHECK refuses whoever may not; COUNTER (a note for each material) when a
     clerk records it at the window."""
-    stored: list[str] = []
+    stored = StagedFiles()
     try:
         with transaction.atomic():
             case = _lock_case(receipt_no)
@@ -333,7 +333,10 @@ def _supplement(receipt_no, form_data, materials, *, check, actor: User, counter
             merged.update(clean)
             case.form_data = merged
             case.save(update_fields=["form_data_text", "updated_at"])
-            case.materials.filter(material_code__in=request.material_codes).delete()
+            # The papers replaced go with their rows (after the commit): nobody could reach them.
+            replaced = case.materials.filter(material_code__in=request.material_codes)
+            delete_after_commit(n for n in replaced.values_list("file", flat=True) if n)
+            replaced.delete()
             _store_materials(case, provided, stored)
             extra: dict[str, Any] = {}
             if counter is not None:
@@ -368,7 +371,7 @@ def _supplement(receipt_no, form_data, materials, *, check, actor: User, counter
                 data={"fields": sorted(clean), **extra},
             )
     except BaseException:
-        _discard(stored)
+        stored.discard()
         raise
     return case
 
@@ -379,7 +382,7 @@ def case_deferred_material_submit(
     """容缺后补: the applicant delivers a material the case was accepted without."""
     from tongban.cases.errors import CaseNotFound
 
-    stored: list[str] = []
+    stored = StagedFiles()
     try:
         with transaction.atomic():
             case = _lock_case(receipt_no)
@@ -409,6 +412,6 @@ def case_deferred_material_submit(
                 },
             )
     except BaseException:
-        _discard(stored)
+        stored.discard()
         raise
     return case.materials.filter(material_code=material_code).order_by("-pk").first()

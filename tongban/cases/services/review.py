@@ -37,8 +37,6 @@ from tongban.cases.services._common import (
     _event,
     _hooks_after_commit,
     _now,
-    issuance_hooks,
-    item_approved_hooks,
 )
 from tongban.cases.services.apply import _validate_value
 from tongban.catalog.schemas import ReviewPoint
@@ -327,7 +325,7 @@ def _decide(case, task, *, actor, actor_label, decision, reason, produced=()) ->
         )
     if decision == TaskStatus.APPROVED and definition.outputs:
         # What the item issues exists from now on: a later item of the case can use it.
-        _hooks_after_commit(case, item_approved_hooks)
+        _hooks_after_commit(case, "item_approved")
     _event(
         case,
         actor=actor,
@@ -365,7 +363,7 @@ def _maybe_conclude(case: Application) -> None:
         to_status=CaseStatus.CONCLUDED,
         data={"outcome": case.outcome, "delivery": case.delivery},
     )
-    _hooks_after_commit(case, issuance_hooks)
+    _hooks_after_commit(case, "issuance")
     # 统一出件: results delivered online are in the applicant's hands now and the file is
     # closed; counter pick-up and post wait for a person at the window (case_hand_out).
     if case.delivery == Delivery.ONLINE:

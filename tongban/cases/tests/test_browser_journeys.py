@@ -48,7 +48,7 @@ def demo_city():
 
 def run_background_work() -> None:
     """What the platform's worker process does between requests (issuing, notices)."""
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    call_command("tasks_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
 
 
 def certificates_due(case: Application) -> list[str]:

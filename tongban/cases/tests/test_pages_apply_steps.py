@@ -19,6 +19,7 @@ from tongban.cases.models import Application, Draft, DraftUpload, MaterialSubmis
 from tongban.cases.receipt import receipt_display
 from tongban.cases.services import MaterialInput
 from tongban.cases.tests.conftest import BIRTH_ANSWERS, PDF, PNG, birth_form
+from tongban.common.files import staging_settle
 
 START = "/apply/bundle/birth/?" + urlencode(BIRTH_ANSWERS)
 BASE = "/apply/bundle/birth/"
@@ -168,15 +169,18 @@ def test_files_survive_an_error_and_are_removed_with_删除(
 ):
     client.force_login(resident.user)
     client.get(START)
-    response = client.post(
-        STEP + "materials/",
-        {
-            "file.birth_medical_certificate": SimpleUploadedFile("出生证明.pdf", PDF),
-            "file.child_photo": SimpleUploadedFile("photo.txt", b"not an image"),
-            "action": "next",
-        },
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            STEP + "materials/",
+            {
+                "file.birth_medical_certificate": SimpleUploadedFile("出生证明.pdf", PDF),
+                "file.child_photo": SimpleUploadedFile("photo.txt", b"not an image"),
+                "action": "next",
+            },
+        )
     assert response.status_code == 200
+    # Committed: the file's staging note is gone with the commit, the file stays.
+    assert list((media / "staging").iterdir()) == []
     html = response.content.decode()
     assert "文件“photo.txt”不是PDF、JPG或PNG格式" in html
     assert '<a href="#material-child_photo">' in html
@@ -378,6 +382,12 @@ def test_submit_happens_only_from_the_check_page_and_once(
     assert stored.file.read() == PDF
     # The draft became the case: it is gone with its files; no orphan is left behind.
     assert Draft.objects.count() == 0 and DraftUpload.objects.count() == 0
+    # The walk's draft uploads committed outside the callbacks captured here, so their staging
+    # notes still stand; settled, they keep the case's files and find nothing else to remove.
+    assert staging_settle(now=timezone.now(), grace=dt.timedelta(0)) == {
+        "notes_settled": 2,
+        "orphans_removed": 0,
+    }
     files = sorted(str(p.relative_to(media)) for p in media.rglob("*.*"))
     assert len(files) == 2 and all(f.startswith(f"cases/{case.receipt_no}/") for f in files)
     # Pressed again: the same case, nothing new.

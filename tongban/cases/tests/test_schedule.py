@@ -21,7 +21,7 @@ def _ticks():
 
 
 def _worker():
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    call_command("tasks_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
 
 
 def test_schedule_ensure_twice_queues_one_tick(db):
@@ -108,6 +108,13 @@ def test_the_worker_runs_a_tick_which_queues_exactly_one_successor(transactional
         # 服务指标: today computed (nothing to count yet); no activity marks old enough to go.
         "metrics_days": 1,
         "metrics_activity_purged": 0,
+        # Outbox relays a dead process never made; staging notes settled; the day's scan of
+        # stored files (none yet) for ones no row names.
+        "outbox_relayed": 0,
+        "outbox_forgotten": 0,
+        "files_notes_settled": 0,
+        "files_orphans_removed": 0,
+        "files_scanned": 0,
     }
     # The successor is not due yet: another worker pass runs nothing and adds nothing.
     _worker()

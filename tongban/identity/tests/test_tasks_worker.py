@@ -1,4 +1,4 @@
-"""The code goes out through the real queue: the request queues, the `db_worker` command
+"""The code goes out through the real queue: the request queues, the `tasks_worker` command
 draws the code and sends it. Commits for real (transaction=True), as `make run` does."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _run_worker():
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    call_command("tasks_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
 
 
 def test_the_worker_draws_and_sends_the_code(settings):

@@ -1,4 +1,4 @@
-"""Deliveries through the real queue: enqueue on commit, then the `db_worker` command runs them.
+"""Deliveries through the real queue: enqueue on commit, then the `tasks_worker` command runs them.
 
 These tests commit for real (transaction=True): the worker claims tasks in its own
 transactions, exactly as the separate worker process does in `make run`.
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _run_worker():
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    call_command("tasks_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
 
 
 def test_worker_emails_a_user_with_an_address():

@@ -134,7 +134,7 @@ def test_runs_again_and_next_month_keep_one_case(elder, django_capture_on_commit
 def test_the_card_policy_issues_the_certificate_to_the_person(transactional_db, elder):
     # Committed for real, so the issuance is queued on commit and the worker runs it.
     services.policy_match_run(today=TODAY, triggered_by="test")
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    call_command("tasks_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
     case = PolicyGrant.objects.get(policy__code=CARD).case
     assert case.code == "SH-MZJ-0303"
     certificate = Certificate.objects.get(type__code="senior_preferential_card")
