@@ -55,18 +55,20 @@ def notice_send(
     if len(category) > Notice._meta.get_field("category").max_length:
         raise InvalidInput("消息类别过长", details=[{"field": "category", "message": category}])
     _check_link(link)
-    notice = Notice.objects.create(
-        recipient=recipient,
-        title=title,
-        body=body,
-        link=link,
-        category=category,
-        group=group_of(template or category),
-        template=template,
-        sms_text=sms_text,
-    )
-    # Queued in this transaction: the notice and its delivery commit, or neither does.
-    queue_after_commit(deliver_notice, notice_id=notice.pk)
+    # One unit even when the caller has no transaction of its own: the notice and its
+    # delivery commit together, or neither does.
+    with transaction.atomic():
+        notice = Notice.objects.create(
+            recipient=recipient,
+            title=title,
+            body=body,
+            link=link,
+            category=category,
+            group=group_of(template or category),
+            template=template,
+            sms_text=sms_text,
+        )
+        queue_after_commit(deliver_notice, notice_id=notice.pk)
     return notice
 
 
