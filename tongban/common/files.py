@@ -104,6 +104,9 @@ class StagedFiles:
 
     def save(self, name: str, content: File) -> str:
         """Store CONTENT under NAME (or the free name next to it); the stored name."""
+        if not transaction.get_connection().in_atomic_block:
+            # In autocommit the commit callback would run at once, before the row exists.
+            raise RuntimeError("StagedFiles.save must run inside transaction.atomic()")
         wanted = default_storage.get_available_name(name)
         if not self.notes:
             transaction.on_commit(self._settled)

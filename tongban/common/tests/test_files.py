@@ -57,6 +57,13 @@ def test_a_committed_write_keeps_the_file_and_drops_its_note(
     assert (media / name).read_bytes() == PDF
 
 
+@pytest.mark.django_db(transaction=True)
+def test_staging_outside_a_transaction_is_refused_and_writes_nothing(media):
+    with pytest.raises(RuntimeError, match=r"inside transaction\.atomic"):
+        files.StagedFiles().save("cases/T0/scan.pdf", ContentFile(PDF))
+    assert _all(media) == []
+
+
 def test_a_failed_transaction_deletes_its_files_and_notes(db, media):
     staged = files.StagedFiles()
     with pytest.raises(RuntimeError):
