@@ -40,12 +40,14 @@ BENCH_PREFIX = "bench"
 
 def applicants(n: int) -> dict:
     """N resident logins, each linked to a synthetic profile, with a birth payload of its own."""
-    profiles = list(ResidentProfile.objects.filter(user__isnull=True).order_by("pk")[:n])
+    # Mothers applying for their own child's birth: the guide spares what it holds of her (her
+    # 居民身份证 among them) only when the form names her as the mother.
+    profiles = list(ResidentProfile.objects.filter(user__isnull=True, sex="F").order_by("pk")[:n])
     if len(profiles) < n:
-        sys.exit(f"only {len(profiles)} synthetic residents without a login; need {n}")
+        sys.exit(f"only {len(profiles)} synthetic women without a login; need {n}")
     password = make_password(DEMO_PASSWORD)
     answers = {q.code: q.options[0].value for q in bundle_questions(code="birth")}
-    answers.update(born_in_city="yes", maternity_insured="yes")
+    answers.update(applicant_relation="mother", born_in_city="yes", maternity_insured="yes")
     today = timezone.localdate()
     out = []
     first = User.objects.filter(username__startswith=BENCH_PREFIX).count()
@@ -62,8 +64,9 @@ def applicants(n: int) -> dict:
                 f.code: sample_value(elements[f.code], n=j, today=today)
                 for j, f in enumerate(guide.fields)
             }
-            form["applicant.name"] = profile.name
-            form["applicant.id_number"] = profile.id_number
+            for prefix in ("applicant", "mother"):
+                form[f"{prefix}.name"] = profile.name
+                form[f"{prefix}.id_number"] = profile.id_number
             uploads = [m.code for m in guide.materials if m.required and not m.spared]
             payload = {
                 "kind": "bundle",
@@ -72,6 +75,8 @@ def applicants(n: int) -> dict:
                 "form_data": form,
                 "materials": {code: {"how": "upload"} for code in uploads},
                 "delivery": "online",
+                # One mother submitting the same birth again and again: each is meant.
+                "acknowledge_duplicate": True,
             }
             out.append({"username": user.username, "payload": payload, "uploads": uploads})
     return {"password": DEMO_PASSWORD, "applicants": out}

@@ -137,6 +137,10 @@ def main() -> None:
     parser.add_argument("--postgres", default="", help="URL of a scratch database to recreate")
     args = parser.parse_args()
 
+    # No department system (demo_sources) runs beside this server: the guide must not count on
+    # one to spare a material, neither when the payloads are made nor at submission, or every
+    # submit is refused for the material it left out.
+    os.environ["TONGBAN_EXCHANGE_ENABLED"] = "0"
     if args.postgres:
         postgres_admin(args.postgres, create=True)
     env, data_dir = prepared_env(
