@@ -92,6 +92,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+ROOT_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT_DIR / "benchmarks"))
+from _client import multipart  # noqa: E402  (the benchmarks' multipart body, same bytes)
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
@@ -637,22 +641,6 @@ def http_request(
         return None, b"", type(exc).__name__
     finally:
         conn.close()
-
-
-def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes, str]]):
-    boundary = uuid.uuid4().hex
-    out = bytearray()
-    for name, value in fields.items():
-        out += f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
-        out += value.encode() + b"\r\n"
-    for name, (filename, content, ctype) in files.items():
-        out += (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
-            f'filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'
-        ).encode()
-        out += content + b"\r\n"
-    out += f"--{boundary}--\r\n".encode()
-    return bytes(out), f"multipart/form-data; boundary={boundary}"
 
 
 @dataclass

@@ -96,12 +96,6 @@ class StagedFiles:
         self.names: list[str] = []
         self.notes: list[str] = []
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.names)
-
-    def __len__(self) -> int:
-        return len(self.names)
-
     def save(self, name: str, content: File) -> str:
         """Store CONTENT under NAME (or the free name next to it); the stored name."""
         if not transaction.get_connection().in_atomic_block:

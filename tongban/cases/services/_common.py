@@ -61,6 +61,14 @@ def register_handout_hook(hook: IssuanceHook) -> None:
         handout_hooks.append(hook)
 
 
+# The stages a case's hooks run at, by the name their queued task carries.
+HOOK_STAGES: dict[str, list[IssuanceHook]] = {
+    "issuance": issuance_hooks,
+    "item_approved": item_approved_hooks,
+    "handout": handout_hooks,
+}
+
+
 # ---------------------------------------------------------------- uploads
 
 
@@ -208,14 +216,6 @@ def _lock_case(receipt_no: str) -> Application:
     return case
 
 
-def _hook_stages() -> dict[str, list[IssuanceHook]]:
-    return {
-        "issuance": issuance_hooks,
-        "item_approved": item_approved_hooks,
-        "handout": handout_hooks,
-    }
-
-
 def _hooks_after_commit(case: Application, stage: str) -> None:
     """The hooks of STAGE, called with CASE as committed once this transaction commits. The
     decision is queued in this transaction (tongban.common.effects), so a process that dies
@@ -223,7 +223,7 @@ def _hooks_after_commit(case: Application, stage: str) -> None:
     process runs them at once."""
     from tongban.cases.tasks import case_hooks_task
 
-    if stage not in _hook_stages():
+    if stage not in HOOK_STAGES:
         raise ValueError(f"unknown hook stage {stage!r}")
     run_after_commit(case_hooks_task, receipt_no=case.receipt_no, stage=stage)
 
@@ -236,7 +236,7 @@ def case_hooks_run(*, receipt_no: str, stage: str) -> int:
     """Call every hook of STAGE with the committed case; each is safe to call again (run at
     least once). One hook's failure does not keep the others from running. Returns how many
     ran."""
-    hooks = list(_hook_stages()[stage])
+    hooks = list(HOOK_STAGES[stage])
     case = Application.objects.filter(receipt_no=receipt_no).first()
     if case is None:
         return 0
